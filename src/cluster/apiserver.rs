@@ -1,0 +1,73 @@
+//! The API server: the hub every component writes through. It commits each write (the write
+//! already waited the etcd latency on its way in), bumps `resourceVersion`, and delivers the
+//! change to the kind's watchers after the watch delay.
+
+use rand::RngExt;
+
+use crate::cluster::events::{ApiWrite, Event};
+use crate::cluster::state::ClusterState;
+use crate::cluster::wiring::Wiring;
+use crate::engine::{Component, Context, SimRng};
+
+/// Characters of generated name suffixes, as upstream `k8s.io/apimachinery/pkg/util/rand`
+/// (`alphanums`: no vowels, no confusable digits).
+const ALPHANUMS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+/// Length of the suffix upstream appends for `generateName` (`randomLength = 5`, `names.go`).
+const GENERATE_NAME_SUFFIX_LEN: usize = 5;
+
+/// A random `generateName` suffix, e.g. `x2k4z`.
+pub fn random_suffix(rng: &mut SimRng) -> String {
+    (0..GENERATE_NAME_SUFFIX_LEN)
+        .map(|_| ALPHANUMS[rng.random_range(0..ALPHANUMS.len())] as char)
+        .collect()
+}
+
+/// The API server component.
+#[derive(Debug, Default)]
+pub struct ApiServer {
+    wiring: Wiring,
+    scratch: Vec<crate::cluster::events::WatchEvent>,
+}
+
+impl ApiServer {
+    /// A new API server.
+    pub fn new(wiring: Wiring) -> Self {
+        ApiServer { wiring, scratch: Vec::new() }
+    }
+
+    fn commit(&mut self, write: ApiWrite, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
+        let now = ctx.now();
+        let mut out = std::mem::take(&mut self.scratch);
+        {
+            let rng = ctx.rng();
+            let mut suffix = || random_suffix(rng);
+            state.apply(write, now, &mut suffix, &mut out);
+        }
+        let delay = state.control_plane.watch_delay;
+        for w in out.drain(..) {
+            for &target in self.wiring.watchers(w.kind) {
+                ctx.send(target, delay, Event::Watch(w.clone()));
+            }
+        }
+        self.scratch = out;
+    }
+}
+
+impl Component<Event, ClusterState> for ApiServer {
+    fn name(&self) -> &str {
+        "apiserver"
+    }
+
+    fn handle(&mut self, event: Event, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
+        if let Event::Api(write) = event {
+            self.commit(write, state, ctx);
+        }
+    }
+}
+
+/// Send a write to the API server; it commits after the configured write latency.
+pub fn write(ctx: &mut Context<'_, Event>, state: &ClusterState, write: ApiWrite) {
+    let w = Wiring::new();
+    ctx.send(w.api, state.control_plane.api_write_latency, Event::Api(write));
+}

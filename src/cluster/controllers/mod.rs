@@ -1,0 +1,7 @@
+//! Controllers: reconcile loops driven by watch events through a [`workqueue::WorkQueue`].
+
+pub mod deployment;
+pub mod nodes;
+pub mod ranking;
+pub mod replicaset;
+pub mod workqueue;

@@ -1,0 +1,208 @@
+//! The closed event type of the cluster model: one sub-enum per subsystem, so every `match` is
+//! exhaustive. Each variant says who emits it and who consumes it.
+
+use std::sync::Arc;
+
+use crate::cluster::objects::{
+    DeploymentStatus, ObjectKind, Pod, PodId, ReplicaSet, ReplicaSetStatus,
+};
+use crate::cluster::spec::{NodeSpec, PodTemplateSpec};
+
+/// Every event of a cluster run.
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// A write request. Emitted by the scheduler, controllers, kubelet and timeline with the
+    /// API write latency as delay; consumed by the API server, which commits it.
+    Api(ApiWrite),
+    /// A committed change. Emitted by the API server after the watch delay; consumed by every
+    /// component that watches that kind.
+    Watch(WatchEvent),
+    /// Scheduler timers. Emitted and consumed by the scheduler.
+    Scheduler(SchedulerTimer),
+    /// Kubelet timers (container lifecycle steps). Emitted and consumed by the kubelet.
+    Kubelet(KubeletTimer),
+    /// Controller work-queue timers. Emitted and consumed by each controller.
+    Controller(ControllerTimer),
+    /// The timeline's entry with this index is due. Emitted at build time; consumed by the
+    /// timeline component.
+    Timeline(usize),
+    /// Take a metrics sample. Emitted and consumed by the sampler.
+    Sample,
+}
+
+/// A write to the API server's store.
+#[derive(Clone, Debug)]
+pub enum ApiWrite {
+    /// Create a pod; the API server assigns its id and, from `generate_name`, its name
+    /// (upstream `metadata.generateName`: prefix + 5 random characters).
+    CreatePod {
+        /// The pod, with `id` and `name` still to be filled in.
+        pod: Box<Pod>,
+        /// Name prefix, e.g. `web-5d8f7c9b4-`.
+        generate_name: String,
+    },
+    /// Request graceful deletion (sets `deletionTimestamp`); a pod that is not bound to a node
+    /// or already terminal is removed at once, as the apiserver does.
+    DeletePod {
+        /// Pod.
+        id: PodId,
+        /// Who asked, for the event log (`ReplicaSet default/web-abc`).
+        by: String,
+    },
+    /// Remove the pod object for good (the kubelet finished terminating it, or PodGC
+    /// force-deletes an orphan).
+    RemovePod {
+        /// Pod.
+        id: PodId,
+    },
+    /// Bind a pod to a node (`pods/binding`).
+    BindPod {
+        /// Pod.
+        id: PodId,
+        /// Node name.
+        node: String,
+    },
+    /// The kubelet reports all containers started (phase Running).
+    PodStarted {
+        /// Pod.
+        id: PodId,
+    },
+    /// The kubelet reports the Ready condition.
+    PodReady {
+        /// Pod.
+        id: PodId,
+        /// New value of the condition.
+        ready: bool,
+    },
+    /// Create a ReplicaSet.
+    CreateReplicaSet(Box<ReplicaSet>),
+    /// Set a ReplicaSet's `spec.replicas`.
+    ScaleReplicaSet {
+        /// `namespace/name`.
+        key: String,
+        /// New replica count.
+        replicas: i32,
+    },
+    /// Write a ReplicaSet's status.
+    ReplicaSetStatus {
+        /// `namespace/name`.
+        key: String,
+        /// New status.
+        status: ReplicaSetStatus,
+    },
+    /// Delete a ReplicaSet (history cleanup).
+    DeleteReplicaSet {
+        /// `namespace/name`.
+        key: String,
+    },
+    /// Create a Deployment (scenario objects at the start of the run).
+    CreateDeployment(Box<crate::cluster::objects::Deployment>),
+    /// Change a Deployment's spec (scale or new template).
+    UpdateDeployment {
+        /// `namespace/name`.
+        key: String,
+        /// New `spec.replicas`, if changed.
+        replicas: Option<i32>,
+        /// New `spec.template`, if changed.
+        template: Option<Arc<PodTemplateSpec>>,
+    },
+    /// Write a Deployment's status.
+    DeploymentStatus {
+        /// `namespace/name`.
+        key: String,
+        /// New status.
+        status: DeploymentStatus,
+    },
+    /// Register a node.
+    CreateNode(Box<NodeSpec>),
+    /// Delete a node object.
+    DeleteNode {
+        /// Node name.
+        name: String,
+    },
+    /// Set `spec.unschedulable`.
+    SetUnschedulable {
+        /// Node name.
+        name: String,
+        /// New value.
+        unschedulable: bool,
+    },
+}
+
+/// How an object changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// Created.
+    Added,
+    /// Updated.
+    Modified,
+    /// Removed from the store.
+    Deleted,
+}
+
+/// Which object a watch event is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ObjectRef {
+    /// A pod, with what watchers need once it is gone: owner key and node.
+    Pod {
+        /// Pod id.
+        id: PodId,
+        /// Controlling owner's key (`namespace/name`), if any.
+        owner: Option<String>,
+        /// Node it is bound to, if any.
+        node: Option<String>,
+    },
+    /// A named object: node name, or `namespace/name` for namespaced kinds.
+    Named(String),
+}
+
+/// A committed change, as a watch delivers it.
+#[derive(Clone, Debug)]
+pub struct WatchEvent {
+    /// Object kind.
+    pub kind: ObjectKind,
+    /// Object.
+    pub object: ObjectRef,
+    /// Kind of change.
+    pub change: Change,
+    /// The store's `resourceVersion` after the change.
+    pub resource_version: u64,
+}
+
+/// Scheduler timers.
+#[derive(Clone, Copy, Debug)]
+pub enum SchedulerTimer {
+    /// The current scheduling cycle ends: place the pod at the head of the queue.
+    CycleDone,
+    /// Move every unschedulable pod back to the active queue (periodic flush).
+    FlushUnschedulable,
+}
+
+/// Kubelet timers: one container-lifecycle step of one pod finished.
+#[derive(Clone, Copy, Debug)]
+pub enum KubeletTimer {
+    /// All images of the pod are present.
+    ImagesPulled(PodId),
+    /// All containers started.
+    ContainersStarted(PodId),
+    /// The pod passed readiness.
+    Ready(PodId),
+    /// The containers exited after SIGTERM (or the grace period ran out).
+    Terminated(PodId),
+}
+
+/// Controller timers.
+#[derive(Clone, Debug)]
+pub enum ControllerTimer {
+    /// Reconcile the object with this key.
+    Reconcile(String),
+    /// PodGC: delete pods bound to nodes that no longer exist.
+    GcOrphans,
+    /// Add nodes of a pool once their provisioning delay has passed.
+    ProvisionNodes {
+        /// Pool name.
+        pool: String,
+        /// Number of nodes.
+        count: u32,
+    },
+}

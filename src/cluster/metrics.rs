@@ -1,0 +1,170 @@
+//! What a run records: the event log (like `kubectl get events`), sampled gauges in long form,
+//! latency histograms and counters. Filled by the components as the run goes; written to files
+//! by [`crate::experiment`].
+
+use std::collections::BTreeMap;
+
+use hdrhistogram::Histogram;
+
+use crate::engine::{SimDuration, SimTime};
+
+/// One row of `events.csv`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventRow {
+    /// When it happened.
+    pub time: SimTime,
+    /// Row number in the log (0-based), a tie-breaker for rows at the same time.
+    pub seq: u64,
+    /// Object kind (`Pod`, `Node`, `ReplicaSet`, `Deployment`, `Timeline`).
+    pub kind: &'static str,
+    /// Object (`namespace/name`, or the node name).
+    pub object: String,
+    /// Reason, upstream spelling where one exists (`Scheduled`, `FailedScheduling`, `Pulled`).
+    pub reason: &'static str,
+    /// Human message.
+    pub message: String,
+}
+
+/// One row of `timeseries.csv`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SampleRow {
+    /// Sample time.
+    pub time: SimTime,
+    /// Metric name (see `docs/OUTPUTS.md`).
+    pub metric: &'static str,
+    /// Object the value is about (`""` for cluster-wide values).
+    pub object: String,
+    /// Value.
+    pub value: f64,
+}
+
+/// Latency histogram in nanoseconds, with 3 significant digits (mergeable).
+#[derive(Clone, Debug)]
+pub struct LatencyHistogram {
+    hist: Histogram<u64>,
+}
+
+impl Default for LatencyHistogram {
+    fn default() -> Self {
+        LatencyHistogram {
+            hist: Histogram::new(3).expect("3 significant digits is a valid precision"),
+        }
+    }
+}
+
+impl LatencyHistogram {
+    /// Record one latency.
+    pub fn record(&mut self, d: SimDuration) {
+        // Values above the auto-resized range cannot occur: the histogram grows as needed.
+        let _ = self.hist.record(d.as_nanos().max(1));
+    }
+
+    /// Number of recorded values.
+    pub fn count(&self) -> u64 {
+        self.hist.len()
+    }
+
+    /// The `q`-quantile (0..=1) in seconds, or 0 when empty.
+    pub fn quantile_secs(&self, q: f64) -> f64 {
+        if self.hist.is_empty() {
+            return 0.0;
+        }
+        self.hist.value_at_quantile(q) as f64 / 1e9
+    }
+
+    /// Mean in seconds, or 0 when empty.
+    pub fn mean_secs(&self) -> f64 {
+        if self.hist.is_empty() {
+            return 0.0;
+        }
+        self.hist.mean() / 1e9
+    }
+
+    /// Largest value in seconds, or 0 when empty.
+    pub fn max_secs(&self) -> f64 {
+        if self.hist.is_empty() {
+            return 0.0;
+        }
+        self.hist.max() as f64 / 1e9
+    }
+}
+
+/// Counters kept over the run (all are totals since the start).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Pods created.
+    pub pods_created: u64,
+    /// Pods bound to a node.
+    pub pods_scheduled: u64,
+    /// Pods that reached Ready for the first time.
+    pub pods_started: u64,
+    /// Pods removed from the store.
+    pub pods_deleted: u64,
+    /// Scheduling attempts that found no node.
+    pub failed_scheduling: u64,
+    /// Nodes registered (including those present at the start).
+    pub nodes_added: u64,
+    /// Nodes deleted.
+    pub nodes_removed: u64,
+    /// API writes committed.
+    pub api_writes: u64,
+}
+
+/// Everything recorded during a run.
+#[derive(Debug, Default)]
+pub struct Recorder {
+    /// The event log.
+    pub events: Vec<EventRow>,
+    /// Sampled gauges.
+    pub samples: Vec<SampleRow>,
+    /// Pod created -> bound.
+    pub scheduling_latency: LatencyHistogram,
+    /// Pod created -> first Ready.
+    pub startup_latency: LatencyHistogram,
+    /// Totals.
+    pub counters: Counters,
+    /// Node-hours by pool (pool name, or `""` for nodes without a pool) — closed intervals only;
+    /// open ones are added at the end of the run.
+    pub node_seconds: BTreeMap<String, f64>,
+    /// Cost so far in currency units (closed node lifetimes only).
+    pub cost: f64,
+}
+
+impl Recorder {
+    /// Append an event-log row.
+    pub fn event(
+        &mut self,
+        time: SimTime,
+        kind: &'static str,
+        object: impl Into<String>,
+        reason: &'static str,
+        message: impl Into<String>,
+    ) {
+        let seq = self.events.len() as u64;
+        self.events.push(EventRow {
+            time,
+            seq,
+            kind,
+            object: object.into(),
+            reason,
+            message: message.into(),
+        });
+    }
+
+    /// Append a sample row.
+    pub fn sample(&mut self, time: SimTime, metric: &'static str, object: &str, value: f64) {
+        self.samples.push(SampleRow {
+            time,
+            metric,
+            object: object.to_string(),
+            value,
+        });
+    }
+
+    /// Account a node's lifetime from `from` to `to` at `price_per_hour`.
+    pub fn node_lifetime(&mut self, pool: &str, from: SimTime, to: SimTime, price_per_hour: f64) {
+        let secs = to.saturating_since(from).as_secs_f64();
+        *self.node_seconds.entry(pool.to_string()).or_insert(0.0) += secs;
+        self.cost += secs / 3600.0 * price_per_hour;
+    }
+}

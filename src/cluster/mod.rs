@@ -1,0 +1,18 @@
+//! The Kubernetes model: API objects and store, the API server with watches, kubelets, the
+//! scheduler, controllers, the timeline and metrics. It reads no files: it is built from a
+//! validated [`spec::ClusterSpec`].
+
+pub mod apiserver;
+pub mod controllers;
+pub mod distribution;
+pub mod events;
+pub mod kubelet;
+pub mod metrics;
+pub mod objects;
+pub mod sampler;
+pub mod scheduler;
+pub mod spec;
+pub mod state;
+pub mod timeline;
+pub mod wiring;
+pub mod world;

@@ -1,0 +1,315 @@
+//! The shared cluster state handed to every component: the API server's object store (with its
+//! `resourceVersion`), the run's configuration, and the [`Recorder`].
+//!
+//! Components read the store directly, as from an always-fresh informer cache, but change it only
+//! by sending an [`ApiWrite`] to the API server, which commits it after the write latency and
+//! tells watchers after the watch delay. So a controller reacts to a change no earlier than
+//! `watchDelay` after it was committed, as in a real cluster.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::cluster::events::{ApiWrite, Change, ObjectRef, WatchEvent};
+use crate::cluster::metrics::Recorder;
+use crate::cluster::objects::{Deployment, Node, ObjectKind, Pod, PodId, PodPhase, ReplicaSet};
+use crate::cluster::spec::{BehaviorSpec, ClusterSpec, ControlPlaneSpec};
+use crate::engine::SimTime;
+
+/// The API server's object store.
+#[derive(Debug, Default)]
+pub struct Store {
+    /// Global `resourceVersion`: incremented on every committed write.
+    pub resource_version: u64,
+    /// Nodes by name.
+    pub nodes: BTreeMap<String, Node>,
+    /// Pods by id (creation order).
+    pub pods: BTreeMap<PodId, Pod>,
+    /// ReplicaSets by `namespace/name`.
+    pub replica_sets: BTreeMap<String, ReplicaSet>,
+    /// Deployments by `namespace/name`.
+    pub deployments: BTreeMap<String, Deployment>,
+    /// Next pod id to assign.
+    pub next_pod_id: u64,
+    /// Pods by controlling owner key (`namespace/name`), an index maintained on every write.
+    pub pods_by_owner: BTreeMap<String, std::collections::BTreeSet<PodId>>,
+}
+
+/// Everything the components share.
+#[derive(Debug)]
+pub struct ClusterState {
+    /// The object store.
+    pub store: Store,
+    /// Control-plane timings.
+    pub control_plane: ControlPlaneSpec,
+    /// The validated scenario the run was built from.
+    pub spec: Arc<ClusterSpec>,
+    /// Behaviours by workload name.
+    pub behaviors: BTreeMap<String, BehaviorSpec>,
+    /// What the run records.
+    pub recorder: Recorder,
+}
+
+impl ClusterState {
+    /// A state with an empty store for `spec`.
+    pub fn new(spec: Arc<ClusterSpec>) -> Self {
+        ClusterState {
+            store: Store::default(),
+            control_plane: spec.control_plane.clone(),
+            behaviors: spec.behaviors.clone(),
+            spec,
+            recorder: Recorder::default(),
+        }
+    }
+
+    /// The store key (`namespace/name`) of the Deployment called `name` (first namespace in
+    /// order if several).
+    pub fn deployment_key(&self, name: &str) -> Option<String> {
+        self.store.deployments.values().find(|d| d.name == name).map(|d| d.key())
+    }
+
+    /// The behaviour for a workload (its `Behavior` document or the defaults).
+    pub fn behavior(&self, workload: &str) -> BehaviorSpec {
+        self.behaviors
+            .get(workload)
+            .cloned()
+            .unwrap_or_else(|| BehaviorSpec::default_for(workload))
+    }
+
+    fn notify(&mut self, out: &mut Vec<WatchEvent>, kind: ObjectKind, object: ObjectRef, change: Change) {
+        self.store.resource_version += 1;
+        self.recorder.counters.api_writes += 1;
+        out.push(WatchEvent {
+            kind,
+            object,
+            change,
+            resource_version: self.store.resource_version,
+        });
+    }
+
+    fn pod_ref(pod: &Pod) -> ObjectRef {
+        ObjectRef::Pod {
+            id: pod.id,
+            owner: pod.owner.as_ref().map(|o| o.key.clone()),
+            node: pod.node.clone(),
+        }
+    }
+
+    /// Commit one write at `now`, appending the resulting watch events to `out`. A write whose
+    /// object no longer exists (for example a status update for a pod deleted meanwhile) is
+    /// dropped, as a conflict would be upstream. `name_suffix` supplies the random part of a
+    /// generated pod name.
+    pub fn apply(
+        &mut self,
+        write: ApiWrite,
+        now: SimTime,
+        name_suffix: &mut dyn FnMut() -> String,
+        out: &mut Vec<WatchEvent>,
+    ) {
+        match write {
+            ApiWrite::CreatePod { mut pod, generate_name } => {
+                let id = PodId(self.store.next_pod_id);
+                self.store.next_pod_id += 1;
+                pod.id = id;
+                // A generated name that collides is retried with a new suffix, as the apiserver's
+                // generateName does (AlreadyExists -> retry).
+                pod.name = format!("{generate_name}{}", name_suffix());
+                pod.created_at = now;
+                self.recorder.counters.pods_created += 1;
+                let r = Self::pod_ref(&pod);
+                if let Some(o) = &pod.owner {
+                    self.store.pods_by_owner.entry(o.key.clone()).or_default().insert(id);
+                }
+                self.store.pods.insert(id, *pod);
+                self.notify(out, ObjectKind::Pod, r, Change::Added);
+            }
+            ApiWrite::DeletePod { id, by } => {
+                let Some(pod) = self.store.pods.get_mut(&id) else { return };
+                if pod.deletion_timestamp.is_some() {
+                    return;
+                }
+                // Upstream: a pod not bound to a node, or already terminal, is deleted at once
+                // (pkg/registry/core/pod/strategy.go CheckGracefulDelete).
+                if pod.node.is_none() || pod.phase.is_terminal() {
+                    let key = pod.key();
+                    self.recorder.event(now, "Pod", key, "Deleted", format!("deleted by {by}"));
+                    self.remove_pod(id, out);
+                    return;
+                }
+                pod.deletion_timestamp = Some(now);
+                let key = pod.key();
+                let r = Self::pod_ref(pod);
+                self.recorder.event(now, "Pod", key, "Killing", format!("graceful deletion requested by {by}"));
+                self.notify(out, ObjectKind::Pod, r, Change::Modified);
+            }
+            ApiWrite::RemovePod { id } => self.remove_pod(id, out),
+            ApiWrite::BindPod { id, node } => {
+                let Some(pod) = self.store.pods.get_mut(&id) else { return };
+                if pod.node.is_some() || pod.deletion_timestamp.is_some() {
+                    return;
+                }
+                let Some(n) = self.store.nodes.get_mut(&node) else { return };
+                n.requested = n.requested.add(&pod.requests);
+                n.non_zero_requested = n.non_zero_requested.add(&pod.non_zero_requests);
+                n.pods.insert(id);
+                pod.node = Some(node.clone());
+                pod.scheduled_at = Some(now);
+                self.recorder.counters.pods_scheduled += 1;
+                self.recorder.scheduling_latency.record(now.saturating_since(pod.created_at));
+                let key = pod.key();
+                let r = Self::pod_ref(pod);
+                self.recorder.event(now, "Pod", key, "Scheduled", format!("Successfully assigned to {node}"));
+                self.notify(out, ObjectKind::Pod, r, Change::Modified);
+            }
+            ApiWrite::PodStarted { id } => {
+                let Some(pod) = self.store.pods.get_mut(&id) else { return };
+                if pod.phase != PodPhase::Pending {
+                    return;
+                }
+                pod.phase = PodPhase::Running;
+                pod.started_at = Some(now);
+                let r = Self::pod_ref(pod);
+                self.notify(out, ObjectKind::Pod, r, Change::Modified);
+            }
+            ApiWrite::PodReady { id, ready } => {
+                let Some(pod) = self.store.pods.get_mut(&id) else { return };
+                if pod.is_ready() == ready {
+                    return;
+                }
+                if ready {
+                    pod.ready_since = Some(now);
+                    if pod.restart_count == 0 && pod.started_at.is_some() {
+                        self.recorder.counters.pods_started += 1;
+                        self.recorder.startup_latency.record(now.saturating_since(pod.created_at));
+                    }
+                } else {
+                    pod.ready_since = None;
+                }
+                let r = Self::pod_ref(pod);
+                self.notify(out, ObjectKind::Pod, r, Change::Modified);
+            }
+            ApiWrite::CreateReplicaSet(mut rs) => {
+                let key = rs.key();
+                if self.store.replica_sets.contains_key(&key) {
+                    return;
+                }
+                rs.created_at = now;
+                self.store.replica_sets.insert(key.clone(), *rs);
+                self.notify(out, ObjectKind::ReplicaSet, ObjectRef::Named(key), Change::Added);
+            }
+            ApiWrite::ScaleReplicaSet { key, replicas } => {
+                let Some(rs) = self.store.replica_sets.get_mut(&key) else { return };
+                if rs.replicas == replicas {
+                    return;
+                }
+                rs.replicas = replicas;
+                self.notify(out, ObjectKind::ReplicaSet, ObjectRef::Named(key), Change::Modified);
+            }
+            ApiWrite::ReplicaSetStatus { key, status } => {
+                let Some(rs) = self.store.replica_sets.get_mut(&key) else { return };
+                if rs.status == status {
+                    return;
+                }
+                rs.status = status;
+                self.notify(out, ObjectKind::ReplicaSet, ObjectRef::Named(key), Change::Modified);
+            }
+            ApiWrite::DeleteReplicaSet { key } => {
+                if self.store.replica_sets.remove(&key).is_some() {
+                    self.notify(out, ObjectKind::ReplicaSet, ObjectRef::Named(key), Change::Deleted);
+                }
+            }
+            ApiWrite::CreateDeployment(d) => {
+                let key = d.key();
+                if self.store.deployments.contains_key(&key) {
+                    return;
+                }
+                self.store.deployments.insert(key.clone(), *d);
+                self.notify(out, ObjectKind::Deployment, ObjectRef::Named(key), Change::Added);
+            }
+            ApiWrite::UpdateDeployment { key, replicas, template } => {
+                let Some(d) = self.store.deployments.get_mut(&key) else { return };
+                if let Some(r) = replicas {
+                    d.replicas = r;
+                }
+                if let Some(t) = template {
+                    d.template = t;
+                }
+                self.notify(out, ObjectKind::Deployment, ObjectRef::Named(key), Change::Modified);
+            }
+            ApiWrite::DeploymentStatus { key, status } => {
+                let Some(d) = self.store.deployments.get_mut(&key) else { return };
+                if d.status == status {
+                    return;
+                }
+                d.status = status;
+                self.notify(out, ObjectKind::Deployment, ObjectRef::Named(key), Change::Modified);
+            }
+            ApiWrite::CreateNode(spec) => {
+                if self.store.nodes.contains_key(&spec.name) {
+                    return;
+                }
+                let name = spec.name.clone();
+                let node = Node {
+                    name: spec.name,
+                    labels: spec.labels,
+                    taints: spec.taints,
+                    allocatable: spec.allocatable,
+                    unschedulable: spec.unschedulable,
+                    ready: true,
+                    pool: spec.pool,
+                    price_per_hour: spec.price_per_hour,
+                    created_at: now,
+                    requested: Default::default(),
+                    non_zero_requested: Default::default(),
+                    pods: Default::default(),
+                };
+                self.store.nodes.insert(name.clone(), node);
+                self.recorder.counters.nodes_added += 1;
+                self.recorder.event(now, "Node", name.clone(), "RegisteredNode", format!("Node {name} registered"));
+                self.notify(out, ObjectKind::Node, ObjectRef::Named(name), Change::Added);
+            }
+            ApiWrite::DeleteNode { name } => {
+                let Some(node) = self.store.nodes.remove(&name) else { return };
+                self.recorder.counters.nodes_removed += 1;
+                self.recorder.node_lifetime(
+                    node.pool.as_deref().unwrap_or(""),
+                    node.created_at,
+                    now,
+                    node.price_per_hour,
+                );
+                self.recorder.event(now, "Node", name.clone(), "RemovingNode", format!("Node {name} deleted"));
+                self.notify(out, ObjectKind::Node, ObjectRef::Named(name), Change::Deleted);
+            }
+            ApiWrite::SetUnschedulable { name, unschedulable } => {
+                let Some(node) = self.store.nodes.get_mut(&name) else { return };
+                if node.unschedulable == unschedulable {
+                    return;
+                }
+                node.unschedulable = unschedulable;
+                let reason = if unschedulable { "NodeNotSchedulable" } else { "NodeSchedulable" };
+                self.recorder.event(now, "Node", name.clone(), reason, format!("Node {name} status is now: {reason}"));
+                self.notify(out, ObjectKind::Node, ObjectRef::Named(name), Change::Modified);
+            }
+        }
+    }
+
+    fn remove_pod(&mut self, id: PodId, out: &mut Vec<WatchEvent>) {
+        let Some(pod) = self.store.pods.remove(&id) else { return };
+        if let Some(node) = pod.node.as_ref().and_then(|n| self.store.nodes.get_mut(n))
+            && node.pods.remove(&id)
+        {
+            node.requested = node.requested.sub(&pod.requests);
+            node.non_zero_requested = node.non_zero_requested.sub(&pod.non_zero_requests);
+        }
+        if let Some(o) = &pod.owner
+            && let Some(set) = self.store.pods_by_owner.get_mut(&o.key)
+        {
+            set.remove(&id);
+            if set.is_empty() {
+                self.store.pods_by_owner.remove(&o.key);
+            }
+        }
+        self.recorder.counters.pods_deleted += 1;
+        let r = Self::pod_ref(&pod);
+        self.notify(out, ObjectKind::Pod, r, Change::Deleted);
+    }
+}

@@ -1,0 +1,72 @@
+//! Which component has which id, and who watches what. Components are added to the simulation
+//! in the order of [`Wiring::ORDER`], so their ids are known before any is built.
+
+use crate::cluster::objects::ObjectKind;
+use crate::engine::ComponentId;
+
+/// Component ids of a cluster run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Wiring {
+    /// The API server.
+    pub api: ComponentId,
+    /// The scheduler.
+    pub scheduler: ComponentId,
+    /// The ReplicaSet controller.
+    pub replicaset: ComponentId,
+    /// The Deployment controller.
+    pub deployment: ComponentId,
+    /// The kubelets of all nodes.
+    pub kubelet: ComponentId,
+    /// The pod garbage collector and node provisioner.
+    pub nodes: ComponentId,
+    /// The timeline.
+    pub timeline: ComponentId,
+    /// The metrics sampler.
+    pub sampler: ComponentId,
+}
+
+impl Wiring {
+    /// Component names in the order they are added (ids 0, 1, 2, ...). The names also seed the
+    /// components' random streams, so they are part of the determinism contract.
+    pub const ORDER: [&'static str; 8] = [
+        "apiserver",
+        "scheduler",
+        "replicaset-controller",
+        "deployment-controller",
+        "kubelet",
+        "node-controller",
+        "timeline",
+        "sampler",
+    ];
+
+    /// The fixed wiring.
+    pub const fn new() -> Self {
+        Wiring {
+            api: ComponentId(0),
+            scheduler: ComponentId(1),
+            replicaset: ComponentId(2),
+            deployment: ComponentId(3),
+            kubelet: ComponentId(4),
+            nodes: ComponentId(5),
+            timeline: ComponentId(6),
+            sampler: ComponentId(7),
+        }
+    }
+
+    /// The components that watch objects of `kind`, in delivery order.
+    pub fn watchers(&self, kind: ObjectKind) -> &'static [ComponentId] {
+        const W: Wiring = Wiring::new();
+        match kind {
+            ObjectKind::Pod => &[W.scheduler, W.replicaset, W.kubelet],
+            ObjectKind::Node => &[W.scheduler, W.kubelet, W.nodes],
+            ObjectKind::ReplicaSet => &[W.replicaset, W.deployment],
+            ObjectKind::Deployment => &[W.deployment],
+        }
+    }
+}
+
+impl Default for Wiring {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,174 @@
+//! Building a cluster simulation from a [`ClusterSpec`] and running it.
+//!
+//! At time zero, in this order (same-instant events are FIFO): every node registers, then every
+//! Deployment and stand-alone ReplicaSet is created, then the first metrics sample is taken
+//! (seeing the time-zero commits), then timeline entries due at zero fire.
+
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use crate::cluster::apiserver::ApiServer;
+use crate::cluster::controllers::deployment::DeploymentController;
+use crate::cluster::controllers::nodes::NodeController;
+use crate::cluster::controllers::replicaset::ReplicaSetController;
+use crate::cluster::events::{ApiWrite, Event};
+use crate::cluster::kubelet::Kubelets;
+use crate::cluster::metrics::Recorder;
+use crate::cluster::objects::{Deployment, DeploymentStatus, ReplicaSet, ReplicaSetStatus};
+use crate::cluster::sampler::Sampler;
+use crate::cluster::scheduler::Scheduler;
+use crate::cluster::spec::ClusterSpec;
+use crate::cluster::state::{ClusterState, Store};
+use crate::cluster::timeline::Timeline;
+use crate::cluster::wiring::Wiring;
+use crate::engine::{Simulation, SimTime, TraceHasher};
+
+/// A cluster simulation ready to run.
+pub struct World {
+    sim: Simulation<Event, ClusterState>,
+    end: SimTime,
+    trace: Rc<Cell<TraceHasher>>,
+}
+
+/// What a finished (or stopped) run leaves behind.
+#[derive(Debug)]
+pub struct RunOutput {
+    /// The scenario.
+    pub spec: Arc<ClusterSpec>,
+    /// Everything recorded.
+    pub recorder: Recorder,
+    /// The store at the end.
+    pub store: Store,
+    /// Simulated time reached.
+    pub end_time: SimTime,
+    /// Events processed.
+    pub events_processed: u64,
+    /// Hash of the event trace (time, seq, target of every event), for determinism checks.
+    pub trace_hash: u64,
+}
+
+impl World {
+    /// Build the simulation for `spec` (its seed, its duration).
+    pub fn new(spec: Arc<ClusterSpec>) -> World {
+        let wiring = Wiring::new();
+        let end = SimTime::ZERO + spec.duration;
+        let mut sim = Simulation::new(spec.seed, ClusterState::new(Arc::clone(&spec)));
+        let pools: BTreeMap<String, u32> = spec.node_pools.iter().map(|p| (p.name.clone(), p.count)).collect();
+        let ids = [
+            sim.add_component(Box::new(ApiServer::new(wiring))),
+            sim.add_component(Box::new(Scheduler::new())),
+            sim.add_component(Box::new(ReplicaSetController::new())),
+            sim.add_component(Box::new(DeploymentController::new())),
+            sim.add_component(Box::new(Kubelets::new(spec.seed))),
+            sim.add_component(Box::new(NodeController::new(pools))),
+            sim.add_component(Box::new(Timeline::new(spec.timeline.clone()))),
+            sim.add_component(Box::new(Sampler::new(spec.sample_every, end))),
+        ];
+        debug_assert_eq!(ids, [wiring.api, wiring.scheduler, wiring.replicaset, wiring.deployment, wiring.kubelet, wiring.nodes, wiring.timeline, wiring.sampler]);
+
+        let t0 = SimTime::ZERO;
+        for n in &spec.nodes {
+            sim.schedule(t0, wiring.api, Event::Api(ApiWrite::CreateNode(Box::new(n.clone()))));
+        }
+        for d in &spec.deployments {
+            let obj = Deployment {
+                name: d.name.clone(),
+                namespace: d.namespace.clone(),
+                replicas: d.replicas,
+                selector: d.selector.clone(),
+                template: Arc::new(d.template.clone()),
+                strategy: d.strategy,
+                min_ready_seconds: d.min_ready_seconds,
+                revision_history_limit: d.revision_history_limit,
+                status: DeploymentStatus::default(),
+            };
+            sim.schedule(t0, wiring.api, Event::Api(ApiWrite::CreateDeployment(Box::new(obj))));
+        }
+        for r in &spec.replica_sets {
+            let obj = ReplicaSet {
+                name: r.name.clone(),
+                namespace: r.namespace.clone(),
+                owner: None,
+                workload: r.name.clone(),
+                replicas: r.replicas,
+                selector: r.selector.clone(),
+                template: Arc::new(r.template.clone()),
+                template_hash: String::new(),
+                min_ready_seconds: r.min_ready_seconds,
+                revision: 0,
+                created_at: t0,
+                status: ReplicaSetStatus::default(),
+            };
+            sim.schedule(t0, wiring.api, Event::Api(ApiWrite::CreateReplicaSet(Box::new(obj))));
+        }
+        sim.schedule(t0, wiring.sampler, Event::Sample);
+        for (i, e) in spec.timeline.iter().enumerate() {
+            sim.schedule(e.at, wiring.timeline, Event::Timeline(i));
+        }
+
+        let trace = Rc::new(Cell::new(TraceHasher::new()));
+        let t = Rc::clone(&trace);
+        sim.set_observer(Box::new(move |time, seq, target, _| {
+            let mut h = t.get();
+            h.write_u64(time.as_nanos());
+            h.write_u64(seq);
+            h.write_u64(u64::from(target.0));
+            t.set(h);
+        }));
+        World { sim, end, trace }
+    }
+
+    /// The end of the run (start + duration).
+    pub fn end(&self) -> SimTime {
+        self.end
+    }
+
+    /// Current simulated time.
+    pub fn now(&self) -> SimTime {
+        self.sim.now()
+    }
+
+    /// Events processed so far.
+    pub fn events_processed(&self) -> u64 {
+        self.sim.events_processed()
+    }
+
+    /// The shared state (read-only), e.g. to stream new event-log rows.
+    pub fn state(&self) -> &ClusterState {
+        self.sim.state()
+    }
+
+    /// Advance to `until` (capped at the end), processing at most `max_events` events; returns
+    /// true if the event limit stopped it first.
+    pub fn advance(&mut self, until: SimTime, max_events: u64) -> bool {
+        let until = until.min(self.end);
+        let (_, hit) = self.sim.run_until_limited(until, max_events);
+        hit
+    }
+
+    /// True once the end of the run is reached.
+    pub fn is_done(&self) -> bool {
+        self.sim.now() >= self.end
+    }
+
+    /// Close the run: account the nodes still alive up to the current time.
+    pub fn finish(self) -> RunOutput {
+        let end_time = self.sim.now();
+        let events_processed = self.sim.events_processed();
+        let trace_hash = self.trace.get().finish();
+        let spec = Arc::clone(&self.sim.state().spec);
+        let mut state = self.sim.into_state();
+        let alive: Vec<(String, SimTime, f64)> = state
+            .store
+            .nodes
+            .values()
+            .map(|n| (n.pool.clone().unwrap_or_default(), n.created_at, n.price_per_hour))
+            .collect();
+        for (pool, from, price) in alive {
+            state.recorder.node_lifetime(&pool, from, end_time, price);
+        }
+        RunOutput { spec, recorder: state.recorder, store: state.store, end_time, events_processed, trace_hash }
+    }
+}

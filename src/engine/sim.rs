@@ -1,0 +1,438 @@
+//! [`Simulation`]: owns the clock, the event queue, the components with their random streams,
+//! and the shared state, and dispatches events one at a time.
+
+use super::component::{Component, ComponentId, Context};
+use super::queue::{EventId, EventQueue};
+use super::rng::{SimRng, stream_rng};
+use super::time::SimTime;
+
+/// The result of one [`Simulation::step`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepOutcome {
+    /// One event was dispatched (its handler may have called [`Context::stop`]; check
+    /// [`Simulation::is_stopped`]).
+    Processed,
+    /// No live event is pending; nothing was done.
+    Empty,
+    /// The simulation had already been stopped; nothing was done.
+    Stopped,
+}
+
+/// The per-event observer: `(time, seq, target, &event)`, called just before dispatch.
+type Observer<E> = Box<dyn FnMut(SimTime, u64, ComponentId, &E)>;
+
+/// A registered component with its random stream, side by side so that dispatch can borrow
+/// both at once.
+struct Entry<E, S> {
+    component: Box<dyn Component<E, S>>,
+    rng: SimRng,
+}
+
+/// A discrete-event simulation over events `E` and shared state `S`.
+///
+/// Events are dispatched in `(time, seq)` order (see [`EventQueue`]); the clock jumps to each
+/// event's time and never goes backwards. Given the same master seed, the same components
+/// (same names, registered in the same order) and the same initial events, a run is exactly
+/// reproducible.
+pub struct Simulation<E, S> {
+    queue: EventQueue<E>,
+    entries: Vec<Entry<E, S>>,
+    state: S,
+    master_seed: u64,
+    now: SimTime,
+    processed: u64,
+    stopped: bool,
+    observer: Option<Observer<E>>,
+}
+
+impl<E, S> Simulation<E, S> {
+    /// A simulation at time zero with no components, no events, and the given master seed and
+    /// initial shared state.
+    pub fn new(master_seed: u64, state: S) -> Self {
+        Simulation {
+            queue: EventQueue::new(),
+            entries: Vec::new(),
+            state,
+            master_seed,
+            now: SimTime::ZERO,
+            processed: 0,
+            stopped: false,
+            observer: None,
+        }
+    }
+
+    /// Registers a component and returns its id (ids are handed out 0, 1, 2, ... in
+    /// registration order). Its random stream is `stream_rng(master_seed, component.name())`.
+    /// Names should be unique: two components with the same name would draw identical numbers.
+    pub fn add_component(&mut self, component: Box<dyn Component<E, S>>) -> ComponentId {
+        let id = u32::try_from(self.entries.len()).expect("more than 2^32 components");
+        let rng = stream_rng(self.master_seed, component.name());
+        self.entries.push(Entry { component, rng });
+        ComponentId(id)
+    }
+
+    /// Schedules `event` for `target` at `time` from outside any handler (initial events,
+    /// timeline actions). `time` must not be before [`now`](Self::now): debug builds panic,
+    /// release builds clamp to now. Panics if `target` is not registered.
+    pub fn schedule(&mut self, time: SimTime, target: ComponentId, event: E) -> EventId {
+        assert!(
+            (target.0 as usize) < self.entries.len(),
+            "schedule: unknown component {target:?}"
+        );
+        debug_assert!(
+            time >= self.now,
+            "schedule into the past: {time:?} < now {:?}",
+            self.now
+        );
+        self.queue.schedule(time.max(self.now), target, event)
+    }
+
+    /// Cancels a pending event; `true` if it was pending.
+    pub fn cancel(&mut self, id: EventId) -> bool {
+        self.queue.cancel(id)
+    }
+
+    /// The current virtual time: the time of the last dispatched event, or the bound of the
+    /// last completed [`run_until`](Self::run_until), whichever is later.
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    /// The shared state.
+    pub fn state(&self) -> &S {
+        &self.state
+    }
+
+    /// The shared state, mutably (for setup and for inspection between runs).
+    pub fn state_mut(&mut self) -> &mut S {
+        &mut self.state
+    }
+
+    /// Consumes the simulation and returns the shared state.
+    pub fn into_state(self) -> S {
+        self.state
+    }
+
+    /// Total number of events dispatched since the simulation was created.
+    pub fn events_processed(&self) -> u64 {
+        self.processed
+    }
+
+    /// Number of live pending events.
+    pub fn pending(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Installs an observer called for every event just before it is dispatched, with
+    /// `(time, seq, target, &event)`; replaces any previous observer. Used for event logs and
+    /// trace hashing.
+    pub fn set_observer(&mut self, f: Box<dyn FnMut(SimTime, u64, ComponentId, &E)>) {
+        self.observer = Some(f);
+    }
+
+    /// Dispatches the next event, if any, and if the simulation is not stopped.
+    #[inline]
+    pub fn step(&mut self) -> StepOutcome {
+        if self.stopped {
+            return StepOutcome::Stopped;
+        }
+        match self.queue.pop() {
+            Some(ev) => {
+                self.dispatch(ev);
+                StepOutcome::Processed
+            }
+            None => StepOutcome::Empty,
+        }
+    }
+
+    /// Dispatches every event due at or before `until`, in order, unless a handler stops the
+    /// run. Then, if not stopped, advances the clock to `until` (never backwards). Returns the
+    /// number of events dispatched in this call.
+    pub fn run_until(&mut self, until: SimTime) -> u64 {
+        self.run_until_limited(until, u64::MAX).0
+    }
+
+    /// Like [`run_until`](Self::run_until), but dispatches at most `max_events` events in this
+    /// call. Returns `(dispatched, hit_limit)`, where `hit_limit` is `true` if the limit ended
+    /// the call while events due at or before `until` were still pending; in that case (as
+    /// when stopped) the clock stays at the last dispatched event's time.
+    pub fn run_until_limited(&mut self, until: SimTime, max_events: u64) -> (u64, bool) {
+        let mut n = 0u64;
+        while !self.stopped {
+            if n == max_events {
+                let more = self.queue.peek_time().is_some_and(|t| t <= until);
+                if more {
+                    return (n, true);
+                }
+                break;
+            }
+            match self.queue.pop_until(until) {
+                Some(ev) => {
+                    self.dispatch(ev);
+                    n += 1;
+                }
+                None => break,
+            }
+        }
+        if !self.stopped && until > self.now {
+            self.now = until;
+        }
+        (n, false)
+    }
+
+    /// `true` once a handler has called [`Context::stop`].
+    pub fn is_stopped(&self) -> bool {
+        self.stopped
+    }
+
+    /// The name of a registered component. Panics if `id` is not registered.
+    pub fn component_name(&self, id: ComponentId) -> &str {
+        self.entries[id.0 as usize].component.name()
+    }
+
+    /// The master seed the component streams are derived from.
+    pub fn master_seed(&self) -> u64 {
+        self.master_seed
+    }
+
+    /// Hands one popped event to its target's handler. No allocation.
+    #[inline]
+    fn dispatch(&mut self, (time, seq, target, event): (SimTime, u64, ComponentId, E)) {
+        self.now = time;
+        if let Some(obs) = self.observer.as_mut() {
+            obs(time, seq, target, &event);
+        }
+        let Some(Entry { component, rng }) = self.entries.get_mut(target.0 as usize) else {
+            panic!("event for unknown component {target:?}");
+        };
+        let mut ctx = Context {
+            now: time,
+            self_id: target,
+            queue: &mut self.queue,
+            rng,
+            stop: &mut self.stopped,
+        };
+        component.handle(event, &mut self.state, &mut ctx);
+        self.processed += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{SimDuration, TraceHasher};
+    use rand::RngExt;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    #[derive(Debug, Clone, PartialEq)]
+    enum Ev {
+        Ping(u32),
+        Pong(u32),
+    }
+
+    #[derive(Default)]
+    struct World {
+        log: Vec<(u64, &'static str, u32)>,
+        trace: TraceHasher,
+    }
+
+    /// Answers each `Ping(n)` with a `Pong(n)` after a random 1–10 ms, and each `Pong(n)` with
+    /// `Ping(n + 1)` after 5 ms, until `limit`.
+    struct Player {
+        name: &'static str,
+        peer: ComponentId,
+        limit: u32,
+    }
+
+    impl Component<Ev, World> for Player {
+        fn name(&self) -> &str {
+            self.name
+        }
+        fn handle(&mut self, event: Ev, w: &mut World, ctx: &mut Context<'_, Ev>) {
+            let n = match event {
+                Ev::Ping(n) | Ev::Pong(n) => n,
+            };
+            w.log.push((ctx.now().0, self.name, n));
+            w.trace.write_u64(ctx.now().0);
+            w.trace.write_str(self.name);
+            w.trace.write_u32(n);
+            if n >= self.limit {
+                return;
+            }
+            match event {
+                Ev::Ping(n) => {
+                    let ms = ctx.rng().random_range(1..=10u64);
+                    w.trace.write_u64(ms);
+                    ctx.send(self.peer, SimDuration::from_millis(ms), Ev::Pong(n));
+                }
+                Ev::Pong(n) => {
+                    ctx.send(self.peer, SimDuration::from_millis(5), Ev::Ping(n + 1));
+                }
+            }
+        }
+    }
+
+    fn ping_pong(seed: u64, limit: u32) -> Simulation<Ev, World> {
+        let mut sim = Simulation::new(seed, World::default());
+        let a = sim.add_component(Box::new(Player {
+            name: "alice",
+            peer: ComponentId(1),
+            limit,
+        }));
+        let b = sim.add_component(Box::new(Player {
+            name: "bob",
+            peer: a,
+            limit,
+        }));
+        assert_eq!((a, b), (ComponentId(0), ComponentId(1)));
+        sim.schedule(SimTime::ZERO, b, Ev::Ping(0));
+        sim
+    }
+
+    #[test]
+    fn ping_pong_alternates() {
+        let mut sim = ping_pong(1, 3);
+        assert_eq!(sim.component_name(ComponentId(0)), "alice");
+        assert_eq!(sim.component_name(ComponentId(1)), "bob");
+        while sim.step() == StepOutcome::Processed {}
+        assert_eq!(sim.step(), StepOutcome::Empty);
+        let w = sim.state();
+        let who: Vec<_> = w.log.iter().map(|e| (e.1, e.2)).collect();
+        assert_eq!(
+            who,
+            [
+                ("bob", 0),
+                ("alice", 0),
+                ("bob", 1),
+                ("alice", 1),
+                ("bob", 2),
+                ("alice", 2),
+                ("bob", 3)
+            ]
+        );
+        assert!(w.log.windows(2).all(|p| p[0].0 < p[1].0), "time increases");
+        assert_eq!(sim.events_processed(), 7);
+        assert_eq!(sim.pending(), 0);
+        assert_eq!(sim.now().0, w.log.last().unwrap().0);
+    }
+
+    #[test]
+    fn observer_sees_every_event_in_order() {
+        let mut sim = ping_pong(7, 50);
+        let seen = Rc::new(RefCell::new(Vec::new()));
+        let s2 = Rc::clone(&seen);
+        sim.set_observer(Box::new(move |t, seq, target, ev: &Ev| {
+            s2.borrow_mut().push((t, seq, target, ev.clone()));
+        }));
+        // An extra same-time pair to check FIFO among ties, plus a cancelled one.
+        sim.schedule(SimTime(3), ComponentId(0), Ev::Pong(1000));
+        let x = sim.schedule(SimTime(3), ComponentId(0), Ev::Pong(2000));
+        sim.schedule(SimTime(3), ComponentId(1), Ev::Pong(1001));
+        assert!(sim.cancel(x));
+        assert!(!sim.cancel(x));
+        sim.run_until(SimTime::MAX);
+        let seen = seen.borrow();
+        assert_eq!(seen.len() as u64, sim.events_processed());
+        assert!(seen.windows(2).all(|p| (p[0].0, p[0].1) < (p[1].0, p[1].1)));
+        let at3: Vec<_> = seen.iter().filter(|e| e.0 == SimTime(3)).collect();
+        assert_eq!(at3.len(), 2);
+        assert_eq!((at3[0].2, &at3[0].3), (ComponentId(0), &Ev::Pong(1000)));
+        assert_eq!((at3[1].2, &at3[1].3), (ComponentId(1), &Ev::Pong(1001)));
+        assert!(!seen.iter().any(|e| e.3 == Ev::Pong(2000)));
+    }
+
+    #[test]
+    fn run_until_respects_bound_and_sets_now() {
+        let mut sim = ping_pong(3, 1_000);
+        let bound = SimTime(SimDuration::from_millis(100).0);
+        let n = sim.run_until(bound);
+        assert!(n > 0);
+        assert_eq!(sim.now(), bound);
+        assert!(sim.state().log.iter().all(|e| e.0 <= bound.0));
+        assert_eq!(sim.state().log.len() as u64, n);
+        assert_eq!(sim.pending(), 1);
+        // Nothing due: the clock still advances, never backwards.
+        let n2 = sim.run_until(SimTime(bound.0 + 1));
+        let due_next = sim.state().log.len() as u64 - n;
+        assert_eq!(n2, due_next);
+        assert_eq!(sim.run_until(SimTime(5)), 0);
+        assert!(sim.now() >= SimTime(bound.0 + 1));
+
+        // Limited: stops after max_events with work remaining.
+        let mut sim = ping_pong(3, 1_000);
+        let (k, hit) = sim.run_until_limited(bound, 3);
+        assert_eq!((k, hit), (3, true));
+        assert_eq!(sim.now().0, sim.state().log[2].0, "clock stays at last event");
+        let (k2, hit2) = sim.run_until_limited(bound, u64::MAX);
+        assert!(!hit2);
+        assert_eq!(k + k2, n);
+        assert_eq!(sim.now(), bound);
+        // Exactly enough budget: not reported as hitting the limit.
+        let mut sim = ping_pong(3, 1_000);
+        assert_eq!(sim.run_until_limited(bound, n), (n, false));
+        assert_eq!(sim.now(), bound);
+    }
+
+    struct Stopper;
+    impl Component<u32, Vec<u32>> for Stopper {
+        fn name(&self) -> &str {
+            "stopper"
+        }
+        fn handle(&mut self, ev: u32, s: &mut Vec<u32>, ctx: &mut Context<'_, u32>) {
+            s.push(ev);
+            assert_eq!(ctx.self_id(), ComponentId(0));
+            if ev == 3 {
+                ctx.stop();
+            }
+            ctx.send_self(SimDuration::from_secs(1), ev + 1);
+            let id = ctx.send_at(ComponentId(0), ctx.now() + SimDuration(1), 999);
+            assert!(ctx.cancel(id));
+        }
+    }
+
+    #[test]
+    fn stop_halts_after_current_event() {
+        let mut sim = Simulation::new(0, Vec::new());
+        let c = sim.add_component(Box::new(Stopper));
+        sim.schedule(SimTime::ZERO, c, 0);
+        let n = sim.run_until(SimTime(SimDuration::from_secs(100).0));
+        assert_eq!(n, 4);
+        assert!(sim.is_stopped());
+        assert_eq!(sim.now(), SimTime(SimDuration::from_secs(3).0), "clock not advanced");
+        assert_eq!(sim.step(), StepOutcome::Stopped);
+        assert_eq!(sim.run_until(SimTime::MAX), 0);
+        assert_eq!(sim.pending(), 1);
+        assert_eq!(sim.into_state(), [0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn same_seed_same_trace_other_seed_differs() {
+        let run = |seed| {
+            let mut sim = ping_pong(seed, 500);
+            let obs = Rc::new(RefCell::new(TraceHasher::new()));
+            let o2 = Rc::clone(&obs);
+            sim.set_observer(Box::new(move |t, seq, target, _ev: &Ev| {
+                let mut h = o2.borrow_mut();
+                h.write_u64(t.0);
+                h.write_u64(seq);
+                h.write_u32(target.0);
+            }));
+            sim.run_until(SimTime::MAX);
+            let observed = obs.borrow().finish();
+            (observed, sim.state().trace.finish())
+        };
+        assert_eq!(run(42), run(42));
+        let (a, b) = run(42);
+        let (c, d) = run(43);
+        assert_ne!(a, c);
+        assert_ne!(b, d);
+    }
+
+    #[test]
+    #[should_panic(expected = "unknown component")]
+    fn schedule_to_unknown_component_panics() {
+        let mut sim: Simulation<u32, ()> = Simulation::new(0, ());
+        sim.schedule(SimTime::ZERO, ComponentId(0), 1);
+    }
+}

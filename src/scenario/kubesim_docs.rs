@@ -1,0 +1,564 @@
+//! kubesim documents (`apiVersion: kubesim.dev/v1alpha1`): `Scenario`, `NodePool`, `Behavior`,
+//! `Timeline`. Each is read into a typed value plus the places of its cross-document references,
+//! which [`super::load`] resolves once every document is read.
+
+use crate::cluster::spec::{
+    BehaviorSpec, ControlPlaneSpec, Distribution, ExpectBound, Expectation, Labels, NodePoolSpec,
+    Resources,
+};
+use crate::engine::SimDuration;
+
+use super::manifests::{DEFAULT_MAX_PODS, Meta, read_taints};
+use super::reader::{Cx, Fields, Loc, Map, R, Val, check_label_value, join, unknown_key};
+
+/// Longest scenario kubesim runs: 365 days.
+pub(crate) const MAX_DURATION: SimDuration = SimDuration::from_secs(365 * 24 * 3600);
+
+/// Most metric samples a run may take (`duration / sampleEvery`).
+pub(crate) const MAX_SAMPLES: u64 = 10_000_000;
+
+/// Most nodes in a scenario: at the start plus every `addNodes` (DESIGN §7).
+pub(crate) const MAX_NODES: u64 = 100_000;
+
+/// The top-level fields of every kubesim document.
+pub(crate) const KUBESIM_DOC: Fields = Fields::read(&["apiVersion", "kind", "metadata", "spec"]);
+
+/// `metadata` of a kubesim document.
+pub(crate) const KUBESIM_META: Fields = Fields {
+    read: &["name"],
+    warn: &[],
+    silent: &["labels", "annotations"],
+};
+
+/// A name that refers to another object, with where it was written.
+#[derive(Clone, Debug)]
+pub(crate) struct Ref {
+    pub name: String,
+    pub loc: Loc,
+}
+
+fn read_ref(cx: &Cx, v: &Val) -> R<Ref> {
+    Ok(Ref {
+        name: v.nonempty_string(cx)?,
+        loc: v.loc(cx),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenario
+
+const SCENARIO_SPEC: Fields = Fields::read(&["seed", "duration", "sampleEvery", "controlPlane", "expect"]);
+const CONTROL_PLANE: Fields = Fields::read(&[
+    "apiWriteLatency",
+    "watchDelay",
+    "schedulingLatency",
+    "unschedulableRetry",
+    "nodeStatusUpdateFrequency",
+]);
+const EXPECT: Fields = Fields::read(&["metric", "below", "above", "equals"]);
+
+/// A `Scenario` document.
+pub(crate) struct ScenarioDoc {
+    pub name: String,
+    pub seed: u64,
+    pub duration: SimDuration,
+    pub sample_every: SimDuration,
+    pub control_plane: ControlPlaneSpec,
+    pub expectations: Vec<Expectation>,
+}
+
+pub(crate) fn read_scenario(cx: &mut Cx, doc: &Map, meta: Meta) -> R<ScenarioDoc> {
+    let spec = doc.req(cx, "spec")?.map(cx, &SCENARIO_SPEC)?;
+    let seed = match spec.get("seed") {
+        Some(v) => {
+            let s = v.int(cx)?;
+            u64::try_from(s).map_err(|_| {
+                v.err(cx, format!("must be an integer from 0 to {}, found {s}", u64::MAX))
+            })?
+        }
+        None => 1,
+    };
+    let dv = spec.req(cx, "duration")?;
+    let duration = dv.positive_duration(cx)?;
+    if duration > MAX_DURATION {
+        return Err(dv.err(cx, "must be at most 365d"));
+    }
+    let sample_every = match spec.get("sampleEvery") {
+        Some(v) => {
+            let s = v.positive_duration(cx)?;
+            if duration.0 / s.0 > MAX_SAMPLES {
+                return Err(v.err(
+                    cx,
+                    format!("too small: the run would take more than {MAX_SAMPLES} samples"),
+                ));
+            }
+            s
+        }
+        None => SimDuration::from_secs(10),
+    };
+    let mut control_plane = ControlPlaneSpec::default();
+    if let Some(v) = spec.get("controlPlane") {
+        let cp = v.map(cx, &CONTROL_PLANE)?;
+        if let Some(v) = cp.get("apiWriteLatency") {
+            control_plane.api_write_latency = v.duration(cx)?;
+        }
+        if let Some(v) = cp.get("watchDelay") {
+            control_plane.watch_delay = v.duration(cx)?;
+        }
+        if let Some(v) = cp.get("schedulingLatency") {
+            control_plane.scheduling_latency = v.duration(cx)?;
+        }
+        if let Some(v) = cp.get("unschedulableRetry") {
+            control_plane.unschedulable_retry = v.positive_duration(cx)?;
+        }
+        if let Some(v) = cp.get("nodeStatusUpdateFrequency") {
+            control_plane.node_status_update_frequency = v.positive_duration(cx)?;
+        }
+    }
+    let mut expectations = Vec::new();
+    if let Some(list) = spec.get("expect") {
+        for item in list.seq(cx)? {
+            expectations.push(read_expectation(cx, &item)?);
+        }
+    }
+    Ok(ScenarioDoc {
+        name: meta.name,
+        seed,
+        duration,
+        sample_every,
+        control_plane,
+        expectations,
+    })
+}
+
+fn read_expectation(cx: &mut Cx, item: &Val) -> R<Expectation> {
+    let m = item.map(cx, &EXPECT)?;
+    let metric = m.req(cx, "metric")?.nonempty_string(cx)?;
+    let mut bound: Option<ExpectBound> = None;
+    for key in ["below", "above", "equals"] {
+        let Some(v) = m.get(key) else {
+            continue;
+        };
+        if bound.is_some() {
+            return Err(cx.err(
+                m.key_pos(key).unwrap_or(v.pos()),
+                &v.path,
+                "give exactly one of below, above, equals",
+            ));
+        }
+        let x = v.number(cx)?;
+        bound = Some(match key {
+            "below" => ExpectBound::Below(x),
+            "above" => ExpectBound::Above(x),
+            _ => ExpectBound::Equals(x),
+        });
+    }
+    let Some(bound) = bound else {
+        return Err(item.err(cx, "give exactly one of below, above, equals"));
+    };
+    Ok(Expectation {
+        metric,
+        bound,
+        source: cx.location(item.pos()),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// NodePool
+
+const NODE_POOL_SPEC: Fields = Fields {
+    read: &[
+        "count",
+        "zones",
+        "capacity",
+        "labels",
+        "taints",
+        "provisioningDelay",
+        "pricePerHour",
+        "autoscaling",
+    ],
+    warn: &[],
+    silent: &[],
+};
+const CAPACITY: Fields = Fields::read(&["cpu", "memory", "pods"]);
+const AUTOSCALING: Fields = Fields::read(&["min", "max"]);
+
+/// A `NodePool` document.
+pub(crate) fn read_node_pool(cx: &mut Cx, doc: &Map, meta: Meta) -> R<NodePoolSpec> {
+    let spec = doc.req(cx, "spec")?.map(cx, &NODE_POOL_SPEC)?;
+    let count_v = spec.req(cx, "count")?;
+    let count = u32::try_from(count_v.int_in(cx, 0, MAX_NODES as i64)?)
+        .map_err(|_| count_v.err(cx, "out of range"))?;
+    let mut zones = Vec::new();
+    if let Some(list) = spec.get("zones") {
+        for z in list.seq(cx)? {
+            let name = z.nonempty_string(cx)?;
+            if let Err(msg) = check_label_value(&name) {
+                return Err(z.err(cx, format!("invalid zone {name:?}: {msg}")));
+            }
+            zones.push(name);
+        }
+    }
+    let cap_v = spec.req(cx, "capacity")?;
+    let cap = cap_v.map(cx, &CAPACITY)?;
+    let cpu_v = cap.req(cx, "cpu")?;
+    let cpu_milli = cpu_v.cpu_milli(cx)?;
+    if cpu_milli == 0 {
+        return Err(cpu_v.err(cx, "must be greater than 0"));
+    }
+    let mem_v = cap.req(cx, "memory")?;
+    let memory_bytes = mem_v.whole_quantity(cx)?;
+    if memory_bytes == 0 {
+        return Err(mem_v.err(cx, "must be greater than 0"));
+    }
+    let pods = match cap.get("pods") {
+        Some(v) => v.whole_quantity(cx)?,
+        None => DEFAULT_MAX_PODS,
+    };
+    let labels = match spec.get("labels") {
+        Some(v) => v.labels(cx)?,
+        None => Labels::new(),
+    };
+    let taints = match spec.get("taints") {
+        Some(v) => read_taints(cx, &v)?,
+        None => Vec::new(),
+    };
+    let provisioning_delay = match spec.get("provisioningDelay") {
+        Some(v) => v.duration(cx)?,
+        None => SimDuration::ZERO,
+    };
+    let price_per_hour = match spec.get("pricePerHour") {
+        Some(v) => {
+            let p = v.number(cx)?;
+            if p < 0.0 {
+                return Err(v.err(cx, "must be greater than or equal to 0"));
+            }
+            p
+        }
+        None => 0.0,
+    };
+    if let Some(v) = spec.get("autoscaling") {
+        let a = v.map(cx, &AUTOSCALING)?;
+        let min_v = a.req(cx, "min")?;
+        let min = min_v.int_in(cx, 0, MAX_NODES as i64)?;
+        let max_v = a.req(cx, "max")?;
+        let max = max_v.int_in(cx, 0, MAX_NODES as i64)?;
+        if max < min {
+            return Err(max_v.err(cx, format!("must be greater than or equal to min ({min})")));
+        }
+        let at = spec.key_pos("autoscaling").unwrap_or(v.pos());
+        cx.warn(at, &v.path, "node autoscaling is not simulated yet; ignored");
+    }
+    Ok(NodePoolSpec {
+        name: meta.name,
+        count,
+        zones,
+        capacity: Resources {
+            cpu_milli,
+            memory_bytes,
+            pods,
+        },
+        labels,
+        taints,
+        provisioning_delay,
+        price_per_hour,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Behavior
+
+const BEHAVIOR_SPEC: Fields =
+    Fields::read(&["workload", "imagePull", "startup", "readiness", "shutdown"]);
+const DISTRIBUTIONS: &[&str] = &["constant", "uniform", "exponential", "lognormal"];
+const UNIFORM: Fields = Fields::read(&["min", "max"]);
+const EXPONENTIAL: Fields = Fields::read(&["mean"]);
+const LOGNORMAL: Fields = Fields::read(&["median", "p99"]);
+
+/// A `Behavior` document, its workload reference not yet resolved.
+pub(crate) struct BehaviorDoc {
+    pub spec: BehaviorSpec,
+    pub workload: Ref,
+}
+
+pub(crate) fn read_behavior(cx: &mut Cx, doc: &Map, meta: Meta) -> R<BehaviorDoc> {
+    let spec_v = doc.get("spec");
+    let spec = match &spec_v {
+        Some(v) => Some(v.map(cx, &BEHAVIOR_SPEC)?),
+        None => None,
+    };
+    let field = |key: &str| spec.as_ref().and_then(|s| s.get(key));
+    let workload = match field("workload") {
+        Some(v) => read_ref(cx, &v)?,
+        None => Ref {
+            name: meta.name.clone(),
+            loc: meta.name_loc.clone(),
+        },
+    };
+    let mut b = BehaviorSpec::default_for(&workload.name);
+    b.name = meta.name;
+    if let Some(v) = field("imagePull") {
+        b.image_pull = read_distribution(cx, &v)?;
+    }
+    if let Some(v) = field("startup") {
+        b.startup = read_distribution(cx, &v)?;
+    }
+    if let Some(v) = field("readiness") {
+        b.readiness = read_distribution(cx, &v)?;
+    }
+    if let Some(v) = field("shutdown") {
+        b.shutdown = read_distribution(cx, &v)?;
+    }
+    Ok(BehaviorDoc { spec: b, workload })
+}
+
+/// A duration distribution: a duration string (constant) or a one-key mapping
+/// `constant` | `uniform {min, max}` | `exponential {mean}` | `lognormal {median, p99}`.
+pub(crate) fn read_distribution(cx: &mut Cx, v: &Val) -> R<Distribution> {
+    use super::yaml::Node;
+    let entries = match v.node() {
+        Node::Map(entries) => entries,
+        Node::String(_) | Node::Int(_) | Node::Float(_) => {
+            return Ok(Distribution::Constant(v.duration(cx)?));
+        }
+        _ => {
+            return Err(v.expected(
+                cx,
+                "a duration or one of {constant: D}, {uniform: {min: D, max: D}}, {exponential: {mean: D}}, {lognormal: {median: D, p99: D}}",
+            ));
+        }
+    };
+    let mut found: Option<(&str, Val)> = None;
+    for (k, value) in entries {
+        let Some(key) = k.as_str() else {
+            return Err(cx.err(
+                k.pos,
+                &v.path,
+                format!("expected a distribution name, found {}", k.node.describe()),
+            ));
+        };
+        let path = join(&v.path, key);
+        let Some(name) = DISTRIBUTIONS.iter().find(|d| **d == key) else {
+            return Err(unknown_key(cx, k.pos, &path, key, DISTRIBUTIONS.iter().copied()));
+        };
+        if found.is_some() {
+            return Err(cx.err(
+                k.pos,
+                &path,
+                "a distribution has exactly one of constant, uniform, exponential, lognormal",
+            ));
+        }
+        found = Some((name, Val { y: value, path }));
+    }
+    let Some((name, body)) = found else {
+        return Err(v.err(
+            cx,
+            "expected one of constant, uniform, exponential, lognormal",
+        ));
+    };
+    match name {
+        "constant" => Ok(Distribution::Constant(body.duration(cx)?)),
+        "uniform" => {
+            let m = body.map(cx, &UNIFORM)?;
+            let min = m.req(cx, "min")?.duration(cx)?;
+            let max_v = m.req(cx, "max")?;
+            let max = max_v.duration(cx)?;
+            if max < min {
+                return Err(max_v.err(cx, "must be greater than or equal to min"));
+            }
+            Ok(Distribution::Uniform { min, max })
+        }
+        "exponential" => {
+            let m = body.map(cx, &EXPONENTIAL)?;
+            let mean = m.req(cx, "mean")?.positive_duration(cx)?;
+            Ok(Distribution::Exponential { mean })
+        }
+        _ => {
+            let m = body.map(cx, &LOGNORMAL)?;
+            let median = m.req(cx, "median")?.positive_duration(cx)?;
+            let p99_v = m.req(cx, "p99")?;
+            let p99 = p99_v.duration(cx)?;
+            if p99 < median {
+                return Err(p99_v.err(cx, "must be greater than or equal to median"));
+            }
+            Ok(Distribution::LogNormal { median, p99 })
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timeline
+
+/// Verbs a timeline entry may use.
+pub(crate) const TIMELINE_VERBS: &[&str] = &[
+    "scale",
+    "setImage",
+    "addNodes",
+    "removeNode",
+    "cordon",
+    "uncordon",
+];
+
+/// Verbs from the design that are not implemented yet: a clear error, not "unknown field".
+pub(crate) const UNSUPPORTED_VERBS: &[&str] = &[
+    "crashNode",
+    "recoverNode",
+    "zoneOutage",
+    "partition",
+    "drainNode",
+    "rollout",
+    "load",
+];
+
+const SCALE: Fields = Fields::read(&["deployment", "replicas"]);
+const SET_IMAGE: Fields = Fields::read(&["deployment", "container", "image"]);
+const ADD_NODES: Fields = Fields::read(&["pool", "count"]);
+const NODE_REF: Fields = Fields::read(&["node"]);
+
+/// A timeline action whose references are not yet resolved.
+pub(crate) enum RawAction {
+    Scale { deployment: Ref, replicas: i32 },
+    SetImage {
+        deployment: Ref,
+        container: Option<Ref>,
+        image: String,
+    },
+    AddNodes { pool: Ref, count: u32 },
+    RemoveNode { node: Ref },
+    Cordon { node: Ref, unschedulable: bool },
+}
+
+/// A timeline entry as read.
+pub(crate) struct RawEntry {
+    pub at: SimDuration,
+    pub at_loc: Loc,
+    pub action: RawAction,
+    /// `file:line:col` of the entry.
+    pub source: String,
+}
+
+/// A `Timeline` document: its `spec` is the list of entries.
+pub(crate) fn read_timeline(cx: &mut Cx, doc: &Map) -> R<Vec<RawEntry>> {
+    let Some(spec) = doc.get("spec") else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for item in spec.seq(cx)? {
+        out.push(read_entry(cx, &item)?);
+    }
+    Ok(out)
+}
+
+fn read_entry(cx: &mut Cx, item: &Val) -> R<RawEntry> {
+    use super::yaml::Node;
+    let entries = match item.node() {
+        Node::Map(entries) => entries,
+        _ => {
+            return Err(item.expected(cx, "a mapping such as {at: 1h, scale: {...}}"));
+        }
+    };
+    let mut verb: Option<(&str, Val)> = None;
+    let mut at_v: Option<Val> = None;
+    for (k, value) in entries {
+        let Some(key) = k.as_str() else {
+            return Err(cx.err(
+                k.pos,
+                &item.path,
+                format!("expected a field name, found {}", k.node.describe()),
+            ));
+        };
+        let path = join(&item.path, key);
+        if key == "at" {
+            at_v = Some(Val { y: value, path });
+            continue;
+        }
+        if UNSUPPORTED_VERBS.contains(&key) {
+            return Err(cx.err(
+                k.pos,
+                &path,
+                format!(
+                    "timeline verb {key:?} is not supported yet; supported verbs: {}",
+                    TIMELINE_VERBS.join(", ")
+                ),
+            ));
+        }
+        let Some(name) = TIMELINE_VERBS.iter().find(|v| **v == key) else {
+            let valid = std::iter::once("at")
+                .chain(TIMELINE_VERBS.iter().copied())
+                .chain(UNSUPPORTED_VERBS.iter().copied());
+            return Err(unknown_key(cx, k.pos, &path, key, valid));
+        };
+        if let Some((first, _)) = &verb {
+            return Err(cx.err(
+                k.pos,
+                &path,
+                format!("a timeline entry has exactly one action, and this one already has {first:?}"),
+            ));
+        }
+        verb = Some((name, Val { y: value, path }));
+    }
+    let Some(at_v) = at_v.filter(|v| !matches!(v.node(), Node::Null)) else {
+        return Err(cx.err(item.pos(), &join(&item.path, "at"), "required field is missing"));
+    };
+    let at = at_v.duration(cx)?;
+    let Some((name, body)) = verb else {
+        return Err(item.err(
+            cx,
+            format!("expected an action: one of {}", TIMELINE_VERBS.join(", ")),
+        ));
+    };
+    let action = match name {
+        "scale" => {
+            let m = body.map(cx, &SCALE)?;
+            let deployment = read_ref(cx, &m.req(cx, "deployment")?)?;
+            let rv = m.req(cx, "replicas")?;
+            let replicas = i32::try_from(rv.int_in(cx, 0, super::manifests::MAX_REPLICAS)?)
+                .map_err(|_| rv.err(cx, "out of range"))?;
+            RawAction::Scale {
+                deployment,
+                replicas,
+            }
+        }
+        "setImage" => {
+            let m = body.map(cx, &SET_IMAGE)?;
+            let deployment = read_ref(cx, &m.req(cx, "deployment")?)?;
+            let container = match m.get("container") {
+                Some(c) => Some(read_ref(cx, &c)?),
+                None => None,
+            };
+            let image = m.req(cx, "image")?.nonempty_string(cx)?;
+            RawAction::SetImage {
+                deployment,
+                container,
+                image,
+            }
+        }
+        "addNodes" => {
+            let m = body.map(cx, &ADD_NODES)?;
+            let pool = read_ref(cx, &m.req(cx, "pool")?)?;
+            let cv = m.req(cx, "count")?;
+            let count = u32::try_from(cv.int_in(cx, 1, MAX_NODES as i64)?)
+                .map_err(|_| cv.err(cx, "out of range"))?;
+            RawAction::AddNodes { pool, count }
+        }
+        "removeNode" => {
+            let m = body.map(cx, &NODE_REF)?;
+            RawAction::RemoveNode {
+                node: read_ref(cx, &m.req(cx, "node")?)?,
+            }
+        }
+        other => {
+            let m = body.map(cx, &NODE_REF)?;
+            RawAction::Cordon {
+                node: read_ref(cx, &m.req(cx, "node")?)?,
+                unschedulable: other == "cordon",
+            }
+        }
+    };
+    Ok(RawEntry {
+        at,
+        at_loc: at_v.loc(cx),
+        action,
+        source: cx.location(item.pos()),
+    })
+}

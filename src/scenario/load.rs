@@ -1,0 +1,666 @@
+//! Loading: files and folders to located trees ([`parse_source`], [`read_sources`]), trees to a
+//! validated [`ClusterSpec`] ([`build`]), and the one-call forms [`load_path`] / [`load_str`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::cluster::spec::{
+    BehaviorSpec, ClusterSpec, DeploymentSpec, IgnoredField, NodePoolSpec, NodeSpec,
+    ReplicaSetSpec, TimelineAction, TimelineEntry, expand_pool,
+};
+use crate::engine::SimTime;
+
+use super::duration::format_duration;
+use super::error::{ScenarioError, Warning, suggest};
+use super::kubesim_docs::{
+    BehaviorDoc, KUBESIM_DOC, KUBESIM_META, MAX_NODES, RawAction, RawEntry, Ref, ScenarioDoc,
+    read_behavior, read_node_pool, read_scenario, read_timeline,
+};
+use super::manifests::{
+    OBJECT_META, node_doc_fields, read_deployment, read_meta, read_node, read_replica_set,
+    workload_doc_fields,
+};
+use super::reader::{Cx, Fields, Loc, R, Src, Val};
+use super::yaml::{Node, Yaml, parse_documents};
+
+/// The result of loading a scenario.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    /// The validated cluster description.
+    pub spec: ClusterSpec,
+    /// Fields read but not simulated and documents skipped, in input order (also in
+    /// `spec.ignored_fields`).
+    pub warnings: Vec<Warning>,
+    /// The files that were read, in the order they were read.
+    pub files: Vec<PathBuf>,
+}
+
+/// One input file parsed into located YAML trees, before typed conversion. A caller may change
+/// the trees (e.g. apply a sweep parameter with [`Yaml::set_path`]) and then call [`build`].
+#[derive(Clone, Debug)]
+pub struct SourceFile {
+    /// File name used in messages.
+    pub name: String,
+    /// The file's text (for source snippets in errors).
+    pub text: Arc<str>,
+    /// Its documents, in order (empty documents included as `Null`).
+    pub documents: Vec<Yaml>,
+}
+
+impl SourceFile {
+    /// The document with this `kind` and `metadata.name`, for changing it before [`build`].
+    pub fn document_mut(&mut self, kind: &str, name: &str) -> Option<&mut Yaml> {
+        self.documents.iter_mut().find(|d| {
+            d.get("kind").and_then(Yaml::as_str) == Some(kind)
+                && d.get("metadata")
+                    .and_then(|m| m.get("name"))
+                    .and_then(Yaml::as_str)
+                    == Some(name)
+        })
+    }
+}
+
+/// Parse `text` (named `name` in messages) into documents. A YAML syntax error is a located
+/// [`ScenarioError`].
+pub fn parse_source(name: &str, text: &str) -> Result<SourceFile, ScenarioError> {
+    let text: Arc<str> = Arc::from(text);
+    match parse_documents(&text) {
+        Ok(documents) => Ok(SourceFile {
+            name: name.to_string(),
+            text,
+            documents,
+        }),
+        Err(e) => Err(ScenarioError::new(
+            name,
+            Some(&text),
+            e.pos,
+            "",
+            format!("invalid YAML: {}", e.message),
+        )),
+    }
+}
+
+/// Read and parse a `.yaml` / `.yml` file, or every such file of a folder (not recursive),
+/// sorted by file name. Returns the parsed files and their paths.
+pub fn read_sources(path: &Path) -> Result<(Vec<SourceFile>, Vec<PathBuf>), ScenarioError> {
+    let shown = path.display().to_string();
+    let meta = std::fs::metadata(path)
+        .map_err(|e| ScenarioError::file_level(&shown, format!("cannot read: {e}")))?;
+    let paths: Vec<PathBuf> = if meta.is_dir() {
+        let entries = std::fs::read_dir(path)
+            .map_err(|e| ScenarioError::file_level(&shown, format!("cannot read folder: {e}")))?;
+        let mut files = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| {
+                ScenarioError::file_level(&shown, format!("cannot read folder: {e}"))
+            })?;
+            let p = entry.path();
+            let is_yaml = p
+                .extension()
+                .and_then(|x| x.to_str())
+                .is_some_and(|x| x == "yaml" || x == "yml");
+            if is_yaml && p.is_file() {
+                files.push(p);
+            }
+        }
+        files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+        if files.is_empty() {
+            return Err(ScenarioError::file_level(
+                &shown,
+                "the folder has no .yaml or .yml files",
+            ));
+        }
+        files
+    } else {
+        vec![path.to_path_buf()]
+    };
+    let mut sources = Vec::with_capacity(paths.len());
+    for p in &paths {
+        let name = p.display().to_string();
+        let text = std::fs::read_to_string(p)
+            .map_err(|e| ScenarioError::file_level(&name, format!("cannot read: {e}")))?;
+        sources.push(parse_source(&name, &text)?);
+    }
+    Ok((sources, paths))
+}
+
+/// Load a scenario from a `.yaml` / `.yml` file of one or more documents, or from a folder of
+/// such files (sorted by file name, not recursive). A missing file or folder is an error at
+/// line 0.
+pub fn load_path(path: &Path) -> Result<Loaded, ScenarioError> {
+    let (sources, files) = read_sources(path)?;
+    let (spec, warnings) = build(&sources)?;
+    Ok(Loaded {
+        spec,
+        warnings,
+        files,
+    })
+}
+
+/// Load a scenario from text; `file_name` is used in messages.
+pub fn load_str(file_name: &str, text: &str) -> Result<Loaded, ScenarioError> {
+    let source = parse_source(file_name, text)?;
+    let (spec, warnings) = build(std::slice::from_ref(&source))?;
+    Ok(Loaded {
+        spec,
+        warnings,
+        files: vec![PathBuf::from(file_name)],
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kinds
+
+const KUBESIM_API: &str = "kubesim.dev/v1alpha1";
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Handler {
+    Node,
+    Deployment,
+    ReplicaSet,
+    Scenario,
+    NodePool,
+    Behavior,
+    Timeline,
+    List,
+    /// A real kind kubesim does not simulate yet: warn and skip the document.
+    Skip,
+}
+
+/// `(kind, apiVersions, handler)`. For skipped kinds any apiVersion is accepted.
+const KINDS: &[(&str, &[&str], Handler)] = &[
+    ("Node", &["v1"], Handler::Node),
+    ("Deployment", &["apps/v1"], Handler::Deployment),
+    ("ReplicaSet", &["apps/v1"], Handler::ReplicaSet),
+    ("Scenario", &[KUBESIM_API], Handler::Scenario),
+    ("NodePool", &[KUBESIM_API], Handler::NodePool),
+    ("Behavior", &[KUBESIM_API], Handler::Behavior),
+    ("Timeline", &[KUBESIM_API], Handler::Timeline),
+    ("List", &["v1"], Handler::List),
+    ("Traffic", &[KUBESIM_API], Handler::Skip),
+    ("StatefulSet", &["apps/v1"], Handler::Skip),
+    ("DaemonSet", &["apps/v1"], Handler::Skip),
+    ("Job", &["batch/v1"], Handler::Skip),
+    ("CronJob", &["batch/v1"], Handler::Skip),
+    ("HorizontalPodAutoscaler", &["autoscaling/v2"], Handler::Skip),
+    ("PodDisruptionBudget", &["policy/v1"], Handler::Skip),
+    ("PriorityClass", &["scheduling.k8s.io/v1"], Handler::Skip),
+    ("Service", &["v1"], Handler::Skip),
+    ("ConfigMap", &["v1"], Handler::Skip),
+    ("Secret", &["v1"], Handler::Skip),
+    ("Namespace", &["v1"], Handler::Skip),
+    ("Pod", &["v1"], Handler::Skip),
+    ("ServiceAccount", &["v1"], Handler::Skip),
+    ("PersistentVolumeClaim", &["v1"], Handler::Skip),
+    ("LimitRange", &["v1"], Handler::Skip),
+    ("ResourceQuota", &["v1"], Handler::Skip),
+    ("Ingress", &["networking.k8s.io/v1"], Handler::Skip),
+    ("NetworkPolicy", &["networking.k8s.io/v1"], Handler::Skip),
+    ("Rollout", &["argoproj.io/v1alpha1"], Handler::Skip),
+    ("ScaledObject", &["keda.sh/v1alpha1"], Handler::Skip),
+    ("DestinationRule", &["networking.istio.io/v1"], Handler::Skip),
+];
+
+const LIST_DOC: Fields = Fields {
+    read: &["apiVersion", "kind", "items"],
+    warn: &[],
+    silent: &["metadata"],
+};
+
+// ---------------------------------------------------------------------------------------------
+// Collection of documents
+
+struct Named<T> {
+    value: T,
+    /// Where `metadata.name` was written.
+    loc: Loc,
+}
+
+#[derive(Default)]
+struct Collected {
+    scenario: Option<(ScenarioDoc, Loc)>,
+    nodes: Vec<Named<NodeSpec>>,
+    pools: Vec<Named<NodePoolSpec>>,
+    deployments: Vec<Named<DeploymentSpec>>,
+    replica_sets: Vec<Named<ReplicaSetSpec>>,
+    behaviors: Vec<Named<BehaviorDoc>>,
+    timelines: Vec<Named<String>>,
+    timeline: Vec<RawEntry>,
+    warnings: Vec<Warning>,
+}
+
+/// Error at the second of two objects with the same name.
+fn check_unique<T>(list: &[Named<T>], name: &str, loc: &Loc, kind: &str, get: impl Fn(&T) -> &str) -> R<()> {
+    match list.iter().find(|n| get(&n.value) == name) {
+        Some(first) => Err(loc.err(format!(
+            "duplicate {kind} name {name:?} (first defined at {})",
+            first.loc.at()
+        ))),
+        None => Ok(()),
+    }
+}
+
+impl Collected {
+    fn document(&mut self, src: &Src, doc: &Yaml, path: &str) -> R<()> {
+        if matches!(doc.node, Node::Null) {
+            return Ok(());
+        }
+        let mut cx = Cx {
+            src,
+            label: String::new(),
+            warnings: &mut self.warnings,
+        };
+        let root = Val {
+            y: doc,
+            path: path.to_string(),
+        };
+        if !matches!(doc.node, Node::Map(_)) {
+            return Err(root.expected(
+                &cx,
+                "a mapping (a Kubernetes object or a kubesim document)",
+            ));
+        }
+        // apiVersion and kind first: they decide which fields are valid.
+        let head = |key: &str| -> R<(String, Val)> {
+            let v = match doc.get(key) {
+                Some(y) if !matches!(y.node, Node::Null) => Val {
+                    y,
+                    path: super::reader::join(path, key),
+                },
+                _ => {
+                    return Err(cx.err(
+                        doc.pos,
+                        &super::reader::join(path, key),
+                        "required field is missing",
+                    ));
+                }
+            };
+            Ok((v.nonempty_string(&cx)?, v))
+        };
+        let (api, api_v) = head("apiVersion")?;
+        let (kind, kind_v) = head("kind")?;
+        let Some((kind_name, apis, handler)) = KINDS.iter().find(|(k, _, _)| *k == kind) else {
+            return Err(kind_v
+                .err(&cx, format!("unknown kind {kind:?}"))
+                .with_suggestion(suggest(&kind, KINDS.iter().map(|(k, _, _)| *k))));
+        };
+        if *handler != Handler::Skip && !apis.contains(&api.as_str()) {
+            return Err(api_v.err(
+                &cx,
+                format!(
+                    "apiVersion {api:?} is not supported for kind {kind_name}; expected {:?}",
+                    apis.join(", ")
+                ),
+            ));
+        }
+        let kind_loc = kind_v.loc(&cx);
+        match handler {
+            Handler::Skip => {
+                let name = doc
+                    .get("metadata")
+                    .and_then(|m| m.get("name"))
+                    .and_then(Yaml::as_str)
+                    .map(|n| format!("{kind}/{n}"))
+                    .unwrap_or_else(|| kind.clone());
+                cx.label = name;
+                cx.warn(
+                    kind_v.pos(),
+                    "",
+                    format!("kind {kind} is not simulated yet; document skipped"),
+                );
+                Ok(())
+            }
+            Handler::List => {
+                let m = root.map(&mut cx, &LIST_DOC)?;
+                let items: Vec<Val> = match m.get("items") {
+                    Some(v) => v.seq(&cx)?,
+                    None => Vec::new(),
+                };
+                drop(cx);
+                for item in items {
+                    self.document(src, item.y, &item.path)?;
+                }
+                Ok(())
+            }
+            Handler::Node => {
+                let m = root.map(&mut cx, node_doc_fields())?;
+                let meta = read_meta(&mut cx, &m, &OBJECT_META, kind_name)?;
+                let loc = meta.name_loc.clone();
+                check_unique(&self.nodes, &meta.name, &loc, "Node", |n| &n.name)?;
+                let value = read_node(&mut cx, &m, meta)?;
+                self.nodes.push(Named { value, loc });
+                Ok(())
+            }
+            Handler::Deployment => {
+                let m = root.map(&mut cx, workload_doc_fields())?;
+                let meta = read_meta(&mut cx, &m, &OBJECT_META, kind_name)?;
+                let loc = meta.name_loc.clone();
+                check_unique(&self.deployments, &meta.name, &loc, "Deployment", |d| &d.name)?;
+                let value = read_deployment(&mut cx, &m, meta)?;
+                self.deployments.push(Named { value, loc });
+                Ok(())
+            }
+            Handler::ReplicaSet => {
+                let m = root.map(&mut cx, workload_doc_fields())?;
+                let meta = read_meta(&mut cx, &m, &OBJECT_META, kind_name)?;
+                let loc = meta.name_loc.clone();
+                check_unique(&self.replica_sets, &meta.name, &loc, "ReplicaSet", |d| &d.name)?;
+                let value = read_replica_set(&mut cx, &m, meta)?;
+                self.replica_sets.push(Named { value, loc });
+                Ok(())
+            }
+            Handler::Scenario => {
+                let m = root.map(&mut cx, &KUBESIM_DOC)?;
+                if let Some((_, first)) = &self.scenario {
+                    return Err(kind_loc.err(format!(
+                        "a second Scenario document; a scenario has exactly one (the first is at {})",
+                        first.at()
+                    )));
+                }
+                let meta = read_meta(&mut cx, &m, &KUBESIM_META, kind_name)?;
+                let value = read_scenario(&mut cx, &m, meta)?;
+                self.scenario = Some((value, kind_loc));
+                Ok(())
+            }
+            Handler::NodePool => {
+                let m = root.map(&mut cx, &KUBESIM_DOC)?;
+                let meta = read_meta(&mut cx, &m, &KUBESIM_META, kind_name)?;
+                let loc = meta.name_loc.clone();
+                check_unique(&self.pools, &meta.name, &loc, "NodePool", |p| &p.name)?;
+                let value = read_node_pool(&mut cx, &m, meta)?;
+                self.pools.push(Named { value, loc });
+                Ok(())
+            }
+            Handler::Behavior => {
+                let m = root.map(&mut cx, &KUBESIM_DOC)?;
+                let meta = read_meta(&mut cx, &m, &KUBESIM_META, kind_name)?;
+                let loc = meta.name_loc.clone();
+                check_unique(&self.behaviors, &meta.name, &loc, "Behavior", |b| &b.spec.name)?;
+                let value = read_behavior(&mut cx, &m, meta)?;
+                self.behaviors.push(Named { value, loc });
+                Ok(())
+            }
+            Handler::Timeline => {
+                let m = root.map(&mut cx, &KUBESIM_DOC)?;
+                let meta = read_meta(&mut cx, &m, &KUBESIM_META, kind_name)?;
+                let loc = meta.name_loc.clone();
+                check_unique(&self.timelines, &meta.name, &loc, "Timeline", |t| t)?;
+                let value = meta.name;
+                let entries = read_timeline(&mut cx, &m)?;
+                self.timelines.push(Named { value, loc });
+                self.timeline.extend(entries);
+                Ok(())
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cross-document validation
+
+/// Turn parsed files into a validated [`ClusterSpec`], with the warnings met on the way.
+pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), ScenarioError> {
+    let mut c = Collected::default();
+    for file in files {
+        let src = Src {
+            name: file.name.clone(),
+            text: Arc::clone(&file.text),
+        };
+        for doc in &file.documents {
+            c.document(&src, doc, "")?;
+        }
+    }
+    let Some((scenario, _)) = c.scenario.take() else {
+        let name = files.first().map(|f| f.name.as_str()).unwrap_or("<no input>");
+        return Err(ScenarioError::file_level(
+            name,
+            format!("no Scenario document: exactly one (apiVersion: {KUBESIM_API}, kind: Scenario) is required"),
+        ));
+    };
+
+    // Node count: at the start plus every addNodes, capped before anything is expanded.
+    let mut total: u64 = 0;
+    let over = |loc: &Loc, total: u64| {
+        loc.err(format!(
+            "too many nodes: the scenario would have {total} nodes; at most {MAX_NODES} are supported"
+        ))
+    };
+    for n in &c.nodes {
+        total += 1;
+        if total > MAX_NODES {
+            return Err(over(&n.loc, total));
+        }
+    }
+    for p in &c.pools {
+        total += u64::from(p.value.count);
+        if total > MAX_NODES {
+            return Err(over(&p.loc, total));
+        }
+    }
+    for e in &c.timeline {
+        if let RawAction::AddNodes { count, pool } = &e.action {
+            total += u64::from(*count);
+            if total > MAX_NODES {
+                return Err(over(&pool.loc, total));
+            }
+        }
+    }
+
+    // Nodes at the start: Node manifests, then pools expanded in order; names unique.
+    let mut node_names: BTreeMap<String, Loc> = BTreeMap::new();
+    let mut nodes: Vec<NodeSpec> = Vec::new();
+    for n in &c.nodes {
+        node_names.insert(n.value.name.clone(), n.loc.clone());
+        nodes.push(n.value.clone());
+    }
+    // How many nodes each pool can have during the run (start + addNodes).
+    let mut pool_max: BTreeMap<&str, u32> = BTreeMap::new();
+    for p in &c.pools {
+        pool_max.insert(&p.value.name, p.value.count);
+    }
+    for e in &c.timeline {
+        if let RawAction::AddNodes { pool, count } = &e.action {
+            match pool_max.get_mut(pool.name.as_str()) {
+                Some(m) => *m = m.saturating_add(*count),
+                None => return Err(unknown_ref(&pool.name, &pool.loc, "NodePool", c.pools.iter().map(|p| p.value.name.as_str()))),
+            }
+        }
+    }
+    for p in &c.pools {
+        let max = pool_max.get(p.value.name.as_str()).copied().unwrap_or(p.value.count);
+        for i in 0..max {
+            let name = format!("{}-{i}", p.value.name);
+            if let Some(first) = node_names.get(&name) {
+                return Err(p.loc.err(format!(
+                    "NodePool {} would create node {name:?}, which is already the Node at {}",
+                    p.value.name,
+                    first.at()
+                )));
+            }
+        }
+        nodes.extend(expand_pool(&p.value, 0, p.value.count));
+    }
+
+    // Behaviors: the workload must exist; one Behavior per workload.
+    let workload_names: Vec<&str> = c
+        .deployments
+        .iter()
+        .map(|d| d.value.name.as_str())
+        .chain(c.replica_sets.iter().map(|r| r.value.name.as_str()))
+        .collect();
+    let mut behaviors: BTreeMap<String, BehaviorSpec> = BTreeMap::new();
+    let mut behavior_at: BTreeMap<String, Loc> = BTreeMap::new();
+    for b in &c.behaviors {
+        let w = &b.value.workload;
+        if !workload_names.contains(&w.name.as_str()) {
+            return Err(unknown_ref(&w.name, &w.loc, "Deployment or ReplicaSet", workload_names.iter().copied()));
+        }
+        if let Some(first) = behavior_at.get(&w.name) {
+            return Err(w.loc.err(format!(
+                "workload {:?} already has a Behavior (at {})",
+                w.name,
+                first.at()
+            )));
+        }
+        behavior_at.insert(w.name.clone(), w.loc.clone());
+        behaviors.insert(w.name.clone(), b.value.spec.clone());
+    }
+
+    // Timeline: within the run, references resolved, sorted by time (stable).
+    let deployment_names: Vec<&str> = c.deployments.iter().map(|d| d.value.name.as_str()).collect();
+    let mut timeline: Vec<TimelineEntry> = Vec::with_capacity(c.timeline.len());
+    for e in &c.timeline {
+        if e.at > scenario.duration {
+            return Err(e.at_loc.err(format!(
+                "is after the end of the run (Scenario spec.duration is {})",
+                format_duration(scenario.duration.0)
+            )));
+        }
+        let action = match &e.action {
+            RawAction::Scale { deployment, replicas } => {
+                resolve(deployment, "Deployment", &deployment_names)?;
+                TimelineAction::ScaleDeployment {
+                    deployment: deployment.name.clone(),
+                    replicas: *replicas,
+                }
+            }
+            RawAction::SetImage { deployment, container, image } => {
+                resolve(deployment, "Deployment", &deployment_names)?;
+                if let Some(cref) = container
+                    && let Some(d) = c.deployments.iter().find(|d| d.value.name == deployment.name)
+                {
+                    let names: Vec<&str> = d.value.template.containers.iter().map(|c| c.name.as_str()).collect();
+                    if !names.contains(&cref.name.as_str()) {
+                        return Err(cref
+                            .loc
+                            .err(format!(
+                                "Deployment {} has no container {:?}; its containers: {}",
+                                deployment.name,
+                                cref.name,
+                                names.join(", ")
+                            ))
+                            .with_suggestion(suggest(&cref.name, names.iter().copied())));
+                    }
+                }
+                TimelineAction::SetImage {
+                    deployment: deployment.name.clone(),
+                    container: container.as_ref().map(|c| c.name.clone()),
+                    image: image.clone(),
+                }
+            }
+            RawAction::AddNodes { pool, count } => TimelineAction::AddNodes {
+                pool: pool.name.clone(),
+                count: *count,
+            },
+            RawAction::RemoveNode { node } => {
+                resolve_node(node, &node_names, &nodes, &pool_max)?;
+                TimelineAction::RemoveNode {
+                    node: node.name.clone(),
+                }
+            }
+            RawAction::Cordon { node, unschedulable } => {
+                resolve_node(node, &node_names, &nodes, &pool_max)?;
+                TimelineAction::Cordon {
+                    node: node.name.clone(),
+                    unschedulable: *unschedulable,
+                }
+            }
+        };
+        timeline.push(TimelineEntry {
+            at: SimTime(e.at.0),
+            action,
+            source: e.source.clone(),
+        });
+    }
+    timeline.sort_by_key(|e| e.at);
+
+    // Workloads need somewhere to run.
+    let first_workload = c
+        .deployments
+        .first()
+        .map(|d| (&d.loc, "Deployment"))
+        .or_else(|| c.replica_sets.first().map(|r| (&r.loc, "ReplicaSet")));
+    let addable = timeline
+        .iter()
+        .any(|e| matches!(e.action, TimelineAction::AddNodes { .. }));
+    if let Some((loc, kind)) = first_workload
+        && nodes.is_empty()
+        && !addable
+    {
+        return Err(loc.err(format!(
+            "this {kind} has no node to run on: add a v1 Node, a NodePool with count > 0, or a Timeline addNodes entry"
+        )));
+    }
+
+    let ignored_fields = c
+        .warnings
+        .iter()
+        .map(|w| IgnoredField {
+            location: w.location.clone(),
+            path: w.path.clone(),
+        })
+        .collect();
+    let spec = ClusterSpec {
+        name: scenario.name,
+        seed: scenario.seed,
+        duration: scenario.duration,
+        sample_every: scenario.sample_every,
+        control_plane: scenario.control_plane,
+        node_pools: c.pools.into_iter().map(|p| p.value).collect(),
+        nodes,
+        deployments: c.deployments.into_iter().map(|d| d.value).collect(),
+        replica_sets: c.replica_sets.into_iter().map(|r| r.value).collect(),
+        behaviors,
+        timeline,
+        expectations: scenario.expectations,
+        ignored_fields,
+    };
+    Ok((spec, c.warnings))
+}
+
+fn unknown_ref<'a>(name: &str, loc: &Loc, kind: &str, known: impl Iterator<Item = &'a str> + Clone) -> ScenarioError {
+    let list: Vec<&str> = known.clone().collect();
+    let tail = if list.is_empty() {
+        format!("there is no {kind}")
+    } else {
+        format!("known: {}", list.join(", "))
+    };
+    loc.err(format!("no {kind} named {name:?}; {tail}"))
+        .with_suggestion(suggest(name, known))
+}
+
+fn resolve(r: &Ref, kind: &str, names: &[&str]) -> R<()> {
+    if names.contains(&r.name.as_str()) {
+        Ok(())
+    } else {
+        Err(unknown_ref(&r.name, &r.loc, kind, names.iter().copied()))
+    }
+}
+
+/// A node reference is valid if the node exists at the start, or is `<pool>-<i>` with `i` below
+/// the pool's `count` plus every `addNodes` to it.
+fn resolve_node(r: &Ref, node_names: &BTreeMap<String, Loc>, nodes: &[NodeSpec], pool_max: &BTreeMap<&str, u32>) -> R<()> {
+    if nodes.iter().any(|n| n.name == r.name) || node_names.contains_key(&r.name) {
+        return Ok(());
+    }
+    for (pool, max) in pool_max {
+        if let Some(idx) = r.name.strip_prefix(pool).and_then(|s| s.strip_prefix('-'))
+            && !idx.is_empty()
+            && idx.chars().all(|c| c.is_ascii_digit())
+            && (idx == "0" || !idx.starts_with('0'))
+            && idx.parse::<u32>().is_ok_and(|i| i < *max)
+        {
+            return Ok(());
+        }
+    }
+    let known = nodes.iter().map(|n| n.name.as_str());
+    let suggestion = suggest(&r.name, known);
+    Err(r
+        .loc
+        .err(format!(
+            "no node named {:?} at the start of the run or added by the timeline",
+            r.name
+        ))
+        .with_suggestion(suggestion))
+}
