@@ -9,7 +9,8 @@ use kubesim::experiment::{self, Limits};
 use kubesim::scenario;
 
 fn run_to(dir: &Path, seed: Option<u64>) -> Vec<Vec<u8>> {
-    let mut loaded = scenario::load_path(Path::new("scenarios/quickstart.yaml")).expect("quickstart loads");
+    let mut loaded =
+        scenario::load_path(Path::new("scenarios/quickstart.yaml")).expect("quickstart loads");
     if let Some(s) = seed {
         loaded.spec.seed = s;
     }
@@ -33,7 +34,10 @@ fn same_seed_gives_identical_bytes_and_another_seed_does_not() {
     // No temporary files are left behind.
     for entry in fs::read_dir(tmp.path().join("a")).expect("dir") {
         let name = entry.expect("entry").file_name();
-        assert!(!name.to_string_lossy().ends_with(".tmp"), "leftover {name:?}");
+        assert!(
+            !name.to_string_lossy().ends_with(".tmp"),
+            "leftover {name:?}"
+        );
     }
 }
 

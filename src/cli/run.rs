@@ -102,7 +102,10 @@ pub fn run(args: RunArgs) -> u8 {
             }
         }
     }
-    let out = args.out.clone().unwrap_or_else(|| Path::new("out").join(&loaded.spec.name));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("out").join(&loaded.spec.name));
     let spec = Arc::new(loaded.spec);
 
     let bar = ProgressBar::new(spec.duration.as_nanos().max(1));
@@ -116,17 +119,26 @@ pub fn run(args: RunArgs) -> u8 {
     }
     let started = Instant::now();
     let trace = args.trace;
-    let result = experiment::run(Arc::clone(&spec), Limits { max_events: args.max_events }, &mut |p| {
-        if trace {
-            bar.suspend(|| {
-                for e in p.new_events {
-                    eprintln!("{} {} {} {} {}", e.time, e.kind, e.object, e.reason, e.message);
-                }
-            });
-        }
-        bar.set_position(p.now.as_nanos());
-        bar.set_message(format!("t={} events={}", p.now, p.events_processed));
-    });
+    let result = experiment::run(
+        Arc::clone(&spec),
+        Limits {
+            max_events: args.max_events,
+        },
+        &mut |p| {
+            if trace {
+                bar.suspend(|| {
+                    for e in p.new_events {
+                        eprintln!(
+                            "{} {} {} {} {}",
+                            e.time, e.kind, e.object, e.reason, e.message
+                        );
+                    }
+                });
+            }
+            bar.set_position(p.now.as_nanos());
+            bar.set_message(format!("t={} events={}", p.now, p.events_processed));
+        },
+    );
     bar.finish_and_clear();
     let wall = started.elapsed();
 
@@ -174,6 +186,13 @@ pub fn run(args: RunArgs) -> u8 {
     if let Some(reason) = &summary.partial_reason {
         eprintln!("warning: run is partial: {reason}");
     }
-    println!("  wrote {}/{{events.csv,timeseries.csv,summary.json}}", out.display());
-    if summary.expectations_passed { 0 } else { EXIT_EXPECTATION_FAILED }
+    println!(
+        "  wrote {}/{{events.csv,timeseries.csv,summary.json}}",
+        out.display()
+    );
+    if summary.expectations_passed {
+        0
+    } else {
+        EXIT_EXPECTATION_FAILED
+    }
 }

@@ -33,7 +33,10 @@ pub struct ApiServer {
 impl ApiServer {
     /// A new API server.
     pub fn new(wiring: Wiring) -> Self {
-        ApiServer { wiring, scratch: Vec::new() }
+        ApiServer {
+            wiring,
+            scratch: Vec::new(),
+        }
     }
 
     fn commit(&mut self, write: ApiWrite, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
@@ -69,5 +72,9 @@ impl Component<Event, ClusterState> for ApiServer {
 /// Send a write to the API server; it commits after the configured write latency.
 pub fn write(ctx: &mut Context<'_, Event>, state: &ClusterState, write: ApiWrite) {
     let w = Wiring::new();
-    ctx.send(w.api, state.control_plane.api_write_latency, Event::Api(write));
+    ctx.send(
+        w.api,
+        state.control_plane.api_write_latency,
+        Event::Api(write),
+    );
 }

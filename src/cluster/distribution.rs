@@ -53,7 +53,10 @@ mod tests {
 
     fn mean_of(d: &Distribution, n: u32) -> f64 {
         let mut rng = stream_rng(7, "test");
-        (0..n).map(|_| sample(d, &mut rng).as_secs_f64()).sum::<f64>() / n as f64
+        (0..n)
+            .map(|_| sample(d, &mut rng).as_secs_f64())
+            .sum::<f64>()
+            / n as f64
     }
 
     #[test]
@@ -64,7 +67,10 @@ mod tests {
 
     #[test]
     fn uniform_mean_and_bounds() {
-        let d = Distribution::Uniform { min: SimDuration::from_secs(2), max: SimDuration::from_secs(8) };
+        let d = Distribution::Uniform {
+            min: SimDuration::from_secs(2),
+            max: SimDuration::from_secs(8),
+        };
         let mut rng = stream_rng(1, "u");
         for _ in 0..1000 {
             let v = sample(&d, &mut rng);
@@ -75,15 +81,22 @@ mod tests {
 
     #[test]
     fn exponential_mean() {
-        let d = Distribution::Exponential { mean: SimDuration::from_secs(3) };
+        let d = Distribution::Exponential {
+            mean: SimDuration::from_secs(3),
+        };
         assert!((mean_of(&d, 50_000) - 3.0).abs() < 0.06);
     }
 
     #[test]
     fn lognormal_median_and_p99() {
-        let d = Distribution::LogNormal { median: SimDuration::from_secs(2), p99: SimDuration::from_secs(10) };
+        let d = Distribution::LogNormal {
+            median: SimDuration::from_secs(2),
+            p99: SimDuration::from_secs(10),
+        };
         let mut rng = stream_rng(3, "l");
-        let mut v: Vec<f64> = (0..40_000).map(|_| sample(&d, &mut rng).as_secs_f64()).collect();
+        let mut v: Vec<f64> = (0..40_000)
+            .map(|_| sample(&d, &mut rng).as_secs_f64())
+            .collect();
         v.sort_by(|a, b| a.total_cmp(b));
         let median = v[v.len() / 2];
         let p99 = v[v.len() * 99 / 100];

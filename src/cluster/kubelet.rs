@@ -54,17 +54,36 @@ pub struct Kubelets {
 impl Kubelets {
     /// Kubelets whose per-node streams derive from `seed`.
     pub fn new(seed: u64) -> Self {
-        Kubelets { seed, nodes: BTreeMap::new(), pods: BTreeMap::new() }
+        Kubelets {
+            seed,
+            nodes: BTreeMap::new(),
+            pods: BTreeMap::new(),
+        }
     }
 
-    fn start_pod(&mut self, id: PodId, node: &str, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
-        let Some(pod) = state.store.pods.get(&id) else { return };
-        let Some(agent) = self.nodes.get_mut(node) else { return };
+    fn start_pod(
+        &mut self,
+        id: PodId,
+        node: &str,
+        state: &mut ClusterState,
+        ctx: &mut Context<'_, Event>,
+    ) {
+        let Some(pod) = state.store.pods.get(&id) else {
+            return;
+        };
+        let Some(agent) = self.nodes.get_mut(node) else {
+            return;
+        };
         let now = ctx.now();
         let behavior = state.behavior(&pod.workload);
         let mut ready_at = now;
         let mut pulled: Vec<&str> = Vec::new();
-        for c in pod.template.init_containers.iter().chain(pod.template.containers.iter()) {
+        for c in pod
+            .template
+            .init_containers
+            .iter()
+            .chain(pod.template.containers.iter())
+        {
             let at = match agent.images.get(&c.image) {
                 Some(t) => *t,
                 None => {
@@ -80,10 +99,27 @@ impl Kubelets {
         }
         let key = pod.key();
         if !pulled.is_empty() {
-            state.recorder.event(now, "Pod", key.clone(), "Pulling", format!("Pulling image \"{}\"", pulled.join("\", \"")));
+            state.recorder.event(
+                now,
+                "Pod",
+                key.clone(),
+                "Pulling",
+                format!("Pulling image \"{}\"", pulled.join("\", \"")),
+            );
         }
-        let timer = ctx.send_at(ctx.self_id(), ready_at, Event::Kubelet(KubeletTimer::ImagesPulled(id)));
-        self.pods.insert(id, PodTrack { node: node.to_string(), stage: Stage::Pulling, timer: Some(timer) });
+        let timer = ctx.send_at(
+            ctx.self_id(),
+            ready_at,
+            Event::Kubelet(KubeletTimer::ImagesPulled(id)),
+        );
+        self.pods.insert(
+            id,
+            PodTrack {
+                node: node.to_string(),
+                stage: Stage::Pulling,
+                timer: Some(timer),
+            },
+        );
     }
 
     fn terminate(&mut self, id: PodId, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
@@ -98,12 +134,15 @@ impl Kubelets {
         if let Some(t) = track.timer.take() {
             ctx.cancel(t);
         }
-        let Some(pod) = state.store.pods.get(&id) else { return };
+        let Some(pod) = state.store.pods.get(&id) else {
+            return;
+        };
         let started = matches!(track.stage, Stage::WaitingReady | Stage::Running);
         let delay = match (started, self.nodes.get_mut(&track.node)) {
             (true, Some(agent)) => {
                 let behavior = state.behavior(&pod.workload);
-                sample(&behavior.shutdown, &mut agent.rng).min(pod.template.termination_grace_period)
+                sample(&behavior.shutdown, &mut agent.rng)
+                    .min(pod.template.termination_grace_period)
             }
             _ => crate::engine::SimDuration::ZERO,
         };
@@ -111,36 +150,69 @@ impl Kubelets {
         track.timer = Some(ctx.send_self(delay, Event::Kubelet(KubeletTimer::Terminated(id))));
     }
 
-    fn on_timer(&mut self, t: KubeletTimer, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
+    fn on_timer(
+        &mut self,
+        t: KubeletTimer,
+        state: &mut ClusterState,
+        ctx: &mut Context<'_, Event>,
+    ) {
         let now = ctx.now();
         match t {
             KubeletTimer::ImagesPulled(id) => {
-                let Some(track) = self.pods.get_mut(&id) else { return };
-                let (Some(pod), Some(agent)) = (state.store.pods.get(&id), self.nodes.get_mut(&track.node)) else { return };
+                let Some(track) = self.pods.get_mut(&id) else {
+                    return;
+                };
+                let (Some(pod), Some(agent)) =
+                    (state.store.pods.get(&id), self.nodes.get_mut(&track.node))
+                else {
+                    return;
+                };
                 let behavior = state.behavior(&pod.workload);
                 let d = sample(&behavior.startup, &mut agent.rng);
                 track.stage = Stage::Starting;
-                track.timer = Some(ctx.send_self(d, Event::Kubelet(KubeletTimer::ContainersStarted(id))));
+                track.timer =
+                    Some(ctx.send_self(d, Event::Kubelet(KubeletTimer::ContainersStarted(id))));
             }
             KubeletTimer::ContainersStarted(id) => {
-                let Some(track) = self.pods.get_mut(&id) else { return };
-                let (Some(pod), Some(agent)) = (state.store.pods.get(&id), self.nodes.get_mut(&track.node)) else { return };
+                let Some(track) = self.pods.get_mut(&id) else {
+                    return;
+                };
+                let (Some(pod), Some(agent)) =
+                    (state.store.pods.get(&id), self.nodes.get_mut(&track.node))
+                else {
+                    return;
+                };
                 let behavior = state.behavior(&pod.workload);
                 let d = sample(&behavior.readiness, &mut agent.rng);
-                state.recorder.event(now, "Pod", pod.key(), "Started", format!("Started containers on {}", track.node));
+                state.recorder.event(
+                    now,
+                    "Pod",
+                    pod.key(),
+                    "Started",
+                    format!("Started containers on {}", track.node),
+                );
                 track.stage = Stage::WaitingReady;
                 track.timer = Some(ctx.send_self(d, Event::Kubelet(KubeletTimer::Ready(id))));
                 apiserver::write(ctx, state, ApiWrite::PodStarted { id });
             }
             KubeletTimer::Ready(id) => {
-                let Some(track) = self.pods.get_mut(&id) else { return };
+                let Some(track) = self.pods.get_mut(&id) else {
+                    return;
+                };
                 track.stage = Stage::Running;
                 track.timer = None;
                 apiserver::write(ctx, state, ApiWrite::PodReady { id, ready: true });
             }
             KubeletTimer::Terminated(id) => {
-                if let (Some(track), Some(pod)) = (self.pods.remove(&id), state.store.pods.get(&id)) {
-                    state.recorder.event(now, "Pod", pod.key(), "Terminated", format!("Containers exited on {}", track.node));
+                if let (Some(track), Some(pod)) = (self.pods.remove(&id), state.store.pods.get(&id))
+                {
+                    state.recorder.event(
+                        now,
+                        "Pod",
+                        pod.key(),
+                        "Terminated",
+                        format!("Containers exited on {}", track.node),
+                    );
                 }
                 apiserver::write(ctx, state, ApiWrite::RemovePod { id });
             }
@@ -151,12 +223,24 @@ impl Kubelets {
         match (w.kind, &w.object, w.change) {
             (ObjectKind::Node, ObjectRef::Named(name), Change::Added) => {
                 let rng = stream_rng(self.seed, &format!("kubelet/{name}"));
-                self.nodes.insert(name.clone(), NodeAgent { rng, images: BTreeMap::new(), puller_free_at: SimTime::ZERO });
+                self.nodes.insert(
+                    name.clone(),
+                    NodeAgent {
+                        rng,
+                        images: BTreeMap::new(),
+                        puller_free_at: SimTime::ZERO,
+                    },
+                );
             }
             (ObjectKind::Node, ObjectRef::Named(name), Change::Deleted) => {
                 // The machine is gone: its containers stop with it. PodGC deletes the pods.
                 self.nodes.remove(name);
-                let gone: Vec<PodId> = self.pods.iter().filter(|(_, t)| &t.node == name).map(|(id, _)| *id).collect();
+                let gone: Vec<PodId> = self
+                    .pods
+                    .iter()
+                    .filter(|(_, t)| &t.node == name)
+                    .map(|(id, _)| *id)
+                    .collect();
                 for id in gone {
                     if let Some(t) = self.pods.remove(&id).and_then(|t| t.timer) {
                         ctx.cancel(t);
@@ -169,7 +253,9 @@ impl Kubelets {
                 }
             }
             (ObjectKind::Pod, ObjectRef::Pod { id, .. }, _) => {
-                let Some(pod) = state.store.pods.get(id) else { return };
+                let Some(pod) = state.store.pods.get(id) else {
+                    return;
+                };
                 let Some(node) = pod.node.clone() else { return };
                 if !self.nodes.contains_key(&node) {
                     return;

@@ -33,7 +33,10 @@ pub fn sample_all(state: &mut ClusterState, now: SimTime) {
     let mut by_phase = [0u64; 5];
     let (mut unscheduled, mut ready, mut terminating) = (0u64, 0u64, 0u64);
     for p in store.pods.values() {
-        let i = PodPhase::ALL.iter().position(|x| *x == p.phase).unwrap_or(0);
+        let i = PodPhase::ALL
+            .iter()
+            .position(|x| *x == p.phase)
+            .unwrap_or(0);
         by_phase[i] += 1;
         unscheduled += u64::from(p.node.is_none());
         ready += u64::from(p.is_ready());
@@ -59,18 +62,48 @@ pub fn sample_all(state: &mut ClusterState, now: SimTime) {
     rec.sample(now, "nodes.total", "", store.nodes.len() as f64);
     rec.sample(now, "nodes.ready", "", nready as f64);
     rec.sample(now, "nodes.unschedulable", "", nunsched as f64);
-    rec.sample(now, "cluster.cpu_requested_ratio", "", ratio(cpu_req, cpu_alloc));
-    rec.sample(now, "cluster.memory_requested_ratio", "", ratio(mem_req, mem_alloc));
+    rec.sample(
+        now,
+        "cluster.cpu_requested_ratio",
+        "",
+        ratio(cpu_req, cpu_alloc),
+    );
+    rec.sample(
+        now,
+        "cluster.memory_requested_ratio",
+        "",
+        ratio(mem_req, mem_alloc),
+    );
     for n in store.nodes.values() {
-        rec.sample(now, "node.cpu_requested_ratio", &n.name, ratio(n.requested.cpu_milli, n.allocatable.cpu_milli));
-        rec.sample(now, "node.memory_requested_ratio", &n.name, ratio(n.requested.memory_bytes, n.allocatable.memory_bytes));
+        rec.sample(
+            now,
+            "node.cpu_requested_ratio",
+            &n.name,
+            ratio(n.requested.cpu_milli, n.allocatable.cpu_milli),
+        );
+        rec.sample(
+            now,
+            "node.memory_requested_ratio",
+            &n.name,
+            ratio(n.requested.memory_bytes, n.allocatable.memory_bytes),
+        );
         rec.sample(now, "node.pods", &n.name, n.pods.len() as f64);
     }
     for d in store.deployments.values() {
         let key = d.key();
         rec.sample(now, "deployment.replicas", &key, f64::from(d.replicas));
-        rec.sample(now, "deployment.ready_replicas", &key, f64::from(d.status.ready_replicas));
-        rec.sample(now, "deployment.available_replicas", &key, f64::from(d.status.available_replicas));
+        rec.sample(
+            now,
+            "deployment.ready_replicas",
+            &key,
+            f64::from(d.status.ready_replicas),
+        );
+        rec.sample(
+            now,
+            "deployment.available_replicas",
+            &key,
+            f64::from(d.status.available_replicas),
+        );
     }
     let open_cost: f64 = store
         .nodes

@@ -203,8 +203,16 @@ impl PodTemplateSpec {
         const DEFAULT_MILLI_CPU: i64 = 100;
         const DEFAULT_MEMORY: i64 = 200 * 1024 * 1024;
         let nz = |c: &ContainerSpec| Resources {
-            cpu_milli: if c.requests.cpu_milli == 0 { DEFAULT_MILLI_CPU } else { c.requests.cpu_milli },
-            memory_bytes: if c.requests.memory_bytes == 0 { DEFAULT_MEMORY } else { c.requests.memory_bytes },
+            cpu_milli: if c.requests.cpu_milli == 0 {
+                DEFAULT_MILLI_CPU
+            } else {
+                c.requests.cpu_milli
+            },
+            memory_bytes: if c.requests.memory_bytes == 0 {
+                DEFAULT_MEMORY
+            } else {
+                c.requests.memory_bytes
+            },
             pods: 0,
         };
         let mut sum = Resources::default();

@@ -64,7 +64,11 @@ impl ClusterState {
     /// The store key (`namespace/name`) of the Deployment called `name` (first namespace in
     /// order if several).
     pub fn deployment_key(&self, name: &str) -> Option<String> {
-        self.store.deployments.values().find(|d| d.name == name).map(|d| d.key())
+        self.store
+            .deployments
+            .values()
+            .find(|d| d.name == name)
+            .map(|d| d.key())
     }
 
     /// The behaviour for a workload (its `Behavior` document or the defaults).
@@ -75,7 +79,13 @@ impl ClusterState {
             .unwrap_or_else(|| BehaviorSpec::default_for(workload))
     }
 
-    fn notify(&mut self, out: &mut Vec<WatchEvent>, kind: ObjectKind, object: ObjectRef, change: Change) {
+    fn notify(
+        &mut self,
+        out: &mut Vec<WatchEvent>,
+        kind: ObjectKind,
+        object: ObjectRef,
+        change: Change,
+    ) {
         self.store.resource_version += 1;
         self.recorder.counters.api_writes += 1;
         out.push(WatchEvent {
@@ -106,7 +116,10 @@ impl ClusterState {
         out: &mut Vec<WatchEvent>,
     ) {
         match write {
-            ApiWrite::CreatePod { mut pod, generate_name } => {
+            ApiWrite::CreatePod {
+                mut pod,
+                generate_name,
+            } => {
                 let id = PodId(self.store.next_pod_id);
                 self.store.next_pod_id += 1;
                 pod.id = id;
@@ -117,13 +130,19 @@ impl ClusterState {
                 self.recorder.counters.pods_created += 1;
                 let r = Self::pod_ref(&pod);
                 if let Some(o) = &pod.owner {
-                    self.store.pods_by_owner.entry(o.key.clone()).or_default().insert(id);
+                    self.store
+                        .pods_by_owner
+                        .entry(o.key.clone())
+                        .or_default()
+                        .insert(id);
                 }
                 self.store.pods.insert(id, *pod);
                 self.notify(out, ObjectKind::Pod, r, Change::Added);
             }
             ApiWrite::DeletePod { id, by } => {
-                let Some(pod) = self.store.pods.get_mut(&id) else { return };
+                let Some(pod) = self.store.pods.get_mut(&id) else {
+                    return;
+                };
                 if pod.deletion_timestamp.is_some() {
                     return;
                 }
@@ -131,37 +150,58 @@ impl ClusterState {
                 // (pkg/registry/core/pod/strategy.go CheckGracefulDelete).
                 if pod.node.is_none() || pod.phase.is_terminal() {
                     let key = pod.key();
-                    self.recorder.event(now, "Pod", key, "Deleted", format!("deleted by {by}"));
+                    self.recorder
+                        .event(now, "Pod", key, "Deleted", format!("deleted by {by}"));
                     self.remove_pod(id, out);
                     return;
                 }
                 pod.deletion_timestamp = Some(now);
                 let key = pod.key();
                 let r = Self::pod_ref(pod);
-                self.recorder.event(now, "Pod", key, "Killing", format!("graceful deletion requested by {by}"));
+                self.recorder.event(
+                    now,
+                    "Pod",
+                    key,
+                    "Killing",
+                    format!("graceful deletion requested by {by}"),
+                );
                 self.notify(out, ObjectKind::Pod, r, Change::Modified);
             }
             ApiWrite::RemovePod { id } => self.remove_pod(id, out),
             ApiWrite::BindPod { id, node } => {
-                let Some(pod) = self.store.pods.get_mut(&id) else { return };
+                let Some(pod) = self.store.pods.get_mut(&id) else {
+                    return;
+                };
                 if pod.node.is_some() || pod.deletion_timestamp.is_some() {
                     return;
                 }
-                let Some(n) = self.store.nodes.get_mut(&node) else { return };
+                let Some(n) = self.store.nodes.get_mut(&node) else {
+                    return;
+                };
                 n.requested = n.requested.add(&pod.requests);
                 n.non_zero_requested = n.non_zero_requested.add(&pod.non_zero_requests);
                 n.pods.insert(id);
                 pod.node = Some(node.clone());
                 pod.scheduled_at = Some(now);
                 self.recorder.counters.pods_scheduled += 1;
-                self.recorder.scheduling_latency.record(now.saturating_since(pod.created_at));
+                self.recorder
+                    .scheduling_latency
+                    .record(now.saturating_since(pod.created_at));
                 let key = pod.key();
                 let r = Self::pod_ref(pod);
-                self.recorder.event(now, "Pod", key, "Scheduled", format!("Successfully assigned to {node}"));
+                self.recorder.event(
+                    now,
+                    "Pod",
+                    key,
+                    "Scheduled",
+                    format!("Successfully assigned to {node}"),
+                );
                 self.notify(out, ObjectKind::Pod, r, Change::Modified);
             }
             ApiWrite::PodStarted { id } => {
-                let Some(pod) = self.store.pods.get_mut(&id) else { return };
+                let Some(pod) = self.store.pods.get_mut(&id) else {
+                    return;
+                };
                 if pod.phase != PodPhase::Pending {
                     return;
                 }
@@ -171,7 +211,9 @@ impl ClusterState {
                 self.notify(out, ObjectKind::Pod, r, Change::Modified);
             }
             ApiWrite::PodReady { id, ready } => {
-                let Some(pod) = self.store.pods.get_mut(&id) else { return };
+                let Some(pod) = self.store.pods.get_mut(&id) else {
+                    return;
+                };
                 if pod.is_ready() == ready {
                     return;
                 }
@@ -179,7 +221,9 @@ impl ClusterState {
                     pod.ready_since = Some(now);
                     if pod.restart_count == 0 && pod.started_at.is_some() {
                         self.recorder.counters.pods_started += 1;
-                        self.recorder.startup_latency.record(now.saturating_since(pod.created_at));
+                        self.recorder
+                            .startup_latency
+                            .record(now.saturating_since(pod.created_at));
                     }
                 } else {
                     pod.ready_since = None;
@@ -194,27 +238,51 @@ impl ClusterState {
                 }
                 rs.created_at = now;
                 self.store.replica_sets.insert(key.clone(), *rs);
-                self.notify(out, ObjectKind::ReplicaSet, ObjectRef::Named(key), Change::Added);
+                self.notify(
+                    out,
+                    ObjectKind::ReplicaSet,
+                    ObjectRef::Named(key),
+                    Change::Added,
+                );
             }
             ApiWrite::ScaleReplicaSet { key, replicas } => {
-                let Some(rs) = self.store.replica_sets.get_mut(&key) else { return };
+                let Some(rs) = self.store.replica_sets.get_mut(&key) else {
+                    return;
+                };
                 if rs.replicas == replicas {
                     return;
                 }
                 rs.replicas = replicas;
-                self.notify(out, ObjectKind::ReplicaSet, ObjectRef::Named(key), Change::Modified);
+                self.notify(
+                    out,
+                    ObjectKind::ReplicaSet,
+                    ObjectRef::Named(key),
+                    Change::Modified,
+                );
             }
             ApiWrite::ReplicaSetStatus { key, status } => {
-                let Some(rs) = self.store.replica_sets.get_mut(&key) else { return };
+                let Some(rs) = self.store.replica_sets.get_mut(&key) else {
+                    return;
+                };
                 if rs.status == status {
                     return;
                 }
                 rs.status = status;
-                self.notify(out, ObjectKind::ReplicaSet, ObjectRef::Named(key), Change::Modified);
+                self.notify(
+                    out,
+                    ObjectKind::ReplicaSet,
+                    ObjectRef::Named(key),
+                    Change::Modified,
+                );
             }
             ApiWrite::DeleteReplicaSet { key } => {
                 if self.store.replica_sets.remove(&key).is_some() {
-                    self.notify(out, ObjectKind::ReplicaSet, ObjectRef::Named(key), Change::Deleted);
+                    self.notify(
+                        out,
+                        ObjectKind::ReplicaSet,
+                        ObjectRef::Named(key),
+                        Change::Deleted,
+                    );
                 }
             }
             ApiWrite::CreateDeployment(d) => {
@@ -223,25 +291,48 @@ impl ClusterState {
                     return;
                 }
                 self.store.deployments.insert(key.clone(), *d);
-                self.notify(out, ObjectKind::Deployment, ObjectRef::Named(key), Change::Added);
+                self.notify(
+                    out,
+                    ObjectKind::Deployment,
+                    ObjectRef::Named(key),
+                    Change::Added,
+                );
             }
-            ApiWrite::UpdateDeployment { key, replicas, template } => {
-                let Some(d) = self.store.deployments.get_mut(&key) else { return };
+            ApiWrite::UpdateDeployment {
+                key,
+                replicas,
+                template,
+            } => {
+                let Some(d) = self.store.deployments.get_mut(&key) else {
+                    return;
+                };
                 if let Some(r) = replicas {
                     d.replicas = r;
                 }
                 if let Some(t) = template {
                     d.template = t;
                 }
-                self.notify(out, ObjectKind::Deployment, ObjectRef::Named(key), Change::Modified);
+                self.notify(
+                    out,
+                    ObjectKind::Deployment,
+                    ObjectRef::Named(key),
+                    Change::Modified,
+                );
             }
             ApiWrite::DeploymentStatus { key, status } => {
-                let Some(d) = self.store.deployments.get_mut(&key) else { return };
+                let Some(d) = self.store.deployments.get_mut(&key) else {
+                    return;
+                };
                 if d.status == status {
                     return;
                 }
                 d.status = status;
-                self.notify(out, ObjectKind::Deployment, ObjectRef::Named(key), Change::Modified);
+                self.notify(
+                    out,
+                    ObjectKind::Deployment,
+                    ObjectRef::Named(key),
+                    Change::Modified,
+                );
             }
             ApiWrite::CreateNode(spec) => {
                 if self.store.nodes.contains_key(&spec.name) {
@@ -264,11 +355,19 @@ impl ClusterState {
                 };
                 self.store.nodes.insert(name.clone(), node);
                 self.recorder.counters.nodes_added += 1;
-                self.recorder.event(now, "Node", name.clone(), "RegisteredNode", format!("Node {name} registered"));
+                self.recorder.event(
+                    now,
+                    "Node",
+                    name.clone(),
+                    "RegisteredNode",
+                    format!("Node {name} registered"),
+                );
                 self.notify(out, ObjectKind::Node, ObjectRef::Named(name), Change::Added);
             }
             ApiWrite::DeleteNode { name } => {
-                let Some(node) = self.store.nodes.remove(&name) else { return };
+                let Some(node) = self.store.nodes.remove(&name) else {
+                    return;
+                };
                 self.recorder.counters.nodes_removed += 1;
                 self.recorder.node_lifetime(
                     node.pool.as_deref().unwrap_or(""),
@@ -276,24 +375,57 @@ impl ClusterState {
                     now,
                     node.price_per_hour,
                 );
-                self.recorder.event(now, "Node", name.clone(), "RemovingNode", format!("Node {name} deleted"));
-                self.notify(out, ObjectKind::Node, ObjectRef::Named(name), Change::Deleted);
+                self.recorder.event(
+                    now,
+                    "Node",
+                    name.clone(),
+                    "RemovingNode",
+                    format!("Node {name} deleted"),
+                );
+                self.notify(
+                    out,
+                    ObjectKind::Node,
+                    ObjectRef::Named(name),
+                    Change::Deleted,
+                );
             }
-            ApiWrite::SetUnschedulable { name, unschedulable } => {
-                let Some(node) = self.store.nodes.get_mut(&name) else { return };
+            ApiWrite::SetUnschedulable {
+                name,
+                unschedulable,
+            } => {
+                let Some(node) = self.store.nodes.get_mut(&name) else {
+                    return;
+                };
                 if node.unschedulable == unschedulable {
                     return;
                 }
                 node.unschedulable = unschedulable;
-                let reason = if unschedulable { "NodeNotSchedulable" } else { "NodeSchedulable" };
-                self.recorder.event(now, "Node", name.clone(), reason, format!("Node {name} status is now: {reason}"));
-                self.notify(out, ObjectKind::Node, ObjectRef::Named(name), Change::Modified);
+                let reason = if unschedulable {
+                    "NodeNotSchedulable"
+                } else {
+                    "NodeSchedulable"
+                };
+                self.recorder.event(
+                    now,
+                    "Node",
+                    name.clone(),
+                    reason,
+                    format!("Node {name} status is now: {reason}"),
+                );
+                self.notify(
+                    out,
+                    ObjectKind::Node,
+                    ObjectRef::Named(name),
+                    Change::Modified,
+                );
             }
         }
     }
 
     fn remove_pod(&mut self, id: PodId, out: &mut Vec<WatchEvent>) {
-        let Some(pod) = self.store.pods.remove(&id) else { return };
+        let Some(pod) = self.store.pods.remove(&id) else {
+            return;
+        };
         if let Some(node) = pod.node.as_ref().and_then(|n| self.store.nodes.get_mut(n))
             && node.pods.remove(&id)
         {

@@ -23,40 +23,139 @@ impl Timeline {
     }
 
     fn fire(&self, i: usize, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
-        let Some(entry) = self.entries.get(i) else { return };
+        let Some(entry) = self.entries.get(i) else {
+            return;
+        };
         let now = ctx.now();
         match &entry.action {
-            TimelineAction::ScaleDeployment { deployment, replicas } => {
-                let Some(key) = state.deployment_key(deployment) else { return };
-                state.recorder.event(now, "Timeline", key.clone(), "Scale", format!("scale deployment {deployment} to {replicas} replicas ({})", entry.source));
-                apiserver::write(ctx, state, ApiWrite::UpdateDeployment { key, replicas: Some(*replicas), template: None });
+            TimelineAction::ScaleDeployment {
+                deployment,
+                replicas,
+            } => {
+                let Some(key) = state.deployment_key(deployment) else {
+                    return;
+                };
+                state.recorder.event(
+                    now,
+                    "Timeline",
+                    key.clone(),
+                    "Scale",
+                    format!(
+                        "scale deployment {deployment} to {replicas} replicas ({})",
+                        entry.source
+                    ),
+                );
+                apiserver::write(
+                    ctx,
+                    state,
+                    ApiWrite::UpdateDeployment {
+                        key,
+                        replicas: Some(*replicas),
+                        template: None,
+                    },
+                );
             }
-            TimelineAction::SetImage { deployment, container, image } => {
-                let Some(key) = state.deployment_key(deployment) else { return };
-                let Some(d) = state.store.deployments.get(&key) else { return };
+            TimelineAction::SetImage {
+                deployment,
+                container,
+                image,
+            } => {
+                let Some(key) = state.deployment_key(deployment) else {
+                    return;
+                };
+                let Some(d) = state.store.deployments.get(&key) else {
+                    return;
+                };
                 let mut t = (*d.template).clone();
                 let idx = match container {
                     Some(c) => t.containers.iter().position(|x| &x.name == c),
-                    None => if t.containers.is_empty() { None } else { Some(0) },
+                    None => {
+                        if t.containers.is_empty() {
+                            None
+                        } else {
+                            Some(0)
+                        }
+                    }
                 };
                 let Some(idx) = idx else { return };
                 t.containers[idx].image = image.clone();
-                state.recorder.event(now, "Timeline", key.clone(), "SetImage", format!("set image of {deployment} container {} to {image} ({})", t.containers[idx].name, entry.source));
-                apiserver::write(ctx, state, ApiWrite::UpdateDeployment { key, replicas: None, template: Some(Arc::new(t)) });
+                state.recorder.event(
+                    now,
+                    "Timeline",
+                    key.clone(),
+                    "SetImage",
+                    format!(
+                        "set image of {deployment} container {} to {image} ({})",
+                        t.containers[idx].name, entry.source
+                    ),
+                );
+                apiserver::write(
+                    ctx,
+                    state,
+                    ApiWrite::UpdateDeployment {
+                        key,
+                        replicas: None,
+                        template: Some(Arc::new(t)),
+                    },
+                );
             }
             TimelineAction::AddNodes { pool, count } => {
-                let delay = state.spec.node_pools.iter().find(|p| &p.name == pool).map(|p| p.provisioning_delay).unwrap_or_default();
-                state.recorder.event(now, "Timeline", pool.clone(), "AddNodes", format!("add {count} node(s) to pool {pool}, ready after {delay} ({})", entry.source));
-                ctx.send(Wiring::new().nodes, delay, Event::Controller(ControllerTimer::ProvisionNodes { pool: pool.clone(), count: *count }));
+                let delay = state
+                    .spec
+                    .node_pools
+                    .iter()
+                    .find(|p| &p.name == pool)
+                    .map(|p| p.provisioning_delay)
+                    .unwrap_or_default();
+                state.recorder.event(
+                    now,
+                    "Timeline",
+                    pool.clone(),
+                    "AddNodes",
+                    format!(
+                        "add {count} node(s) to pool {pool}, ready after {delay} ({})",
+                        entry.source
+                    ),
+                );
+                ctx.send(
+                    Wiring::new().nodes,
+                    delay,
+                    Event::Controller(ControllerTimer::ProvisionNodes {
+                        pool: pool.clone(),
+                        count: *count,
+                    }),
+                );
             }
             TimelineAction::RemoveNode { node } => {
-                state.recorder.event(now, "Timeline", node.clone(), "RemoveNode", format!("delete node {node} ({})", entry.source));
+                state.recorder.event(
+                    now,
+                    "Timeline",
+                    node.clone(),
+                    "RemoveNode",
+                    format!("delete node {node} ({})", entry.source),
+                );
                 apiserver::write(ctx, state, ApiWrite::DeleteNode { name: node.clone() });
             }
-            TimelineAction::Cordon { node, unschedulable } => {
+            TimelineAction::Cordon {
+                node,
+                unschedulable,
+            } => {
                 let verb = if *unschedulable { "cordon" } else { "uncordon" };
-                state.recorder.event(now, "Timeline", node.clone(), if *unschedulable { "Cordon" } else { "Uncordon" }, format!("{verb} node {node} ({})", entry.source));
-                apiserver::write(ctx, state, ApiWrite::SetUnschedulable { name: node.clone(), unschedulable: *unschedulable });
+                state.recorder.event(
+                    now,
+                    "Timeline",
+                    node.clone(),
+                    if *unschedulable { "Cordon" } else { "Uncordon" },
+                    format!("{verb} node {node} ({})", entry.source),
+                );
+                apiserver::write(
+                    ctx,
+                    state,
+                    ApiWrite::SetUnschedulable {
+                        name: node.clone(),
+                        unschedulable: *unschedulable,
+                    },
+                );
             }
         }
     }

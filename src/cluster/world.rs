@@ -23,7 +23,7 @@ use crate::cluster::spec::ClusterSpec;
 use crate::cluster::state::{ClusterState, Store};
 use crate::cluster::timeline::Timeline;
 use crate::cluster::wiring::Wiring;
-use crate::engine::{Simulation, SimTime, TraceHasher};
+use crate::engine::{SimTime, Simulation, TraceHasher};
 
 /// A cluster simulation ready to run.
 pub struct World {
@@ -55,7 +55,11 @@ impl World {
         let wiring = Wiring::new();
         let end = SimTime::ZERO + spec.duration;
         let mut sim = Simulation::new(spec.seed, ClusterState::new(Arc::clone(&spec)));
-        let pools: BTreeMap<String, u32> = spec.node_pools.iter().map(|p| (p.name.clone(), p.count)).collect();
+        let pools: BTreeMap<String, u32> = spec
+            .node_pools
+            .iter()
+            .map(|p| (p.name.clone(), p.count))
+            .collect();
         let ids = [
             sim.add_component(Box::new(ApiServer::new(wiring))),
             sim.add_component(Box::new(Scheduler::new())),
@@ -66,11 +70,27 @@ impl World {
             sim.add_component(Box::new(Timeline::new(spec.timeline.clone()))),
             sim.add_component(Box::new(Sampler::new(spec.sample_every, end))),
         ];
-        debug_assert_eq!(ids, [wiring.api, wiring.scheduler, wiring.replicaset, wiring.deployment, wiring.kubelet, wiring.nodes, wiring.timeline, wiring.sampler]);
+        debug_assert_eq!(
+            ids,
+            [
+                wiring.api,
+                wiring.scheduler,
+                wiring.replicaset,
+                wiring.deployment,
+                wiring.kubelet,
+                wiring.nodes,
+                wiring.timeline,
+                wiring.sampler
+            ]
+        );
 
         let t0 = SimTime::ZERO;
         for n in &spec.nodes {
-            sim.schedule(t0, wiring.api, Event::Api(ApiWrite::CreateNode(Box::new(n.clone()))));
+            sim.schedule(
+                t0,
+                wiring.api,
+                Event::Api(ApiWrite::CreateNode(Box::new(n.clone()))),
+            );
         }
         for d in &spec.deployments {
             let obj = Deployment {
@@ -84,7 +104,11 @@ impl World {
                 revision_history_limit: d.revision_history_limit,
                 status: DeploymentStatus::default(),
             };
-            sim.schedule(t0, wiring.api, Event::Api(ApiWrite::CreateDeployment(Box::new(obj))));
+            sim.schedule(
+                t0,
+                wiring.api,
+                Event::Api(ApiWrite::CreateDeployment(Box::new(obj))),
+            );
         }
         for r in &spec.replica_sets {
             let obj = ReplicaSet {
@@ -101,7 +125,11 @@ impl World {
                 created_at: t0,
                 status: ReplicaSetStatus::default(),
             };
-            sim.schedule(t0, wiring.api, Event::Api(ApiWrite::CreateReplicaSet(Box::new(obj))));
+            sim.schedule(
+                t0,
+                wiring.api,
+                Event::Api(ApiWrite::CreateReplicaSet(Box::new(obj))),
+            );
         }
         sim.schedule(t0, wiring.sampler, Event::Sample);
         for (i, e) in spec.timeline.iter().enumerate() {
@@ -164,11 +192,24 @@ impl World {
             .store
             .nodes
             .values()
-            .map(|n| (n.pool.clone().unwrap_or_default(), n.created_at, n.price_per_hour))
+            .map(|n| {
+                (
+                    n.pool.clone().unwrap_or_default(),
+                    n.created_at,
+                    n.price_per_hour,
+                )
+            })
             .collect();
         for (pool, from, price) in alive {
             state.recorder.node_lifetime(&pool, from, end_time, price);
         }
-        RunOutput { spec, recorder: state.recorder, store: state.store, end_time, events_processed, trace_hash }
+        RunOutput {
+            spec,
+            recorder: state.recorder,
+            store: state.store,
+            end_time,
+            events_processed,
+            trace_hash,
+        }
     }
 }

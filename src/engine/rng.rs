@@ -63,7 +63,10 @@ mod tests {
         assert_ne!(base, first(42, "Scheduler", 4));
         assert_ne!(base, first(43, "scheduler", 4));
         assert_ne!(first(42, "", 4), first(42, "\0", 4));
-        assert_ne!(first(42, "kubelet/node-1", 4), first(42, "kubelet/node-2", 4));
+        assert_ne!(
+            first(42, "kubelet/node-1", 4),
+            first(42, "kubelet/node-2", 4)
+        );
     }
 
     #[test]

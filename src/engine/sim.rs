@@ -363,7 +363,11 @@ mod tests {
         let mut sim = ping_pong(3, 1_000);
         let (k, hit) = sim.run_until_limited(bound, 3);
         assert_eq!((k, hit), (3, true));
-        assert_eq!(sim.now().0, sim.state().log[2].0, "clock stays at last event");
+        assert_eq!(
+            sim.now().0,
+            sim.state().log[2].0,
+            "clock stays at last event"
+        );
         let (k2, hit2) = sim.run_until_limited(bound, u64::MAX);
         assert!(!hit2);
         assert_eq!(k + k2, n);
@@ -399,7 +403,11 @@ mod tests {
         let n = sim.run_until(SimTime(SimDuration::from_secs(100).0));
         assert_eq!(n, 4);
         assert!(sim.is_stopped());
-        assert_eq!(sim.now(), SimTime(SimDuration::from_secs(3).0), "clock not advanced");
+        assert_eq!(
+            sim.now(),
+            SimTime(SimDuration::from_secs(3).0),
+            "clock not advanced"
+        );
         assert_eq!(sim.step(), StepOutcome::Stopped);
         assert_eq!(sim.run_until(SimTime::MAX), 0);
         assert_eq!(sim.pending(), 1);

@@ -87,12 +87,18 @@ impl SimDuration {
     /// seconds become virtual time.
     #[inline]
     pub fn from_secs_f64(secs: f64) -> Self {
-        let ns = (secs * NANOS_PER_SEC as f64).round();
-        // `as` from f64 to u64 saturates and maps NaN to 0 (defined behaviour since Rust 1.45).
-        if ns > 0.0 {
-            SimDuration(ns as u64)
+        let ns = secs * NANOS_PER_SEC as f64;
+        if ns.is_nan() || ns <= 0.0 {
+            return SimDuration::ZERO;
+        }
+        // Round half away from zero without `f64::round`, which is a libm call on the baseline
+        // x86_64 target and shows up in the event loop. `as` saturates at u64::MAX. Below 2^53,
+        // `whole` and `ns - whole` are exact; at or above it, `ns` is already an integer.
+        let whole = ns as u64;
+        if ns - (whole as f64) >= 0.5 {
+            SimDuration(whole.saturating_add(1))
         } else {
-            SimDuration::ZERO
+            SimDuration(whole)
         }
     }
 
@@ -257,13 +263,36 @@ mod tests {
         assert_eq!(SimDuration::from_millis(3).as_nanos(), 3_000_000);
         assert_eq!(SimDuration::from_secs(3).as_nanos(), 3_000_000_000);
         assert_eq!(SimDuration::from_secs(u64::MAX), SimDuration::MAX);
-        assert_eq!(SimDuration::from_secs_f64(1.5), SimDuration::from_millis(1500));
+        assert_eq!(
+            SimDuration::from_secs_f64(1.5),
+            SimDuration::from_millis(1500)
+        );
         assert_eq!(SimDuration::from_secs_f64(1e-9 * 0.5), SimDuration(1)); // ties away
         assert_eq!(SimDuration::from_secs_f64(1e-9 * 0.49), SimDuration(0));
         assert_eq!(SimDuration::from_secs_f64(-2.0), SimDuration::ZERO);
         assert_eq!(SimDuration::from_secs_f64(f64::NAN), SimDuration::ZERO);
         assert_eq!(SimDuration::from_secs_f64(f64::INFINITY), SimDuration::MAX);
         assert_eq!(SimDuration::from_secs_f64(1e300), SimDuration::MAX);
+        assert_eq!(SimDuration::from_secs_f64(-0.0), SimDuration::ZERO);
+        assert_eq!(SimDuration::from_secs_f64(2.5e-9), SimDuration(3));
+        assert_eq!(SimDuration::from_secs_f64(0.1), SimDuration(100_000_000));
+        assert_eq!(
+            SimDuration::from_secs_f64(1.0000000014),
+            SimDuration(1_000_000_001)
+        );
+        assert_eq!(
+            SimDuration::from_secs_f64(1.0000000016),
+            SimDuration(1_000_000_002)
+        );
+        // Agrees with f64::round over a sweep of magnitudes.
+        let mut x: f64 = 1e-10;
+        while x < 1e10 {
+            for v in [x, x * 1.37, x * 2.5, x * 7.77] {
+                let want = (v * 1e9).round() as u64;
+                assert_eq!(SimDuration::from_secs_f64(v).0, want, "{v}");
+            }
+            x *= 10.0;
+        }
         assert_eq!(SimDuration::from_secs(2).as_secs_f64(), 2.0);
         assert_eq!(SimTime(2_500_000_000).as_secs_f64(), 2.5);
         let d: SimDuration = std::time::Duration::from_millis(7).into();

@@ -46,23 +46,31 @@ where
 pub fn write_outputs(dir: &Path, result: &RunResult) -> io::Result<Summary> {
     fs::create_dir_all(dir)?;
     let rec = &result.output.recorder;
-    let events = csv_bytes(&["time_s", "seq", "kind", "object", "reason", "message"], |w| {
-        for e in &rec.events {
-            w.write_record([
-                format_time_s(e.time).as_str(),
-                e.seq.to_string().as_str(),
-                e.kind,
-                e.object.as_str(),
-                e.reason,
-                e.message.as_str(),
-            ])?;
-        }
-        Ok(())
-    })?;
+    let events = csv_bytes(
+        &["time_s", "seq", "kind", "object", "reason", "message"],
+        |w| {
+            for e in &rec.events {
+                w.write_record([
+                    format_time_s(e.time).as_str(),
+                    e.seq.to_string().as_str(),
+                    e.kind,
+                    e.object.as_str(),
+                    e.reason,
+                    e.message.as_str(),
+                ])?;
+            }
+            Ok(())
+        },
+    )?;
     write_atomic(dir, "events.csv", &events)?;
     let series = csv_bytes(&["time_s", "metric", "object", "value"], |w| {
         for s in &rec.samples {
-            w.write_record([format_time_s(s.time).as_str(), s.metric, s.object.as_str(), s.value.to_string().as_str()])?;
+            w.write_record([
+                format_time_s(s.time).as_str(),
+                s.metric,
+                s.object.as_str(),
+                s.value.to_string().as_str(),
+            ])?;
         }
         Ok(())
     })?;

@@ -41,7 +41,11 @@ const SLICES: u64 = 200;
 
 /// Run `spec` to its end, calling `on_progress` after each of about 200 slices of simulated
 /// time (the slicing does not change the run: events are processed in the same order).
-pub fn run(spec: Arc<ClusterSpec>, limits: Limits, on_progress: &mut dyn FnMut(&Progress<'_>)) -> RunResult {
+pub fn run(
+    spec: Arc<ClusterSpec>,
+    limits: Limits,
+    on_progress: &mut dyn FnMut(&Progress<'_>),
+) -> RunResult {
     let mut world = World::new(spec);
     let end = world.end();
     let slice = SimDuration::from_nanos((end.as_nanos() / SLICES).max(1));
@@ -52,7 +56,11 @@ pub fn run(spec: Arc<ClusterSpec>, limits: Limits, on_progress: &mut dyn FnMut(&
             Some(m) => m.saturating_sub(world.events_processed()),
             None => u64::MAX,
         };
-        let target = if world.now() + slice > end { end } else { world.now() + slice };
+        let target = if world.now() + slice > end {
+            end
+        } else {
+            world.now() + slice
+        };
         let hit = world.advance(target, budget);
         let events = &world.state().recorder.events;
         on_progress(&Progress {
@@ -74,5 +82,8 @@ pub fn run(spec: Arc<ClusterSpec>, limits: Limits, on_progress: &mut dyn FnMut(&
             break;
         }
     }
-    RunResult { output: world.finish(), partial }
+    RunResult {
+        output: world.finish(),
+        partial,
+    }
 }

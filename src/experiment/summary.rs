@@ -121,17 +121,29 @@ impl Summary {
         put("pods.failed_scheduling", c.failed_scheduling as f64);
         for phase in PodPhase::ALL {
             let n = out.store.pods.values().filter(|p| p.phase == phase).count();
-            put(&format!("pods.end.{}", phase.as_str().to_lowercase()), n as f64);
+            put(
+                &format!("pods.end.{}", phase.as_str().to_lowercase()),
+                n as f64,
+            );
         }
-        put("pods.end.ready", out.store.pods.values().filter(|p| p.is_ready()).count() as f64);
-        put("pods.end.unscheduled", out.store.pods.values().filter(|p| p.node.is_none()).count() as f64);
+        put(
+            "pods.end.ready",
+            out.store.pods.values().filter(|p| p.is_ready()).count() as f64,
+        );
+        put(
+            "pods.end.unscheduled",
+            out.store.pods.values().filter(|p| p.node.is_none()).count() as f64,
+        );
         put("nodes.added", c.nodes_added as f64);
         put("nodes.removed", c.nodes_removed as f64);
         put("nodes.end", out.store.nodes.len() as f64);
         put("api.writes", c.api_writes as f64);
         let sched = percentiles(&rec.scheduling_latency);
         let start = percentiles(&rec.startup_latency);
-        for (name, p) in [("scheduling_latency_seconds", &sched), ("pod_startup_seconds", &start)] {
+        for (name, p) in [
+            ("scheduling_latency_seconds", &sched),
+            ("pod_startup_seconds", &start),
+        ] {
             put(&format!("{name}.mean"), p.mean);
             put(&format!("{name}.p50"), p.p50);
             put(&format!("{name}.p90"), p.p90);
@@ -140,8 +152,14 @@ impl Summary {
         }
         put("cost.total", rec.cost);
         for d in out.store.deployments.values() {
-            put(&format!("deployment.{}.ready_replicas", d.name), f64::from(d.status.ready_replicas));
-            put(&format!("deployment.{}.available_replicas", d.name), f64::from(d.status.available_replicas));
+            put(
+                &format!("deployment.{}.ready_replicas", d.name),
+                f64::from(d.status.ready_replicas),
+            );
+            put(
+                &format!("deployment.{}.available_replicas", d.name),
+                f64::from(d.status.available_replicas),
+            );
         }
         let expectations: Vec<ExpectationResult> = out
             .spec
@@ -152,29 +170,50 @@ impl Summary {
                 let (op, bound, passed) = match e.bound {
                     ExpectBound::Below(b) => ("below", b, value.is_some_and(|v| v < b)),
                     ExpectBound::Above(b) => ("above", b, value.is_some_and(|v| v > b)),
-                    ExpectBound::Equals(b) => ("equals", b, value.is_some_and(|v| (v - b).abs() <= 1e-9)),
+                    ExpectBound::Equals(b) => {
+                        ("equals", b, value.is_some_and(|v| (v - b).abs() <= 1e-9))
+                    }
                 };
-                ExpectationResult { metric: e.metric.clone(), op, bound, value, passed, source: e.source.clone() }
+                ExpectationResult {
+                    metric: e.metric.clone(),
+                    op,
+                    bound,
+                    value,
+                    passed,
+                    source: e.source.clone(),
+                }
             })
             .collect();
         Summary {
             scenario: out.spec.name.clone(),
             seed: out.spec.seed,
-            versions: Versions { kubesim: env!("CARGO_PKG_VERSION").to_string(), format: FORMAT_VERSION },
+            versions: Versions {
+                kubesim: env!("CARGO_PKG_VERSION").to_string(),
+                format: FORMAT_VERSION,
+            },
             partial: result.partial.is_some(),
             partial_reason: result.partial.clone(),
             duration_s: out.spec.duration.as_secs_f64(),
             simulated_s: out.end_time.as_secs_f64(),
             events_processed: out.events_processed,
             trace_hash: format!("{:016x}", out.trace_hash),
-            node_hours: rec.node_seconds.iter().map(|(k, v)| (k.clone(), v / 3600.0)).collect(),
+            node_hours: rec
+                .node_seconds
+                .iter()
+                .map(|(k, v)| (k.clone(), v / 3600.0))
+                .collect(),
             cost: rec.cost,
             expectations_passed: expectations.iter().all(|e| e.passed),
             expectations,
             metrics: m,
             scheduling_latency_seconds: sched,
             pod_startup_seconds: start,
-            ignored_fields: out.spec.ignored_fields.iter().map(|f| format!("{} at {}", f.path, f.location)).collect(),
+            ignored_fields: out
+                .spec
+                .ignored_fields
+                .iter()
+                .map(|f| format!("{} at {}", f.path, f.location))
+                .collect(),
         }
     }
 }

@@ -28,8 +28,16 @@ pub struct ScenarioError {
     pub message: String,
     /// The nearest valid name, for a typo.
     pub suggestion: Option<String>,
-    source_text: Option<NamedSource<Arc<str>>>,
-    span: Option<(usize, usize)>,
+    /// The file's text and the byte range to underline, for the miette snippet (boxed to keep
+    /// the error small).
+    snippet: Option<Box<Snippet>>,
+}
+
+#[derive(Clone, Debug)]
+struct Snippet {
+    source: NamedSource<Arc<str>>,
+    offset: usize,
+    len: usize,
 }
 
 impl ScenarioError {
@@ -41,7 +49,14 @@ impl ScenarioError {
         path: impl Into<String>,
         message: impl Into<String>,
     ) -> ScenarioError {
-        let span = text.and_then(|t| span_of(t, pos));
+        let snippet = text.and_then(|t| {
+            let (offset, len) = span_of(t, pos)?;
+            Some(Box::new(Snippet {
+                source: NamedSource::new(file, Arc::clone(t)),
+                offset,
+                len,
+            }))
+        });
         ScenarioError {
             file: file.to_string(),
             line: pos.line,
@@ -49,8 +64,7 @@ impl ScenarioError {
             path: path.into(),
             message: message.into(),
             suggestion: None,
-            source_text: text.map(|t| NamedSource::new(file, Arc::clone(t))),
-            span,
+            snippet,
         }
     }
 
@@ -99,19 +113,15 @@ impl Diagnostic for ScenarioError {
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        match (&self.source_text, self.span) {
-            (Some(src), Some(_)) => Some(src as &dyn SourceCode),
-            _ => None,
-        }
+        self.snippet.as_ref().map(|s| &s.source as &dyn SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let (offset, len) = self.span?;
-        self.source_text.as_ref()?;
+        let s = self.snippet.as_ref()?;
         Some(Box::new(std::iter::once(LabeledSpan::new(
             Some(self.message.clone()),
-            offset,
-            len,
+            s.offset,
+            s.len,
         ))))
     }
 }
@@ -127,7 +137,11 @@ fn span_of(text: &str, pos: Pos) -> Option<(usize, usize)> {
         && text.is_char_boundary(offset)
     {
         let end = offset.saturating_add(pos.len).min(text.len());
-        let len = if text.is_char_boundary(end) { end - offset } else { 0 };
+        let len = if text.is_char_boundary(end) {
+            end - offset
+        } else {
+            0
+        };
         return Some((offset, len.max(usize::from(offset < text.len()))));
     }
     let mut line_start = 0usize;

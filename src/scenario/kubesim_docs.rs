@@ -47,7 +47,8 @@ fn read_ref(cx: &Cx, v: &Val) -> R<Ref> {
 // ---------------------------------------------------------------------------------------------
 // Scenario
 
-const SCENARIO_SPEC: Fields = Fields::read(&["seed", "duration", "sampleEvery", "controlPlane", "expect"]);
+const SCENARIO_SPEC: Fields =
+    Fields::read(&["seed", "duration", "sampleEvery", "controlPlane", "expect"]);
 const CONTROL_PLANE: Fields = Fields::read(&[
     "apiWriteLatency",
     "watchDelay",
@@ -73,7 +74,10 @@ pub(crate) fn read_scenario(cx: &mut Cx, doc: &Map, meta: Meta) -> R<ScenarioDoc
         Some(v) => {
             let s = v.int(cx)?;
             u64::try_from(s).map_err(|_| {
-                v.err(cx, format!("must be an integer from 0 to {}, found {s}", u64::MAX))
+                v.err(
+                    cx,
+                    format!("must be an integer from 0 to {}, found {s}", u64::MAX),
+                )
             })?
         }
         None => 1,
@@ -132,6 +136,7 @@ pub(crate) fn read_scenario(cx: &mut Cx, doc: &Map, meta: Meta) -> R<ScenarioDoc
 }
 
 fn read_expectation(cx: &mut Cx, item: &Val) -> R<Expectation> {
+    use super::yaml::Node;
     let m = item.map(cx, &EXPECT)?;
     let metric = m.req(cx, "metric")?.nonempty_string(cx)?;
     let mut bound: Option<ExpectBound> = None;
@@ -146,7 +151,11 @@ fn read_expectation(cx: &mut Cx, item: &Val) -> R<Expectation> {
                 "give exactly one of below, above, equals",
             ));
         }
-        let x = v.number(cx)?;
+        // A number, or a duration string meaning seconds (`below: 250ms` is 0.25).
+        let x = match v.node() {
+            Node::String(_) => v.duration(cx)?.0 as f64 / 1e9,
+            _ => v.number(cx)?,
+        };
         bound = Some(match key {
             "below" => ExpectBound::Below(x),
             "above" => ExpectBound::Above(x),
@@ -212,7 +221,13 @@ pub(crate) fn read_node_pool(cx: &mut Cx, doc: &Map, meta: Meta) -> R<NodePoolSp
         return Err(mem_v.err(cx, "must be greater than 0"));
     }
     let pods = match cap.get("pods") {
-        Some(v) => v.whole_quantity(cx)?,
+        Some(v) => {
+            let p = v.whole_quantity(cx)?;
+            if p == 0 {
+                return Err(v.err(cx, "must be greater than 0"));
+            }
+            p
+        }
         None => DEFAULT_MAX_PODS,
     };
     let labels = match spec.get("labels") {
@@ -247,7 +262,11 @@ pub(crate) fn read_node_pool(cx: &mut Cx, doc: &Map, meta: Meta) -> R<NodePoolSp
             return Err(max_v.err(cx, format!("must be greater than or equal to min ({min})")));
         }
         let at = spec.key_pos("autoscaling").unwrap_or(v.pos());
-        cx.warn(at, &v.path, "node autoscaling is not simulated yet; ignored");
+        cx.warn(
+            at,
+            &v.path,
+            "node autoscaling is not simulated yet; ignored",
+        );
     }
     Ok(NodePoolSpec {
         name: meta.name,
@@ -339,7 +358,13 @@ pub(crate) fn read_distribution(cx: &mut Cx, v: &Val) -> R<Distribution> {
         };
         let path = join(&v.path, key);
         let Some(name) = DISTRIBUTIONS.iter().find(|d| **d == key) else {
-            return Err(unknown_key(cx, k.pos, &path, key, DISTRIBUTIONS.iter().copied()));
+            return Err(unknown_key(
+                cx,
+                k.pos,
+                &path,
+                key,
+                DISTRIBUTIONS.iter().copied(),
+            ));
         };
         if found.is_some() {
             return Err(cx.err(
@@ -417,15 +442,26 @@ const NODE_REF: Fields = Fields::read(&["node"]);
 
 /// A timeline action whose references are not yet resolved.
 pub(crate) enum RawAction {
-    Scale { deployment: Ref, replicas: i32 },
+    Scale {
+        deployment: Ref,
+        replicas: i32,
+    },
     SetImage {
         deployment: Ref,
         container: Option<Ref>,
         image: String,
     },
-    AddNodes { pool: Ref, count: u32 },
-    RemoveNode { node: Ref },
-    Cordon { node: Ref, unschedulable: bool },
+    AddNodes {
+        pool: Ref,
+        count: u32,
+    },
+    RemoveNode {
+        node: Ref,
+    },
+    Cordon {
+        node: Ref,
+        unschedulable: bool,
+    },
 }
 
 /// A timeline entry as read.
@@ -492,13 +528,19 @@ fn read_entry(cx: &mut Cx, item: &Val) -> R<RawEntry> {
             return Err(cx.err(
                 k.pos,
                 &path,
-                format!("a timeline entry has exactly one action, and this one already has {first:?}"),
+                format!(
+                    "a timeline entry has exactly one action, and this one already has {first:?}"
+                ),
             ));
         }
         verb = Some((name, Val { y: value, path }));
     }
     let Some(at_v) = at_v.filter(|v| !matches!(v.node(), Node::Null)) else {
-        return Err(cx.err(item.pos(), &join(&item.path, "at"), "required field is missing"));
+        return Err(cx.err(
+            item.pos(),
+            &join(&item.path, "at"),
+            "required field is missing",
+        ));
     };
     let at = at_v.duration(cx)?;
     let Some((name, body)) = verb else {

@@ -22,7 +22,7 @@ use super::manifests::{
     workload_doc_fields,
 };
 use super::reader::{Cx, Fields, Loc, R, Src, Val};
-use super::yaml::{Node, Yaml, parse_documents};
+use super::yaml::{Node, Pos, Yaml, parse_documents};
 
 /// The result of loading a scenario.
 #[derive(Clone, Debug)]
@@ -183,7 +183,11 @@ const KINDS: &[(&str, &[&str], Handler)] = &[
     ("DaemonSet", &["apps/v1"], Handler::Skip),
     ("Job", &["batch/v1"], Handler::Skip),
     ("CronJob", &["batch/v1"], Handler::Skip),
-    ("HorizontalPodAutoscaler", &["autoscaling/v2"], Handler::Skip),
+    (
+        "HorizontalPodAutoscaler",
+        &["autoscaling/v2"],
+        Handler::Skip,
+    ),
     ("PodDisruptionBudget", &["policy/v1"], Handler::Skip),
     ("PriorityClass", &["scheduling.k8s.io/v1"], Handler::Skip),
     ("Service", &["v1"], Handler::Skip),
@@ -199,7 +203,11 @@ const KINDS: &[(&str, &[&str], Handler)] = &[
     ("NetworkPolicy", &["networking.k8s.io/v1"], Handler::Skip),
     ("Rollout", &["argoproj.io/v1alpha1"], Handler::Skip),
     ("ScaledObject", &["keda.sh/v1alpha1"], Handler::Skip),
-    ("DestinationRule", &["networking.istio.io/v1"], Handler::Skip),
+    (
+        "DestinationRule",
+        &["networking.istio.io/v1"],
+        Handler::Skip,
+    ),
 ];
 
 const LIST_DOC: Fields = Fields {
@@ -227,11 +235,17 @@ struct Collected {
     behaviors: Vec<Named<BehaviorDoc>>,
     timelines: Vec<Named<String>>,
     timeline: Vec<RawEntry>,
-    warnings: Vec<Warning>,
+    warnings: Vec<(Pos, Warning)>,
 }
 
 /// Error at the second of two objects with the same name.
-fn check_unique<T>(list: &[Named<T>], name: &str, loc: &Loc, kind: &str, get: impl Fn(&T) -> &str) -> R<()> {
+fn check_unique<T>(
+    list: &[Named<T>],
+    name: &str,
+    loc: &Loc,
+    kind: &str,
+    get: impl Fn(&T) -> &str,
+) -> R<()> {
     match list.iter().find(|n| get(&n.value) == name) {
         Some(first) => Err(loc.err(format!(
             "duplicate {kind} name {name:?} (first defined at {})",
@@ -242,7 +256,7 @@ fn check_unique<T>(list: &[Named<T>], name: &str, loc: &Loc, kind: &str, get: im
 }
 
 impl Collected {
-    fn document(&mut self, src: &Src, doc: &Yaml, path: &str) -> R<()> {
+    fn document(&mut self, src: &Src, doc: &Yaml) -> R<()> {
         if matches!(doc.node, Node::Null) {
             return Ok(());
         }
@@ -253,28 +267,19 @@ impl Collected {
         };
         let root = Val {
             y: doc,
-            path: path.to_string(),
+            path: String::new(),
         };
         if !matches!(doc.node, Node::Map(_)) {
-            return Err(root.expected(
-                &cx,
-                "a mapping (a Kubernetes object or a kubesim document)",
-            ));
+            return Err(root.expected(&cx, "a mapping (a Kubernetes object or a kubesim document)"));
         }
         // apiVersion and kind first: they decide which fields are valid.
         let head = |key: &str| -> R<(String, Val)> {
             let v = match doc.get(key) {
                 Some(y) if !matches!(y.node, Node::Null) => Val {
                     y,
-                    path: super::reader::join(path, key),
+                    path: key.to_string(),
                 },
-                _ => {
-                    return Err(cx.err(
-                        doc.pos,
-                        &super::reader::join(path, key),
-                        "required field is missing",
-                    ));
-                }
+                _ => return Err(cx.err(doc.pos, key, "required field is missing")),
             };
             Ok((v.nonempty_string(&cx)?, v))
         };
@@ -295,15 +300,17 @@ impl Collected {
             ));
         }
         let kind_loc = kind_v.loc(&cx);
+        // Label the document before its top-level keys are checked (read_meta sets it again).
+        cx.label = match doc
+            .get("metadata")
+            .and_then(|m| m.get("name"))
+            .and_then(Yaml::as_str)
+        {
+            Some(n) => format!("{kind}/{}", super::reader::printable(n)),
+            None => kind.clone(),
+        };
         match handler {
             Handler::Skip => {
-                let name = doc
-                    .get("metadata")
-                    .and_then(|m| m.get("name"))
-                    .and_then(Yaml::as_str)
-                    .map(|n| format!("{kind}/{n}"))
-                    .unwrap_or_else(|| kind.clone());
-                cx.label = name;
                 cx.warn(
                     kind_v.pos(),
                     "",
@@ -319,7 +326,7 @@ impl Collected {
                 };
                 drop(cx);
                 for item in items {
-                    self.document(src, item.y, &item.path)?;
+                    self.document(src, item.y)?;
                 }
                 Ok(())
             }
@@ -336,7 +343,9 @@ impl Collected {
                 let m = root.map(&mut cx, workload_doc_fields())?;
                 let meta = read_meta(&mut cx, &m, &OBJECT_META, kind_name)?;
                 let loc = meta.name_loc.clone();
-                check_unique(&self.deployments, &meta.name, &loc, "Deployment", |d| &d.name)?;
+                check_unique(&self.deployments, &meta.name, &loc, "Deployment", |d| {
+                    &d.name
+                })?;
                 let value = read_deployment(&mut cx, &m, meta)?;
                 self.deployments.push(Named { value, loc });
                 Ok(())
@@ -345,7 +354,9 @@ impl Collected {
                 let m = root.map(&mut cx, workload_doc_fields())?;
                 let meta = read_meta(&mut cx, &m, &OBJECT_META, kind_name)?;
                 let loc = meta.name_loc.clone();
-                check_unique(&self.replica_sets, &meta.name, &loc, "ReplicaSet", |d| &d.name)?;
+                check_unique(&self.replica_sets, &meta.name, &loc, "ReplicaSet", |d| {
+                    &d.name
+                })?;
                 let value = read_replica_set(&mut cx, &m, meta)?;
                 self.replica_sets.push(Named { value, loc });
                 Ok(())
@@ -376,7 +387,9 @@ impl Collected {
                 let m = root.map(&mut cx, &KUBESIM_DOC)?;
                 let meta = read_meta(&mut cx, &m, &KUBESIM_META, kind_name)?;
                 let loc = meta.name_loc.clone();
-                check_unique(&self.behaviors, &meta.name, &loc, "Behavior", |b| &b.spec.name)?;
+                check_unique(&self.behaviors, &meta.name, &loc, "Behavior", |b| {
+                    &b.spec.name
+                })?;
                 let value = read_behavior(&mut cx, &m, meta)?;
                 self.behaviors.push(Named { value, loc });
                 Ok(())
@@ -408,14 +421,24 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
             text: Arc::clone(&file.text),
         };
         for doc in &file.documents {
-            c.document(&src, doc, "")?;
+            let first = c.warnings.len();
+            c.document(&src, doc)?;
+            // Warnings of one document in file order (the top-level keys are checked first).
+            if let Some(added) = c.warnings.get_mut(first..) {
+                added.sort_by_key(|(pos, _)| (pos.line, pos.column));
+            }
         }
     }
     let Some((scenario, _)) = c.scenario.take() else {
-        let name = files.first().map(|f| f.name.as_str()).unwrap_or("<no input>");
+        let name = files
+            .first()
+            .map(|f| f.name.as_str())
+            .unwrap_or("<no input>");
         return Err(ScenarioError::file_level(
             name,
-            format!("no Scenario document: exactly one (apiVersion: {KUBESIM_API}, kind: Scenario) is required"),
+            format!(
+                "no Scenario document: exactly one (apiVersion: {KUBESIM_API}, kind: Scenario) is required"
+            ),
         ));
     };
 
@@ -463,12 +486,22 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
         if let RawAction::AddNodes { pool, count } = &e.action {
             match pool_max.get_mut(pool.name.as_str()) {
                 Some(m) => *m = m.saturating_add(*count),
-                None => return Err(unknown_ref(&pool.name, &pool.loc, "NodePool", c.pools.iter().map(|p| p.value.name.as_str()))),
+                None => {
+                    return Err(unknown_ref(
+                        &pool.name,
+                        &pool.loc,
+                        "NodePool",
+                        c.pools.iter().map(|p| p.value.name.as_str()),
+                    ));
+                }
             }
         }
     }
     for p in &c.pools {
-        let max = pool_max.get(p.value.name.as_str()).copied().unwrap_or(p.value.count);
+        let max = pool_max
+            .get(p.value.name.as_str())
+            .copied()
+            .unwrap_or(p.value.count);
         for i in 0..max {
             let name = format!("{}-{i}", p.value.name);
             if let Some(first) = node_names.get(&name) {
@@ -494,7 +527,12 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
     for b in &c.behaviors {
         let w = &b.value.workload;
         if !workload_names.contains(&w.name.as_str()) {
-            return Err(unknown_ref(&w.name, &w.loc, "Deployment or ReplicaSet", workload_names.iter().copied()));
+            return Err(unknown_ref(
+                &w.name,
+                &w.loc,
+                "Deployment or ReplicaSet",
+                workload_names.iter().copied(),
+            ));
         }
         if let Some(first) = behavior_at.get(&w.name) {
             return Err(w.loc.err(format!(
@@ -508,7 +546,11 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
     }
 
     // Timeline: within the run, references resolved, sorted by time (stable).
-    let deployment_names: Vec<&str> = c.deployments.iter().map(|d| d.value.name.as_str()).collect();
+    let deployment_names: Vec<&str> = c
+        .deployments
+        .iter()
+        .map(|d| d.value.name.as_str())
+        .collect();
     let mut timeline: Vec<TimelineEntry> = Vec::with_capacity(c.timeline.len());
     for e in &c.timeline {
         if e.at > scenario.duration {
@@ -518,19 +560,35 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
             )));
         }
         let action = match &e.action {
-            RawAction::Scale { deployment, replicas } => {
+            RawAction::Scale {
+                deployment,
+                replicas,
+            } => {
                 resolve(deployment, "Deployment", &deployment_names)?;
                 TimelineAction::ScaleDeployment {
                     deployment: deployment.name.clone(),
                     replicas: *replicas,
                 }
             }
-            RawAction::SetImage { deployment, container, image } => {
+            RawAction::SetImage {
+                deployment,
+                container,
+                image,
+            } => {
                 resolve(deployment, "Deployment", &deployment_names)?;
                 if let Some(cref) = container
-                    && let Some(d) = c.deployments.iter().find(|d| d.value.name == deployment.name)
+                    && let Some(d) = c
+                        .deployments
+                        .iter()
+                        .find(|d| d.value.name == deployment.name)
                 {
-                    let names: Vec<&str> = d.value.template.containers.iter().map(|c| c.name.as_str()).collect();
+                    let names: Vec<&str> = d
+                        .value
+                        .template
+                        .containers
+                        .iter()
+                        .map(|c| c.name.as_str())
+                        .collect();
                     if !names.contains(&cref.name.as_str()) {
                         return Err(cref
                             .loc
@@ -559,7 +617,10 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
                     node: node.name.clone(),
                 }
             }
-            RawAction::Cordon { node, unschedulable } => {
+            RawAction::Cordon {
+                node,
+                unschedulable,
+            } => {
                 resolve_node(node, &node_names, &nodes, &pool_max)?;
                 TimelineAction::Cordon {
                     node: node.name.clone(),
@@ -593,8 +654,8 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
         )));
     }
 
-    let ignored_fields = c
-        .warnings
+    let warnings: Vec<Warning> = c.warnings.into_iter().map(|(_, w)| w).collect();
+    let ignored_fields = warnings
         .iter()
         .map(|w| IgnoredField {
             location: w.location.clone(),
@@ -616,10 +677,15 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
         expectations: scenario.expectations,
         ignored_fields,
     };
-    Ok((spec, c.warnings))
+    Ok((spec, warnings))
 }
 
-fn unknown_ref<'a>(name: &str, loc: &Loc, kind: &str, known: impl Iterator<Item = &'a str> + Clone) -> ScenarioError {
+fn unknown_ref<'a>(
+    name: &str,
+    loc: &Loc,
+    kind: &str,
+    known: impl Iterator<Item = &'a str> + Clone,
+) -> ScenarioError {
     let list: Vec<&str> = known.clone().collect();
     let tail = if list.is_empty() {
         format!("there is no {kind}")
@@ -640,8 +706,14 @@ fn resolve(r: &Ref, kind: &str, names: &[&str]) -> R<()> {
 
 /// A node reference is valid if the node exists at the start, or is `<pool>-<i>` with `i` below
 /// the pool's `count` plus every `addNodes` to it.
-fn resolve_node(r: &Ref, node_names: &BTreeMap<String, Loc>, nodes: &[NodeSpec], pool_max: &BTreeMap<&str, u32>) -> R<()> {
-    if nodes.iter().any(|n| n.name == r.name) || node_names.contains_key(&r.name) {
+fn resolve_node(
+    r: &Ref,
+    node_names: &BTreeMap<String, Loc>,
+    nodes: &[NodeSpec],
+    pool_max: &BTreeMap<&str, u32>,
+) -> R<()> {
+    // Pool nodes are covered by the `<pool>-<i>` rule below (`i < count` exist at the start).
+    if node_names.contains_key(&r.name) {
         return Ok(());
     }
     for (pool, max) in pool_max {

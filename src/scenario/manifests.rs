@@ -61,9 +61,9 @@ pub(crate) struct Meta {
 }
 
 /// Read `metadata` (required) with `fields`, check the name (an RFC 1123 subdomain, as upstream
-/// object names) and set the document label to `Kind/name`.
+/// object names) and set the document label to `Kind/name` (the caller has already set a
+/// provisional label from the raw tree).
 pub(crate) fn read_meta(cx: &mut Cx, doc: &Map, fields: &Fields, kind: &str) -> R<Meta> {
-    cx.label = kind.to_string();
     let mv = doc.req(cx, "metadata")?;
     let m = mv.map(cx, fields)?;
     let name_v = m.req(cx, "name")?;
@@ -71,6 +71,8 @@ pub(crate) fn read_meta(cx: &mut Cx, doc: &Map, fields: &Fields, kind: &str) -> 
     if let Err(msg) = check_dns_subdomain(&name) {
         return Err(name_v.err(cx, format!("invalid name {name:?}: {msg}")));
     }
+    cx.label = format!("{kind}/{name}");
+    let name_loc = name_v.loc(cx);
     let namespace = match m.get("namespace") {
         Some(v) => {
             let ns = v.string(cx)?;
@@ -85,8 +87,6 @@ pub(crate) fn read_meta(cx: &mut Cx, doc: &Map, fields: &Fields, kind: &str) -> 
         Some(v) => v.labels(cx)?,
         None => Labels::new(),
     };
-    cx.label = format!("{kind}/{name}");
-    let name_loc = name_v.loc(cx);
     Ok(Meta {
         name,
         name_loc,
@@ -186,6 +186,11 @@ pub(crate) fn read_node(cx: &mut Cx, doc: &Map, meta: Meta) -> R<NodeSpec> {
     };
     let cpu_milli = cpu.filter(|c| *c > 0).ok_or_else(|| missing("cpu"))?;
     let memory_bytes = memory.filter(|m| *m > 0).ok_or_else(|| missing("memory"))?;
+    let pods = match pods {
+        Some(0) => return Err(missing("pods")),
+        Some(p) => p,
+        None => DEFAULT_MAX_PODS,
+    };
     let mut labels = meta.labels;
     labels
         .entry("kubernetes.io/hostname".to_string())
@@ -197,7 +202,7 @@ pub(crate) fn read_node(cx: &mut Cx, doc: &Map, meta: Meta) -> R<NodeSpec> {
         allocatable: Resources {
             cpu_milli,
             memory_bytes,
-            pods: pods.unwrap_or(DEFAULT_MAX_PODS),
+            pods,
         },
         unschedulable,
         pool: None,
@@ -606,7 +611,8 @@ const RESOURCES: Fields = Fields {
     warn: &["claims"],
     silent: &[],
 };
-const TOLERATION: Fields = Fields::read(&["key", "operator", "value", "effect", "tolerationSeconds"]);
+const TOLERATION: Fields =
+    Fields::read(&["key", "operator", "value", "effect", "tolerationSeconds"]);
 
 /// A pod template; also returns where its labels were written (for the selector check).
 pub(crate) fn read_template(cx: &mut Cx, v: &Val) -> R<(PodTemplateSpec, Pos)> {
@@ -649,7 +655,7 @@ pub(crate) fn read_template(cx: &mut Cx, v: &Val) -> R<(PodTemplateSpec, Pos)> {
             let pos = spec
                 .get(list)
                 .and_then(|l| match &l.y.node {
-                    Node::Seq(items) => items.get(idx).map(|y| y.pos),
+                    Node::Seq(items) => items.get(idx).and_then(|y| y.get("name")).map(|y| y.pos),
                     _ => None,
                 })
                 .unwrap_or(spec.pos);
@@ -740,15 +746,23 @@ fn read_container(cx: &mut Cx, v: &Val) -> R<ContainerSpec> {
             let at = r.get("requests").and_then(|x| field_of(&x, "cpu"));
             return Err(at.unwrap_or_else(|| rv.clone()).err(
                 cx,
-                format!("must be less than or equal to cpu limit of {}", format_cpu_millis(l)),
+                format!(
+                    "must be less than or equal to cpu limit of {}",
+                    format_cpu_millis(l)
+                ),
             ));
         }
         if let (Some(rq), Some(l)) = (req.memory, lim.memory)
             && rq > l
         {
             let at = r.get("requests").and_then(|x| field_of(&x, "memory"));
-            return Err(at.unwrap_or_else(|| rv.clone())
-                .err(cx, format!("must be less than or equal to memory limit of {}", format_bytes(l))));
+            return Err(at.unwrap_or_else(|| rv.clone()).err(
+                cx,
+                format!(
+                    "must be less than or equal to memory limit of {}",
+                    format_bytes(l)
+                ),
+            ));
         }
     }
     Ok(ContainerSpec {
@@ -761,13 +775,15 @@ fn read_container(cx: &mut Cx, v: &Val) -> R<ContainerSpec> {
 
 fn field_of<'y>(v: &Val<'y>, key: &str) -> Option<Val<'y>> {
     match &v.y.node {
-        Node::Map(entries) => entries
-            .iter()
-            .find(|(k, _)| k.as_str() == Some(key))
-            .map(|(_, y)| Val {
-                y,
-                path: join(&v.path, key),
-            }),
+        Node::Map(entries) => {
+            entries
+                .iter()
+                .find(|(k, _)| k.as_str() == Some(key))
+                .map(|(_, y)| Val {
+                    y,
+                    path: join(&v.path, key),
+                })
+        }
         _ => None,
     }
 }

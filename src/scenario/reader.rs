@@ -52,7 +52,8 @@ pub(crate) struct Cx<'a> {
     pub src: &'a Src,
     /// Document label, `Kind/name` (or just `Kind` before the name is known).
     pub label: String,
-    pub warnings: &'a mut Vec<Warning>,
+    /// Warnings with their positions (sorted per document by the caller).
+    pub warnings: &'a mut Vec<(Pos, Warning)>,
 }
 
 impl Cx<'_> {
@@ -94,16 +95,27 @@ impl Cx<'_> {
             path: self.full_path(path),
             message: message.into(),
         };
-        self.warnings.push(w);
+        self.warnings.push((pos, w));
     }
 }
 
-/// `parent.key` (or `key` at the top).
+/// `parent.key` (or `key` at the top). A key with control characters is quoted, so a message
+/// always stays on one line.
 pub(crate) fn join(parent: &str, key: &str) -> String {
+    let key = printable(key);
     if parent.is_empty() {
-        key.to_string()
+        key.into_owned()
     } else {
         format!("{parent}.{key}")
+    }
+}
+
+/// `s` as is, or quoted and escaped if it has control characters (newlines, tabs, NUL...).
+pub(crate) fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.chars().any(char::is_control) {
+        std::borrow::Cow::Owned(format!("{s:?}"))
+    } else {
+        std::borrow::Cow::Borrowed(s)
     }
 }
 
@@ -340,9 +352,7 @@ impl<'y> Val<'y> {
     /// A CPU quantity in millicores (rounded up, as upstream `MilliValue`), `>= 0`.
     pub fn cpu_milli(&self, cx: &Cx) -> R<i64> {
         let q = self.quantity(cx)?;
-        let v = q
-            .milli_value()
-            .map_err(|e| self.err(cx, e.to_string()))?;
+        let v = q.milli_value().map_err(|e| self.err(cx, e.to_string()))?;
         self.non_negative(cx, v)
     }
 
@@ -350,9 +360,7 @@ impl<'y> Val<'y> {
     /// upstream `Value`, `>= 0`.
     pub fn whole_quantity(&self, cx: &Cx) -> R<i64> {
         let q = self.quantity(cx)?;
-        let v = q
-            .value()
-            .map_err(|e| self.err(cx, e.to_string()))?;
+        let v = q.value().map_err(|e| self.err(cx, e.to_string()))?;
         self.non_negative(cx, v)
     }
 
@@ -398,7 +406,11 @@ impl<'y> Val<'y> {
         let mut out = Labels::new();
         for (key, key_pos, v) in self.pairs(cx)? {
             if let Err(msg) = check_label_key(&key) {
-                return Err(cx.err(key_pos, &v.path, format!("invalid label key {key:?}: {msg}")));
+                return Err(cx.err(
+                    key_pos,
+                    &v.path,
+                    format!("invalid label key {key:?}: {msg}"),
+                ));
             }
             let value = v.string(cx)?;
             if let Err(msg) = check_label_value(&value) {
@@ -428,7 +440,10 @@ pub(crate) fn unknown_key<'a>(
         format!("unknown field {key:?}")
     } else {
         let names: Vec<&str> = valid.collect();
-        format!("unknown field {key:?}; valid fields here: {}", names.join(", "))
+        format!(
+            "unknown field {key:?}; valid fields here: {}",
+            names.join(", ")
+        )
     };
     cx.err(pos, path, msg).with_suggestion(suggestion)
 }

@@ -33,7 +33,10 @@ pub fn compute_hash(template: &PodTemplateSpec) -> String {
         h ^= u32::from(b);
         h = h.wrapping_mul(0x0100_0193);
     }
-    h.to_string().bytes().map(|b| ALPHANUMS[b as usize % ALPHANUMS.len()] as char).collect()
+    h.to_string()
+        .bytes()
+        .map(|b| ALPHANUMS[b as usize % ALPHANUMS.len()] as char)
+        .collect()
 }
 
 /// The Deployment controller component.
@@ -52,11 +55,16 @@ impl DeploymentController {
         let mut template = (*d.template).clone();
         template.labels = with_label(&template.labels, POD_TEMPLATE_HASH_LABEL, hash);
         let mut selector = d.selector.clone();
-        selector.match_labels.insert(POD_TEMPLATE_HASH_LABEL.into(), hash.into());
+        selector
+            .match_labels
+            .insert(POD_TEMPLATE_HASH_LABEL.into(), hash.into());
         ReplicaSet {
             name: format!("{}-{hash}", d.name),
             namespace: d.namespace.clone(),
-            owner: Some(OwnerRef { kind: "Deployment", key: d.key() }),
+            owner: Some(OwnerRef {
+                kind: "Deployment",
+                key: d.key(),
+            }),
             workload: d.name.clone(),
             replicas: d.replicas,
             selector,
@@ -71,7 +79,9 @@ impl DeploymentController {
 
     fn reconcile(&mut self, key: &str, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
         let now = ctx.now();
-        let Some(d) = state.store.deployments.get(key) else { return };
+        let Some(d) = state.store.deployments.get(key) else {
+            return;
+        };
         let hash = compute_hash(&d.template);
         let owned: Vec<&ReplicaSet> = state
             .store
@@ -85,24 +95,59 @@ impl DeploymentController {
             None => {
                 let revision = owned.iter().map(|rs| rs.revision).max().unwrap_or(0) + 1;
                 let rs = Self::new_replica_set(d, &hash, revision);
-                state.recorder.event(now, "Deployment", key.to_string(), "ScalingReplicaSet",
-                    format!("Scaled up replica set {} from 0 to {}", rs.name, rs.replicas));
+                state.recorder.event(
+                    now,
+                    "Deployment",
+                    key.to_string(),
+                    "ScalingReplicaSet",
+                    format!(
+                        "Scaled up replica set {} from 0 to {}",
+                        rs.name, rs.replicas
+                    ),
+                );
                 writes.push(ApiWrite::CreateReplicaSet(Box::new(rs)));
             }
             Some(rs) if rs.replicas != d.replicas => {
-                let verb = if d.replicas > rs.replicas { "up" } else { "down" };
-                state.recorder.event(now, "Deployment", key.to_string(), "ScalingReplicaSet",
-                    format!("Scaled {verb} replica set {} from {} to {}", rs.name, rs.replicas, d.replicas));
-                writes.push(ApiWrite::ScaleReplicaSet { key: rs.key(), replicas: d.replicas });
+                let verb = if d.replicas > rs.replicas {
+                    "up"
+                } else {
+                    "down"
+                };
+                state.recorder.event(
+                    now,
+                    "Deployment",
+                    key.to_string(),
+                    "ScalingReplicaSet",
+                    format!(
+                        "Scaled {verb} replica set {} from {} to {}",
+                        rs.name, rs.replicas, d.replicas
+                    ),
+                );
+                writes.push(ApiWrite::ScaleReplicaSet {
+                    key: rs.key(),
+                    replicas: d.replicas,
+                });
             }
             Some(_) => {}
         }
-        let mut old: Vec<&&ReplicaSet> = owned.iter().filter(|rs| rs.template_hash != hash).collect();
+        let mut old: Vec<&&ReplicaSet> =
+            owned.iter().filter(|rs| rs.template_hash != hash).collect();
         for rs in &old {
             if rs.replicas != 0 {
-                state.recorder.event(now, "Deployment", key.to_string(), "ScalingReplicaSet",
-                    format!("Scaled down replica set {} from {} to 0", rs.name, rs.replicas));
-                writes.push(ApiWrite::ScaleReplicaSet { key: rs.key(), replicas: 0 });
+                state.recorder.event(
+                    now,
+                    "Deployment",
+                    key.to_string(),
+                    "ScalingReplicaSet",
+                    format!(
+                        "Scaled down replica set {} from {} to 0",
+                        rs.name, rs.replicas
+                    ),
+                );
+                writes.push(ApiWrite::ScaleReplicaSet {
+                    key: rs.key(),
+                    replicas: 0,
+                });
             }
         }
         // History cleanup (upstream cleanupDeployment): oldest first, only empty ones.
@@ -122,7 +167,10 @@ impl DeploymentController {
             available_replicas: owned.iter().map(|rs| rs.status.available_replicas).sum(),
         };
         if d.status != status {
-            writes.push(ApiWrite::DeploymentStatus { key: key.to_string(), status });
+            writes.push(ApiWrite::DeploymentStatus {
+                key: key.to_string(),
+                status,
+            });
         }
         for w in writes {
             apiserver::write(ctx, state, w);
@@ -130,11 +178,17 @@ impl DeploymentController {
     }
 
     fn on_watch(&mut self, w: &WatchEvent, state: &ClusterState, ctx: &mut Context<'_, Event>) {
-        let ObjectRef::Named(key) = &w.object else { return };
+        let ObjectRef::Named(key) = &w.object else {
+            return;
+        };
         match w.kind {
             ObjectKind::Deployment if w.change != Change::Deleted => self.queue.add(key, ctx),
             ObjectKind::ReplicaSet => {
-                let owner = state.store.replica_sets.get(key).and_then(|rs| rs.owner.clone());
+                let owner = state
+                    .store
+                    .replica_sets
+                    .get(key)
+                    .and_then(|rs| rs.owner.clone());
                 if let Some(o) = owner {
                     self.queue.add(&o.key, ctx);
                 }

@@ -28,10 +28,23 @@ impl NodeController {
         NodeController { next_index }
     }
 
-    fn on_timer(&mut self, t: ControllerTimer, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
+    fn on_timer(
+        &mut self,
+        t: ControllerTimer,
+        state: &mut ClusterState,
+        ctx: &mut Context<'_, Event>,
+    ) {
         match t {
             ControllerTimer::ProvisionNodes { pool, count } => {
-                let Some(spec) = state.spec.node_pools.iter().find(|p| p.name == pool).cloned() else { return };
+                let Some(spec) = state
+                    .spec
+                    .node_pools
+                    .iter()
+                    .find(|p| p.name == pool)
+                    .cloned()
+                else {
+                    return;
+                };
                 let first = self.next_index.get(&pool).copied().unwrap_or(spec.count);
                 self.next_index.insert(pool, first + count);
                 for node in expand_pool(&spec, first, count) {
@@ -43,13 +56,23 @@ impl NodeController {
                     .store
                     .pods
                     .values()
-                    .filter(|p| p.node.as_ref().is_some_and(|n| !state.store.nodes.contains_key(n)))
+                    .filter(|p| {
+                        p.node
+                            .as_ref()
+                            .is_some_and(|n| !state.store.nodes.contains_key(n))
+                    })
                     .map(|p| p.id)
                     .collect();
                 let now = ctx.now();
                 for id in orphans {
                     if let Some(p) = state.store.pods.get(&id) {
-                        state.recorder.event(now, "Pod", p.key(), "PodGC", "Deleted orphaned pod: its node no longer exists");
+                        state.recorder.event(
+                            now,
+                            "Pod",
+                            p.key(),
+                            "PodGC",
+                            "Deleted orphaned pod: its node no longer exists",
+                        );
                     }
                     apiserver::write(ctx, state, ApiWrite::RemovePod { id });
                 }
@@ -59,8 +82,13 @@ impl NodeController {
     }
 
     fn on_watch(&mut self, w: &WatchEvent, ctx: &mut Context<'_, Event>) {
-        if let (ObjectKind::Node, ObjectRef::Named(_), Change::Deleted) = (w.kind, &w.object, w.change) {
-            ctx.send_self(ORPHAN_QUARANTINE, Event::Controller(ControllerTimer::GcOrphans));
+        if let (ObjectKind::Node, ObjectRef::Named(_), Change::Deleted) =
+            (w.kind, &w.object, w.change)
+        {
+            ctx.send_self(
+                ORPHAN_QUARANTINE,
+                Event::Controller(ControllerTimer::GcOrphans),
+            );
         }
     }
 }

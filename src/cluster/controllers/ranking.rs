@@ -22,7 +22,11 @@ fn phase_ordinal(p: PodPhase) -> u8 {
 pub fn logarithmic_rank_diff(t1: SimTime, t2: SimTime, now: SimTime) -> i64 {
     let rank = |t: SimTime| -> i64 {
         let d = now.saturating_since(t).as_nanos();
-        if d > 0 { 63 - i64::from(d.leading_zeros()) } else { -1 }
+        if d > 0 {
+            63 - i64::from(d.leading_zeros())
+        } else {
+            -1
+        }
     };
     rank(t1) - rank(t2)
 }
@@ -41,7 +45,11 @@ pub fn compare(a: &Ranked<'_>, b: &Ranked<'_>, now: SimTime) -> Ordering {
     let (pa, pb) = (a.pod, b.pod);
     // 1. Unassigned < assigned.
     if pa.node != pb.node && (pa.node.is_none() || pb.node.is_none()) {
-        return if pa.node.is_none() { Ordering::Less } else { Ordering::Greater };
+        return if pa.node.is_none() {
+            Ordering::Less
+        } else {
+            Ordering::Greater
+        };
     }
     // 2. Pending < Unknown < Running.
     let (oa, ob) = (phase_ordinal(pa.phase), phase_ordinal(pb.phase));
@@ -50,7 +58,11 @@ pub fn compare(a: &Ranked<'_>, b: &Ranked<'_>, now: SimTime) -> Ordering {
     }
     // 3. Not ready < ready.
     if pa.is_ready() != pb.is_ready() {
-        return if pa.is_ready() { Ordering::Greater } else { Ordering::Less };
+        return if pa.is_ready() {
+            Ordering::Greater
+        } else {
+            Ordering::Less
+        };
     }
     // 4. pod-deletion-cost: kubesim pods carry none (all 0).
     // 5. Doubled up (higher rank) < not.
@@ -66,7 +78,11 @@ pub fn compare(a: &Ranked<'_>, b: &Ranked<'_>, now: SimTime) -> Ordering {
         if diff == 0 {
             return pa.name.cmp(&pb.name);
         }
-        return if diff < 0 { Ordering::Less } else { Ordering::Greater };
+        return if diff < 0 {
+            Ordering::Less
+        } else {
+            Ordering::Greater
+        };
     }
     // 7. Higher restart count < lower.
     if pa.restart_count != pb.restart_count {
@@ -78,7 +94,11 @@ pub fn compare(a: &Ranked<'_>, b: &Ranked<'_>, now: SimTime) -> Ordering {
         if diff == 0 {
             return pa.name.cmp(&pb.name);
         }
-        return if diff < 0 { Ordering::Less } else { Ordering::Greater };
+        return if diff < 0 {
+            Ordering::Less
+        } else {
+            Ordering::Greater
+        };
     }
     Ordering::Equal
 }
@@ -91,7 +111,13 @@ mod tests {
     use crate::engine::SimDuration;
     use std::sync::Arc;
 
-    fn pod(name: &str, node: Option<&str>, phase: PodPhase, ready_s: Option<u64>, created_s: u64) -> Pod {
+    fn pod(
+        name: &str,
+        node: Option<&str>,
+        phase: PodPhase,
+        ready_s: Option<u64>,
+        created_s: u64,
+    ) -> Pod {
         Pod {
             id: PodId(0),
             name: name.into(),
@@ -128,19 +154,65 @@ mod tests {
         let now = SimTime(10_000 * 1_000_000_000);
         // (a, rank a, b, rank b, expected ordering of a vs b)
         let cases = [
-            (pod("a", None, PodPhase::Pending, None, 1), 0, pod("b", Some("n"), PodPhase::Pending, None, 1), 0, Ordering::Less),
-            (pod("a", Some("n"), PodPhase::Running, None, 1), 0, pod("b", Some("n"), PodPhase::Pending, None, 1), 0, Ordering::Greater),
-            (pod("a", Some("n"), PodPhase::Running, Some(5), 1), 0, pod("b", Some("n"), PodPhase::Running, None, 1), 0, Ordering::Greater),
-            (pod("a", Some("n"), PodPhase::Running, Some(5), 1), 2, pod("b", Some("m"), PodPhase::Running, Some(5), 1), 1, Ordering::Less),
+            (
+                pod("a", None, PodPhase::Pending, None, 1),
+                0,
+                pod("b", Some("n"), PodPhase::Pending, None, 1),
+                0,
+                Ordering::Less,
+            ),
+            (
+                pod("a", Some("n"), PodPhase::Running, None, 1),
+                0,
+                pod("b", Some("n"), PodPhase::Pending, None, 1),
+                0,
+                Ordering::Greater,
+            ),
+            (
+                pod("a", Some("n"), PodPhase::Running, Some(5), 1),
+                0,
+                pod("b", Some("n"), PodPhase::Running, None, 1),
+                0,
+                Ordering::Greater,
+            ),
+            (
+                pod("a", Some("n"), PodPhase::Running, Some(5), 1),
+                2,
+                pod("b", Some("m"), PodPhase::Running, Some(5), 1),
+                1,
+                Ordering::Less,
+            ),
             // ready 9000 s ago vs 10 s ago: the newer-ready one goes first
-            (pod("a", Some("n"), PodPhase::Running, Some(1000), 1), 1, pod("b", Some("n"), PodPhase::Running, Some(9990), 1), 1, Ordering::Greater),
+            (
+                pod("a", Some("n"), PodPhase::Running, Some(1000), 1),
+                1,
+                pod("b", Some("n"), PodPhase::Running, Some(9990), 1),
+                1,
+                Ordering::Greater,
+            ),
             // ready 9990 s vs 9991 s ago fall in the same log2 bucket: name order
-            (pod("b", Some("n"), PodPhase::Running, Some(9), 1), 1, pod("a", Some("n"), PodPhase::Running, Some(10), 1), 1, Ordering::Greater),
+            (
+                pod("b", Some("n"), PodPhase::Running, Some(9), 1),
+                1,
+                pod("a", Some("n"), PodPhase::Running, Some(10), 1),
+                1,
+                Ordering::Greater,
+            ),
             // newer created first
-            (pod("a", Some("n"), PodPhase::Running, None, 9000), 1, pod("b", Some("n"), PodPhase::Running, None, 1), 1, Ordering::Less),
+            (
+                pod("a", Some("n"), PodPhase::Running, None, 9000),
+                1,
+                pod("b", Some("n"), PodPhase::Running, None, 1),
+                1,
+                Ordering::Less,
+            ),
         ];
         for (i, (a, ra, b, rb, want)) in cases.iter().enumerate() {
-            let got = compare(&Ranked { pod: a, rank: *ra }, &Ranked { pod: b, rank: *rb }, now);
+            let got = compare(
+                &Ranked { pod: a, rank: *ra },
+                &Ranked { pod: b, rank: *rb },
+                now,
+            );
             assert_eq!(got, *want, "case {i}");
         }
     }
@@ -148,8 +220,14 @@ mod tests {
     #[test]
     fn log_rank_buckets() {
         let now = SimTime(1 << 40);
-        assert_eq!(logarithmic_rank_diff(SimTime((1 << 40) - 8), SimTime((1 << 40) - 9), now), 0);
-        assert_eq!(logarithmic_rank_diff(SimTime((1 << 40) - 16), SimTime((1 << 40) - 8), now), 1);
+        assert_eq!(
+            logarithmic_rank_diff(SimTime((1 << 40) - 8), SimTime((1 << 40) - 9), now),
+            0
+        );
+        assert_eq!(
+            logarithmic_rank_diff(SimTime((1 << 40) - 16), SimTime((1 << 40) - 8), now),
+            1
+        );
         assert_eq!(logarithmic_rank_diff(now, SimTime(0), now), -1 - 40);
     }
 }

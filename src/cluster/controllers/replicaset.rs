@@ -9,7 +9,9 @@ use crate::cluster::apiserver;
 use crate::cluster::controllers::ranking::{Ranked, compare};
 use crate::cluster::controllers::workqueue::WorkQueue;
 use crate::cluster::events::{ApiWrite, Change, ControllerTimer, Event, ObjectRef, WatchEvent};
-use crate::cluster::objects::{ObjectKind, OwnerRef, Pod, PodId, PodPhase, ReplicaSet, ReplicaSetStatus};
+use crate::cluster::objects::{
+    ObjectKind, OwnerRef, Pod, PodId, PodPhase, ReplicaSet, ReplicaSetStatus,
+};
 use crate::cluster::state::ClusterState;
 use crate::engine::{Component, Context, SimDuration, SimTime};
 
@@ -44,7 +46,10 @@ pub fn pod_from_template(rs: &ReplicaSet) -> Pod {
         name: String::new(),
         namespace: rs.namespace.clone(),
         labels: t.labels.clone(),
-        owner: Some(OwnerRef { kind: "ReplicaSet", key: rs.key() }),
+        owner: Some(OwnerRef {
+            kind: "ReplicaSet",
+            key: rs.key(),
+        }),
         workload: rs.workload.clone(),
         template: Arc::clone(t),
         requests: t.pod_requests(),
@@ -85,12 +90,19 @@ impl ReplicaSetController {
         let status = ReplicaSetStatus {
             replicas: active.len() as i32,
             ready_replicas: active.iter().filter(|p| p.is_ready()).count() as i32,
-            available_replicas: active.iter().filter(|p| p.is_available(rs.min_ready_seconds, now)).count() as i32,
+            available_replicas: active
+                .iter()
+                .filter(|p| p.is_available(rs.min_ready_seconds, now))
+                .count() as i32,
         };
         // Ready but not yet available pods become available later: look again then
         // (upstream: AddAfter(key, minReadySeconds)).
         if status.ready_replicas > status.available_replicas && rs.min_ready_seconds > 0 {
-            self.queue.add_after(key, SimDuration::from_secs(rs.min_ready_seconds as u64), ctx);
+            self.queue.add_after(
+                key,
+                SimDuration::from_secs(rs.min_ready_seconds as u64),
+                ctx,
+            );
         }
 
         let satisfied = self.expectations.get(key).is_none_or(|e| e.satisfied());
@@ -100,10 +112,19 @@ impl ReplicaSetController {
             let n = ((-diff) as usize).min(BURST_REPLICAS);
             let prefix = format!("{}-", rs.name);
             for _ in 0..n {
-                writes.push(ApiWrite::CreatePod { pod: Box::new(pod_from_template(rs)), generate_name: prefix.clone() });
+                writes.push(ApiWrite::CreatePod {
+                    pod: Box::new(pod_from_template(rs)),
+                    generate_name: prefix.clone(),
+                });
             }
             self.expectations.entry(key.to_string()).or_default().adds = n as i64;
-            state.recorder.event(now, "ReplicaSet", key.to_string(), "SuccessfulCreate", format!("Creating {n} pod(s)"));
+            state.recorder.event(
+                now,
+                "ReplicaSet",
+                key.to_string(),
+                "SuccessfulCreate",
+                format!("Creating {n} pod(s)"),
+            );
         } else if satisfied && diff > 0 {
             let n = (diff as usize).min(BURST_REPLICAS);
             // Rank = active pods of this ReplicaSet on the same node (upstream
@@ -116,24 +137,48 @@ impl ReplicaSetController {
             }
             let mut ranked: Vec<Ranked<'_>> = active
                 .iter()
-                .map(|p| Ranked { pod: p, rank: p.node.as_deref().map_or(0, |n| per_node[n]) })
+                .map(|p| Ranked {
+                    pod: p,
+                    rank: p.node.as_deref().map_or(0, |n| per_node[n]),
+                })
                 .collect();
             ranked.sort_by(|a, b| compare(a, b, now));
-            let victims: Vec<(PodId, String)> = ranked.iter().take(n).map(|r| (r.pod.id, r.pod.key())).collect();
+            let victims: Vec<(PodId, String)> = ranked
+                .iter()
+                .take(n)
+                .map(|r| (r.pod.id, r.pod.key()))
+                .collect();
             let exp = self.expectations.entry(key.to_string()).or_default();
             let by = format!("ReplicaSet {key}");
             for (id, pod_key) in victims {
                 exp.dels.insert(id);
-                state.recorder.event(now, "ReplicaSet", key.to_string(), "SuccessfulDelete", format!("Deleted pod: {pod_key}"));
+                state.recorder.event(
+                    now,
+                    "ReplicaSet",
+                    key.to_string(),
+                    "SuccessfulDelete",
+                    format!("Deleted pod: {pod_key}"),
+                );
                 writes.push(ApiWrite::DeletePod { id, by: by.clone() });
             }
         }
-        let status_changed = state.store.replica_sets.get(key).is_some_and(|rs| rs.status != status);
+        let status_changed = state
+            .store
+            .replica_sets
+            .get(key)
+            .is_some_and(|rs| rs.status != status);
         for w in writes {
             apiserver::write(ctx, state, w);
         }
         if status_changed {
-            apiserver::write(ctx, state, ApiWrite::ReplicaSetStatus { key: key.to_string(), status });
+            apiserver::write(
+                ctx,
+                state,
+                ApiWrite::ReplicaSetStatus {
+                    key: key.to_string(),
+                    status,
+                },
+            );
         }
     }
 
@@ -146,7 +191,14 @@ impl ReplicaSetController {
                     self.queue.add(key, ctx);
                 }
             }
-            (ObjectRef::Pod { id, owner: Some(owner), .. }, ObjectKind::Pod) => {
+            (
+                ObjectRef::Pod {
+                    id,
+                    owner: Some(owner),
+                    ..
+                },
+                ObjectKind::Pod,
+            ) => {
                 if let Some(exp) = self.expectations.get_mut(owner) {
                     match w.change {
                         Change::Added => exp.adds -= 1,
@@ -154,7 +206,12 @@ impl ReplicaSetController {
                             exp.dels.remove(id);
                         }
                         Change::Modified => {
-                            if state.store.pods.get(id).is_some_and(|p| p.deletion_timestamp.is_some()) {
+                            if state
+                                .store
+                                .pods
+                                .get(id)
+                                .is_some_and(|p| p.deletion_timestamp.is_some())
+                            {
                                 exp.dels.remove(id);
                             }
                         }

@@ -16,13 +16,19 @@ impl WorkQueue {
     /// Mark `key` dirty; schedules a reconcile now unless one is already pending.
     pub fn add(&mut self, key: &str, ctx: &mut Context<'_, Event>) {
         if self.dirty.insert(key.to_string()) {
-            ctx.send_self(SimDuration::ZERO, Event::Controller(ControllerTimer::Reconcile(key.to_string())));
+            ctx.send_self(
+                SimDuration::ZERO,
+                Event::Controller(ControllerTimer::Reconcile(key.to_string())),
+            );
         }
     }
 
     /// Mark `key` dirty after `delay` (upstream `AddAfter`).
     pub fn add_after(&mut self, key: &str, delay: SimDuration, ctx: &mut Context<'_, Event>) {
-        ctx.send_self(delay, Event::Controller(ControllerTimer::Reconcile(key.to_string())));
+        ctx.send_self(
+            delay,
+            Event::Controller(ControllerTimer::Reconcile(key.to_string())),
+        );
     }
 
     /// Take `key` off the dirty set as its reconcile starts; false if it was not dirty (a

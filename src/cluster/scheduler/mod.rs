@@ -102,25 +102,47 @@ impl Scheduler {
         while let Some(&(p, s, id)) = self.active.iter().next() {
             self.active.remove(&(p, s, id));
             self.queued.remove(&id);
-            let Some(pod) = state.store.pods.get(&id) else { continue };
+            let Some(pod) = state.store.pods.get(&id) else {
+                continue;
+            };
             if pod.node.is_some() || pod.deletion_timestamp.is_some() {
                 continue;
             }
             self.in_cycle = Some(id);
-            ctx.send_self(state.control_plane.scheduling_latency, Event::Scheduler(SchedulerTimer::CycleDone));
+            ctx.send_self(
+                state.control_plane.scheduling_latency,
+                Event::Scheduler(SchedulerTimer::CycleDone),
+            );
             return;
         }
     }
 
     /// Run filters and scores for `pod` over all nodes; the chosen node or the failure reasons.
-    fn place(&self, pod: &Pod, state: &ClusterState, ctx: &mut Context<'_, Event>) -> Result<String, (usize, BTreeMap<FilterReason, usize>)> {
+    fn place(
+        &self,
+        pod: &Pod,
+        state: &ClusterState,
+        ctx: &mut Context<'_, Event>,
+    ) -> Result<String, (usize, BTreeMap<FilterReason, usize>)> {
         let mut reasons: BTreeMap<FilterReason, usize> = BTreeMap::new();
         let mut best: Option<(&str, i64)> = None;
         let mut ties = 0u32;
         for node in state.store.nodes.values() {
-            let (assumed, assumed_non_zero) = self.assumed_by_node.get(&node.name).copied().unwrap_or_default();
-            let info = NodeInfo { node, assumed, assumed_non_zero };
-            let verdict = if !node.ready { Err(FilterReason::NotReady) } else { FILTERS.iter().try_for_each(|f| f(pod, &info)) };
+            let (assumed, assumed_non_zero) = self
+                .assumed_by_node
+                .get(&node.name)
+                .copied()
+                .unwrap_or_default();
+            let info = NodeInfo {
+                node,
+                assumed,
+                assumed_non_zero,
+            };
+            let verdict = if !node.ready {
+                Err(FilterReason::NotReady)
+            } else {
+                FILTERS.iter().try_for_each(|f| f(pod, &info))
+            };
             if let Err(r) = verdict {
                 *reasons.entry(r).or_insert(0) += 1;
                 continue;
@@ -152,9 +174,13 @@ impl Scheduler {
     }
 
     fn finish_cycle(&mut self, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
-        let Some(id) = self.in_cycle.take() else { return };
+        let Some(id) = self.in_cycle.take() else {
+            return;
+        };
         let now = ctx.now();
-        let Some(pod) = state.store.pods.get(&id) else { return };
+        let Some(pod) = state.store.pods.get(&id) else {
+            return;
+        };
         if pod.node.is_some() || pod.deletion_timestamp.is_some() {
             return;
         }
@@ -163,22 +189,31 @@ impl Scheduler {
                 let e = self.assumed_by_node.entry(node.clone()).or_default();
                 e.0 = e.0.add(&pod.requests);
                 e.1 = e.1.add(&pod.non_zero_requests);
-                self.assumed.insert(id, (node.clone(), pod.requests, pod.non_zero_requests));
+                self.assumed
+                    .insert(id, (node.clone(), pod.requests, pod.non_zero_requests));
                 apiserver::write(ctx, state, ApiWrite::BindPod { id, node });
             }
             Err((n, reasons)) => {
                 // Upstream FitError.Error(): "0/N nodes are available: <count> <reason>, ...."
                 // with the "<count> <reason>" strings sorted.
-                let mut parts: Vec<String> = reasons.iter().map(|(r, c)| format!("{c} {}", r.message())).collect();
+                let mut parts: Vec<String> = reasons
+                    .iter()
+                    .map(|(r, c)| format!("{c} {}", r.message()))
+                    .collect();
                 parts.sort();
                 let msg = format!("0/{n} nodes are available: {}.", parts.join(", "));
                 let key = pod.key();
                 state.recorder.counters.failed_scheduling += 1;
-                state.recorder.event(now, "Pod", key, "FailedScheduling", msg);
+                state
+                    .recorder
+                    .event(now, "Pod", key, "FailedScheduling", msg);
                 self.unschedulable.insert(id, now);
                 if !self.flush_armed {
                     self.flush_armed = true;
-                    ctx.send_self(FLUSH_PERIOD, Event::Scheduler(SchedulerTimer::FlushUnschedulable));
+                    ctx.send_self(
+                        FLUSH_PERIOD,
+                        Event::Scheduler(SchedulerTimer::FlushUnschedulable),
+                    );
                 }
             }
         }
@@ -188,13 +223,17 @@ impl Scheduler {
         match (w.kind, &w.object) {
             (ObjectKind::Pod, ObjectRef::Pod { id, node, .. }) => match w.change {
                 Change::Added | Change::Modified => {
-                    let Some(pod) = state.store.pods.get(id) else { return };
+                    let Some(pod) = state.store.pods.get(id) else {
+                        return;
+                    };
                     if pod.node.is_some() {
                         self.forget_assumed(*id);
                         self.dequeue(*id);
                     } else if pod.deletion_timestamp.is_some() {
                         self.dequeue(*id);
-                    } else if w.change == Change::Added && pod.template.scheduler_name == DEFAULT_SCHEDULER_NAME {
+                    } else if w.change == Change::Added
+                        && pod.template.scheduler_name == DEFAULT_SCHEDULER_NAME
+                    {
                         self.enqueue(pod);
                     }
                 }
@@ -244,7 +283,10 @@ impl Component<Event, ClusterState> for Scheduler {
                 }
                 self.flush_armed = !self.unschedulable.is_empty();
                 if self.flush_armed {
-                    ctx.send_self(FLUSH_PERIOD, Event::Scheduler(SchedulerTimer::FlushUnschedulable));
+                    ctx.send_self(
+                        FLUSH_PERIOD,
+                        Event::Scheduler(SchedulerTimer::FlushUnschedulable),
+                    );
                 }
             }
             _ => {}

@@ -66,7 +66,9 @@ impl FilterReason {
             FilterReason::TooManyPods => "Too many pods",
             FilterReason::InsufficientCpu => "Insufficient cpu",
             FilterReason::InsufficientMemory => "Insufficient memory",
-            FilterReason::NotReady => "node(s) had untolerated taint {node.kubernetes.io/not-ready: }",
+            FilterReason::NotReady => {
+                "node(s) had untolerated taint {node.kubernetes.io/not-ready: }"
+            }
         }
     }
 }
@@ -87,10 +89,17 @@ pub fn node_unschedulable(pod: &Pod, info: &NodeInfo<'_>) -> Result<(), FilterRe
     }
     let tolerated = pod.template.tolerations.iter().any(|t| {
         (t.key == "node.kubernetes.io/unschedulable" || t.key.is_empty())
-            && matches!(t.effect, None | Some(crate::cluster::spec::TaintEffect::NoSchedule))
+            && matches!(
+                t.effect,
+                None | Some(crate::cluster::spec::TaintEffect::NoSchedule)
+            )
             && t.operator == crate::cluster::spec::TolerationOperator::Exists
     });
-    if tolerated { Ok(()) } else { Err(FilterReason::Unschedulable) }
+    if tolerated {
+        Ok(())
+    } else {
+        Err(FilterReason::Unschedulable)
+    }
 }
 
 /// NodeAffinity filter, the `nodeSelector` part: every pair must be among the node's labels.
@@ -100,7 +109,11 @@ pub fn node_affinity(pod: &Pod, info: &NodeInfo<'_>) -> Result<(), FilterReason>
         .node_selector
         .iter()
         .all(|(k, v)| info.node.labels.get(k) == Some(v));
-    if ok { Ok(()) } else { Err(FilterReason::NodeAffinity) }
+    if ok {
+        Ok(())
+    } else {
+        Err(FilterReason::NodeAffinity)
+    }
 }
 
 /// NodeResourcesFit filter (upstream `fitsRequest`): pod count, then CPU, then memory; the first
@@ -139,7 +152,10 @@ pub fn least_requested_score(requested: i64, capacity: i64) -> i64 {
 pub fn least_allocated_score(pod: &Pod, info: &NodeInfo<'_>) -> i64 {
     let nz = info.non_zero_requested();
     let alloc = info.node.allocatable;
-    let cpu = least_requested_score(nz.cpu_milli + pod.non_zero_requests.cpu_milli, alloc.cpu_milli);
+    let cpu = least_requested_score(
+        nz.cpu_milli + pod.non_zero_requests.cpu_milli,
+        alloc.cpu_milli,
+    );
     let mem = least_requested_score(
         nz.memory_bytes + pod.non_zero_requests.memory_bytes,
         alloc.memory_bytes,
@@ -151,8 +167,12 @@ pub fn least_allocated_score(pod: &Pod, info: &NodeInfo<'_>) -> i64 {
 pub type FilterFn = fn(&Pod, &NodeInfo<'_>) -> Result<(), FilterReason>;
 
 /// The filters of the first scheduler, in upstream's default-profile order.
-pub const FILTERS: &[FilterFn] =
-    &[node_unschedulable, node_name, node_affinity, node_resources_fit];
+pub const FILTERS: &[FilterFn] = &[
+    node_unschedulable,
+    node_name,
+    node_affinity,
+    node_resources_fit,
+];
 
 #[cfg(test)]
 mod tests {
@@ -170,7 +190,11 @@ mod tests {
             (0, 0, 0),
         ];
         for (r, c, want) in cases {
-            assert_eq!(least_requested_score(r, c), want, "requested {r} capacity {c}");
+            assert_eq!(
+                least_requested_score(r, c),
+                want,
+                "requested {r} capacity {c}"
+            );
         }
     }
 }

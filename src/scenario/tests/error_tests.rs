@@ -9,7 +9,11 @@ fn distance_basics() {
     assert_eq!(edit_distance("", "ab"), 2);
     assert_eq!(edit_distance("replicas", "replicas"), 0);
     assert_eq!(edit_distance("replcas", "replicas"), 1);
-    assert_eq!(edit_distance("Deploymnet", "Deployment"), 1, "transposition");
+    assert_eq!(
+        edit_distance("Deploymnet", "Deployment"),
+        1,
+        "transposition"
+    );
     assert_eq!(edit_distance("kitten", "sitting"), 3);
     assert_eq!(edit_distance("ca", "abc"), 3, "OSA, not full Damerau");
     assert_eq!(edit_distance("héllo", "hello"), 1, "counts characters");
@@ -53,7 +57,7 @@ fn display_is_one_line() {
         e.to_string(),
         "f.yaml:3:3: Deployment/web: spec.replcas: unknown field \"replcas\" (did you mean \"replicas\"?)"
     );
-    assert_eq!(e.span, Some((12, 1)));
+    assert_eq!(e.snippet.as_ref().map(|s| (s.offset, s.len)), Some((13, 1)));
     let io = ScenarioError::file_level("nope.yaml", "cannot read: not found");
     assert_eq!(io.to_string(), "nope.yaml:0:0: cannot read: not found");
     assert!(io.source_code().is_none());

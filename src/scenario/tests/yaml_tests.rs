@@ -54,7 +54,8 @@ fn flow_style_spans() {
 
 #[test]
 fn scalar_types() {
-    let d = doc("a: 5\nb: \"5\"\nc: -3\nd: 1.5\ne: true\nf: ~\ng:\nh: text\ni: 18446744073709551615\n");
+    let d =
+        doc("a: 5\nb: \"5\"\nc: -3\nd: 1.5\ne: true\nf: ~\ng:\nh: text\ni: 18446744073709551615\n");
     assert_eq!(d.get("a").map(|y| &y.node), Some(&Node::Int(5)));
     assert_eq!(d.get("b").map(|y| &y.node), Some(&Node::String("5".into())));
     assert_eq!(d.get("c").map(|y| &y.node), Some(&Node::Int(-3)));
@@ -62,7 +63,10 @@ fn scalar_types() {
     assert_eq!(d.get("e").map(|y| &y.node), Some(&Node::Bool(true)));
     assert_eq!(d.get("f").map(|y| &y.node), Some(&Node::Null));
     assert_eq!(d.get("g").map(|y| &y.node), Some(&Node::Null));
-    assert_eq!(d.get("h").map(|y| &y.node), Some(&Node::String("text".into())));
+    assert_eq!(
+        d.get("h").map(|y| &y.node),
+        Some(&Node::String("text".into()))
+    );
     assert_eq!(
         d.get("i").map(|y| &y.node),
         Some(&Node::Int(i128::from(u64::MAX)))
@@ -98,7 +102,9 @@ fn syntax_error_is_located() {
 
 #[test]
 fn set_path_replaces_and_creates() {
-    let mut d = doc("spec:\n  template:\n    spec:\n      containers:\n      - name: a\n        resources: {requests: {cpu: 100m}}\n");
+    let mut d = doc(
+        "spec:\n  template:\n    spec:\n      containers:\n      - name: a\n        resources: {requests: {cpu: 100m}}\n",
+    );
     d.set_path(
         "spec.template.spec.containers[0].resources.requests.cpu",
         Node::String("250m".into()),
@@ -122,7 +128,9 @@ fn set_path_replaces_and_creates() {
 
     d.set_path("spec.replicas", Node::Int(4)).expect("create");
     assert_eq!(
-        d.get("spec").and_then(|s| s.get("replicas")).map(|y| &y.node),
+        d.get("spec")
+            .and_then(|s| s.get("replicas"))
+            .map(|y| &y.node),
         Some(&Node::Int(4))
     );
     assert!(matches!(
@@ -133,6 +141,12 @@ fn set_path_replaces_and_creates() {
         d.set_path("spec.replicas.x", Node::Null),
         Err(PathError::NotAMapping { .. })
     ));
-    assert!(matches!(d.set_path("a..b", Node::Null), Err(PathError::Syntax(_))));
-    assert!(matches!(d.set_path("a[x]", Node::Null), Err(PathError::Syntax(_))));
+    assert!(matches!(
+        d.set_path("a..b", Node::Null),
+        Err(PathError::Syntax(_))
+    ));
+    assert!(matches!(
+        d.set_path("a[x]", Node::Null),
+        Err(PathError::Syntax(_))
+    ));
 }
