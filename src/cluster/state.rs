@@ -260,6 +260,31 @@ impl ClusterState {
                     Change::Modified,
                 );
             }
+            ApiWrite::ScaleOwnedReplicaSet {
+                key,
+                replicas,
+                desired,
+                max,
+            } => {
+                let Some(rs) = self.store.replica_sets.get_mut(&key) else {
+                    return;
+                };
+                if rs.replicas == replicas
+                    && rs.desired_replicas == Some(desired)
+                    && rs.max_replicas == Some(max)
+                {
+                    return;
+                }
+                rs.replicas = replicas;
+                rs.desired_replicas = Some(desired);
+                rs.max_replicas = Some(max);
+                self.notify(
+                    out,
+                    ObjectKind::ReplicaSet,
+                    ObjectRef::Named(key),
+                    Change::Modified,
+                );
+            }
             ApiWrite::ReplicaSetStatus { key, status } => {
                 let Some(rs) = self.store.replica_sets.get_mut(&key) else {
                     return;
