@@ -365,3 +365,86 @@ fn scaling_mid_rollout_scales_proportionally() {
         vec![("web:v1".to_string(), 0), ("web:v2".to_string(), 15)]
     );
 }
+
+fn rollout(at: u64, op: RolloutOp) -> (u64, TimelineAction) {
+    (
+        at,
+        TimelineAction::Rollout {
+            deployment: "web".into(),
+            op,
+        },
+    )
+}
+
+#[test]
+fn undo_restores_the_previous_template() {
+    let out = run_bounded(
+        spec(
+            6,
+            rolling(IntOrPercent::Percent(25), IntOrPercent::Percent(25)),
+            2,
+            8000,
+            vec![
+                set_image(120),
+                rollout(400, RolloutOp::Undo { to_revision: None }),
+            ],
+        ),
+        100,
+        Bounds {
+            max_pods: 8,
+            min_available: 5,
+        },
+    );
+    assert_eq!(
+        sizes(&out),
+        vec![("web:v1".to_string(), 6), ("web:v2".to_string(), 0)]
+    );
+    assert_eq!(
+        out.store.deployments["default/web"].template.containers[0].image,
+        "web:v1"
+    );
+    let ready_v1 = out
+        .store
+        .pods
+        .values()
+        .filter(|p| p.is_ready() && p.template.containers[0].image == "web:v1")
+        .count();
+    assert_eq!(ready_v1, 6);
+}
+
+#[test]
+fn a_paused_deployment_does_not_roll_out_until_resumed() {
+    let out = run_bounded(
+        spec(
+            4,
+            rolling(IntOrPercent::Percent(25), IntOrPercent::Percent(25)),
+            2,
+            8000,
+            vec![
+                rollout(100, RolloutOp::Pause),
+                set_image(120),
+                rollout(500, RolloutOp::Resume),
+            ],
+        ),
+        100,
+        Bounds {
+            max_pods: 5,
+            min_available: 3,
+        },
+    );
+    let created = out
+        .recorder
+        .events
+        .iter()
+        .find(|e| e.reason == "ScalingReplicaSet" && e.time > SimTime(100_000_000_000))
+        .expect("the rollout happens")
+        .time;
+    assert!(
+        created >= SimTime(500_000_000_000),
+        "rolled out while paused at {created}"
+    );
+    assert_eq!(
+        sizes(&out),
+        vec![("web:v1".to_string(), 0), ("web:v2".to_string(), 4)]
+    );
+}

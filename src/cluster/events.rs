@@ -125,6 +125,13 @@ pub enum ApiWrite {
         /// `max-replicas` annotation.
         max: i32,
     },
+    /// Set a Deployment's `spec.paused`.
+    SetDeploymentPaused {
+        /// `namespace/name`.
+        key: String,
+        /// New value.
+        paused: bool,
+    },
     /// Register a node.
     CreateNode(Box<NodeSpec>),
     /// Delete a node object.

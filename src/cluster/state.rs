@@ -344,6 +344,21 @@ impl ClusterState {
                     Change::Modified,
                 );
             }
+            ApiWrite::SetDeploymentPaused { key, paused } => {
+                let Some(d) = self.store.deployments.get_mut(&key) else {
+                    return;
+                };
+                if d.paused == paused {
+                    return;
+                }
+                d.paused = paused;
+                self.notify(
+                    out,
+                    ObjectKind::Deployment,
+                    ObjectRef::Named(key),
+                    Change::Modified,
+                );
+            }
             ApiWrite::DeploymentStatus { key, status } => {
                 let Some(d) = self.store.deployments.get_mut(&key) else {
                     return;

@@ -310,7 +310,8 @@ mod tests {
             (3, Int(1), Int(0), 1, 0),
             (4, Int(0), Int(1), 0, 1),
             (10, Int(0), Int(0), 0, 1),
-            (0, Percent(25), Percent(25), 0, 0),
+            // Both zero at 0 replicas: upstream still forces maxUnavailable 1.
+            (0, Percent(25), Percent(25), 0, 1),
         ];
         for (n, s, u, ws, wu) in cases {
             assert_eq!(
