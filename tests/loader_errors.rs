@@ -479,3 +479,26 @@ fn hostile_yaml_is_refused_not_crashed() {
     let e = load_str("t.yaml", "\u{feff}\u{0}\u{1}").expect_err("binary");
     assert!(!e.to_string().contains('\n'));
 }
+
+/// The whole catalogue through the binary: `kubesim validate` exits 2 and prints exactly the
+/// one-line message (with the temporary file's name), and never panics.
+#[test]
+fn every_bad_input_exits_2_through_the_binary() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut failures = Vec::new();
+    for (i, (name, yaml, expected)) in cases().iter().enumerate() {
+        let f = tmp.path().join(format!("case{i}.yaml"));
+        std::fs::write(&f, yaml).expect("write");
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_kubesim"))
+            .arg("validate")
+            .arg(&f)
+            .output()
+            .expect("runs");
+        let err = String::from_utf8_lossy(&o.stderr);
+        let want = expected.replace("t.yaml", &f.display().to_string());
+        if o.status.code() != Some(2) || !err.contains(&want) || err.contains("panicked") {
+            failures.push(format!("{name}: exit {:?}, stderr {err}", o.status.code()));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
