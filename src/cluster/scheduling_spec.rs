@@ -84,7 +84,10 @@ impl NodeSelectorTerm {
         self.match_expressions
             .iter()
             .all(|r| r.matches_value(labels.get(&r.key).map(String::as_str)))
-            && self.match_fields.iter().all(|r| r.matches_value(Some(name)))
+            && self
+                .match_fields
+                .iter()
+                .all(|r| r.matches_value(Some(name)))
     }
 }
 
@@ -127,7 +130,11 @@ impl PodAffinityTerm {
         } else {
             self.namespaces.iter().any(|n| n == namespace)
         };
-        ns_ok && self.label_selector.as_ref().is_some_and(|s| s.matches(labels))
+        ns_ok
+            && self
+                .label_selector
+                .as_ref()
+                .is_some_and(|s| s.matches(labels))
     }
 }
 

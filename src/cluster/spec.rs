@@ -11,9 +11,9 @@ use crate::engine::{SimDuration, SimTime};
 
 pub use crate::cluster::scheduling_spec::{
     Affinity, NodeAffinity, NodeInclusionPolicy, NodeSelectorOperator, NodeSelectorRequirement,
-    NodeSelectorTerm, PodAffinityRules, PodAffinityTerm, PreemptionPolicy,
-    PreferredSchedulingTerm, PriorityClassSpec, SchedulerConfigSpec, SchedulerProfileSpec,
-    TopologySpreadConstraint, UnsatisfiableConstraintAction, WeightedPodAffinityTerm,
+    NodeSelectorTerm, PodAffinityRules, PodAffinityTerm, PreemptionPolicy, PreferredSchedulingTerm,
+    PriorityClassSpec, SchedulerConfigSpec, SchedulerProfileSpec, TopologySpreadConstraint,
+    UnsatisfiableConstraintAction, WeightedPodAffinityTerm,
 };
 
 /// Label set of an object (`metadata.labels`), ordered by key.

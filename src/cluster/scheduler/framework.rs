@@ -172,7 +172,11 @@ impl Snapshot {
         n.requested = n.requested.add(&pod.requests);
         n.non_zero_requested = n.non_zero_requested.add(&pod.non_zero_requests);
         n.pods.insert(pod.id);
-        let all = pod.template.init_containers.iter().chain(&pod.template.containers);
+        let all = pod
+            .template
+            .init_containers
+            .iter()
+            .chain(&pod.template.containers);
         for c in all {
             let img = normalized_image_name(&c.image);
             if !n.images.contains(img.as_ref()) {
@@ -495,6 +499,9 @@ mod tests {
     fn image_names() {
         assert_eq!(normalized_image_name("nginx"), "nginx:latest");
         assert_eq!(normalized_image_name("nginx:1.2"), "nginx:1.2");
-        assert_eq!(normalized_image_name("reg:5000/nginx"), "reg:5000/nginx:latest");
+        assert_eq!(
+            normalized_image_name("reg:5000/nginx"),
+            "reg:5000/nginx:latest"
+        );
     }
 }

@@ -78,8 +78,12 @@ impl Default for Scheduler {
 impl Scheduler {
     /// A scheduler with upstream's default configuration and the built-in plugins.
     pub fn new() -> Self {
-        Self::with_config(&SchedulerConfigSpec::default(), &Registry::with_builtins(), None)
-            .expect("the default profile uses built-in plugins only")
+        Self::with_config(
+            &SchedulerConfigSpec::default(),
+            &Registry::with_builtins(),
+            None,
+        )
+        .expect("the default profile uses built-in plugins only")
     }
 
     /// A scheduler for `config` with plugins from `registry`; `explain` names a pod
@@ -222,7 +226,11 @@ impl Scheduler {
             } else {
                 for r in self.reasons.drain(..) {
                     if let Some(rec) = record.as_mut() {
-                        let v = rec.nodes.iter_mut().rev().find(|v| v.node == cx.snapshot.nodes[i].name);
+                        let v = rec
+                            .nodes
+                            .iter_mut()
+                            .rev()
+                            .find(|v| v.node == cx.snapshot.nodes[i].name);
                         let text = format!("{failed_by}: {r}");
                         match v {
                             Some(v) => v.reasons.push(text),
@@ -448,7 +456,8 @@ impl Component<Event, ClusterState> for Scheduler {
             }
             Event::Scheduler(SchedulerTimer::FlushBackoff) => {
                 self.backoff_armed = false;
-                self.queue.flush_backoff(ctx.now(), Self::priority_of(state));
+                self.queue
+                    .flush_backoff(ctx.now(), Self::priority_of(state));
                 self.arm_backoff(ctx);
             }
             _ => {}

@@ -91,13 +91,13 @@ impl SchedulingQueue {
         e.0 += 1;
         e.1 = now;
         if moved {
-            self.to_backoff_or_active(id, now, 0);
+            self.requeue(id, now, 0);
         } else {
             self.unschedulable.insert(id, now);
         }
     }
 
-    fn to_backoff_or_active(&mut self, id: PodId, now: SimTime, priority: i32) {
+    fn requeue(&mut self, id: PodId, now: SimTime, priority: i32) {
         let (n, last) = self.attempts.get(&id).copied().unwrap_or((0, now));
         let expiry = last + self.backoff_duration(n.max(1));
         if expiry > now {
@@ -115,7 +115,7 @@ impl SchedulingQueue {
         let ids: Vec<PodId> = self.unschedulable.keys().copied().collect();
         self.unschedulable.clear();
         for id in ids {
-            self.to_backoff_or_active(id, now, priority(id));
+            self.requeue(id, now, priority(id));
         }
     }
 
@@ -147,7 +147,7 @@ impl SchedulingQueue {
             .collect();
         for id in due {
             self.unschedulable.remove(&id);
-            self.to_backoff_or_active(id, now, priority(id));
+            self.requeue(id, now, priority(id));
         }
     }
 

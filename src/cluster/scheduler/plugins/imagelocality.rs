@@ -65,8 +65,14 @@ mod tests {
         // 23 MB threshold -> 0; a 300 MB image on 1 of 2 nodes -> 150 MB:
         // 100 * (150 - 23) / (1000 - 23) = 12 (integer).
         assert_eq!(calculate_priority(scaled_image_score(40 * MB, 1, 2), 1), 0);
-        assert_eq!(calculate_priority(scaled_image_score(300 * MB, 1, 2), 1), 12);
+        assert_eq!(
+            calculate_priority(scaled_image_score(300 * MB, 1, 2), 1),
+            12
+        );
         // 2000 MB on every node with one container: clamped to 1000 MB -> 100.
-        assert_eq!(calculate_priority(scaled_image_score(2000 * MB, 2, 2), 1), 100);
+        assert_eq!(
+            calculate_priority(scaled_image_score(2000 * MB, 2, 2), 1),
+            100
+        );
     }
 }

@@ -145,18 +145,15 @@ impl Plugin for InterPodAffinity {
         self.scores.clear();
         let pod = cx.pod;
         let aff = &pod.template.affinity;
-        let has_own = !aff.pod_affinity.preferred.is_empty()
-            || !aff.pod_anti_affinity.preferred.is_empty();
+        let has_own =
+            !aff.pod_affinity.preferred.is_empty() || !aff.pod_anti_affinity.preferred.is_empty();
         self.active = has_own || !cx.snapshot.affinity_pods.is_empty();
         if !self.active {
             return;
         }
         let mut add = |key: &str, v: Option<&String>, w: i64| {
             if let Some(v) = v {
-                *self
-                    .scores
-                    .entry((key.to_string(), v.clone()))
-                    .or_insert(0) += w;
+                *self.scores.entry((key.to_string(), v.clone())).or_insert(0) += w;
             }
         };
         if has_own {
@@ -167,12 +164,20 @@ impl Plugin for InterPodAffinity {
                 let node = &cx.snapshot.nodes[p.node];
                 for wt in &aff.pod_affinity.preferred {
                     if wt.term.selects(&pod.namespace, &p.namespace, &p.labels) {
-                        add(&wt.term.topology_key, node.labels.get(&wt.term.topology_key), i64::from(wt.weight));
+                        add(
+                            &wt.term.topology_key,
+                            node.labels.get(&wt.term.topology_key),
+                            i64::from(wt.weight),
+                        );
                     }
                 }
                 for wt in &aff.pod_anti_affinity.preferred {
                     if wt.term.selects(&pod.namespace, &p.namespace, &p.labels) {
-                        add(&wt.term.topology_key, node.labels.get(&wt.term.topology_key), -i64::from(wt.weight));
+                        add(
+                            &wt.term.topology_key,
+                            node.labels.get(&wt.term.topology_key),
+                            -i64::from(wt.weight),
+                        );
                     }
                 }
             }
@@ -185,17 +190,29 @@ impl Plugin for InterPodAffinity {
             let a = &p.template.affinity;
             for t in &a.pod_affinity.required {
                 if t.selects(&p.namespace, &pod.namespace, &pod.labels) {
-                    add(&t.topology_key, node.labels.get(&t.topology_key), HARD_POD_AFFINITY_WEIGHT);
+                    add(
+                        &t.topology_key,
+                        node.labels.get(&t.topology_key),
+                        HARD_POD_AFFINITY_WEIGHT,
+                    );
                 }
             }
             for wt in &a.pod_affinity.preferred {
                 if wt.term.selects(&p.namespace, &pod.namespace, &pod.labels) {
-                    add(&wt.term.topology_key, node.labels.get(&wt.term.topology_key), i64::from(wt.weight));
+                    add(
+                        &wt.term.topology_key,
+                        node.labels.get(&wt.term.topology_key),
+                        i64::from(wt.weight),
+                    );
                 }
             }
             for wt in &a.pod_anti_affinity.preferred {
                 if wt.term.selects(&p.namespace, &pod.namespace, &pod.labels) {
-                    add(&wt.term.topology_key, node.labels.get(&wt.term.topology_key), -i64::from(wt.weight));
+                    add(
+                        &wt.term.topology_key,
+                        node.labels.get(&wt.term.topology_key),
+                        -i64::from(wt.weight),
+                    );
                 }
             }
         }

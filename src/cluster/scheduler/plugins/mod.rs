@@ -14,9 +14,11 @@ use super::framework::Registry;
 /// Register every built-in plugin in `r`.
 pub fn register_builtins(r: &mut Registry) {
     r.register("NodeName", |_| Box::new(node_basic::NodeName));
-    r.register("NodeUnschedulable", |_| Box::new(node_basic::NodeUnschedulable));
+    r.register("NodeUnschedulable", |_| {
+        Box::new(node_basic::NodeUnschedulable)
+    });
     r.register("TaintToleration", |_| {
-        Box::new(tainttoleration::TaintToleration::default())
+        Box::new(tainttoleration::TaintToleration)
     });
     r.register("NodeAffinity", |_| Box::new(nodeaffinity::NodeAffinity));
     r.register("NodeResourcesFit", |p| {
@@ -26,7 +28,9 @@ pub fn register_builtins(r: &mut Registry) {
         ))
     });
     r.register("NodeResourcesBalancedAllocation", |p| {
-        Box::new(noderesources::BalancedAllocation::new(&p.balanced_resources))
+        Box::new(noderesources::BalancedAllocation::new(
+            &p.balanced_resources,
+        ))
     });
     r.register("ImageLocality", |_| Box::new(imagelocality::ImageLocality));
     r.register("PodTopologySpread", |p| {

@@ -1,7 +1,7 @@
 //! NodeName and NodeUnschedulable (`plugins/nodename`, `plugins/nodeunschedulable`).
 
 use crate::cluster::scheduler::framework::{CycleContext, Plugin, Reason};
-use crate::cluster::spec::{TaintEffect, Taint};
+use crate::cluster::spec::{Taint, TaintEffect};
 
 use super::tainttoleration::tolerates;
 
@@ -45,7 +45,13 @@ impl Plugin for NodeUnschedulable {
             value: String::new(),
             effect: TaintEffect::NoSchedule,
         };
-        if cx.pod.template.tolerations.iter().any(|t| tolerates(t, &taint)) {
+        if cx
+            .pod
+            .template
+            .tolerations
+            .iter()
+            .any(|t| tolerates(t, &taint))
+        {
             return true;
         }
         // nodeunschedulable.ErrReasonUnschedulable

@@ -20,7 +20,9 @@ pub fn required_matches(pod: &Pod, node: &NodeInfo) -> bool {
     }
     match &t.affinity.node_affinity.required {
         None => true,
-        Some(terms) => terms.iter().any(|term| term.matches(&node.name, &node.labels)),
+        Some(terms) => terms
+            .iter()
+            .any(|term| term.matches(&node.name, &node.labels)),
     }
 }
 

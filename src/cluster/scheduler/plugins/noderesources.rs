@@ -5,8 +5,8 @@
 //! (`balanced_allocation.go`), with Go's integer truncation.
 
 use crate::cluster::scheduler::framework::{CycleContext, MAX_NODE_SCORE, Plugin, Reason};
-use crate::cluster::spec::Resources;
 use crate::cluster::scheduling_spec::{ResourceWeight, ScoringStrategy};
+use crate::cluster::spec::Resources;
 
 /// Upstream `MaxCustomPriorityScore`: shape scores are 0..=10, scaled by 10.
 const MAX_CUSTOM_PRIORITY_SCORE: i64 = 10;
@@ -244,10 +244,19 @@ mod tests {
         // = 50 -> 37; node2 cpu 50, mem 50 -> 50.
         let s = ScoringStrategy::LeastAllocated;
         let pod = res(3000, 5000);
-        assert_eq!(strategy_score(&s, &cm(), &res(0, 0), &pod, &res(4000, 10000)), 37);
-        assert_eq!(strategy_score(&s, &cm(), &res(0, 0), &pod, &res(6000, 10000)), 50);
+        assert_eq!(
+            strategy_score(&s, &cm(), &res(0, 0), &pod, &res(4000, 10000)),
+            37
+        );
+        assert_eq!(
+            strategy_score(&s, &cm(), &res(0, 0), &pod, &res(6000, 10000)),
+            50
+        );
         // "resources requested with more than the node": 0 for that resource.
-        assert_eq!(strategy_score(&s, &cm(), &res(0, 0), &res(8000, 0), &res(4000, 10000)), 50);
+        assert_eq!(
+            strategy_score(&s, &cm(), &res(0, 0), &res(8000, 0), &res(4000, 10000)),
+            50
+        );
     }
 
     #[test]
@@ -256,8 +265,14 @@ mod tests {
         // nodes": node1 cpu 3000*100/4000 = 75, mem 5000*100/10000 = 50 -> 62; node2 50, 50 -> 50.
         let s = ScoringStrategy::MostAllocated;
         let pod = res(3000, 5000);
-        assert_eq!(strategy_score(&s, &cm(), &res(0, 0), &pod, &res(4000, 10000)), 62);
-        assert_eq!(strategy_score(&s, &cm(), &res(0, 0), &pod, &res(6000, 10000)), 50);
+        assert_eq!(
+            strategy_score(&s, &cm(), &res(0, 0), &pod, &res(4000, 10000)),
+            62
+        );
+        assert_eq!(
+            strategy_score(&s, &cm(), &res(0, 0), &pod, &res(6000, 10000)),
+            50
+        );
     }
 
     #[test]
@@ -269,8 +284,14 @@ mod tests {
             shape: vec![(0, 10), (100, 0)],
         };
         let pod = res(3000, 5000);
-        assert_eq!(strategy_score(&s, &cm(), &res(0, 0), &pod, &res(4000, 10000)), 38);
-        assert_eq!(strategy_score(&s, &cm(), &res(0, 0), &pod, &res(6000, 10000)), 50);
+        assert_eq!(
+            strategy_score(&s, &cm(), &res(0, 0), &pod, &res(4000, 10000)),
+            38
+        );
+        assert_eq!(
+            strategy_score(&s, &cm(), &res(0, 0), &pod, &res(6000, 10000)),
+            50
+        );
     }
 
     #[test]

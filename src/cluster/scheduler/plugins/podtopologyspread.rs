@@ -12,7 +12,6 @@
 use std::collections::BTreeMap;
 
 use crate::cluster::objects::Pod;
-use crate::cluster::state::Store;
 use crate::cluster::scheduler::framework::{
     CycleContext, LABEL_HOSTNAME, MAX_NODE_SCORE, Plugin, Reason, Snapshot,
 };
@@ -20,6 +19,7 @@ use crate::cluster::spec::{
     LabelSelector, NodeInclusionPolicy, SelectorOperator, TopologySpreadConstraint,
     UnsatisfiableConstraintAction,
 };
+use crate::cluster::state::Store;
 
 use super::nodeaffinity::required_matches;
 use super::tainttoleration::tolerates;
@@ -36,10 +36,7 @@ pub fn system_default_constraints() -> Vec<TopologySpreadConstraint> {
         node_affinity_policy: NodeInclusionPolicy::Honor,
         node_taints_policy: NodeInclusionPolicy::Ignore,
     };
-    vec![
-        c(LABEL_HOSTNAME, 3),
-        c("topology.kubernetes.io/zone", 5),
-    ]
+    vec![c(LABEL_HOSTNAME, 3), c("topology.kubernetes.io/zone", 5)]
 }
 
 /// A constraint resolved for one cycle.
@@ -139,7 +136,10 @@ impl Plugin for PodTopologySpread {
                 .map(|rs| rs.selector.clone());
             match owner_sel {
                 Some(sel) if !sel.match_labels.is_empty() || !sel.match_expressions.is_empty() => {
-                    self.defaults.iter().map(|c| (c.clone(), sel.clone())).collect()
+                    self.defaults
+                        .iter()
+                        .map(|c| (c.clone(), sel.clone()))
+                        .collect()
                 }
                 _ => Vec::new(),
             }
@@ -228,7 +228,11 @@ impl Plugin for PodTopologySpread {
         let fast = cx.pod.template.node_selector.is_empty()
             && cx.pod.template.affinity.node_affinity.required.is_none();
         let ignored = |i: usize| {
-            self.require_all && !self.soft.iter().all(|c| s.nodes[i].labels.contains_key(&c.key))
+            self.require_all
+                && !self
+                    .soft
+                    .iter()
+                    .all(|c| s.nodes[i].labels.contains_key(&c.key))
         };
         let considered = feasible.iter().filter(|&&i| !ignored(i)).count();
         for c in &self.soft {

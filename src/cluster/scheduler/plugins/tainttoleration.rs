@@ -33,8 +33,10 @@ impl Plugin for TaintToleration {
     fn filter(&self, cx: &CycleContext<'_>, node: usize, reasons: &mut Vec<Reason>) -> bool {
         let tols = &cx.pod.template.tolerations;
         let bad = cx.snapshot.nodes[node].taints.iter().find(|taint| {
-            matches!(taint.effect, TaintEffect::NoSchedule | TaintEffect::NoExecute)
-                && !tols.iter().any(|t| tolerates(t, taint))
+            matches!(
+                taint.effect,
+                TaintEffect::NoSchedule | TaintEffect::NoExecute
+            ) && !tols.iter().any(|t| tolerates(t, taint))
         });
         match bad {
             None => true,
@@ -100,9 +102,18 @@ mod tests {
         };
         let t = taint("dedicated", "user1", TaintEffect::NoSchedule);
         // Cases of core/v1 toleration_test.go TestTolerationToleratesTaint.
-        assert!(tolerates(&eq("dedicated", "user1", Some(TaintEffect::NoSchedule)), &t));
-        assert!(!tolerates(&eq("dedicated", "user2", Some(TaintEffect::NoSchedule)), &t));
-        assert!(!tolerates(&eq("dedicated", "user1", Some(TaintEffect::NoExecute)), &t));
+        assert!(tolerates(
+            &eq("dedicated", "user1", Some(TaintEffect::NoSchedule)),
+            &t
+        ));
+        assert!(!tolerates(
+            &eq("dedicated", "user2", Some(TaintEffect::NoSchedule)),
+            &t
+        ));
+        assert!(!tolerates(
+            &eq("dedicated", "user1", Some(TaintEffect::NoExecute)),
+            &t
+        ));
         assert!(tolerates(&eq("dedicated", "user1", None), &t));
         assert!(tolerates(&ex("dedicated", None), &t));
         assert!(tolerates(&ex("", None), &t));
