@@ -65,6 +65,7 @@ fn spec(
                 priority: 0,
                 termination_grace_period: SimDuration::from_secs(30),
                 scheduler_name: "default-scheduler".into(),
+                ..PodTemplateSpec::default()
             },
             strategy,
             min_ready_seconds: 0,
@@ -84,6 +85,8 @@ fn spec(
             .collect(),
         expectations: vec![],
         ignored_fields: vec![],
+        priority_classes: vec![],
+        scheduler: SchedulerConfigSpec::default(),
     }
 }
 

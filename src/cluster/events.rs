@@ -195,6 +195,8 @@ pub enum SchedulerTimer {
     CycleDone,
     /// Move every unschedulable pod back to the active queue (periodic flush).
     FlushUnschedulable,
+    /// Move pods whose backoff expired from backoffQ to activeQ (every second while any wait).
+    FlushBackoff,
 }
 
 /// Kubelet timers: one container-lifecycle step of one pod finished.

@@ -121,6 +121,8 @@ mod tests {
             timeline: vec![],
             expectations: vec![],
             ignored_fields: vec![],
+            priority_classes: vec![],
+            scheduler: crate::cluster::spec::SchedulerConfigSpec::default(),
         };
         let mut state = ClusterState::new(Arc::new(spec));
         let node = NodeSpec {

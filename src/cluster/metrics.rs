@@ -130,6 +130,10 @@ pub struct Recorder {
     pub node_seconds: BTreeMap<String, f64>,
     /// Cost so far in currency units (closed node lifetimes only).
     pub cost: f64,
+    /// Scheduling attempts recorded for `kubesim explain` (only for the pod asked about).
+    pub explanations: Vec<crate::cluster::scheduler::explain::Explanation>,
+    /// The latest FailedScheduling message of each pod not scheduled since (`namespace/name`).
+    pub pending_reasons: BTreeMap<String, String>,
 }
 
 impl Recorder {

@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod objects;
 pub mod sampler;
 pub mod scheduler;
+pub mod scheduling_spec;
 pub mod spec;
 pub mod state;
 pub mod timeline;

@@ -9,6 +9,13 @@ use std::collections::BTreeMap;
 
 use crate::engine::{SimDuration, SimTime};
 
+pub use crate::cluster::scheduling_spec::{
+    Affinity, NodeAffinity, NodeInclusionPolicy, NodeSelectorOperator, NodeSelectorRequirement,
+    NodeSelectorTerm, PodAffinityRules, PodAffinityTerm, PreemptionPolicy, PreferredSchedulingTerm,
+    PriorityClassSpec, SchedulerConfigSpec, SchedulerProfileSpec, TopologySpreadConstraint,
+    UnsatisfiableConstraintAction, WeightedPodAffinityTerm,
+};
+
 /// Label set of an object (`metadata.labels`), ordered by key.
 pub type Labels = BTreeMap<String, String>;
 
@@ -175,6 +182,36 @@ pub struct PodTemplateSpec {
     pub termination_grace_period: SimDuration,
     /// `spec.schedulerName`, default `default-scheduler`.
     pub scheduler_name: String,
+    /// `spec.affinity` (empty when absent).
+    pub affinity: Affinity,
+    /// `spec.topologySpreadConstraints`.
+    pub topology_spread_constraints: Vec<TopologySpreadConstraint>,
+    /// `spec.priorityClassName`, if set (its value is already resolved into `priority`).
+    pub priority_class_name: Option<String>,
+    /// `spec.preemptionPolicy`, from the pod or its PriorityClass (default
+    /// PreemptLowerPriority).
+    pub preemption_policy: PreemptionPolicy,
+}
+
+impl Default for PodTemplateSpec {
+    /// An empty template with upstream's defaults (grace period 30 s, `default-scheduler`).
+    fn default() -> Self {
+        PodTemplateSpec {
+            labels: Labels::new(),
+            containers: Vec::new(),
+            init_containers: Vec::new(),
+            node_selector: Labels::new(),
+            node_name: None,
+            tolerations: Vec::new(),
+            priority: 0,
+            termination_grace_period: SimDuration::from_secs(30),
+            scheduler_name: "default-scheduler".to_string(),
+            affinity: Affinity::default(),
+            topology_spread_constraints: Vec::new(),
+            priority_class_name: None,
+            preemption_policy: PreemptionPolicy::default(),
+        }
+    }
 }
 
 impl PodTemplateSpec {
@@ -572,6 +609,11 @@ pub struct ClusterSpec {
     pub expectations: Vec<Expectation>,
     /// Fields read but not simulated.
     pub ignored_fields: Vec<IgnoredField>,
+    /// PriorityClasses (`scheduling.k8s.io/v1`), in file order.
+    pub priority_classes: Vec<PriorityClassSpec>,
+    /// The scheduler's configuration (profiles from a `KubeSchedulerConfiguration` document,
+    /// or upstream's defaults).
+    pub scheduler: SchedulerConfigSpec,
 }
 
 impl ClusterSpec {

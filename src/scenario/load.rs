@@ -683,6 +683,8 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
         timeline,
         expectations: scenario.expectations,
         ignored_fields,
+        priority_classes: Vec::new(),
+        scheduler: crate::cluster::spec::SchedulerConfigSpec::default(),
     };
     Ok((spec, warnings))
 }
