@@ -31,6 +31,7 @@ fn template(app: &str, cpu: i64) -> PodTemplateSpec {
         priority: 0,
         termination_grace_period: SimDuration::from_secs(30),
         scheduler_name: "default-scheduler".into(),
+        ..PodTemplateSpec::default()
     }
 }
 
@@ -145,6 +146,8 @@ fn scenario(
         timeline,
         expectations: vec![],
         ignored_fields: vec![],
+        priority_classes: vec![],
+        scheduler: SchedulerConfigSpec::default(),
     }
 }
 
