@@ -84,6 +84,7 @@ fn spec(replicas: i32, nodes: u32, timeline: Vec<(u64, TimelineAction)>) -> Clus
             .collect(),
         expectations: vec![],
         ignored_fields: vec![],
+        pod_disruption_budgets: vec![],
     }
 }
 

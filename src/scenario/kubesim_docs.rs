@@ -422,23 +422,29 @@ pub(crate) const TIMELINE_VERBS: &[&str] = &[
     "removeNode",
     "cordon",
     "uncordon",
-];
-
-/// Verbs from the design that are not implemented yet: a clear error, not "unknown field".
-pub(crate) const UNSUPPORTED_VERBS: &[&str] = &[
     "crashNode",
     "recoverNode",
     "zoneOutage",
     "partition",
+    "kubeletStop",
+    "apiServerDown",
+    "slowNode",
     "drainNode",
-    "rollout",
-    "load",
 ];
+
+/// Verbs from the design that are not implemented yet: a clear error, not "unknown field".
+pub(crate) const UNSUPPORTED_VERBS: &[&str] = &["rollout", "load", "killLeader"];
 
 const SCALE: Fields = Fields::read(&["deployment", "replicas"]);
 const SET_IMAGE: Fields = Fields::read(&["deployment", "container", "image"]);
 const ADD_NODES: Fields = Fields::read(&["pool", "count"]);
 const NODE_REF: Fields = Fields::read(&["node"]);
+const NODE_FOR: Fields = Fields::read(&["node", "for"]);
+const ZONE_OUTAGE: Fields = Fields::read(&["zone", "for"]);
+const API_DOWN: Fields = Fields::read(&["for"]);
+const SLOW_NODE: Fields = Fields::read(&["node", "factor", "for"]);
+/// Largest `slowNode` factor.
+const MAX_SLOW_FACTOR: f64 = 1000.0;
 
 /// A timeline action whose references are not yet resolved.
 pub(crate) enum RawAction {
@@ -461,6 +467,20 @@ pub(crate) enum RawAction {
     Cordon {
         node: Ref,
         unschedulable: bool,
+    },
+    /// `crashNode`, `recoverNode`, `partition`, `kubeletStop`, `slowNode`, `drainNode`.
+    NodeFault {
+        verb: &'static str,
+        node: Ref,
+        duration: Option<SimDuration>,
+        factor: f64,
+    },
+    ZoneOutage {
+        zone: Ref,
+        duration: SimDuration,
+    },
+    ApiServerDown {
+        duration: SimDuration,
     },
 }
 
@@ -589,11 +609,64 @@ fn read_entry(cx: &mut Cx, item: &Val) -> R<RawEntry> {
                 node: read_ref(cx, &m.req(cx, "node")?)?,
             }
         }
-        other => {
+        "cordon" | "uncordon" => {
             let m = body.map(cx, &NODE_REF)?;
             RawAction::Cordon {
                 node: read_ref(cx, &m.req(cx, "node")?)?,
-                unschedulable: other == "cordon",
+                unschedulable: name == "cordon",
+            }
+        }
+        "crashNode" | "recoverNode" | "drainNode" => {
+            let m = body.map(cx, &NODE_REF)?;
+            RawAction::NodeFault {
+                verb: name,
+                node: read_ref(cx, &m.req(cx, "node")?)?,
+                duration: None,
+                factor: 1.0,
+            }
+        }
+        "partition" | "kubeletStop" => {
+            let m = body.map(cx, &NODE_FOR)?;
+            let duration = match m.get("for") {
+                Some(v) => Some(v.positive_duration(cx)?),
+                None => None,
+            };
+            RawAction::NodeFault {
+                verb: name,
+                node: read_ref(cx, &m.req(cx, "node")?)?,
+                duration,
+                factor: 1.0,
+            }
+        }
+        "slowNode" => {
+            let m = body.map(cx, &SLOW_NODE)?;
+            let fv = m.req(cx, "factor")?;
+            let factor = fv.number(cx)?;
+            if !(1.0..=MAX_SLOW_FACTOR).contains(&factor) {
+                return Err(fv.err(cx, format!("must be from 1 to {MAX_SLOW_FACTOR}")));
+            }
+            let duration = match m.get("for") {
+                Some(v) => Some(v.positive_duration(cx)?),
+                None => None,
+            };
+            RawAction::NodeFault {
+                verb: name,
+                node: read_ref(cx, &m.req(cx, "node")?)?,
+                duration,
+                factor,
+            }
+        }
+        "zoneOutage" => {
+            let m = body.map(cx, &ZONE_OUTAGE)?;
+            RawAction::ZoneOutage {
+                zone: read_ref(cx, &m.req(cx, "zone")?)?,
+                duration: m.req(cx, "for")?.positive_duration(cx)?,
+            }
+        }
+        _ => {
+            let m = body.map(cx, &API_DOWN)?;
+            RawAction::ApiServerDown {
+                duration: m.req(cx, "for")?.positive_duration(cx)?,
             }
         }
     };

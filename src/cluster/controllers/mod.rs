@@ -1,7 +1,10 @@
 //! Controllers: reconcile loops driven by watch events through a [`workqueue::WorkQueue`].
 
 pub mod deployment;
+pub mod nodelifecycle;
 pub mod nodes;
 pub mod ranking;
+pub mod tainteviction;
 pub mod replicaset;
 pub mod workqueue;
+pub mod zone_eviction;
