@@ -71,7 +71,12 @@ fn node_crash_with_default_timings_replaces_pods_about_350s_later() {
     assert_eq!(f.pods_lost, 2);
     assert!(f.recovered_at.is_some());
     // Every replacement runs on a surviving node.
-    for p in out.store.pods.values().filter(|p| p.deletion_timestamp.is_none()) {
+    for p in out
+        .store
+        .pods
+        .values()
+        .filter(|p| p.deletion_timestamp.is_none())
+    {
         assert_ne!(p.node.as_deref(), Some("general-0"));
     }
 }
@@ -133,7 +138,10 @@ fn drain_waits_for_the_pdb_and_never_violates_it() {
         "second eviction at {} long after the replacement was Ready",
         evicted[1]
     );
-    assert!(first(&out, "Drained", "old-0").is_some(), "the node drained");
+    assert!(
+        first(&out, "Drained", "old-0").is_some(),
+        "the node drained"
+    );
     assert!(out.store.nodes["old-0"].pods.is_empty());
     assert!(out.store.nodes["old-0"].unschedulable);
 }
@@ -151,7 +159,10 @@ fn partitioned_pods_keep_running_until_the_partition_heals() {
         .map(|e| secs(e.time))
         .collect();
     assert!(!terminated.is_empty());
-    assert!(terminated.iter().all(|t| *t >= heal), "{terminated:?} before {heal}");
+    assert!(
+        terminated.iter().all(|t| *t >= heal),
+        "{terminated:?} before {heal}"
+    );
     // The 30 s toleration moves `cache` ~270 s before `api`.
     let cache = first(&out, "TaintManagerEviction", "default/cache").expect("cache evicted");
     let api = first(&out, "TaintManagerEviction", "default/api").expect("api evicted");
@@ -210,7 +221,10 @@ spec:
         .fold(0.0, f64::max);
     assert!(scaled >= 90.0, "scaled at {scaled}");
     assert!(first(&out, "NodeNotReady", "").is_none());
-    assert_eq!(out.store.deployments["default/web"].status.ready_replicas, 4);
+    assert_eq!(
+        out.store.deployments["default/web"].status.ready_replicas,
+        4
+    );
 }
 
 #[test]
@@ -277,12 +291,20 @@ spec:
         let text = format!(
             "{base}---\napiVersion: kubesim.dev/v1alpha1\nkind: Timeline\nmetadata: {{name: t}}\nspec:\n{entry}\n"
         );
-        let err = scenario::load_str("ok.yaml", &text).expect_err(entry).to_string();
+        let err = scenario::load_str("ok.yaml", &text)
+            .expect_err(entry)
+            .to_string();
         assert!(err.contains(want), "{entry}: got {err}");
     }
     let pdb_cases = [
-        ("{minAvailable: 1, maxUnavailable: 1}", "minAvailable and maxUnavailable cannot be both set"),
-        ("{selector: {matchLabels: {app: x}}}", "give exactly one of minAvailable, maxUnavailable"),
+        (
+            "{minAvailable: 1, maxUnavailable: 1}",
+            "minAvailable and maxUnavailable cannot be both set",
+        ),
+        (
+            "{selector: {matchLabels: {app: x}}}",
+            "give exactly one of minAvailable, maxUnavailable",
+        ),
         ("{minAvailable: 150%}", "must not be greater than 100%"),
         ("{minAvailable: -1}", "should not be negative"),
         ("{minAvailble: 1}", "did you mean \"minAvailable\""),
@@ -291,7 +313,9 @@ spec:
         let text = format!(
             "{base}---\napiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {{name: b}}\nspec: {spec}\n"
         );
-        let err = scenario::load_str("pdb.yaml", &text).expect_err(spec).to_string();
+        let err = scenario::load_str("pdb.yaml", &text)
+            .expect_err(spec)
+            .to_string();
         assert!(err.contains(want), "{spec}: got {err}");
     }
 }

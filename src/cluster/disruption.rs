@@ -116,7 +116,11 @@ pub enum EvictionVerdict {
 /// go; a pod that is not Ready may go while the budget is met (`currentHealthy >=
 /// desiredHealthy`, upstream's default `unhealthyPodEvictionPolicy: IfHealthyBudget`); a Ready
 /// pod needs `disruptionsAllowed > 0`.
-pub fn eviction_verdict(pod_terminal: bool, pod_ready: bool, status: &PdbStatus) -> EvictionVerdict {
+pub fn eviction_verdict(
+    pod_terminal: bool,
+    pod_ready: bool,
+    status: &PdbStatus,
+) -> EvictionVerdict {
     if pod_terminal {
         return EvictionVerdict::Allowed;
     }

@@ -20,9 +20,7 @@ use std::collections::BTreeMap;
 
 use crate::cluster::apiserver;
 use crate::cluster::distribution::sample;
-use crate::cluster::events::{
-    ApiWrite, Change, Event, Fault, KubeletTimer, ObjectRef, WatchEvent,
-};
+use crate::cluster::events::{ApiWrite, Change, Event, Fault, KubeletTimer, ObjectRef, WatchEvent};
 use crate::cluster::objects::{ObjectKind, PodId};
 use crate::cluster::state::ClusterState;
 use crate::engine::{Component, Context, EventId, SimDuration, SimRng, SimTime, stream_rng};

@@ -345,11 +345,7 @@ mod lease_tests {
         };
         // (now, expected renewTime)
         for (now, want) in [(0, 3), (3, 3), (12, 3), (13, 13), (29, 23), (33, 33)] {
-            assert_eq!(
-                l.renew_time(t(now), f),
-                t(want),
-                "now {now}"
-            );
+            assert_eq!(l.renew_time(t(now), f), t(want), "now {now}");
         }
         l.stop(t(47), f);
         assert!(!l.renewing);

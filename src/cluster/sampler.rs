@@ -120,7 +120,12 @@ pub fn sample_all(state: &mut ClusterState, now: SimTime) {
             key,
             f64::from(st.disruptions_allowed),
         );
-        rec.sample(now, "pdb.current_healthy", key, f64::from(st.current_healthy));
+        rec.sample(
+            now,
+            "pdb.current_healthy",
+            key,
+            f64::from(st.current_healthy),
+        );
     }
     if !rec.failures.is_empty() {
         let open = rec

@@ -492,8 +492,7 @@ impl ClusterState {
                 let Some(n) = self.store.nodes.get_mut(&name) else {
                     return;
                 };
-                if n
-                    .taints
+                if n.taints
                     .iter()
                     .any(|t| t.key == taint.key && t.effect == taint.effect)
                 {
@@ -504,7 +503,10 @@ impl ClusterState {
                     "Node",
                     name.clone(),
                     "TaintAdded",
-                    format!("Added taint {}:{:?} to node {name}", taint.key, taint.effect),
+                    format!(
+                        "Added taint {}:{:?} to node {name}",
+                        taint.key, taint.effect
+                    ),
                 );
                 n.taints.push(taint);
                 self.notify(
@@ -573,8 +575,7 @@ impl ClusterState {
                 match blocked {
                     Some(msg) => {
                         self.recorder.counters.evictions_blocked += 1;
-                        self.recorder
-                            .event(now, "Pod", key, "EvictionBlocked", msg);
+                        self.recorder.event(now, "Pod", key, "EvictionBlocked", msg);
                     }
                     None => {
                         self.recorder.counters.evictions += 1;
@@ -652,7 +653,13 @@ impl ClusterState {
     /// Open a failure record for a fault hitting `nodes` at `now`: the pods bound there (not
     /// terminal, not already being deleted) are the pods lost; their workloads must get back
     /// to full readiness for the failure to count as recovered.
-    pub fn record_failure(&mut self, kind: &'static str, target: &str, nodes: Vec<String>, now: SimTime) {
+    pub fn record_failure(
+        &mut self,
+        kind: &'static str,
+        target: &str,
+        nodes: Vec<String>,
+        now: SimTime,
+    ) {
         let mut pods_lost = 0u64;
         let mut workloads: Vec<String> = Vec::new();
         for n in &nodes {
@@ -675,17 +682,19 @@ impl ClusterState {
             }
         }
         workloads.sort();
-        self.recorder.failures.push(crate::cluster::metrics::FailureRecord {
-            kind,
-            target: target.to_string(),
-            at: now,
-            nodes,
-            workloads,
-            pods_lost,
-            detected_at: None,
-            first_replacement_at: None,
-            recovered_at: None,
-        });
+        self.recorder
+            .failures
+            .push(crate::cluster::metrics::FailureRecord {
+                kind,
+                target: target.to_string(),
+                at: now,
+                nodes,
+                workloads,
+                pods_lost,
+                detected_at: None,
+                first_replacement_at: None,
+                recovered_at: None,
+            });
     }
 
     /// Close every failure whose replacements have started and whose workloads are all fully

@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::cluster::apiserver;
+use crate::cluster::controllers::nodelifecycle::ZONE_LABEL;
 use crate::cluster::events::{ApiWrite, ControllerTimer, Event, Fault};
 use crate::cluster::spec::{TimelineAction, TimelineEntry};
 use crate::cluster::state::ClusterState;
 use crate::cluster::wiring::Wiring;
-use crate::cluster::controllers::nodelifecycle::ZONE_LABEL;
 use crate::engine::{Component, Context, SimDuration};
 
 /// The timeline component.
@@ -177,7 +177,11 @@ impl Timeline {
                     format!("node {node} crashes ({})", entry.source),
                 );
                 state.record_failure("crashNode", node, vec![node.clone()], now);
-                ctx.send(w.kubelet, SimDuration::ZERO, Event::Fault(Fault::Crash(node.clone())));
+                ctx.send(
+                    w.kubelet,
+                    SimDuration::ZERO,
+                    Event::Fault(Fault::Crash(node.clone())),
+                );
             }
             TimelineAction::RecoverNode { node } => {
                 state.recorder.event(
@@ -187,7 +191,11 @@ impl Timeline {
                     "RecoverNode",
                     format!("node {node} is back ({})", entry.source),
                 );
-                ctx.send(w.kubelet, SimDuration::ZERO, Event::Fault(Fault::Recover(node.clone())));
+                ctx.send(
+                    w.kubelet,
+                    SimDuration::ZERO,
+                    Event::Fault(Fault::Recover(node.clone())),
+                );
             }
             TimelineAction::ZoneOutage { zone, duration } => {
                 let nodes: Vec<String> = state
@@ -210,15 +218,21 @@ impl Timeline {
                 );
                 state.record_failure("zoneOutage", zone, nodes.clone(), now);
                 for n in &nodes {
-                    ctx.send(w.kubelet, SimDuration::ZERO, Event::Fault(Fault::Crash(n.clone())));
+                    ctx.send(
+                        w.kubelet,
+                        SimDuration::ZERO,
+                        Event::Fault(Fault::Crash(n.clone())),
+                    );
                 }
                 self.outages.insert(i, nodes);
             }
             TimelineAction::Partition { node, .. } | TimelineAction::KubeletStop { node, .. } => {
                 let (verb, reason, what) = match &entry.action {
-                    TimelineAction::Partition { .. } => {
-                        ("partition", "Partition", "is cut off from the control plane")
-                    }
+                    TimelineAction::Partition { .. } => (
+                        "partition",
+                        "Partition",
+                        "is cut off from the control plane",
+                    ),
                     _ => ("kubeletStop", "KubeletStop", "kubelet stops"),
                 };
                 state.recorder.event(
@@ -241,7 +255,10 @@ impl Timeline {
                     "Timeline",
                     "apiserver",
                     "ApiServerDown",
-                    format!("the API server refuses writes for {duration} ({})", entry.source),
+                    format!(
+                        "the API server refuses writes for {duration} ({})",
+                        entry.source
+                    ),
                 );
                 ctx.send(
                     w.api,
@@ -299,7 +316,11 @@ impl Timeline {
         let now = ctx.now();
         let w = Wiring::new();
         let recover = |ctx: &mut Context<'_, Event>, n: &str| {
-            ctx.send(w.kubelet, SimDuration::ZERO, Event::Fault(Fault::Recover(n.to_string())));
+            ctx.send(
+                w.kubelet,
+                SimDuration::ZERO,
+                Event::Fault(Fault::Recover(n.to_string())),
+            );
         };
         match &entry.action {
             TimelineAction::ZoneOutage { zone, .. } => {

@@ -12,9 +12,9 @@ use std::sync::Arc;
 
 use crate::cluster::apiserver::ApiServer;
 use crate::cluster::controllers::deployment::DeploymentController;
+use crate::cluster::controllers::nodelifecycle::NodeLifecycleController;
 use crate::cluster::controllers::nodes::NodeController;
 use crate::cluster::controllers::replicaset::ReplicaSetController;
-use crate::cluster::controllers::nodelifecycle::NodeLifecycleController;
 use crate::cluster::controllers::tainteviction::TaintEvictionController;
 use crate::cluster::drain::Drainer;
 use crate::cluster::events::{ApiWrite, ControllerTimer, Event};

@@ -1,6 +1,8 @@
 //! `policy/v1` PodDisruptionBudget manifests.
 
-use crate::cluster::spec::{DisruptionBudget, IntOrPercent, LabelSelector, PodDisruptionBudgetSpec};
+use crate::cluster::spec::{
+    DisruptionBudget, IntOrPercent, LabelSelector, PodDisruptionBudgetSpec,
+};
 
 use super::manifests::{Meta, int_or_percent, read_selector};
 use super::reader::{Cx, Fields, Map, R};

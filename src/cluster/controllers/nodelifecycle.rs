@@ -138,9 +138,9 @@ impl NodeLifecycleController {
         }
         // handleDisruption: zone states and rates.
         let all_full = !counts.is_empty()
-            && counts
-                .values()
-                .all(|(r, n)| compute_zone_state(*r, *n, cp.unhealthy_zone_threshold) == ZoneState::FullDisruption);
+            && counts.values().all(|(r, n)| {
+                compute_zone_state(*r, *n, cp.unhealthy_zone_threshold) == ZoneState::FullDisruption
+            });
         for (zone, (r, n)) in &counts {
             let st = compute_zone_state(*r, *n, cp.unhealthy_zone_threshold);
             let prev = self.zone_states.insert(zone.clone(), st);

@@ -112,7 +112,10 @@ impl TaintEvictionController {
             (TAINT_NOT_READY, cp.default_not_ready_toleration_seconds),
             (TAINT_UNREACHABLE, cp.default_unreachable_toleration_seconds),
         ];
-        let has_no_execute = node.taints.iter().any(|t| t.effect == TaintEffect::NoExecute);
+        let has_no_execute = node
+            .taints
+            .iter()
+            .any(|t| t.effect == TaintEffect::NoExecute);
         let wait = if has_no_execute {
             toleration_time(&pod.template.tolerations, &node.taints, &defaults)
         } else {
@@ -185,9 +188,13 @@ impl TaintEvictionController {
                 }
             }
             (ObjectKind::Pod, ObjectRef::Pod { id, .. }, Change::Deleted) => self.cancel(*id, ctx),
-            (ObjectKind::Pod, ObjectRef::Pod { id, node: Some(_), .. }, _) => {
-                self.process_pod(*id, state, ctx)
-            }
+            (
+                ObjectKind::Pod,
+                ObjectRef::Pod {
+                    id, node: Some(_), ..
+                },
+                _,
+            ) => self.process_pod(*id, state, ctx),
             _ => {}
         }
     }
@@ -219,7 +226,13 @@ mod tests {
         }
     }
 
-    fn tol(key: &str, op: TolerationOperator, value: &str, effect: Option<TaintEffect>, secs: Option<i64>) -> Toleration {
+    fn tol(
+        key: &str,
+        op: TolerationOperator,
+        value: &str,
+        effect: Option<TaintEffect>,
+        secs: Option<i64>,
+    ) -> Toleration {
         Toleration {
             key: key.into(),
             operator: op,
@@ -264,7 +277,13 @@ mod tests {
             (vec![], vec![unreachable.clone()], s(300)),
             // The pod's own toleration wins over the default.
             (
-                vec![tol(TAINT_UNREACHABLE, Exists, "", Some(NoExecute), Some(30))],
+                vec![tol(
+                    TAINT_UNREACHABLE,
+                    Exists,
+                    "",
+                    Some(NoExecute),
+                    Some(30),
+                )],
                 vec![unreachable.clone()],
                 s(30),
             ),

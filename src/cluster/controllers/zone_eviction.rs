@@ -132,7 +132,11 @@ mod tests {
             (10, 10, Normal),
         ];
         for (r, n, want) in cases {
-            assert_eq!(compute_zone_state(r, n, 0.55), want, "ready {r} not ready {n}");
+            assert_eq!(
+                compute_zone_state(r, n, 0.55),
+                want,
+                "ready {r} not ready {n}"
+            );
         }
     }
 
@@ -150,7 +154,11 @@ mod tests {
             (Normal, 10, true, 0.0),
         ];
         for (st, size, all, want) in cases {
-            assert_eq!(zone_rate(st, size, all, 0.1, 0.01, 50), want, "{st:?} {size} {all}");
+            assert_eq!(
+                zone_rate(st, size, all, 0.1, 0.01, 50),
+                want,
+                "{st:?} {size} {all}"
+            );
         }
     }
 
