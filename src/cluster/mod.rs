@@ -8,6 +8,7 @@ pub mod disruption;
 pub mod distribution;
 pub mod drain;
 pub mod events;
+pub mod invariants;
 pub mod kubelet;
 pub mod metrics;
 pub mod objects;

@@ -69,7 +69,13 @@ impl Wiring {
     pub fn watchers(&self, kind: ObjectKind) -> &'static [ComponentId] {
         const W: Wiring = Wiring::new();
         match kind {
-            ObjectKind::Pod => &[W.scheduler, W.replicaset, W.kubelet, W.taint_eviction],
+            ObjectKind::Pod => &[
+                W.scheduler,
+                W.replicaset,
+                W.kubelet,
+                W.deployment,
+                W.taint_eviction,
+            ],
             ObjectKind::Node => &[W.scheduler, W.kubelet, W.nodes, W.taint_eviction],
             ObjectKind::ReplicaSet => &[W.replicaset, W.deployment],
             ObjectKind::Deployment => &[W.deployment],

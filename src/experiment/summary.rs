@@ -173,6 +173,15 @@ impl Summary {
             put(&format!("{name}.max"), p.max);
         }
         put("cost.total", rec.cost);
+        put("rollouts.completed", rec.rollout_durations.count() as f64);
+        put(
+            "rollout_duration_seconds.max",
+            rec.rollout_durations.max_secs(),
+        );
+        put(
+            "rollout_duration_seconds.mean",
+            rec.rollout_durations.mean_secs(),
+        );
         put("evictions", c.evictions as f64);
         put("evictions.blocked", c.evictions_blocked as f64);
         put("pods.taint_evicted", c.taint_evictions as f64);

@@ -422,6 +422,7 @@ pub(crate) const TIMELINE_VERBS: &[&str] = &[
     "removeNode",
     "cordon",
     "uncordon",
+    "rollout",
     "crashNode",
     "recoverNode",
     "zoneOutage",
@@ -433,7 +434,7 @@ pub(crate) const TIMELINE_VERBS: &[&str] = &[
 ];
 
 /// Verbs from the design that are not implemented yet: a clear error, not "unknown field".
-pub(crate) const UNSUPPORTED_VERBS: &[&str] = &["rollout", "load", "killLeader"];
+pub(crate) const UNSUPPORTED_VERBS: &[&str] = &["load", "killLeader"];
 
 const SCALE: Fields = Fields::read(&["deployment", "replicas"]);
 const SET_IMAGE: Fields = Fields::read(&["deployment", "container", "image"]);
@@ -445,6 +446,10 @@ const API_DOWN: Fields = Fields::read(&["for"]);
 const SLOW_NODE: Fields = Fields::read(&["node", "factor", "for"]);
 /// Largest `slowNode` factor.
 const MAX_SLOW_FACTOR: f64 = 1000.0;
+const ROLLOUT: Fields = Fields::read(&["deployment", "action", "toRevision"]);
+
+/// `rollout.action` values (`kubectl rollout <action>`).
+const ROLLOUT_ACTIONS: &[&str] = &["undo", "pause", "resume"];
 
 /// A timeline action whose references are not yet resolved.
 pub(crate) enum RawAction {
@@ -481,6 +486,10 @@ pub(crate) enum RawAction {
     },
     ApiServerDown {
         duration: SimDuration,
+    },
+    Rollout {
+        deployment: Ref,
+        op: crate::cluster::spec::RolloutOp,
     },
 }
 
@@ -608,6 +617,40 @@ fn read_entry(cx: &mut Cx, item: &Val) -> R<RawEntry> {
             RawAction::RemoveNode {
                 node: read_ref(cx, &m.req(cx, "node")?)?,
             }
+        }
+        "rollout" => {
+            let m = body.map(cx, &ROLLOUT)?;
+            let deployment = read_ref(cx, &m.req(cx, "deployment")?)?;
+            let av = m.req(cx, "action")?;
+            let action = av.nonempty_string(cx)?;
+            let to_revision = match m.get("toRevision") {
+                Some(v) => Some(v.int_in(cx, 1, i64::MAX)? as u64),
+                None => None,
+            };
+            use crate::cluster::spec::RolloutOp;
+            let op = match action.as_str() {
+                "undo" => RolloutOp::Undo { to_revision },
+                "pause" | "resume" if to_revision.is_some() => {
+                    return Err(av.err(cx, "toRevision is only valid with action undo"));
+                }
+                "pause" => RolloutOp::Pause,
+                "resume" => RolloutOp::Resume,
+                other => {
+                    return Err(av
+                        .err(
+                            cx,
+                            format!(
+                                "unknown rollout action {other:?}; expected one of {}",
+                                ROLLOUT_ACTIONS.join(", ")
+                            ),
+                        )
+                        .with_suggestion(crate::scenario::error::suggest(
+                            other,
+                            ROLLOUT_ACTIONS.iter().copied(),
+                        )));
+                }
+            };
+            RawAction::Rollout { deployment, op }
         }
         "cordon" | "uncordon" => {
             let m = body.map(cx, &NODE_REF)?;

@@ -634,6 +634,13 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
                     node: node.name.clone(),
                 }
             }
+            RawAction::Rollout { deployment, op } => {
+                resolve(deployment, "Deployment", &deployment_names)?;
+                TimelineAction::Rollout {
+                    deployment: deployment.name.clone(),
+                    op: op.clone(),
+                }
+            }
             RawAction::Cordon {
                 node,
                 unschedulable,
