@@ -319,3 +319,22 @@ spec:
         assert!(err.contains(want), "{spec}: got {err}");
     }
 }
+
+#[test]
+fn control_plane_timings_are_overridable() {
+    let text = std::fs::read_to_string("scenarios/failures/node-crash.yaml").expect("file");
+    let text = text.replace(
+        "  sampleEvery: 10s\n",
+        "  sampleEvery: 10s\n  controlPlane: {nodeMonitorGracePeriod: 20s, defaultUnreachableTolerationSeconds: 30}\n",
+    );
+    let loaded = scenario::load_str("fast.yaml", &text).expect("loads");
+    assert_eq!(loaded.spec.control_plane.default_unreachable_toleration_seconds, 30);
+    let mut w = World::new(Arc::new(loaded.spec));
+    let end = w.end();
+    w.advance(end, u64::MAX);
+    let out = w.finish();
+    let crash = first(&out, "CrashNode", "").expect("crash");
+    let evict = first(&out, "TaintManagerEviction", "").expect("evicted") - crash;
+    // 20 s grace (+ up to 10 s heartbeat phase + 5 s monitor period) + 30 s toleration.
+    assert!((50.0..=66.0).contains(&evict), "evicted after {evict} s");
+}

@@ -55,6 +55,14 @@ const CONTROL_PLANE: Fields = Fields::read(&[
     "schedulingLatency",
     "unschedulableRetry",
     "nodeStatusUpdateFrequency",
+    "nodeMonitorPeriod",
+    "nodeMonitorGracePeriod",
+    "nodeEvictionRate",
+    "secondaryNodeEvictionRate",
+    "largeClusterSizeThreshold",
+    "unhealthyZoneThreshold",
+    "defaultNotReadyTolerationSeconds",
+    "defaultUnreachableTolerationSeconds",
 ]);
 const EXPECT: Fields = Fields::read(&["metric", "below", "above", "equals"]);
 
@@ -117,6 +125,52 @@ pub(crate) fn read_scenario(cx: &mut Cx, doc: &Map, meta: Meta) -> R<ScenarioDoc
         }
         if let Some(v) = cp.get("nodeStatusUpdateFrequency") {
             control_plane.node_status_update_frequency = v.positive_duration(cx)?;
+        }
+        if let Some(v) = cp.get("nodeMonitorPeriod") {
+            control_plane.node_monitor_period = v.positive_duration(cx)?;
+        }
+        if let Some(v) = cp.get("nodeMonitorGracePeriod") {
+            control_plane.node_monitor_grace_period = v.positive_duration(cx)?;
+        }
+        for (key, slot) in [
+            ("nodeEvictionRate", &mut control_plane.node_eviction_rate),
+            (
+                "secondaryNodeEvictionRate",
+                &mut control_plane.secondary_node_eviction_rate,
+            ),
+        ] {
+            if let Some(v) = cp.get(key) {
+                let x = v.number(cx)?;
+                if !(0.0..=1e6).contains(&x) {
+                    return Err(v.err(cx, "must be from 0 to 1000000 (nodes per second)"));
+                }
+                *slot = x;
+            }
+        }
+        if let Some(v) = cp.get("largeClusterSizeThreshold") {
+            control_plane.large_cluster_size_threshold =
+                v.int_in(cx, 0, i64::from(u32::MAX))? as u32;
+        }
+        if let Some(v) = cp.get("unhealthyZoneThreshold") {
+            let x = v.number(cx)?;
+            if !(x > 0.0 && x <= 1.0) {
+                return Err(v.err(cx, "must be more than 0 and at most 1"));
+            }
+            control_plane.unhealthy_zone_threshold = x;
+        }
+        for (key, slot) in [
+            (
+                "defaultNotReadyTolerationSeconds",
+                &mut control_plane.default_not_ready_toleration_seconds,
+            ),
+            (
+                "defaultUnreachableTolerationSeconds",
+                &mut control_plane.default_unreachable_toleration_seconds,
+            ),
+        ] {
+            if let Some(v) = cp.get(key) {
+                *slot = v.int_in(cx, 0, 365 * 24 * 3600)? as i64;
+            }
         }
     }
     let mut expectations = Vec::new();
