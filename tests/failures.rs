@@ -328,7 +328,13 @@ fn control_plane_timings_are_overridable() {
         "  sampleEvery: 10s\n  controlPlane: {nodeMonitorGracePeriod: 20s, defaultUnreachableTolerationSeconds: 30}\n",
     );
     let loaded = scenario::load_str("fast.yaml", &text).expect("loads");
-    assert_eq!(loaded.spec.control_plane.default_unreachable_toleration_seconds, 30);
+    assert_eq!(
+        loaded
+            .spec
+            .control_plane
+            .default_unreachable_toleration_seconds,
+        30
+    );
     let mut w = World::new(Arc::new(loaded.spec));
     let end = w.end();
     w.advance(end, u64::MAX);

@@ -169,7 +169,7 @@ pub(crate) fn read_scenario(cx: &mut Cx, doc: &Map, meta: Meta) -> R<ScenarioDoc
             ),
         ] {
             if let Some(v) = cp.get(key) {
-                *slot = v.int_in(cx, 0, 365 * 24 * 3600)? as i64;
+                *slot = v.int_in(cx, 0, 365 * 24 * 3600)?;
             }
         }
     }
