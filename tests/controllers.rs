@@ -87,6 +87,7 @@ fn spec(replicas: i32, nodes: u32, timeline: Vec<(u64, TimelineAction)>) -> Clus
         ignored_fields: vec![],
         priority_classes: vec![],
         scheduler: SchedulerConfigSpec::default(),
+        pod_disruption_budgets: vec![],
     }
 }
 

@@ -147,6 +147,7 @@ fn scenario(
         expectations: vec![],
         ignored_fields: vec![],
         priority_classes: vec![],
+        pod_disruption_budgets: vec![],
         scheduler: SchedulerConfigSpec::default(),
     }
 }

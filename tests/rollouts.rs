@@ -87,6 +87,7 @@ fn spec(
         ignored_fields: vec![],
         priority_classes: vec![],
         scheduler: SchedulerConfigSpec::default(),
+        pod_disruption_budgets: vec![],
     }
 }
 

@@ -123,6 +123,7 @@ mod tests {
             ignored_fields: vec![],
             priority_classes: vec![],
             scheduler: crate::cluster::spec::SchedulerConfigSpec::default(),
+            pod_disruption_budgets: vec![],
         };
         let mut state = ClusterState::new(Arc::new(spec));
         let node = NodeSpec {

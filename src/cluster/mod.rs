@@ -4,7 +4,9 @@
 
 pub mod apiserver;
 pub mod controllers;
+pub mod disruption;
 pub mod distribution;
+pub mod drain;
 pub mod events;
 pub mod invariants;
 pub mod kubelet;

@@ -459,8 +459,32 @@ pub struct ControlPlaneSpec {
     /// How long an unschedulable pod waits before it is retried without a cluster event
     /// (upstream `podMaxInUnschedulablePodsDuration`, 5 min).
     pub unschedulable_retry: SimDuration,
-    /// Node heartbeat period (kubelet `nodeStatusUpdateFrequency`, 10 s).
+    /// Node heartbeat period (kubelet `nodeStatusUpdateFrequency`, 10 s): the node's Lease is
+    /// renewed this often.
     pub node_status_update_frequency: SimDuration,
+    /// How often the node lifecycle controller checks node heartbeats
+    /// (kube-controller-manager `--node-monitor-period`, 5 s).
+    pub node_monitor_period: SimDuration,
+    /// How long a node may go without a heartbeat before its `Ready` condition becomes
+    /// `Unknown` (`--node-monitor-grace-period`, 50 s since Kubernetes 1.32).
+    pub node_monitor_grace_period: SimDuration,
+    /// Nodes tainted for eviction per second in a healthy zone (`--node-eviction-rate`, 0.1).
+    pub node_eviction_rate: f64,
+    /// The same in a partially disrupted zone of a large cluster
+    /// (`--secondary-node-eviction-rate`, 0.01).
+    pub secondary_node_eviction_rate: f64,
+    /// Zones with at most this many nodes stop evicting when partially disrupted
+    /// (`--large-cluster-size-threshold`, 50).
+    pub large_cluster_size_threshold: u32,
+    /// Fraction of NotReady nodes (with more than 2) that makes a zone partially disrupted
+    /// (`--unhealthy-zone-threshold`, 0.55).
+    pub unhealthy_zone_threshold: f64,
+    /// `tolerationSeconds` the DefaultTolerationSeconds admission plugin gives every pod for
+    /// `node.kubernetes.io/not-ready:NoExecute` (`--default-not-ready-toleration-seconds`, 300).
+    pub default_not_ready_toleration_seconds: i64,
+    /// The same for `node.kubernetes.io/unreachable:NoExecute`
+    /// (`--default-unreachable-toleration-seconds`, 300).
+    pub default_unreachable_toleration_seconds: i64,
 }
 
 impl Default for ControlPlaneSpec {
@@ -471,6 +495,14 @@ impl Default for ControlPlaneSpec {
             scheduling_latency: SimDuration::from_millis(1),
             unschedulable_retry: SimDuration::from_secs(300),
             node_status_update_frequency: SimDuration::from_secs(10),
+            node_monitor_period: SimDuration::from_secs(5),
+            node_monitor_grace_period: SimDuration::from_secs(50),
+            node_eviction_rate: 0.1,
+            secondary_node_eviction_rate: 0.01,
+            large_cluster_size_threshold: 50,
+            unhealthy_zone_threshold: 0.55,
+            default_not_ready_toleration_seconds: 300,
+            default_unreachable_toleration_seconds: 300,
         }
     }
 }
@@ -520,6 +552,76 @@ pub enum TimelineAction {
         /// True to cordon, false to uncordon.
         unschedulable: bool,
     },
+    /// The machine stops: its containers die and its kubelet stops heartbeating.
+    CrashNode {
+        /// Node name.
+        node: String,
+    },
+    /// A crashed (or partitioned, or kubelet-stopped) node comes back: the kubelet heartbeats
+    /// again, removes the pods deleted meanwhile and restarts the others.
+    RecoverNode {
+        /// Node name.
+        node: String,
+    },
+    /// Every node of a zone crashes, and recovers after `duration`.
+    ZoneOutage {
+        /// Zone (`topology.kubernetes.io/zone`).
+        zone: String,
+        /// How long the outage lasts.
+        duration: SimDuration,
+    },
+    /// The node is cut off from the control plane: no heartbeats, no watch, but its containers
+    /// keep running. Heals after `duration` if given (else at a `recoverNode`).
+    Partition {
+        /// Node name.
+        node: String,
+        /// How long; `None` = until `recoverNode`.
+        duration: Option<SimDuration>,
+    },
+    /// The kubelet process stops: as a partition (no heartbeats, no reaction to the API), the
+    /// containers keep running. Restarts after `duration` if given (else at `recoverNode`).
+    KubeletStop {
+        /// Node name.
+        node: String,
+        /// How long; `None` = until `recoverNode`.
+        duration: Option<SimDuration>,
+    },
+    /// The API server accepts no writes for `duration`: clients retry, and their writes land
+    /// when it is back (nothing new schedules; running pods continue).
+    ApiServerDown {
+        /// How long.
+        duration: SimDuration,
+    },
+    /// The node's kubelet works `factor` times slower (image pulls, start-up, readiness,
+    /// shutdown), for `duration` if given.
+    SlowNode {
+        /// Node name.
+        node: String,
+        /// Slow-down factor, at least 1.
+        factor: f64,
+        /// How long; `None` = until the end of the run.
+        duration: Option<SimDuration>,
+    },
+    /// `kubectl drain`: cordon the node, then evict its pods through the Eviction API, which
+    /// honours PodDisruptionBudgets; blocked evictions are retried every 5 s.
+    DrainNode {
+        /// Node name.
+        node: String,
+    },
+}
+
+impl TimelineAction {
+    /// How long the action lasts when it undoes itself (outage, partition, ...), else `None`.
+    pub fn duration(&self) -> Option<SimDuration> {
+        match self {
+            TimelineAction::ZoneOutage { duration, .. }
+            | TimelineAction::ApiServerDown { duration } => Some(*duration),
+            TimelineAction::Partition { duration, .. }
+            | TimelineAction::KubeletStop { duration, .. }
+            | TimelineAction::SlowNode { duration, .. } => *duration,
+            _ => None,
+        }
+    }
 }
 
 /// A `kubectl rollout` operation on a Deployment.
@@ -614,6 +716,30 @@ pub struct ClusterSpec {
     /// The scheduler's configuration (profiles from a `KubeSchedulerConfiguration` document,
     /// or upstream's defaults).
     pub scheduler: SchedulerConfigSpec,
+    /// PodDisruptionBudgets, in file order.
+    pub pod_disruption_budgets: Vec<PodDisruptionBudgetSpec>,
+}
+
+/// A `policy/v1` PodDisruptionBudget.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PodDisruptionBudgetSpec {
+    /// Name.
+    pub name: String,
+    /// Namespace (default `default`).
+    pub namespace: String,
+    /// `spec.selector`: the pods it protects (same namespace).
+    pub selector: LabelSelector,
+    /// `spec.minAvailable` or `spec.maxUnavailable` (exactly one).
+    pub budget: DisruptionBudget,
+}
+
+/// What a PodDisruptionBudget guarantees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DisruptionBudget {
+    /// `minAvailable`: at least this many (or this percent, rounded up) healthy pods.
+    MinAvailable(IntOrPercent),
+    /// `maxUnavailable`: at most this many (or this percent, rounded up) unhealthy pods.
+    MaxUnavailable(IntOrPercent),
 }
 
 impl ClusterSpec {

@@ -91,6 +91,28 @@ pub struct Summary {
     pub expectations_passed: bool,
     /// Fields the scenario set that kubesim does not simulate (`path at file:line:col`).
     pub ignored_fields: Vec<String>,
+    /// One entry per injected failure (crash, zone outage, partition, kubelet stop).
+    pub failures: Vec<FailureSummary>,
+}
+
+/// What one injected failure did (times in seconds from the failure; `null` if it never
+/// happened during the run).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct FailureSummary {
+    /// Timeline verb.
+    pub kind: String,
+    /// Node or zone.
+    pub target: String,
+    /// When it happened (seconds since the start).
+    pub at_s: f64,
+    /// Active pods on the failed nodes.
+    pub pods_lost: u64,
+    /// Failure -> first node marked `Ready=Unknown`.
+    pub time_to_detect_s: Option<f64>,
+    /// Failure -> first replacement pod Ready.
+    pub time_to_first_replacement_s: Option<f64>,
+    /// Failure -> every affected workload fully Ready again.
+    pub time_to_full_recovery_s: Option<f64>,
 }
 
 fn percentiles(h: &crate::cluster::metrics::LatencyHistogram) -> Percentiles {
@@ -160,6 +182,42 @@ impl Summary {
             "rollout_duration_seconds.mean",
             rec.rollout_durations.mean_secs(),
         );
+        put("evictions", c.evictions as f64);
+        put("evictions.blocked", c.evictions_blocked as f64);
+        put("pods.taint_evicted", c.taint_evictions as f64);
+        let failures: Vec<FailureSummary> = rec
+            .failures
+            .iter()
+            .map(|f| {
+                let since = |t: Option<crate::engine::SimTime>| {
+                    t.map(|t| t.saturating_since(f.at).as_secs_f64())
+                };
+                FailureSummary {
+                    kind: f.kind.to_string(),
+                    target: f.target.clone(),
+                    at_s: f.at.as_secs_f64(),
+                    pods_lost: f.pods_lost,
+                    time_to_detect_s: since(f.detected_at),
+                    time_to_first_replacement_s: since(f.first_replacement_at),
+                    time_to_full_recovery_s: since(f.recovered_at),
+                }
+            })
+            .collect();
+        if !failures.is_empty() {
+            put("failures.count", failures.len() as f64);
+        }
+        for (i, f) in failures.iter().enumerate() {
+            put(&format!("failure.{i}.pods_lost"), f.pods_lost as f64);
+            for (k, v) in [
+                ("time_to_detect_s", f.time_to_detect_s),
+                ("time_to_first_replacement_s", f.time_to_first_replacement_s),
+                ("time_to_full_recovery_s", f.time_to_full_recovery_s),
+            ] {
+                if let Some(v) = v {
+                    put(&format!("failure.{i}.{k}"), v);
+                }
+            }
+        }
         for d in out.store.deployments.values() {
             put(
                 &format!("deployment.{}.ready_replicas", d.name),
@@ -223,6 +281,7 @@ impl Summary {
                 .iter()
                 .map(|f| format!("{} at {}", f.path, f.location))
                 .collect(),
+            failures,
         }
     }
 }

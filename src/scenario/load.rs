@@ -164,6 +164,7 @@ enum Handler {
     Behavior,
     Timeline,
     List,
+    PodDisruptionBudget,
     /// A real kind kubesim does not simulate yet: warn and skip the document.
     Skip,
 }
@@ -188,7 +189,11 @@ const KINDS: &[(&str, &[&str], Handler)] = &[
         &["autoscaling/v2"],
         Handler::Skip,
     ),
-    ("PodDisruptionBudget", &["policy/v1"], Handler::Skip),
+    (
+        "PodDisruptionBudget",
+        &["policy/v1"],
+        Handler::PodDisruptionBudget,
+    ),
     ("PriorityClass", &["scheduling.k8s.io/v1"], Handler::Skip),
     ("Service", &["v1"], Handler::Skip),
     ("ConfigMap", &["v1"], Handler::Skip),
@@ -236,6 +241,7 @@ struct Collected {
     timelines: Vec<Named<String>>,
     timeline: Vec<RawEntry>,
     warnings: Vec<(Pos, Warning)>,
+    pdbs: Vec<Named<crate::cluster::spec::PodDisruptionBudgetSpec>>,
 }
 
 /// Error at the second of two objects with the same name.
@@ -359,6 +365,17 @@ impl Collected {
                 })?;
                 let value = read_replica_set(&mut cx, &m, meta)?;
                 self.replica_sets.push(Named { value, loc });
+                Ok(())
+            }
+            Handler::PodDisruptionBudget => {
+                let m = root.map(&mut cx, &super::policy::PDB_DOC)?;
+                let meta = read_meta(&mut cx, &m, &OBJECT_META, kind_name)?;
+                let loc = meta.name_loc.clone();
+                check_unique(&self.pdbs, &meta.name, &loc, "PodDisruptionBudget", |b| {
+                    &b.name
+                })?;
+                let value = super::policy::read_pdb(&mut cx, &m, meta)?;
+                self.pdbs.push(Named { value, loc });
                 Ok(())
             }
             Handler::Scenario => {
@@ -634,6 +651,56 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
                     unschedulable: *unschedulable,
                 }
             }
+            RawAction::NodeFault {
+                verb,
+                node,
+                duration,
+                factor,
+            } => {
+                resolve_node(node, &node_names, &nodes, &pool_max)?;
+                let node = node.name.clone();
+                match *verb {
+                    "crashNode" => TimelineAction::CrashNode { node },
+                    "recoverNode" => TimelineAction::RecoverNode { node },
+                    "partition" => TimelineAction::Partition {
+                        node,
+                        duration: *duration,
+                    },
+                    "kubeletStop" => TimelineAction::KubeletStop {
+                        node,
+                        duration: *duration,
+                    },
+                    "slowNode" => TimelineAction::SlowNode {
+                        node,
+                        factor: *factor,
+                        duration: *duration,
+                    },
+                    _ => TimelineAction::DrainNode { node },
+                }
+            }
+            RawAction::ZoneOutage { zone, duration } => {
+                let mut zones: Vec<&str> = c
+                    .pools
+                    .iter()
+                    .flat_map(|p| p.value.zones.iter().map(String::as_str))
+                    .chain(c.nodes.iter().filter_map(|n| {
+                        n.value
+                            .labels
+                            .get("topology.kubernetes.io/zone")
+                            .map(String::as_str)
+                    }))
+                    .collect();
+                zones.sort();
+                zones.dedup();
+                resolve(zone, "zone", &zones)?;
+                TimelineAction::ZoneOutage {
+                    zone: zone.name.clone(),
+                    duration: *duration,
+                }
+            }
+            RawAction::ApiServerDown { duration } => TimelineAction::ApiServerDown {
+                duration: *duration,
+            },
         };
         timeline.push(TimelineEntry {
             at: SimTime(e.at.0),
@@ -685,6 +752,7 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
         ignored_fields,
         priority_classes: Vec::new(),
         scheduler: crate::cluster::spec::SchedulerConfigSpec::default(),
+        pod_disruption_budgets: c.pdbs.into_iter().map(|b| b.value).collect(),
     };
     Ok((spec, warnings))
 }

@@ -485,7 +485,7 @@ fn read_strategy(cx: &mut Cx, v: &Val) -> R<DeploymentStrategy> {
 }
 
 /// An `intstr.IntOrString` that is a count or a percentage (`5` or `"25%"`), not negative.
-fn int_or_percent(cx: &Cx, v: &Val) -> R<IntOrPercent> {
+pub(crate) fn int_or_percent(cx: &Cx, v: &Val) -> R<IntOrPercent> {
     const WHAT: &str = "an integer or a percentage such as 25%";
     let (n, pct) = match v.node() {
         Node::Int(i) => (*i, false),
