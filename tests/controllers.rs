@@ -84,6 +84,9 @@ fn spec(replicas: i32, nodes: u32, timeline: Vec<(u64, TimelineAction)>) -> Clus
             .collect(),
         expectations: vec![],
         ignored_fields: vec![],
+        services: vec![],
+        traffic: vec![],
+        destination_rules: vec![],
     }
 }
 

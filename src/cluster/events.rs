@@ -28,6 +28,9 @@ pub enum Event {
     Timeline(usize),
     /// Take a metrics sample. Emitted and consumed by the sampler.
     Sample,
+    /// Request traffic: arrivals, completions, timeouts, retries, endpoint updates, outlier
+    /// sweeps. Emitted and consumed by the traffic component (`cluster::traffic`).
+    Traffic(crate::cluster::traffic::TrafficEvent),
 }
 
 /// A write to the API server's store.

@@ -14,5 +14,6 @@ pub mod scheduler;
 pub mod spec;
 pub mod state;
 pub mod timeline;
+pub mod traffic;
 pub mod wiring;
 pub mod world;

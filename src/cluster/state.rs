@@ -47,6 +47,9 @@ pub struct ClusterState {
     pub behaviors: BTreeMap<String, BehaviorSpec>,
     /// What the run records.
     pub recorder: Recorder,
+    /// CPU usage of each pod that serves traffic over the last sampling interval, in millicores
+    /// (like metrics-server's `PodMetrics`); written by the traffic model at every sample.
+    pub pod_cpu_usage: BTreeMap<PodId, f64>,
 }
 
 impl ClusterState {
@@ -58,6 +61,7 @@ impl ClusterState {
             behaviors: spec.behaviors.clone(),
             spec,
             recorder: Recorder::default(),
+            pod_cpu_usage: BTreeMap::new(),
         }
     }
 

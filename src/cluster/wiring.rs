@@ -23,12 +23,14 @@ pub struct Wiring {
     pub timeline: ComponentId,
     /// The metrics sampler.
     pub sampler: ComponentId,
+    /// The request-traffic model (Services, endpoints, pods as servers, clients).
+    pub traffic: ComponentId,
 }
 
 impl Wiring {
     /// Component names in the order they are added (ids 0, 1, 2, ...). The names also seed the
     /// components' random streams, so they are part of the determinism contract.
-    pub const ORDER: [&'static str; 8] = [
+    pub const ORDER: [&'static str; 9] = [
         "apiserver",
         "scheduler",
         "replicaset-controller",
@@ -37,6 +39,7 @@ impl Wiring {
         "node-controller",
         "timeline",
         "sampler",
+        "traffic",
     ];
 
     /// The fixed wiring.
@@ -50,6 +53,7 @@ impl Wiring {
             nodes: ComponentId(5),
             timeline: ComponentId(6),
             sampler: ComponentId(7),
+            traffic: ComponentId(8),
         }
     }
 
@@ -57,7 +61,7 @@ impl Wiring {
     pub fn watchers(&self, kind: ObjectKind) -> &'static [ComponentId] {
         const W: Wiring = Wiring::new();
         match kind {
-            ObjectKind::Pod => &[W.scheduler, W.replicaset, W.kubelet],
+            ObjectKind::Pod => &[W.scheduler, W.replicaset, W.kubelet, W.traffic],
             ObjectKind::Node => &[W.scheduler, W.kubelet, W.nodes],
             ObjectKind::ReplicaSet => &[W.replicaset, W.deployment],
             ObjectKind::Deployment => &[W.deployment],

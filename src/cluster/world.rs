@@ -22,6 +22,8 @@ use crate::cluster::scheduler::Scheduler;
 use crate::cluster::spec::ClusterSpec;
 use crate::cluster::state::{ClusterState, Store};
 use crate::cluster::timeline::Timeline;
+use crate::cluster::traffic::Traffic;
+use crate::cluster::traffic::stats::TrafficStats;
 use crate::cluster::wiring::Wiring;
 use crate::engine::{SimTime, Simulation, TraceHasher};
 
@@ -69,6 +71,7 @@ impl World {
             sim.add_component(Box::new(NodeController::new(pools))),
             sim.add_component(Box::new(Timeline::new(spec.timeline.clone()))),
             sim.add_component(Box::new(Sampler::new(spec.sample_every, end))),
+            sim.add_component(Box::new(Traffic::new(&spec, end))),
         ];
         debug_assert_eq!(
             ids,
@@ -80,7 +83,8 @@ impl World {
                 wiring.kubelet,
                 wiring.nodes,
                 wiring.timeline,
-                wiring.sampler
+                wiring.sampler,
+                wiring.traffic
             ]
         );
 
@@ -132,6 +136,21 @@ impl World {
             );
         }
         sim.schedule(t0, wiring.sampler, Event::Sample);
+        sim.state_mut().recorder.traffic.sources = spec
+            .traffic
+            .iter()
+            .map(|t| {
+                let s = &spec.services[t.service];
+                TrafficStats {
+                    name: t.name.clone(),
+                    service: format!("{}/{}", s.namespace, s.name),
+                    ..TrafficStats::default()
+                }
+            })
+            .collect();
+        for (at, e) in Traffic::initial_events(&spec) {
+            sim.schedule(at, wiring.traffic, Event::Traffic(e));
+        }
         for (i, e) in spec.timeline.iter().enumerate() {
             sim.schedule(e.at, wiring.timeline, Event::Timeline(i));
         }

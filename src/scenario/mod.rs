@@ -28,6 +28,7 @@ mod load;
 mod manifests;
 pub mod quantity;
 mod reader;
+mod traffic_docs;
 pub mod yaml;
 
 pub use error::{ScenarioError, Warning, edit_distance, suggest};
