@@ -202,7 +202,17 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
         (
             "unsupported timeline verb",
             timeline("- at: 20m\n  zoneOutage: {zone: b}"),
-            "t.yaml:26:3: Timeline/t: spec[0].zoneOutage: timeline verb \"zoneOutage\" is not supported yet; supported verbs: scale, setImage, addNodes, removeNode, cordon, uncordon",
+            "t.yaml:26:3: Timeline/t: spec[0].zoneOutage: timeline verb \"zoneOutage\" is not supported yet; supported verbs: scale, setImage, addNodes, removeNode, cordon, uncordon, rollout",
+        ),
+        (
+            "unknown rollout action",
+            timeline("- at: 20m\n  rollout: {deployment: web, action: undoo}"),
+            "t.yaml:26:38: Timeline/t: spec[0].rollout.action: unknown rollout action \"undoo\"; expected one of undo, pause, resume (did you mean \"undo\"?)",
+        ),
+        (
+            "rollout toRevision with pause",
+            timeline("- at: 20m\n  rollout: {deployment: web, action: pause, toRevision: 2}"),
+            "t.yaml:26:38: Timeline/t: spec[0].rollout.action: toRevision is only valid with action undo",
         ),
         (
             "timeline entry with two actions",

@@ -116,6 +116,25 @@ pub enum ApiWrite {
         /// New status.
         status: DeploymentStatus,
     },
+    /// Size a Deployment's ReplicaSet and set its replica annotations (upstream
+    /// `scaleReplicaSet` with `SetReplicasAnnotations`).
+    ScaleOwnedReplicaSet {
+        /// `namespace/name`.
+        key: String,
+        /// New `spec.replicas`.
+        replicas: i32,
+        /// `desired-replicas` annotation.
+        desired: i32,
+        /// `max-replicas` annotation.
+        max: i32,
+    },
+    /// Set a Deployment's `spec.paused`.
+    SetDeploymentPaused {
+        /// `namespace/name`.
+        key: String,
+        /// New value.
+        paused: bool,
+    },
     /// Register a node.
     CreateNode(Box<NodeSpec>),
     /// Delete a node object.

@@ -128,6 +128,8 @@ pub struct Recorder {
     pub startup_latency: LatencyHistogram,
     /// Totals.
     pub counters: Counters,
+    /// Deployment rollouts: new ReplicaSet created -> rollout complete.
+    pub rollout_durations: LatencyHistogram,
     /// Node-hours by pool (pool name, or `""` for nodes without a pool) — closed intervals only;
     /// open ones are added at the end of the run.
     pub node_seconds: BTreeMap<String, f64>,

@@ -6,6 +6,7 @@ pub mod apiserver;
 pub mod controllers;
 pub mod distribution;
 pub mod events;
+pub mod invariants;
 pub mod kubelet;
 pub mod metrics;
 pub mod objects;

@@ -485,6 +485,13 @@ pub enum TimelineAction {
         /// Node name.
         node: String,
     },
+    /// A `kubectl rollout` operation.
+    Rollout {
+        /// Deployment name.
+        deployment: String,
+        /// What to do.
+        op: RolloutOp,
+    },
     /// Set or clear `spec.unschedulable` on a node (`kubectl cordon` / `uncordon`).
     Cordon {
         /// Node name.
@@ -492,6 +499,21 @@ pub enum TimelineAction {
         /// True to cordon, false to uncordon.
         unschedulable: bool,
     },
+}
+
+/// A `kubectl rollout` operation on a Deployment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RolloutOp {
+    /// `kubectl rollout undo [--to-revision N]`: put back the pod template of revision N, or of
+    /// the revision before the current one.
+    Undo {
+        /// Revision to go back to; `None` = the previous one.
+        to_revision: Option<u64>,
+    },
+    /// `kubectl rollout pause`: template changes no longer roll out.
+    Pause,
+    /// `kubectl rollout resume`.
+    Resume,
 }
 
 /// A timeline entry: at `at`, do `action`.

@@ -26,8 +26,8 @@ use super::traffic_docs::{
     DESTINATION_RULE_DOC, DestinationRuleDoc, SERVICE_DOC, TrafficDoc, read_destination_rule,
     read_service, read_traffic,
 };
-use crate::cluster::spec::{DestinationRuleSpec, ServiceSpec, TrafficSpec};
 use super::yaml::{Node, Pos, Yaml, parse_documents};
+use crate::cluster::spec::{DestinationRuleSpec, ServiceSpec, TrafficSpec};
 
 /// The result of loading a scenario.
 #[derive(Clone, Debug)]
@@ -663,6 +663,13 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
                 resolve_node(node, &node_names, &nodes, &pool_max)?;
                 TimelineAction::RemoveNode {
                     node: node.name.clone(),
+                }
+            }
+            RawAction::Rollout { deployment, op } => {
+                resolve(deployment, "Deployment", &deployment_names)?;
+                TimelineAction::Rollout {
+                    deployment: deployment.name.clone(),
+                    op: op.clone(),
                 }
             }
             RawAction::Cordon {

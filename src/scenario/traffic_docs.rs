@@ -10,7 +10,7 @@
 //! `maxEjectionPercent` 10, which are Envoy's defaults too).
 
 use crate::cluster::spec::{
-    ArrivalProcess, Diurnal, Distribution, LoadBalancer, OutlierDetectionSpec, RateStep,
+    ArrivalProcess, Distribution, Diurnal, LoadBalancer, OutlierDetectionSpec, RateStep,
     ServicePort, ServiceSpec, ServingSpec,
 };
 use crate::engine::{SimDuration, SimTime};
@@ -309,18 +309,34 @@ const DR_SPEC: Fields = Fields {
 };
 const TRAFFIC_POLICY: Fields = Fields {
     read: &["loadBalancer", "connectionPool", "outlierDetection"],
-    warn: &["portLevelSettings", "tls", "tunnel", "proxyProtocol", "retryBudget"],
+    warn: &[
+        "portLevelSettings",
+        "tls",
+        "tunnel",
+        "proxyProtocol",
+        "retryBudget",
+    ],
     silent: &[],
 };
 const LB: Fields = Fields {
     read: &["simple"],
-    warn: &["consistentHash", "localityLbSetting", "warmupDurationSecs", "warmup"],
+    warn: &[
+        "consistentHash",
+        "localityLbSetting",
+        "warmupDurationSecs",
+        "warmup",
+    ],
     silent: &[],
 };
 const POOL: Fields = Fields::read(&["tcp", "http"]);
 const POOL_TCP: Fields = Fields {
     read: &["maxConnections"],
-    warn: &["connectTimeout", "tcpKeepalive", "maxConnectionDuration", "idleTimeout"],
+    warn: &[
+        "connectTimeout",
+        "tcpKeepalive",
+        "maxConnectionDuration",
+        "idleTimeout",
+    ],
     silent: &[],
 };
 const POOL_HTTP: Fields = Fields {
@@ -396,7 +412,13 @@ pub(crate) fn read_destination_rule(cx: &mut Cx, doc: &Map, meta: Meta) -> R<Des
             out.load_balancer = Some(
                 match s.one_of(
                     cx,
-                    &["ROUND_ROBIN", "LEAST_REQUEST", "LEAST_CONN", "RANDOM", "UNSPECIFIED"],
+                    &[
+                        "ROUND_ROBIN",
+                        "LEAST_REQUEST",
+                        "LEAST_CONN",
+                        "RANDOM",
+                        "UNSPECIFIED",
+                    ],
                 )? {
                     "ROUND_ROBIN" => LoadBalancer::RoundRobin,
                     "RANDOM" => LoadBalancer::Random,

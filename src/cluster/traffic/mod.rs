@@ -33,6 +33,7 @@
 pub mod arrivals;
 pub mod outlier;
 pub mod stats;
+pub mod theory;
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -248,7 +249,8 @@ impl Traffic {
             let s = &mut services[dr.service];
             s.lb = dr.load_balancer;
             s.outlier = dr.outlier_detection.map(OutlierDetector::new);
-            s.max_in_flight = u64::from(dr.max_requests).saturating_add(u64::from(dr.max_pending_requests));
+            s.max_in_flight =
+                u64::from(dr.max_requests).saturating_add(u64::from(dr.max_pending_requests));
         }
         Traffic {
             sources: spec
@@ -391,7 +393,11 @@ impl Traffic {
                     return None;
                 }
                 let pick = rng.random_range(0..k);
-                s.endpoints.iter().copied().filter(|&e| usable(s, e)).nth(pick)
+                s.endpoints
+                    .iter()
+                    .copied()
+                    .filter(|&e| usable(s, e))
+                    .nth(pick)
             }
             LoadBalancer::RoundRobin => {
                 for _ in 0..n {
@@ -428,7 +434,9 @@ impl Traffic {
         let r = self.requests[req as usize];
         let src = &self.sources[r.source as usize];
         let svc = src.service;
-        let lb = self.services[svc as usize].lb.unwrap_or(src.spec.load_balancer);
+        let lb = self.services[svc as usize]
+            .lb
+            .unwrap_or(src.spec.load_balancer);
         let latency = src.spec.network_latency;
         let timeout = src.spec.timeout;
         state.recorder.traffic.sources[r.source as usize].tries += 1;
@@ -453,10 +461,7 @@ impl Traffic {
             rq.generation
         };
         if let Some(t) = timeout {
-            let id = ctx.send_self(
-                t,
-                Event::Traffic(TrafficEvent::Timeout { req, generation }),
-            );
+            let id = ctx.send_self(t, Event::Traffic(TrafficEvent::Timeout { req, generation }));
             self.requests[req as usize].timeout = Some(id);
         }
         if latency.as_nanos() == 0 {
@@ -481,6 +486,8 @@ impl Traffic {
         }
         let p = &self.profiles[sv.profile as usize];
         if (sv.in_service.len() as u32) < p.concurrency {
+            let src = self.requests[req as usize].source;
+            state.recorder.traffic.sources[src as usize].record_wait(SimDuration::ZERO);
             self.begin_service(server, req, generation, ctx);
         } else if sv.queue.len() as u32 >= p.queue_limit {
             // The pod refuses: 503 from the pod, a host error for outlier detection.
@@ -493,7 +500,13 @@ impl Traffic {
         }
     }
 
-    fn begin_service(&mut self, server: u32, req: u32, generation: u32, ctx: &mut Context<'_, Event>) {
+    fn begin_service(
+        &mut self,
+        server: u32,
+        req: u32,
+        generation: u32,
+        ctx: &mut Context<'_, Event>,
+    ) {
         let sv = &self.servers[server as usize];
         let d = sample(&self.profiles[sv.profile as usize].service_time, ctx.rng());
         let id = ctx.send_self(
@@ -555,7 +568,13 @@ impl Traffic {
         }
     }
 
-    fn respond(&mut self, req: u32, error: bool, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
+    fn respond(
+        &mut self,
+        req: u32,
+        error: bool,
+        state: &mut ClusterState,
+        ctx: &mut Context<'_, Event>,
+    ) {
         let end = if error {
             TryEnd::Failed(FailureCause::ServerError)
         } else {
@@ -565,7 +584,13 @@ impl Traffic {
     }
 
     /// The current try of `req` ended with `end`: account it, then finish or retry.
-    fn end_try(&mut self, req: u32, end: TryEnd, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
+    fn end_try(
+        &mut self,
+        req: u32,
+        end: TryEnd,
+        state: &mut ClusterState,
+        ctx: &mut Context<'_, Event>,
+    ) {
         let now = ctx.now();
         let r = self.requests[req as usize];
         let src = r.source as usize;
@@ -584,7 +609,8 @@ impl Traffic {
                 TryEnd::Failed(_) => None,
             };
             let total = self.services[svc as usize].endpoints.len() as u32;
-            if let (Some(err), Some(od)) = (host_error, self.services[svc as usize].outlier.as_mut())
+            if let (Some(err), Some(od)) =
+                (host_error, self.services[svc as usize].outlier.as_mut())
                 && od.record(r.server, err, now, total)
             {
                 state.recorder.traffic.ejections += 1;
@@ -610,7 +636,9 @@ impl Traffic {
                 if r.attempt < spec.retries {
                     let n = r.attempt;
                     let base = spec.retry_backoff.as_nanos();
-                    let upper = base.saturating_mul(1u64 << n.min(20)).min(base.saturating_mul(10));
+                    let upper = base
+                        .saturating_mul(1u64 << n.min(20))
+                        .min(base.saturating_mul(10));
                     let wait = if upper == 0 {
                         0
                     } else {
@@ -626,7 +654,10 @@ impl Traffic {
                     );
                 } else {
                     let st = &mut state.recorder.traffic.sources[src];
-                    let i = FailureCause::ALL.iter().position(|c| *c == cause).unwrap_or(0);
+                    let i = FailureCause::ALL
+                        .iter()
+                        .position(|c| *c == cause)
+                        .unwrap_or(0);
                     st.failed[i] += 1;
                     self.finish(req, state, ctx);
                 }
@@ -640,13 +671,21 @@ impl Traffic {
         let src = r.source;
         self.free.push(req);
         state.recorder.traffic.sources[src as usize].in_flight -= 1;
-        if let ArrivalProcess::ClosedLoop { think_time, .. } = &self.sources[src as usize].spec.arrival {
+        if let ArrivalProcess::ClosedLoop { think_time, .. } =
+            &self.sources[src as usize].spec.arrival
+        {
             let d = sample(think_time, ctx.rng());
             ctx.send_self(d, Event::Traffic(TrafficEvent::Arrival(src)));
         }
     }
 
-    fn timeout(&mut self, req: u32, generation: u32, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
+    fn timeout(
+        &mut self,
+        req: u32,
+        generation: u32,
+        state: &mut ClusterState,
+        ctx: &mut Context<'_, Event>,
+    ) {
         let r = &self.requests[req as usize];
         if r.generation != generation || r.phase != Phase::Try {
             return;
@@ -669,7 +708,12 @@ impl Traffic {
         id
     }
 
-    fn pod_changed(&mut self, w: &WatchEvent, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
+    fn pod_changed(
+        &mut self,
+        w: &WatchEvent,
+        state: &mut ClusterState,
+        ctx: &mut Context<'_, Event>,
+    ) {
         let ObjectRef::Pod { id, .. } = &w.object else {
             return;
         };
@@ -792,7 +836,10 @@ impl Traffic {
             od.sweep(now, &mut out);
             let interval = od.config().interval;
             if now + interval <= self.end {
-                ctx.send_self(interval, Event::Traffic(TrafficEvent::OutlierSweep(service)));
+                ctx.send_self(
+                    interval,
+                    Event::Traffic(TrafficEvent::OutlierSweep(service)),
+                );
             }
         }
         self.scratch = out;
@@ -800,7 +847,12 @@ impl Traffic {
 
     // ----- sampling ----------------------------------------------------------------------
 
-    fn sample(&mut self, spec: &ClusterSpec, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
+    fn sample(
+        &mut self,
+        spec: &ClusterSpec,
+        state: &mut ClusterState,
+        ctx: &mut Context<'_, Event>,
+    ) {
         let now = ctx.now();
         let secs = self.sample_every.as_secs_f64();
         let rec = &mut state.recorder;
@@ -813,16 +865,23 @@ impl Traffic {
         }
         for st in &mut rec.traffic.sources {
             let name = st.name.clone();
-            let (req, ok, failed, inf) = (st.requests, st.succeeded, st.failed_total(), st.in_flight);
+            let (req, ok, failed, inf) =
+                (st.requests, st.succeeded, st.failed_total(), st.in_flight);
             let p99 = st.interval_latency.quantile_secs(0.99);
             let p50 = st.interval_latency.quantile_secs(0.5);
             st.interval_latency.reset();
-            rec.samples.push(row(now, "traffic.requests", &name, req as f64));
-            rec.samples.push(row(now, "traffic.succeeded", &name, ok as f64));
-            rec.samples.push(row(now, "traffic.failed", &name, failed as f64));
-            rec.samples.push(row(now, "traffic.in_flight", &name, inf as f64));
-            rec.samples.push(row(now, "traffic.latency_p50", &name, p50));
-            rec.samples.push(row(now, "traffic.latency_p99", &name, p99));
+            rec.samples
+                .push(row(now, "traffic.requests", &name, req as f64));
+            rec.samples
+                .push(row(now, "traffic.succeeded", &name, ok as f64));
+            rec.samples
+                .push(row(now, "traffic.failed", &name, failed as f64));
+            rec.samples
+                .push(row(now, "traffic.in_flight", &name, inf as f64));
+            rec.samples
+                .push(row(now, "traffic.latency_p50", &name, p50));
+            rec.samples
+                .push(row(now, "traffic.latency_p99", &name, p99));
         }
         // Per pod CPU usage over the last interval, in millicores (what metrics-server reports).
         for (i, sv) in self.servers.iter().enumerate() {
@@ -840,7 +899,9 @@ impl Traffic {
             state.pod_cpu_usage.insert(sv.pod, milli);
             if let Some(p) = state.store.pods.get(&sv.pod) {
                 let key = p.key();
-                state.recorder.sample(now, "pod.cpu_usage_millicores", &key, milli);
+                state
+                    .recorder
+                    .sample(now, "pod.cpu_usage_millicores", &key, milli);
             }
         }
         state
@@ -853,7 +914,12 @@ impl Traffic {
     }
 }
 
-fn row(time: SimTime, metric: &'static str, object: &str, value: f64) -> crate::cluster::metrics::SampleRow {
+fn row(
+    time: SimTime,
+    metric: &'static str,
+    object: &str,
+    value: f64,
+) -> crate::cluster::metrics::SampleRow {
     crate::cluster::metrics::SampleRow {
         time,
         metric,
@@ -892,7 +958,9 @@ impl Component<Event, ClusterState> for Traffic {
                         self.respond(req, error, state, ctx);
                     }
                 }
-                TrafficEvent::Timeout { req, generation } => self.timeout(req, generation, state, ctx),
+                TrafficEvent::Timeout { req, generation } => {
+                    self.timeout(req, generation, state, ctx)
+                }
                 TrafficEvent::Retry(req) => self.send_try(req, state, ctx),
                 TrafficEvent::Endpoint {
                     service,

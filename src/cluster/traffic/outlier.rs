@@ -84,7 +84,13 @@ impl OutlierDetector {
     /// Record a response of `host` at `now` (`server_error`: a 5xx, a reset or a refused
     /// connection), with `total_hosts` hosts in the cluster. Returns true if this response
     /// ejected the host.
-    pub fn record(&mut self, host: u32, server_error: bool, now: SimTime, total_hosts: u32) -> bool {
+    pub fn record(
+        &mut self,
+        host: u32,
+        server_error: bool,
+        now: SimTime,
+        total_hosts: u32,
+    ) -> bool {
         let threshold = self.cfg.consecutive_5xx;
         let ejected_now = self.ejected;
         let max_pct = u64::from(self.cfg.max_ejection_percent);
@@ -159,9 +165,19 @@ mod tests {
     /// (step, expected ejected after it). A step is `(host, server_error, time_s)`.
     #[test]
     fn consecutive_5xx_table() {
-        type Case = (&'static str, u32, &'static [(u32, bool, u64)], &'static [bool]);
+        type Case = (
+            &'static str,
+            u32,
+            &'static [(u32, bool, u64)],
+            &'static [bool],
+        );
         let cases: &[Case] = &[
-            ("four errors do not eject", 10, &[(0, true, 0); 4], &[false; 4]),
+            (
+                "four errors do not eject",
+                10,
+                &[(0, true, 0); 4],
+                &[false; 4],
+            ),
             (
                 "the fifth in a row ejects",
                 10,
@@ -196,7 +212,9 @@ mod tests {
                     (1, true, 0),
                     (1, true, 0),
                 ],
-                &[false, false, false, false, true, false, false, false, false, false],
+                &[
+                    false, false, false, false, true, false, false, false, false, false,
+                ],
             ),
             (
                 "at least one host is ejected even of 2 (10% of 2 < 1)",

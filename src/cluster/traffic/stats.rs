@@ -66,9 +66,8 @@ pub struct TrafficStats {
     pub retries: u64,
     /// End-to-end latency of successful requests (first try sent -> response).
     pub latency: LatencyHistogram,
-    /// Time tries waited in a pod's queue before a worker took them (served tries only).
-    pub queue_wait: LatencyHistogram,
-    /// Sum of queue waits in ns (exact mean, unlike the histogram's 3 digits).
+    /// Sum of the times tries waited in a pod's queue before a worker took them (every try a
+    /// worker took, 0 for those served at once), ns.
     pub wait_sum_ns: u128,
     /// Number of queue waits summed.
     pub waits: u64,
@@ -98,7 +97,6 @@ impl TrafficStats {
     pub fn record_wait(&mut self, d: SimDuration) {
         self.wait_sum_ns += u128::from(d.as_nanos());
         self.waits += 1;
-        self.queue_wait.record(d);
     }
 }
 
