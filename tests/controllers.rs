@@ -88,6 +88,9 @@ fn spec(replicas: i32, nodes: u32, timeline: Vec<(u64, TimelineAction)>) -> Clus
         priority_classes: vec![],
         scheduler: SchedulerConfigSpec::default(),
         pod_disruption_budgets: vec![],
+        services: vec![],
+        traffic: vec![],
+        destination_rules: vec![],
     }
 }
 

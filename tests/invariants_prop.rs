@@ -148,6 +148,9 @@ fn scenario(
         ignored_fields: vec![],
         priority_classes: vec![],
         pod_disruption_budgets: vec![],
+        services: vec![],
+        traffic: vec![],
+        destination_rules: vec![],
         scheduler: SchedulerConfigSpec::default(),
     }
 }

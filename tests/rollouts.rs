@@ -88,6 +88,9 @@ fn spec(
         priority_classes: vec![],
         scheduler: SchedulerConfigSpec::default(),
         pod_disruption_budgets: vec![],
+        services: vec![],
+        traffic: vec![],
+        destination_rules: vec![],
     }
 }
 

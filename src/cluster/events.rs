@@ -28,6 +28,9 @@ pub enum Event {
     Timeline(usize),
     /// Take a metrics sample. Emitted and consumed by the sampler.
     Sample,
+    /// Request traffic: arrivals, completions, timeouts, retries, endpoint updates, outlier
+    /// sweeps. Emitted and consumed by the traffic component (`cluster::traffic`).
+    Traffic(crate::cluster::traffic::TrafficEvent),
     /// A fault injected by the timeline. Emitted by the timeline; consumed by the kubelet
     /// (node faults) and the API server (`ApiServerDown`).
     Fault(Fault),

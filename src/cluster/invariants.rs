@@ -124,6 +124,9 @@ mod tests {
             priority_classes: vec![],
             scheduler: crate::cluster::spec::SchedulerConfigSpec::default(),
             pod_disruption_budgets: vec![],
+            services: vec![],
+            traffic: vec![],
+            destination_rules: vec![],
         };
         let mut state = ClusterState::new(Arc::new(spec));
         let node = NodeSpec {

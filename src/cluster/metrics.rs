@@ -80,6 +80,11 @@ impl LatencyHistogram {
         self.hist.mean() / 1e9
     }
 
+    /// Forget every recorded value.
+    pub fn reset(&mut self) {
+        self.hist.reset();
+    }
+
     /// Largest value in seconds, or 0 when empty.
     pub fn max_secs(&self) -> f64 {
         if self.hist.is_empty() {
@@ -136,6 +141,8 @@ pub struct Recorder {
     pub node_seconds: BTreeMap<String, f64>,
     /// Cost so far in currency units (closed node lifetimes only).
     pub cost: f64,
+    /// Request traffic: per source counts, failures and latencies.
+    pub traffic: crate::cluster::traffic::stats::TrafficRecord,
     /// Scheduling attempts recorded for `kubesim explain` (only for the pod asked about).
     pub explanations: Vec<crate::cluster::scheduler::explain::Explanation>,
     /// The latest FailedScheduling message of each pod not scheduled since (`namespace/name`).

@@ -18,5 +18,6 @@ pub mod scheduling_spec;
 pub mod spec;
 pub mod state;
 pub mod timeline;
+pub mod traffic;
 pub mod wiring;
 pub mod world;

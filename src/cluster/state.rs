@@ -51,6 +51,9 @@ pub struct ClusterState {
     pub recorder: Recorder,
     /// While the API server refuses writes (timeline `apiServerDown`): when it is back.
     pub api_down_until: Option<SimTime>,
+    /// CPU usage of each pod that serves traffic over the last sampling interval, in millicores
+    /// (like metrics-server's `PodMetrics`); written by the traffic model at every sample.
+    pub pod_cpu_usage: BTreeMap<PodId, f64>,
 }
 
 impl ClusterState {
@@ -63,6 +66,7 @@ impl ClusterState {
             spec,
             recorder: Recorder::default(),
             api_down_until: None,
+            pod_cpu_usage: BTreeMap::new(),
         }
     }
 

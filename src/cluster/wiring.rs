@@ -29,12 +29,14 @@ pub struct Wiring {
     pub taint_eviction: ComponentId,
     /// The `kubectl drain` client.
     pub drain: ComponentId,
+    /// The request-traffic model (Services, endpoints, pods as servers, clients).
+    pub traffic: ComponentId,
 }
 
 impl Wiring {
     /// Component names in the order they are added (ids 0, 1, 2, ...). The names also seed the
     /// components' random streams, so they are part of the determinism contract.
-    pub const ORDER: [&'static str; 11] = [
+    pub const ORDER: [&'static str; 12] = [
         "apiserver",
         "scheduler",
         "replicaset-controller",
@@ -46,6 +48,7 @@ impl Wiring {
         "node-lifecycle-controller",
         "taint-eviction-controller",
         "drain",
+        "traffic",
     ];
 
     /// The fixed wiring.
@@ -62,6 +65,7 @@ impl Wiring {
             node_lifecycle: ComponentId(8),
             taint_eviction: ComponentId(9),
             drain: ComponentId(10),
+            traffic: ComponentId(11),
         }
     }
 
@@ -75,6 +79,7 @@ impl Wiring {
                 W.kubelet,
                 W.deployment,
                 W.taint_eviction,
+                W.traffic,
             ],
             ObjectKind::Node => &[W.scheduler, W.kubelet, W.nodes, W.taint_eviction],
             ObjectKind::ReplicaSet => &[W.replicaset, W.deployment],

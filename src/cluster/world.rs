@@ -26,6 +26,8 @@ use crate::cluster::scheduler::Scheduler;
 use crate::cluster::spec::ClusterSpec;
 use crate::cluster::state::{ClusterState, Store};
 use crate::cluster::timeline::Timeline;
+use crate::cluster::traffic::Traffic;
+use crate::cluster::traffic::stats::TrafficStats;
 use crate::cluster::wiring::Wiring;
 use crate::engine::{SimTime, Simulation, TraceHasher};
 
@@ -76,6 +78,7 @@ impl World {
             sim.add_component(Box::new(NodeLifecycleController::new())),
             sim.add_component(Box::new(TaintEvictionController::new())),
             sim.add_component(Box::new(Drainer::new())),
+            sim.add_component(Box::new(Traffic::new(&spec, end))),
         ];
         debug_assert_eq!(
             ids,
@@ -90,7 +93,8 @@ impl World {
                 wiring.sampler,
                 wiring.node_lifecycle,
                 wiring.taint_eviction,
-                wiring.drain
+                wiring.drain,
+                wiring.traffic
             ]
         );
 
@@ -153,6 +157,21 @@ impl World {
             );
         }
         sim.schedule(t0, wiring.sampler, Event::Sample);
+        sim.state_mut().recorder.traffic.sources = spec
+            .traffic
+            .iter()
+            .map(|t| {
+                let s = &spec.services[t.service];
+                TrafficStats {
+                    name: t.name.clone(),
+                    service: format!("{}/{}", s.namespace, s.name),
+                    ..TrafficStats::default()
+                }
+            })
+            .collect();
+        for (at, e) in Traffic::initial_events(&spec) {
+            sim.schedule(at, wiring.traffic, Event::Traffic(e));
+        }
         for (i, e) in spec.timeline.iter().enumerate() {
             sim.schedule(e.at, wiring.timeline, Event::Timeline(i));
         }

@@ -341,8 +341,15 @@ pub(crate) fn read_node_pool(cx: &mut Cx, doc: &Map, meta: Meta) -> R<NodePoolSp
 // ---------------------------------------------------------------------------------------------
 // Behavior
 
-const BEHAVIOR_SPEC: Fields =
-    Fields::read(&["workload", "imagePull", "startup", "readiness", "shutdown"]);
+const BEHAVIOR_SPEC: Fields = Fields::read(&[
+    "workload",
+    "imagePull",
+    "startup",
+    "readiness",
+    "shutdown",
+    "serving",
+    "versions",
+]);
 const DISTRIBUTIONS: &[&str] = &["constant", "uniform", "exponential", "lognormal"];
 const UNIFORM: Fields = Fields::read(&["min", "max"]);
 const EXPONENTIAL: Fields = Fields::read(&["mean"]);
@@ -381,6 +388,12 @@ pub(crate) fn read_behavior(cx: &mut Cx, doc: &Map, meta: Meta) -> R<BehaviorDoc
     }
     if let Some(v) = field("shutdown") {
         b.shutdown = read_distribution(cx, &v)?;
+    }
+    if let Some(v) = field("serving") {
+        b.serving = super::traffic_docs::read_serving(cx, &v)?;
+    }
+    if let Some(v) = field("versions") {
+        b.serving_by_image = super::traffic_docs::read_versions(cx, &v, &b.serving)?;
     }
     Ok(BehaviorDoc { spec: b, workload })
 }

@@ -29,6 +29,7 @@ mod manifests;
 mod policy;
 pub mod quantity;
 mod reader;
+mod traffic_docs;
 pub mod yaml;
 
 pub use error::{ScenarioError, Warning, edit_distance, suggest};
