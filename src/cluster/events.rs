@@ -37,6 +37,9 @@ pub enum Event {
     /// The timeline entry with this index ends (an outage or partition with a duration).
     /// Emitted and consumed by the timeline.
     TimelineEnd(usize),
+    /// Autoscaler timers. Emitted and consumed by the HPA controller, the KEDA operator and
+    /// the cluster autoscaler (`cluster::autoscaling`).
+    Autoscaling(crate::cluster::autoscaling::AutoscalingTimer),
 }
 
 /// A fault the timeline injects.

@@ -150,6 +150,8 @@ pub struct Recorder {
     /// One record per injected failure (crash, zone outage, partition, kubelet stop), in
     /// order.
     pub failures: Vec<FailureRecord>,
+    /// What the autoscalers did (HPA, KEDA, cluster autoscaler).
+    pub autoscaling: crate::cluster::autoscaling::AutoscalingRecord,
 }
 
 /// What one injected failure did: when it was detected, when the first replacement pod became

@@ -3,6 +3,8 @@
 //! validated [`spec::ClusterSpec`].
 
 pub mod apiserver;
+pub mod autoscaling;
+pub mod autoscaling_spec;
 pub mod controllers;
 pub mod disruption;
 pub mod distribution;

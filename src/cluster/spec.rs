@@ -740,6 +740,8 @@ pub struct ClusterSpec {
     pub scheduler: SchedulerConfigSpec,
     /// PodDisruptionBudgets, in file order.
     pub pod_disruption_budgets: Vec<PodDisruptionBudgetSpec>,
+    /// Autoscalers: HPAs, KEDA ScaledObjects, the cluster autoscaler's node groups and options.
+    pub autoscaling: crate::cluster::autoscaling_spec::AutoscalingSpec,
 }
 
 /// A `policy/v1` PodDisruptionBudget.

@@ -31,12 +31,18 @@ pub struct Wiring {
     pub drain: ComponentId,
     /// The request-traffic model (Services, endpoints, pods as servers, clients).
     pub traffic: ComponentId,
+    /// The HorizontalPodAutoscaler controller.
+    pub hpa: ComponentId,
+    /// The KEDA operator (ScaledObjects).
+    pub keda: ComponentId,
+    /// The cluster autoscaler.
+    pub cluster_autoscaler: ComponentId,
 }
 
 impl Wiring {
     /// Component names in the order they are added (ids 0, 1, 2, ...). The names also seed the
     /// components' random streams, so they are part of the determinism contract.
-    pub const ORDER: [&'static str; 12] = [
+    pub const ORDER: [&'static str; 15] = [
         "apiserver",
         "scheduler",
         "replicaset-controller",
@@ -49,6 +55,9 @@ impl Wiring {
         "taint-eviction-controller",
         "drain",
         "traffic",
+        "horizontal-pod-autoscaler",
+        "keda-operator",
+        "cluster-autoscaler",
     ];
 
     /// The fixed wiring.
@@ -66,6 +75,9 @@ impl Wiring {
             taint_eviction: ComponentId(9),
             drain: ComponentId(10),
             traffic: ComponentId(11),
+            hpa: ComponentId(12),
+            keda: ComponentId(13),
+            cluster_autoscaler: ComponentId(14),
         }
     }
 

@@ -11,6 +11,10 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::cluster::apiserver::ApiServer;
+use crate::cluster::autoscaling::AutoscalingTimer;
+use crate::cluster::autoscaling::cluster_autoscaler::ClusterAutoscaler;
+use crate::cluster::autoscaling::hpa::HpaController;
+use crate::cluster::autoscaling::keda::{self, KedaOperator};
 use crate::cluster::controllers::deployment::DeploymentController;
 use crate::cluster::controllers::nodelifecycle::NodeLifecycleController;
 use crate::cluster::controllers::nodes::NodeController;
@@ -66,6 +70,14 @@ impl World {
             .iter()
             .map(|p| (p.name.clone(), p.count))
             .collect();
+        // The HPAs: the scenario's, then one per ScaledObject (KEDA creates them).
+        let hpas: Vec<_> = spec
+            .autoscaling
+            .hpas
+            .iter()
+            .cloned()
+            .chain(spec.autoscaling.scaled_objects.iter().map(keda::hpa_for))
+            .collect();
         let ids = [
             sim.add_component(Box::new(ApiServer::new(wiring))),
             sim.add_component(Box::new(Scheduler::new())),
@@ -79,6 +91,18 @@ impl World {
             sim.add_component(Box::new(TaintEvictionController::new())),
             sim.add_component(Box::new(Drainer::new())),
             sim.add_component(Box::new(Traffic::new(&spec, end))),
+            sim.add_component(Box::new(HpaController::new(
+                hpas.clone(),
+                spec.autoscaling.hpa_controller.clone(),
+            ))),
+            sim.add_component(Box::new(KedaOperator::new(
+                &spec.autoscaling.scaled_objects,
+            ))),
+            sim.add_component(Box::new(ClusterAutoscaler::new(
+                spec.autoscaling.node_groups.clone(),
+                spec.autoscaling.cluster_autoscaler.clone(),
+                &spec.scheduler,
+            ))),
         ];
         debug_assert_eq!(
             ids,
@@ -94,7 +118,10 @@ impl World {
                 wiring.node_lifecycle,
                 wiring.taint_eviction,
                 wiring.drain,
-                wiring.traffic
+                wiring.traffic,
+                wiring.hpa,
+                wiring.keda,
+                wiring.cluster_autoscaler
             ]
         );
 
@@ -182,6 +209,33 @@ impl World {
             wiring.node_lifecycle,
             Event::Controller(ControllerTimer::MonitorNodes),
         );
+
+        // Autoscalers: the HPA controller's first sync after one sync period, KEDA's first poll
+        // of each ScaledObject after its polling interval, the cluster autoscaler's first loop
+        // after one scan interval.
+        let a = &spec.autoscaling;
+        if !hpas.is_empty() {
+            sim.schedule(
+                t0 + a.hpa_controller.sync_period,
+                wiring.hpa,
+                Event::Autoscaling(AutoscalingTimer::HpaSync),
+            );
+        }
+        for (i, so) in a.scaled_objects.iter().enumerate() {
+            sim.schedule(
+                t0 + so.polling_interval,
+                wiring.keda,
+                Event::Autoscaling(AutoscalingTimer::KedaPoll(i as u32)),
+            );
+        }
+        if !a.node_groups.is_empty() {
+            sim.schedule(
+                t0 + a.cluster_autoscaler.scan_interval,
+                wiring.cluster_autoscaler,
+                Event::Autoscaling(AutoscalingTimer::CaScan),
+            );
+        }
+        sim.state_mut().recorder.autoscaling.active = !hpas.is_empty() || !a.node_groups.is_empty();
 
         let trace = Rc::new(Cell::new(TraceHasher::new()));
         let t = Rc::clone(&trace);

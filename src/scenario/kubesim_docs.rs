@@ -47,8 +47,15 @@ fn read_ref(cx: &Cx, v: &Val) -> R<Ref> {
 // ---------------------------------------------------------------------------------------------
 // Scenario
 
-const SCENARIO_SPEC: Fields =
-    Fields::read(&["seed", "duration", "sampleEvery", "controlPlane", "expect"]);
+const SCENARIO_SPEC: Fields = Fields::read(&[
+    "seed",
+    "duration",
+    "sampleEvery",
+    "controlPlane",
+    "expect",
+    "clusterAutoscaler",
+    "horizontalPodAutoscaler",
+]);
 const CONTROL_PLANE: Fields = Fields::read(&[
     "apiWriteLatency",
     "watchDelay",
@@ -74,6 +81,8 @@ pub(crate) struct ScenarioDoc {
     pub sample_every: SimDuration,
     pub control_plane: ControlPlaneSpec,
     pub expectations: Vec<Expectation>,
+    pub cluster_autoscaler: crate::cluster::autoscaling_spec::ClusterAutoscalerSpec,
+    pub hpa_controller: crate::cluster::autoscaling_spec::HpaControllerSpec,
 }
 
 pub(crate) fn read_scenario(cx: &mut Cx, doc: &Map, meta: Meta) -> R<ScenarioDoc> {
@@ -179,6 +188,14 @@ pub(crate) fn read_scenario(cx: &mut Cx, doc: &Map, meta: Meta) -> R<ScenarioDoc
             expectations.push(read_expectation(cx, &item)?);
         }
     }
+    let cluster_autoscaler = match spec.get("clusterAutoscaler") {
+        Some(v) => super::autoscaling_docs::read_cluster_autoscaler(cx, &v)?,
+        None => Default::default(),
+    };
+    let hpa_controller = match spec.get("horizontalPodAutoscaler") {
+        Some(v) => super::autoscaling_docs::read_hpa_controller(cx, &v)?,
+        None => Default::default(),
+    };
     Ok(ScenarioDoc {
         name: meta.name,
         seed,
@@ -186,6 +203,8 @@ pub(crate) fn read_scenario(cx: &mut Cx, doc: &Map, meta: Meta) -> R<ScenarioDoc
         sample_every,
         control_plane,
         expectations,
+        cluster_autoscaler,
+        hpa_controller,
     })
 }
 
@@ -244,10 +263,15 @@ const NODE_POOL_SPEC: Fields = Fields {
     silent: &[],
 };
 const CAPACITY: Fields = Fields::read(&["cpu", "memory", "pods"]);
-const AUTOSCALING: Fields = Fields::read(&["min", "max"]);
-
-/// A `NodePool` document.
-pub(crate) fn read_node_pool(cx: &mut Cx, doc: &Map, meta: Meta) -> R<NodePoolSpec> {
+/// A `NodePool` document, and its node group when it has `spec.autoscaling`.
+pub(crate) fn read_node_pool(
+    cx: &mut Cx,
+    doc: &Map,
+    meta: Meta,
+) -> R<(
+    NodePoolSpec,
+    Option<crate::cluster::autoscaling_spec::NodeGroupSpec>,
+)> {
     let spec = doc.req(cx, "spec")?.map(cx, &NODE_POOL_SPEC)?;
     let count_v = spec.req(cx, "count")?;
     let count = u32::try_from(count_v.int_in(cx, 0, MAX_NODES as i64)?)
@@ -306,23 +330,13 @@ pub(crate) fn read_node_pool(cx: &mut Cx, doc: &Map, meta: Meta) -> R<NodePoolSp
         }
         None => 0.0,
     };
-    if let Some(v) = spec.get("autoscaling") {
-        let a = v.map(cx, &AUTOSCALING)?;
-        let min_v = a.req(cx, "min")?;
-        let min = min_v.int_in(cx, 0, MAX_NODES as i64)?;
-        let max_v = a.req(cx, "max")?;
-        let max = max_v.int_in(cx, 0, MAX_NODES as i64)?;
-        if max < min {
-            return Err(max_v.err(cx, format!("must be greater than or equal to min ({min})")));
-        }
-        let at = spec.key_pos("autoscaling").unwrap_or(v.pos());
-        cx.warn(
-            at,
-            &v.path,
-            "node autoscaling is not simulated yet; ignored",
-        );
-    }
-    Ok(NodePoolSpec {
+    let group = match spec.get("autoscaling") {
+        Some(v) => Some(super::autoscaling_docs::read_pool_autoscaling(
+            cx, &v, &meta.name, count,
+        )?),
+        None => None,
+    };
+    let pool = NodePoolSpec {
         name: meta.name,
         count,
         zones,
@@ -335,7 +349,8 @@ pub(crate) fn read_node_pool(cx: &mut Cx, doc: &Map, meta: Meta) -> R<NodePoolSp
         taints,
         provisioning_delay,
         price_per_hour,
-    })
+    };
+    Ok((pool, group))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -349,6 +364,7 @@ const BEHAVIOR_SPEC: Fields = Fields::read(&[
     "shutdown",
     "serving",
     "versions",
+    "cpuLoad",
 ]);
 const DISTRIBUTIONS: &[&str] = &["constant", "uniform", "exponential", "lognormal"];
 const UNIFORM: Fields = Fields::read(&["min", "max"]);
@@ -359,6 +375,8 @@ const LOGNORMAL: Fields = Fields::read(&["median", "p99"]);
 pub(crate) struct BehaviorDoc {
     pub spec: BehaviorSpec,
     pub workload: Ref,
+    /// `spec.cpuLoad`, if set.
+    pub cpu_load: Option<crate::cluster::autoscaling_spec::CpuLoad>,
 }
 
 pub(crate) fn read_behavior(cx: &mut Cx, doc: &Map, meta: Meta) -> R<BehaviorDoc> {
@@ -395,7 +413,15 @@ pub(crate) fn read_behavior(cx: &mut Cx, doc: &Map, meta: Meta) -> R<BehaviorDoc
     if let Some(v) = field("versions") {
         b.serving_by_image = super::traffic_docs::read_versions(cx, &v, &b.serving)?;
     }
-    Ok(BehaviorDoc { spec: b, workload })
+    let cpu_load = match field("cpuLoad") {
+        Some(v) => Some(super::autoscaling_docs::read_cpu_load(cx, &v)?),
+        None => None,
+    };
+    Ok(BehaviorDoc {
+        spec: b,
+        workload,
+        cpu_load,
+    })
 }
 
 /// A duration distribution: a duration string (constant) or a one-key mapping

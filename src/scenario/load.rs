@@ -173,6 +173,8 @@ enum Handler {
     DestinationRule,
     List,
     PodDisruptionBudget,
+    HorizontalPodAutoscaler,
+    ScaledObject,
     /// A real kind kubesim does not simulate yet: warn and skip the document.
     Skip,
 }
@@ -195,7 +197,7 @@ const KINDS: &[(&str, &[&str], Handler)] = &[
     (
         "HorizontalPodAutoscaler",
         &["autoscaling/v2"],
-        Handler::Skip,
+        Handler::HorizontalPodAutoscaler,
     ),
     (
         "PodDisruptionBudget",
@@ -215,7 +217,7 @@ const KINDS: &[(&str, &[&str], Handler)] = &[
     ("Ingress", &["networking.k8s.io/v1"], Handler::Skip),
     ("NetworkPolicy", &["networking.k8s.io/v1"], Handler::Skip),
     ("Rollout", &["argoproj.io/v1alpha1"], Handler::Skip),
-    ("ScaledObject", &["keda.sh/v1alpha1"], Handler::Skip),
+    ("ScaledObject", &["keda.sh/v1alpha1"], Handler::ScaledObject),
     (
         "DestinationRule",
         &[
@@ -257,6 +259,10 @@ struct Collected {
     services: Vec<Named<ServiceSpec>>,
     traffic: Vec<Named<TrafficDoc>>,
     destination_rules: Vec<Named<DestinationRuleDoc>>,
+    hpas: Vec<Named<super::autoscaling_docs::HpaDoc>>,
+    scaled_objects: Vec<Named<super::autoscaling_docs::ScaledObjectDoc>>,
+    node_groups: Vec<crate::cluster::autoscaling_spec::NodeGroupSpec>,
+    cpu_load: BTreeMap<String, crate::cluster::autoscaling_spec::CpuLoad>,
 }
 
 /// Error at the second of two objects with the same name.
@@ -411,7 +417,8 @@ impl Collected {
                 let meta = read_meta(&mut cx, &m, &KUBESIM_META, kind_name)?;
                 let loc = meta.name_loc.clone();
                 check_unique(&self.pools, &meta.name, &loc, "NodePool", |p| &p.name)?;
-                let value = read_node_pool(&mut cx, &m, meta)?;
+                let (value, group) = read_node_pool(&mut cx, &m, meta)?;
+                self.node_groups.extend(group);
                 self.pools.push(Named { value, loc });
                 Ok(())
             }
@@ -457,6 +464,36 @@ impl Collected {
                 )?;
                 let value = read_destination_rule(&mut cx, &m, meta)?;
                 self.destination_rules.push(Named { value, loc });
+                Ok(())
+            }
+            Handler::HorizontalPodAutoscaler => {
+                let m = root.map(&mut cx, &super::autoscaling_docs::HPA_DOC)?;
+                let meta = read_meta(&mut cx, &m, &OBJECT_META, kind_name)?;
+                let loc = meta.name_loc.clone();
+                check_unique(
+                    &self.hpas,
+                    &meta.name,
+                    &loc,
+                    "HorizontalPodAutoscaler",
+                    |h| &h.spec.name,
+                )?;
+                let value = super::autoscaling_docs::read_hpa(&mut cx, &m, meta)?;
+                self.hpas.push(Named { value, loc });
+                Ok(())
+            }
+            Handler::ScaledObject => {
+                let m = root.map(&mut cx, &super::autoscaling_docs::SCALED_OBJECT_DOC)?;
+                let meta = read_meta(&mut cx, &m, &OBJECT_META, kind_name)?;
+                let loc = meta.name_loc.clone();
+                check_unique(
+                    &self.scaled_objects,
+                    &meta.name,
+                    &loc,
+                    "ScaledObject",
+                    |s| &s.spec.name,
+                )?;
+                let value = super::autoscaling_docs::read_scaled_object(&mut cx, &m, meta)?;
+                self.scaled_objects.push(Named { value, loc });
                 Ok(())
             }
             Handler::Timeline => {
@@ -521,7 +558,12 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
         }
     }
     for p in &c.pools {
-        total += u64::from(p.value.count);
+        let group_max = c
+            .node_groups
+            .iter()
+            .find(|g| g.pool == p.value.name)
+            .map_or(0, |g| g.max);
+        total += u64::from(p.value.count.max(group_max));
         if total > MAX_NODES {
             return Err(over(&p.loc, total));
         }
@@ -545,7 +587,13 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
     // How many nodes each pool can have during the run (start + addNodes).
     let mut pool_max: BTreeMap<&str, u32> = BTreeMap::new();
     for p in &c.pools {
-        pool_max.insert(&p.value.name, p.value.count);
+        // A node group may grow up to its max (the cluster autoscaler names new nodes on).
+        let group_max = c
+            .node_groups
+            .iter()
+            .find(|g| g.pool == p.value.name)
+            .map_or(0, |g| g.max);
+        pool_max.insert(&p.value.name, p.value.count.max(group_max));
     }
     for e in &c.timeline {
         if let RawAction::AddNodes { pool, count } = &e.action {
@@ -608,6 +656,9 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
         }
         behavior_at.insert(w.name.clone(), w.loc.clone());
         behaviors.insert(w.name.clone(), b.value.spec.clone());
+        if let Some(l) = &b.value.cpu_load {
+            c.cpu_load.insert(w.name.clone(), l.clone());
+        }
     }
 
     // Timeline: within the run, references resolved, sorted by time (stable).
@@ -761,6 +812,9 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
     // Request traffic: Traffic -> Service, DestinationRule host -> Service.
     let (services, traffic, destination_rules) = resolve_traffic(&c, &scenario)?;
 
+    // Autoscalers: targets are Deployments, metric Services exist, one autoscaler per target.
+    let autoscaling = resolve_autoscaling(&c, &deployment_names, &services, &scenario)?;
+
     // Workloads need somewhere to run.
     let first_workload = c
         .deployments
@@ -807,6 +861,7 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
         services,
         traffic,
         destination_rules,
+        autoscaling,
     };
     Ok((spec, warnings))
 }
@@ -949,4 +1004,85 @@ fn resolve_traffic(
         });
     }
     Ok((services, traffic, rules))
+}
+
+/// Resolve the autoscalers: every HPA and ScaledObject targets a Deployment of its namespace,
+/// at most one autoscaler per Deployment (two would fight, as upstream's `AmbiguousSelector`),
+/// every metric or trigger Service exists.
+fn resolve_autoscaling(
+    c: &Collected,
+    deployment_names: &[&str],
+    services: &[ServiceSpec],
+    scenario: &ScenarioDoc,
+) -> R<crate::cluster::autoscaling_spec::AutoscalingSpec> {
+    use crate::cluster::autoscaling_spec::{KedaTriggerKind, MetricSource};
+    let svc_names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
+    let find_service = |r: &super::kubesim_docs::Ref, ns: &str| -> R<usize> {
+        services
+            .iter()
+            .position(|s| s.name == r.name && s.namespace == ns)
+            .ok_or_else(|| unknown_ref(&r.name, &r.loc, "Service", svc_names.iter().copied()))
+    };
+    let mut owner: BTreeMap<String, Loc> = BTreeMap::new();
+    let mut claim = |target: &super::kubesim_docs::Ref, ns: &str| -> R<()> {
+        let ok = c
+            .deployments
+            .iter()
+            .any(|d| d.value.name == target.name && d.value.namespace == ns);
+        if !ok {
+            return Err(unknown_ref(
+                &target.name,
+                &target.loc,
+                "Deployment",
+                deployment_names.iter().copied(),
+            ));
+        }
+        let key = format!("{ns}/{}", target.name);
+        if let Some(first) = owner.get(&key) {
+            return Err(target.loc.err(format!(
+                "Deployment {:?} already has an autoscaler (at {})",
+                target.name,
+                first.at()
+            )));
+        }
+        owner.insert(key, target.loc.clone());
+        Ok(())
+    };
+    let mut hpas = Vec::new();
+    for h in &c.hpas {
+        let d = &h.value;
+        claim(&d.target, &d.spec.namespace)?;
+        let mut spec = d.spec.clone();
+        for r in &d.services {
+            let s = find_service(&r.service, &spec.namespace)?;
+            match &mut spec.metrics[r.index].source {
+                MetricSource::ExternalRequestRate { service }
+                | MetricSource::ExternalInFlight { service } => *service = s,
+                _ => {}
+            }
+        }
+        hpas.push(spec);
+    }
+    let mut scaled_objects = Vec::new();
+    for so in &c.scaled_objects {
+        let d = &so.value;
+        claim(&d.target, &d.spec.namespace)?;
+        let mut spec = d.spec.clone();
+        for r in &d.services {
+            let s = find_service(&r.service, &spec.namespace)?;
+            match &mut spec.triggers[r.index].kind {
+                KedaTriggerKind::RequestRate { service }
+                | KedaTriggerKind::QueueLength { service } => *service = s,
+            }
+        }
+        scaled_objects.push(spec);
+    }
+    Ok(crate::cluster::autoscaling_spec::AutoscalingSpec {
+        hpas,
+        scaled_objects,
+        node_groups: c.node_groups.clone(),
+        cluster_autoscaler: scenario.cluster_autoscaler.clone(),
+        hpa_controller: scenario.hpa_controller.clone(),
+        cpu_load: c.cpu_load.clone(),
+    })
 }

@@ -23,6 +23,7 @@
 
 pub mod duration;
 pub mod error;
+mod autoscaling_docs;
 mod kubesim_docs;
 mod load;
 mod manifests;

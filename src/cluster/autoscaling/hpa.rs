@@ -1,0 +1,332 @@
+//! The HorizontalPodAutoscaler controller, as upstream's
+//! `pkg/controller/podautoscaler/horizontal.go` `reconcileAutoscaler`: every sync period
+//! (15 s) each HPA reads its Deployment's `spec.replicas` (the scale subresource), and
+//!
+//! - does nothing when the Deployment has 0 replicas and `minReplicas` is not 0 (scaling
+//!   disabled — how KEDA's scale to zero works);
+//! - moves the count into `[minReplicas, maxReplicas]` when it is outside;
+//! - else computes one proposal per metric ([`super::replicas`]), keeps the largest
+//!   (`computeReplicasForMetrics`; if every metric fails, or one fails and the others propose
+//!   a scale-down, it does not scale), and normalizes it ([`super::behavior`]).
+//!
+//! A change is written through the API (`UpdateDeployment`) and logged as upstream's
+//! `SuccessfulRescale` event. Every sync records `hpa.desired_replicas`,
+//! `hpa.current_replicas` and each metric's current value (`hpa.metric`).
+
+use std::collections::BTreeMap;
+
+use crate::cluster::apiserver;
+use crate::cluster::autoscaling::AutoscalingTimer;
+use crate::cluster::autoscaling::behavior::HpaHistory;
+use crate::cluster::autoscaling::metrics::{
+    RateMeter, pod_cpu, pod_request_rates, pod_sample, selected_pods, service_in_flight,
+    services_selecting,
+};
+use crate::cluster::autoscaling::replicas::{
+    CalcConfig, external_per_pod_replicas, external_value_replicas, plain_replicas,
+    resource_replicas,
+};
+use crate::cluster::autoscaling_spec::{
+    HpaControllerSpec, HpaSpec, MetricSource, MetricSpec, MetricTarget,
+};
+use crate::cluster::events::{ApiWrite, Event};
+use crate::cluster::objects::PodPhase;
+use crate::cluster::state::ClusterState;
+use crate::engine::{Component, Context, SimTime};
+
+struct Hpa {
+    spec: HpaSpec,
+    key: String,
+    history: HpaHistory,
+    rates: RateMeter,
+}
+
+/// The HPA controller component.
+pub struct HpaController {
+    hpas: Vec<Hpa>,
+    config: HpaControllerSpec,
+}
+
+impl std::fmt::Debug for HpaController {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HpaController")
+            .field("hpas", &self.hpas.len())
+            .finish()
+    }
+}
+
+/// One metric's outcome: `(proposal, current value)` or an error message.
+type Proposal = Result<(i32, f64), String>;
+
+impl HpaController {
+    /// A controller for `hpas` (the scenario's, then the ones KEDA owns).
+    pub fn new(hpas: Vec<HpaSpec>, config: HpaControllerSpec) -> Self {
+        HpaController {
+            hpas: hpas
+                .into_iter()
+                .map(|spec| Hpa {
+                    key: format!("{}/{}", spec.namespace, spec.name),
+                    spec,
+                    history: HpaHistory::default(),
+                    rates: RateMeter::default(),
+                })
+                .collect(),
+            config,
+        }
+    }
+
+    /// True if there is anything to do (else no timer is scheduled).
+    pub fn is_active(&self) -> bool {
+        !self.hpas.is_empty()
+    }
+
+    fn sync_all(&mut self, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
+        let now = ctx.now();
+        for i in 0..self.hpas.len() {
+            self.sync(i, state, ctx, now);
+        }
+        ctx.send_self(
+            self.config.sync_period,
+            Event::Autoscaling(AutoscalingTimer::HpaSync),
+        );
+    }
+
+    fn metric(
+        cfg: &CalcConfig,
+        h: &mut Hpa,
+        m: &MetricSpec,
+        current: i32,
+        state: &ClusterState,
+        now: SimTime,
+    ) -> Proposal {
+        let ns = h.spec.namespace.clone();
+        let dkey = format!("{ns}/{}", h.spec.target);
+        let Some(d) = state.store.deployments.get(&dkey) else {
+            return Err("the target Deployment does not exist".into());
+        };
+        let pods = selected_pods(state, &ns, &d.selector);
+        let err = |e: super::replicas::CalcError| e.0;
+        match (&m.source, m.target) {
+            (MetricSource::ResourceCpu, MetricTarget::Utilization(u)) => {
+                let samples: Vec<_> = pods
+                    .iter()
+                    .map(|p| pod_sample(p, pod_cpu(state, p, now), true))
+                    .collect();
+                let r = resource_replicas(current, u, &samples, true, cfg).map_err(err)?;
+                Ok((r.replicas, f64::from(r.utilization)))
+            }
+            (MetricSource::ResourceCpu, MetricTarget::AverageValue(v)) => {
+                let samples: Vec<_> = pods
+                    .iter()
+                    .map(|p| pod_sample(p, pod_cpu(state, p, now), false))
+                    .collect();
+                let (r, u) = plain_replicas(current, v, &samples, true, cfg).map_err(err)?;
+                Ok((r, u as f64 / 1000.0))
+            }
+            (MetricSource::PodsRequestRate, MetricTarget::AverageValue(v)) => {
+                let services = services_selecting(state, &ns, &d.template.labels);
+                let rates: BTreeMap<usize, f64> = services
+                    .iter()
+                    .map(|&s| (s, h.rates.rate(state, s, now)))
+                    .collect();
+                let per_pod = pod_request_rates(state, &pods, &rates);
+                let ts = now;
+                let samples: Vec<_> = pods
+                    .iter()
+                    .zip(per_pod)
+                    .map(|(p, r)| {
+                        pod_sample(p, r.map(|r| ((r * 1000.0).round() as i64, ts)), false)
+                    })
+                    .collect();
+                let (r, u) = plain_replicas(current, v, &samples, false, cfg).map_err(err)?;
+                Ok((r, u as f64 / 1000.0))
+            }
+            (
+                MetricSource::ExternalRequestRate { service }
+                | MetricSource::ExternalInFlight { service },
+                target,
+            ) => {
+                let value = match m.source {
+                    MetricSource::ExternalRequestRate { .. } => h.rates.rate(state, *service, now),
+                    _ => service_in_flight(state, *service) as f64,
+                };
+                let total = (value * 1000.0).round() as i64;
+                match target {
+                    MetricTarget::Value(t) => {
+                        let ready = pods
+                            .iter()
+                            .filter(|p| p.phase == PodPhase::Running && p.is_ready())
+                            .count() as i64;
+                        if pods.is_empty() && current != 0 {
+                            return Err(
+                                "no pods returned by selector while calculating replica count"
+                                    .into(),
+                            );
+                        }
+                        let (r, _) =
+                            external_value_replicas(current, t, total, ready, cfg.tolerance);
+                        Ok((r, value))
+                    }
+                    MetricTarget::AverageValue(t) => {
+                        let (r, _) = external_per_pod_replicas(current, t, total, cfg.tolerance);
+                        Ok((r, value))
+                    }
+                    MetricTarget::Utilization(_) => {
+                        Err("invalid target for an External metric".into())
+                    }
+                }
+            }
+            _ => Err("unsupported metric target".into()),
+        }
+    }
+
+    fn sync(
+        &mut self,
+        i: usize,
+        state: &mut ClusterState,
+        ctx: &mut Context<'_, Event>,
+        now: SimTime,
+    ) {
+        let cfg = CalcConfig {
+            tolerance: self.config.tolerance,
+            cpu_initialization_period: self.config.cpu_initialization_period,
+            initial_readiness_delay: self.config.initial_readiness_delay,
+            metric_window: state.spec.sample_every,
+            now,
+        };
+        let window = self.config.downscale_stabilization;
+        let h = &mut self.hpas[i];
+        let dkey = format!("{}/{}", h.spec.namespace, h.spec.target);
+        let Some(d) = state.store.deployments.get(&dkey) else {
+            return;
+        };
+        let current = d.replicas;
+        let (min, max) = (h.spec.min_replicas, h.spec.max_replicas);
+        if current == 0 && min != 0 {
+            // ScalingActive=False (ScalingDisabled): scaling is disabled at 0 replicas.
+            state
+                .recorder
+                .sample(now, "hpa.desired_replicas", &h.key, 0.0);
+            state
+                .recorder
+                .sample(now, "hpa.current_replicas", &h.key, 0.0);
+            return;
+        }
+        let (desired, reason) = if current > max {
+            (
+                max,
+                "Current number of replicas above Spec.MaxReplicas".to_string(),
+            )
+        } else if current < min {
+            (
+                min,
+                "Current number of replicas below Spec.MinReplicas".to_string(),
+            )
+        } else {
+            let metrics = h.spec.metrics.clone();
+            let mut best: Option<(i32, String)> = None;
+            let mut invalid = 0usize;
+            let mut first_err = String::new();
+            for m in &metrics {
+                match Self::metric(&cfg, h, m, current, state, now) {
+                    Ok((r, v)) => {
+                        state.recorder.sample(
+                            now,
+                            "hpa.metric",
+                            &format!("{}:{}", h.key, m.name),
+                            v,
+                        );
+                        if best.as_ref().is_none_or(|(b, _)| r > *b) {
+                            best = Some((r, m.name.clone()));
+                        }
+                    }
+                    Err(e) => {
+                        invalid += 1;
+                        if first_err.is_empty() {
+                            first_err = e;
+                        }
+                    }
+                }
+            }
+            let failed = match &best {
+                None => true,
+                Some((r, _)) => invalid > 0 && *r < current,
+            };
+            if failed {
+                state.recorder.event(
+                    now,
+                    "HorizontalPodAutoscaler",
+                    h.key.clone(),
+                    "FailedGetResourceMetric",
+                    format!(
+                        "invalid metrics ({invalid} invalid out of {}): {first_err}",
+                        metrics.len()
+                    ),
+                );
+                state
+                    .recorder
+                    .sample(now, "hpa.desired_replicas", &h.key, f64::from(current));
+                state
+                    .recorder
+                    .sample(now, "hpa.current_replicas", &h.key, f64::from(current));
+                return;
+            }
+            let (proposal, metric_name) = best.unwrap_or((current, String::new()));
+            let (n, _) = match &h.spec.behavior {
+                None => h
+                    .history
+                    .normalize_legacy(current, proposal, min, max, window, now),
+                Some(b) => h
+                    .history
+                    .normalize_with_behavior(b, current, proposal, min, max, window, now),
+            };
+            let dir = if n > current { "above" } else { "below" };
+            (n, format!("{metric_name} {dir} target"))
+        };
+        state
+            .recorder
+            .sample(now, "hpa.desired_replicas", &h.key, f64::from(desired));
+        state
+            .recorder
+            .sample(now, "hpa.current_replicas", &h.key, f64::from(current));
+        if desired == current {
+            return;
+        }
+        if let Some(b) = &h.spec.behavior {
+            h.history.store_scale_event(b, current, desired, now);
+        }
+        if desired > current {
+            state.recorder.autoscaling.hpa_scale_ups += 1;
+        } else {
+            state.recorder.autoscaling.hpa_scale_downs += 1;
+        }
+        state.recorder.event(
+            now,
+            "HorizontalPodAutoscaler",
+            h.key.clone(),
+            "SuccessfulRescale",
+            format!("New size: {desired}; reason: {reason}"),
+        );
+        apiserver::write(
+            ctx,
+            state,
+            ApiWrite::UpdateDeployment {
+                key: dkey,
+                replicas: Some(desired),
+                template: None,
+            },
+        );
+    }
+}
+
+impl Component<Event, ClusterState> for HpaController {
+    fn name(&self) -> &str {
+        "horizontal-pod-autoscaler"
+    }
+
+    fn handle(&mut self, event: Event, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
+        if let Event::Autoscaling(AutoscalingTimer::HpaSync) = event {
+            self.sync_all(state, ctx);
+        }
+    }
+}
