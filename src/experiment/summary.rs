@@ -361,6 +361,7 @@ impl Summary {
             );
         }
         let traffic = traffic_summary(result, &mut m);
+        autoscaling_summary(result, &mut m);
         let expectations: Vec<ExpectationResult> = out
             .spec
             .expectations
@@ -417,5 +418,65 @@ impl Summary {
                 .collect(),
             failures,
         }
+    }
+}
+
+/// The autoscaling keys of `metrics` (only when the scenario has an HPA, a ScaledObject or a
+/// node group): rescales, node-group changes, time pods waited for capacity, cost per million
+/// requests and idle capacity.
+fn autoscaling_summary(result: &RunResult, m: &mut BTreeMap<String, f64>) {
+    let rec = &result.output.recorder;
+    let a = &rec.autoscaling;
+    if !a.active {
+        return;
+    }
+    let mut put = |k: &str, v: f64| {
+        m.insert(k.to_string(), v);
+    };
+    put("autoscaling.hpa_scale_ups", a.hpa_scale_ups as f64);
+    put("autoscaling.hpa_scale_downs", a.hpa_scale_downs as f64);
+    put("autoscaling.keda_activations", a.keda_activations as f64);
+    put(
+        "autoscaling.keda_deactivations",
+        a.keda_deactivations as f64,
+    );
+    put("autoscaling.ca_scale_ups", a.ca_scale_ups as f64);
+    put(
+        "autoscaling.ca_nodes_requested",
+        a.ca_nodes_requested as f64,
+    );
+    put("autoscaling.ca_nodes_failed", a.ca_nodes_failed as f64);
+    put("autoscaling.ca_nodes_removed", a.ca_nodes_removed as f64);
+    let p = percentiles(&a.pending_for_capacity);
+    put("pending_for_capacity_seconds.count", p.count as f64);
+    put("pending_for_capacity_seconds.mean", p.mean);
+    put("pending_for_capacity_seconds.p99", p.p99);
+    put("pending_for_capacity_seconds.max", p.max);
+    // Peak node count over the samples.
+    let peak = rec
+        .samples
+        .iter()
+        .filter(|s| s.metric == "nodes.total")
+        .map(|s| s.value)
+        .fold(0.0, f64::max);
+    put("nodes.peak", peak);
+    // Idle capacity: the time-average of the CPU nobody requested, and its share of the bill.
+    let ratios: Vec<f64> = rec
+        .samples
+        .iter()
+        .filter(|s| s.metric == "cluster.cpu_requested_ratio")
+        .map(|s| s.value)
+        .collect();
+    if !ratios.is_empty() {
+        let idle = 1.0 - ratios.iter().sum::<f64>() / ratios.len() as f64;
+        put("cost.idle_cpu_fraction", idle);
+        put("cost.idle", rec.cost * idle);
+    }
+    let requests: u64 = rec.traffic.sources.iter().map(|s| s.requests).sum();
+    if requests > 0 {
+        put(
+            "cost.per_million_requests",
+            rec.cost / requests as f64 * 1e6,
+        );
     }
 }
