@@ -130,20 +130,28 @@ fn service_label(cx: &mut Cx, id: &Map, id_v: &Val) -> R<Ref> {
     };
     let sel = sel_v.map(cx, &METRIC_SELECTOR)?;
     let ml_v = sel.req(cx, "matchLabels")?;
-    for (k, kpos, v) in ml_v.pairs(cx)? {
-        if k == "service" {
-            return Ok(Ref {
-                name: v.nonempty_string(cx)?,
-                loc: v.loc(cx),
-            });
-        }
+    let pairs = ml_v.pairs(cx)?;
+    let Some((k, kpos, v)) = pairs.first() else {
+        return Err(ml_v.err(cx, "matchLabels.service is required"));
+    };
+    if k != "service" {
         return Err(cx.err(
-            kpos,
+            *kpos,
             &v.path,
             format!("unknown metric label {k:?}; kubesim's metrics have one label, service"),
         ));
     }
-    Err(ml_v.err(cx, "matchLabels.service is required"))
+    if let Some((k2, kpos2, v2)) = pairs.get(1) {
+        return Err(cx.err(
+            *kpos2,
+            &v2.path,
+            format!("unknown metric label {k2:?}; kubesim's metrics have one label, service"),
+        ));
+    }
+    Ok(Ref {
+        name: v.nonempty_string(cx)?,
+        loc: v.loc(cx),
+    })
 }
 
 const METRIC_NAMES: &[&str] = &["requests_per_second", "requests_in_flight"];

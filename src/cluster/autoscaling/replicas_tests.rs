@@ -63,6 +63,10 @@ fn pods(kinds: &[P], levels: &[i64]) -> Vec<PodSample> {
         .collect()
 }
 
+/// A table row: (upstream test, current, pods, levels, target, expected replicas, expected
+/// utilization or usage).
+type Case<T> = (&'static str, i32, Vec<P>, Vec<i64>, T, i32, T);
+
 fn cool(n: usize) -> Vec<P> {
     vec![P::Cool; n]
 }
@@ -71,7 +75,7 @@ fn cool(n: usize) -> Vec<P> {
 fn resource_utilization_cases() {
     use P::*;
     // (upstream test, current, pods, levels, target %, expected replicas, expected utilization)
-    let cases: Vec<(&str, i32, Vec<P>, Vec<i64>, i32, i32, i32)> = vec![
+    let cases: Vec<Case<i32>> = vec![
         (
             "TestReplicaCalcScaleUp",
             3,
@@ -272,7 +276,7 @@ fn resource_errors() {
 fn plain_metric_cases() {
     use P::*;
     // (upstream test, current, pods, levels, target, expected replicas, expected usage)
-    let cases: Vec<(&str, i32, Vec<P>, Vec<i64>, i64, i32, i64)> = vec![
+    let cases: Vec<Case<i64>> = vec![
         (
             "TestReplicaCalcScaleUpCM",
             3,
