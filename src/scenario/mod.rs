@@ -28,7 +28,9 @@ mod load;
 mod manifests;
 pub mod quantity;
 mod reader;
+pub mod sweep;
 pub mod yaml;
 
 pub use error::{ScenarioError, Warning, edit_distance, suggest};
+pub use sweep::{SweepSpec, load_sweep};
 pub use load::{Loaded, SourceFile, build, load_path, load_str, parse_source, read_sources};
