@@ -2,7 +2,9 @@
 //! humans and picks exit codes (0 ok, 1 an expectation failed, 2 bad input or usage, 3 internal
 //! error).
 
+mod report;
 mod run;
+mod sweep;
 
 use std::process::ExitCode;
 
@@ -34,6 +36,11 @@ pub enum Command {
         /// Scenario file (.yaml, several documents allowed) or folder of such files.
         scenario: std::path::PathBuf,
     },
+    /// Run a sweep (points x replications of a scenario) on several threads; writes
+    /// results.csv and aggregate.csv, resumes an interrupted sweep.
+    Sweep(sweep::SweepArgs),
+    /// Join the output folders of a sweep's shards into one, byte-identical to an unsharded run.
+    Merge(sweep::MergeArgs),
 }
 
 /// Parse the process arguments and run; returns the process exit code.
@@ -49,6 +56,8 @@ pub fn main() -> ExitCode {
     let code = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Validate { scenario } => run::validate(&scenario),
+        Command::Sweep(args) => sweep::sweep(args),
+        Command::Merge(args) => sweep::merge_cmd(args),
     };
     ExitCode::from(code)
 }

@@ -35,7 +35,8 @@ pub struct RunArgs {
     pub max_events: Option<u64>,
 }
 
-fn report_error(e: &ScenarioError) {
+/// Print a scenario error: with a source snippet on a terminal, as one line otherwise.
+pub(super) fn report_error(e: &ScenarioError) {
     if std::io::stderr().is_terminal() {
         eprintln!("{:?}", miette::Report::new(e.clone()));
     } else {
