@@ -41,6 +41,11 @@ pub enum Command {
     Sweep(sweep::SweepArgs),
     /// Join the output folders of a sweep's shards into one, byte-identical to an unsharded run.
     Merge(sweep::MergeArgs),
+    /// Redraw plots/ and report.html of a run or sweep folder from its output files.
+    Report {
+        /// A run's or a sweep's output folder.
+        dir: std::path::PathBuf,
+    },
 }
 
 /// Parse the process arguments and run; returns the process exit code.
@@ -58,6 +63,7 @@ pub fn main() -> ExitCode {
         Command::Validate { scenario } => run::validate(&scenario),
         Command::Sweep(args) => sweep::sweep(args),
         Command::Merge(args) => sweep::merge_cmd(args),
+        Command::Report { dir } => report::draw(&dir),
     };
     ExitCode::from(code)
 }

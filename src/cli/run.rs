@@ -33,6 +33,9 @@ pub struct RunArgs {
     /// Stop after this many events; the outputs are then marked partial.
     #[arg(long)]
     pub max_events: Option<u64>,
+    /// Do not draw plots/ and report.html.
+    #[arg(long)]
+    pub no_report: bool,
 }
 
 /// Print a scenario error: with a source snippet on a terminal, as one line otherwise.
@@ -191,6 +194,12 @@ pub fn run(args: RunArgs) -> u8 {
         "  wrote {}/{{events.csv,timeseries.csv,summary.json}}",
         out.display()
     );
+    if !args.no_report {
+        let code = super::report::draw(&out);
+        if code != 0 {
+            return code;
+        }
+    }
     if summary.expectations_passed {
         0
     } else {
