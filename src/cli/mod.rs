@@ -1,7 +1,8 @@
-//! The command line: `kubesim run` and `kubesim validate`. The only place that prints for
+//! The command line: `kubesim run`, `validate`, `sweep`, `merge`, `report` and `compare`. The only place that prints for
 //! humans and picks exit codes (0 ok, 1 an expectation failed, 2 bad input or usage, 3 internal
 //! error).
 
+mod compare;
 mod report;
 mod run;
 mod sweep;
@@ -46,6 +47,8 @@ pub enum Command {
         /// A run's or a sweep's output folder.
         dir: std::path::PathBuf,
     },
+    /// Compare two runs or two sweeps metric by metric; exits 1 if a --fail-if threshold breaks.
+    Compare(compare::CompareArgs),
 }
 
 /// Parse the process arguments and run; returns the process exit code.
@@ -64,6 +67,7 @@ pub fn main() -> ExitCode {
         Command::Sweep(args) => sweep::sweep(args),
         Command::Merge(args) => sweep::merge_cmd(args),
         Command::Report { dir } => report::draw(&dir),
+        Command::Compare(args) => compare::compare_cmd(args),
     };
     ExitCode::from(code)
 }
