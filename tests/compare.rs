@@ -16,7 +16,11 @@ fn run(scenario: &Path, out: &Path) {
         .arg(out)
         .output()
         .expect("runs");
-    assert!(o.status.code().is_some_and(|c| c <= 1), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.code().is_some_and(|c| c <= 1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 fn compare(a: &Path, b: &Path, rules: &[&str]) -> Output {
@@ -35,18 +39,29 @@ fn compare_exit_codes_and_report_redraw() {
     let b = tmp.path().join("b");
     run(Path::new("scenarios/quickstart.yaml"), &a);
     // Candidate: one node fewer, so the scale-up leaves pods Pending.
-    let text = fs::read_to_string("scenarios/quickstart.yaml").expect("read").replace("count: 3\n", "count: 2\n");
+    let text = fs::read_to_string("scenarios/quickstart.yaml")
+        .expect("read")
+        .replace("count: 3\n", "count: 2\n");
     let f = tmp.path().join("fewer.yaml");
     fs::write(&f, text).expect("write");
     run(&f, &b);
 
     let o = compare(&a, &a, &["pods.end.unscheduled > 0", "cost.total > +1%"]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let o = compare(&a, &b, &["pods.end.unscheduled > 0"]);
     assert_eq!(o.status.code(), Some(1));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("REGRESSION pods.end.unscheduled > 0"), "{out}");
-    assert!(out.lines().any(|l| l.starts_with("pods.end.unscheduled") && l.contains("n/a")), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("pods.end.unscheduled") && l.contains("n/a")),
+        "{out}"
+    );
     // Fewer nodes cost less: a cost threshold holds, a relative one on failed scheduling breaks.
     let o = compare(&a, &b, &["cost.total > +5%"]);
     assert_eq!(o.status.code(), Some(0));
@@ -58,13 +73,23 @@ fn compare_exit_codes_and_report_redraw() {
     let o = compare(&a, &b, &["pods.end.unschedule > 0"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("did you mean"));
-    let o = kubesim().args(["compare"]).arg(&a).arg(tmp.path()).output().expect("runs");
+    let o = kubesim()
+        .args(["compare"])
+        .arg(&a)
+        .arg(tmp.path())
+        .output()
+        .expect("runs");
     assert_eq!(o.status.code(), Some(2));
 
     // `kubesim report` redraws from the files alone.
     assert!(!a.join("report.html").exists());
     let o = kubesim().arg("report").arg(&a).output().expect("runs");
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(a.join("report.html").is_file());
     assert!(a.join("plots/timeseries.svg").is_file() && a.join("plots/timeseries.png").is_file());
 }

@@ -32,7 +32,12 @@ fn same_files(a: &Path, b: &Path) {
     for f in FILES {
         let x = fs::read(a.join(f)).expect("read a");
         let y = fs::read(b.join(f)).expect("read b");
-        assert!(x == y, "{f} differs between {} and {}", a.display(), b.display());
+        assert!(
+            x == y,
+            "{f} differs between {} and {}",
+            a.display(),
+            b.display()
+        );
     }
 }
 
@@ -49,7 +54,11 @@ fn jobs_shards_merge_and_resume_give_identical_bytes() {
     assert_eq!(results.lines().count(), 1 + 6 * 3, "header + 18 runs");
     let agg = fs::read_to_string(one.join("aggregate.csv")).expect("aggregate");
     assert!(agg.starts_with("point,NodePool/general:spec.count,"));
-    assert_eq!(agg.lines().count(), 1 + 6 * 5, "header + 6 points x 5 metrics");
+    assert_eq!(
+        agg.lines().count(),
+        1 + 6 * 5,
+        "header + 6 points x 5 metrics"
+    );
     // With 2 nodes and 1-CPU shop pods, the scale-up cannot all fit.
     assert!(
         agg.lines()
@@ -62,12 +71,26 @@ fn jobs_shards_merge_and_resume_give_identical_bytes() {
     for i in 0..3 {
         let d = tmp.path().join(format!("shard{i}"));
         let o = kubesim()
-            .args(["sweep", SWEEP, "--no-report", "--jobs", "1", "--shard", "auto/3", "--out"])
+            .args([
+                "sweep",
+                SWEEP,
+                "--no-report",
+                "--jobs",
+                "1",
+                "--shard",
+                "auto/3",
+                "--out",
+            ])
             .arg(&d)
             .env("JOB_COMPLETION_INDEX", i.to_string())
             .output()
             .expect("runs");
-        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         shards.push(d);
     }
     // Two of three shards are not the whole sweep.
@@ -86,7 +109,12 @@ fn jobs_shards_merge_and_resume_give_identical_bytes() {
         .args(&shards)
         .output()
         .expect("runs");
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     same_files(&one, &merged);
 
     // A kill mid-sweep: the journal holds 7 whole rows and a torn 8th; results not written.
@@ -101,10 +129,17 @@ fn jobs_shards_merge_and_resume_give_identical_bytes() {
     fs::write(killed.join("journal.csv"), cut).expect("write");
     let o = sweep(&killed, &["--jobs", "2"]);
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(stdout.contains("18 runs (7 resumed, 11 run now)"), "{stdout}");
+    assert!(
+        stdout.contains("18 runs (7 resumed, 11 run now)"),
+        "{stdout}"
+    );
     same_files(&one, &killed);
     let resumed = fs::read_to_string(killed.join("journal.csv")).expect("journal");
-    assert_eq!(resumed.lines().count(), 19, "torn line dropped, no run twice");
+    assert_eq!(
+        resumed.lines().count(),
+        19,
+        "torn line dropped, no run twice"
+    );
 
     // Running again finds everything done.
     let o = sweep(&killed, &["--jobs", "2"]);
@@ -131,7 +166,12 @@ fn another_sweep_in_the_same_folder_is_refused() {
         .arg(&small)
         .output()
         .expect("runs");
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let o = kubesim()
         .args(["sweep", SWEEP, "--no-report", "--out"])
         .arg(&out)
@@ -148,7 +188,11 @@ fn bad_sweep_input_exits_2_with_location() {
     let quick = fs::canonicalize("scenarios/quickstart.yaml").expect("abs");
     let base = text.replace("../quickstart.yaml", &quick.display().to_string());
     for (from, to, want) in [
-        ("NodePool/general:", "NodePool/generl:", "did you mean \"NodePool/general\"?"),
+        (
+            "NodePool/general:",
+            "NodePool/generl:",
+            "did you mean \"NodePool/general\"?",
+        ),
         ("[2, 3, 4]", "[2, -1]", "sweep point 2"),
     ] {
         let f = tmp.path().join("bad.yaml");

@@ -89,7 +89,8 @@ pub fn compare_cmd(args: CompareArgs) -> u8 {
             fmt(d.b.mean),
             fmt(d.diff),
             d.half_width.map_or("–".to_string(), fmt),
-            d.relative_pct.map_or("n/a".to_string(), |p| format!("{p:+.1}%"))
+            d.relative_pct
+                .map_or("n/a".to_string(), |p| format!("{p:+.1}%"))
         );
     }
     match check(&diffs, &thresholds) {
@@ -104,11 +105,17 @@ pub fn compare_cmd(args: CompareArgs) -> u8 {
                 println!(
                     "REGRESSION {}: {}{} {} -> {} ({})",
                     x.threshold.text,
-                    if x.diff.at.is_empty() { String::new() } else { format!("{}: ", x.diff.at) },
+                    if x.diff.at.is_empty() {
+                        String::new()
+                    } else {
+                        format!("{}: ", x.diff.at)
+                    },
                     x.diff.metric,
                     fmt(x.diff.a.mean),
                     fmt(x.diff.b.mean),
-                    x.diff.relative_pct.map_or("n/a".to_string(), |p| format!("{p:+.1}%"))
+                    x.diff
+                        .relative_pct
+                        .map_or("n/a".to_string(), |p| format!("{p:+.1}%"))
                 );
             }
             EXIT_EXPECTATION_FAILED

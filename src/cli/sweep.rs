@@ -97,19 +97,18 @@ pub fn sweep(args: SweepArgs) -> u8 {
     let bar = ProgressBar::new(owned);
     if std::io::stderr().is_terminal() {
         bar.set_style(
-            ProgressStyle::with_template("{spinner} [{bar:40}] {pos}/{len} runs {per_sec} eta {eta}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template(
+                "{spinner} [{bar:40}] {pos}/{len} runs {per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
     } else {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     let started = Instant::now();
-    let result = run_sweep(
-        &spec,
-        &out,
-        SweepOptions { jobs, shard },
-        &|_row| bar.inc(1),
-    );
+    let result = run_sweep(&spec, &out, SweepOptions { jobs, shard }, &|_row| {
+        bar.inc(1)
+    });
     bar.finish_and_clear();
     let outcome = match result {
         Ok(o) => o,

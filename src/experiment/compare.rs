@@ -98,7 +98,11 @@ impl Threshold {
                 "--threshold {text:?}: expected METRIC=PERCENT, e.g. pod_startup_seconds.p99=5"
             )));
         };
-        let t = Threshold::parse(&format!("{} > {}%", m.trim(), p.trim().trim_end_matches('%')))?;
+        let t = Threshold::parse(&format!(
+            "{} > {}%",
+            m.trim(),
+            p.trim().trim_end_matches('%')
+        ))?;
         Ok(Threshold {
             text: text.to_string(),
             ..t
@@ -146,7 +150,10 @@ fn input(path: &Path, message: impl Into<String>) -> CompareError {
 
 enum Loaded {
     Run(BTreeMap<String, f64>),
-    Sweep(crate::experiment::sweep::SweepMeta, Vec<crate::experiment::sweep::RunRow>),
+    Sweep(
+        crate::experiment::sweep::SweepMeta,
+        Vec<crate::experiment::sweep::RunRow>,
+    ),
 }
 
 fn load(dir: &Path) -> Result<Loaded, CompareError> {
@@ -202,19 +209,29 @@ pub fn compare(a: &Path, b: &Path) -> Result<Vec<Diff>, CompareError> {
         (Loaded::Run(x), Loaded::Run(y)) => {
             let wrap = |m: BTreeMap<String, f64>| -> Side {
                 let mut s = Side::new();
-                s.insert(String::new(), m.into_iter().map(|(k, v)| (k, vec![v])).collect());
+                s.insert(
+                    String::new(),
+                    m.into_iter().map(|(k, v)| (k, vec![v])).collect(),
+                );
                 s
             };
             (wrap(x), wrap(y))
         }
         (Loaded::Sweep(ma, ra), Loaded::Sweep(mb, rb)) => {
             let by_point = ma.parameters == mb.parameters && ma.points == mb.points;
-            (sweep_side(&ma, &ra, by_point), sweep_side(&mb, &rb, by_point))
+            (
+                sweep_side(&ma, &ra, by_point),
+                sweep_side(&mb, &rb, by_point),
+            )
         }
         _ => {
             return Err(input(
                 b,
-                format!("{} and {} are not both runs or both sweeps", a.display(), b.display()),
+                format!(
+                    "{} and {} are not both runs or both sweeps",
+                    a.display(),
+                    b.display()
+                ),
             ));
         }
     };
@@ -310,7 +327,10 @@ mod tests {
     #[test]
     fn thresholds_parse() {
         let t = Threshold::parse("latency.p99 > +5%").expect("parses");
-        assert_eq!((t.metric.as_str(), t.op, t.bound, t.relative), ("latency.p99", Op::Above, 5.0, true));
+        assert_eq!(
+            (t.metric.as_str(), t.op, t.bound, t.relative),
+            ("latency.p99", Op::Above, 5.0, true)
+        );
         let t = Threshold::parse("pods.end.unscheduled>0").expect("parses");
         assert_eq!((t.op, t.bound, t.relative), (Op::Above, 0.0, false));
         let t = Threshold::parse("cost.total < -10 %").expect("parses");
@@ -325,7 +345,11 @@ mod tests {
 
     #[test]
     fn thresholds_check() {
-        let diffs = [diff("p99", 100.0, 104.0), diff("unscheduled", 0.0, 2.0), diff("cost", 10.0, 8.0)];
+        let diffs = [
+            diff("p99", 100.0, 104.0),
+            diff("unscheduled", 0.0, 2.0),
+            diff("cost", 10.0, 8.0),
+        ];
         // (threshold, broken?)
         let cases = [
             ("p99 > +5%", false),
@@ -343,7 +367,8 @@ mod tests {
             let v = check(&diffs, &[t]).expect("checks");
             assert_eq!(!v.is_empty(), broken, "{text}");
         }
-        let e = check(&diffs, &[Threshold::parse("p98 > 1%").expect("parses")]).expect_err("unknown");
+        let e =
+            check(&diffs, &[Threshold::parse("p98 > 1%").expect("parses")]).expect_err("unknown");
         assert!(e.to_string().contains("did you mean \"p99\""), "{e}");
     }
 }

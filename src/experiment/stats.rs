@@ -90,8 +90,7 @@ pub fn welch_half_width(a: &Estimate, b: &Estimate) -> Option<f64> {
     if se2 == 0.0 {
         return Some(0.0);
     }
-    let df = se2 * se2
-        / (va * va / (a.n as f64 - 1.0) + vb * vb / (b.n as f64 - 1.0));
+    let df = se2 * se2 / (va * va / (a.n as f64 - 1.0) + vb * vb / (b.n as f64 - 1.0));
     Some(t975(df) * se2.sqrt())
 }
 
@@ -114,7 +113,11 @@ mod tests {
             (1e9, 1.959964),
         ];
         for (df, want) in cases {
-            assert!((t975(df) - want).abs() < 2e-5, "df {df}: {} vs {want}", t975(df));
+            assert!(
+                (t975(df) - want).abs() < 2e-5,
+                "df {df}: {} vs {want}",
+                t975(df)
+            );
         }
         assert!(t975(0.5).is_infinite());
     }

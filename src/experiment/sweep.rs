@@ -29,12 +29,19 @@ use crate::scenario::{ScenarioError, SweepSpec, Warning};
 /// Version of the sweep output format (`sweep.json`, `results.csv`, `aggregate.csv`).
 pub const SWEEP_FORMAT_VERSION: u32 = 1;
 
+/// Finished runs keyed by (point, replication), in that order.
+pub type Rows = BTreeMap<(usize, u32), RunRow>;
+
 /// The seed of replication `replication` of point `point` in a sweep with master seed `master`:
 /// the first `u64` of the ChaCha8 stream [`stream_rng`]`(master, "sweep/point/P/replication/R")`
 /// (P and R in decimal). Portable: it uses only FNV-1a 64 and ChaCha8, so a shard on any machine
 /// derives the same seed.
 pub fn run_seed(master: u64, point: usize, replication: u32) -> u64 {
-    stream_rng(master, &format!("sweep/point/{point}/replication/{replication}")).random::<u64>()
+    stream_rng(
+        master,
+        &format!("sweep/point/{point}/replication/{replication}"),
+    )
+    .random::<u64>()
 }
 
 /// Which points a process runs: those with `point % count == index`.
@@ -54,7 +61,9 @@ impl Shard {
     /// Job) or else `SLURM_ARRAY_TASK_ID` (Slurm array), read through `env`.
     pub fn parse(text: &str, env: impl Fn(&str) -> Option<String>) -> Result<Shard, String> {
         let Some((i, n)) = text.split_once('/') else {
-            return Err(format!("--shard {text:?}: expected I/N or auto/N, e.g. 0/4"));
+            return Err(format!(
+                "--shard {text:?}: expected I/N or auto/N, e.g. 0/4"
+            ));
         };
         let count: u32 = n
             .parse()
@@ -269,10 +278,7 @@ fn row_fields(meta: &SweepMeta, row: &RunRow) -> Vec<String> {
 /// Parse a `journal.csv` / `results.csv`: rows keyed by (point, replication). A last line with
 /// no newline (a write cut short by a kill) is ignored; the returned length is the byte length
 /// of the complete part.
-fn read_rows(
-    path: &Path,
-    meta: &SweepMeta,
-) -> Result<(BTreeMap<(usize, u32), RunRow>, usize), SweepError> {
+fn read_rows(path: &Path, meta: &SweepMeta) -> Result<(Rows, usize), SweepError> {
     let bytes = fs::read(path).map_err(|e| SweepError::io(path, e))?;
     let complete = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
     let bad = |message: String| SweepError::Invalid {
@@ -347,7 +353,7 @@ fn read_rows(
 }
 
 /// `results.csv` bytes: header, then every row in (point, replication) order.
-pub fn results_csv(meta: &SweepMeta, rows: &BTreeMap<(usize, u32), RunRow>) -> Vec<u8> {
+pub fn results_csv(meta: &SweepMeta, rows: &Rows) -> Vec<u8> {
     let mut out = csv_line(&meta.results_header());
     for row in rows.values() {
         out.extend(csv_line(&row_fields(meta, row)));
@@ -357,7 +363,7 @@ pub fn results_csv(meta: &SweepMeta, rows: &BTreeMap<(usize, u32), RunRow>) -> V
 
 /// `aggregate.csv` bytes: per point (in order) and metric (in the sweep's order): `n`, `mean`,
 /// `sd`, `ci95_low`, `ci95_high` over the point's replications that have the metric.
-pub fn aggregate_csv(meta: &SweepMeta, rows: &BTreeMap<(usize, u32), RunRow>) -> Vec<u8> {
+pub fn aggregate_csv(meta: &SweepMeta, rows: &Rows) -> Vec<u8> {
     let mut header = vec!["point".to_string()];
     header.extend(meta.parameters.iter().cloned());
     for h in ["metric", "n", "mean", "sd", "ci95_low", "ci95_high"] {
@@ -378,7 +384,12 @@ pub fn aggregate_csv(meta: &SweepMeta, rows: &BTreeMap<(usize, u32), RunRow>) ->
             let mut f = vec![point.to_string()];
             let pv = meta.points.get(point);
             for j in 0..meta.parameters.len() {
-                f.push(pv.and_then(|v| v.get(j)).cloned().flatten().unwrap_or_default());
+                f.push(
+                    pv.and_then(|v| v.get(j))
+                        .cloned()
+                        .flatten()
+                        .unwrap_or_default(),
+                );
             }
             let num = |x: Option<f64>| x.map(|x| x.to_string()).unwrap_or_default();
             f.push(metric.clone());
@@ -403,11 +414,11 @@ struct Journal {
 impl Journal {
     fn append(&self, bytes: &[u8]) -> Result<(), SweepError> {
         let sync = {
-            let mut f = self
-                .file
-                .lock()
-                .map_err(|_| SweepError::io(&self.path, io::Error::other("journal lock poisoned")))?;
-            f.write_all(bytes).map_err(|e| SweepError::io(&self.path, e))?;
+            let mut f = self.file.lock().map_err(|_| {
+                SweepError::io(&self.path, io::Error::other("journal lock poisoned"))
+            })?;
+            f.write_all(bytes)
+                .map_err(|e| SweepError::io(&self.path, e))?;
             f.try_clone().map_err(|e| SweepError::io(&self.path, e))?
         };
         sync.sync_data().map_err(|e| SweepError::io(&self.path, e))
@@ -448,7 +459,8 @@ pub fn run_sweep(
         }
         Ok(_) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            write_atomic(out, "sweep.json", &meta.bytes()).map_err(|e| SweepError::io(&meta_path, e))?;
+            write_atomic(out, "sweep.json", &meta.bytes())
+                .map_err(|e| SweepError::io(&meta_path, e))?;
         }
         Err(e) => return Err(SweepError::io(&meta_path, e)),
     }
@@ -464,7 +476,10 @@ pub fn run_sweep(
         .append(true)
         .open(&journal_path)
         .map_err(|e| SweepError::io(&journal_path, e))?;
-    let len = file.metadata().map_err(|e| SweepError::io(&journal_path, e))?.len();
+    let len = file
+        .metadata()
+        .map_err(|e| SweepError::io(&journal_path, e))?
+        .len();
     if len as usize != complete_len {
         // Drop a torn last line (or write the header of a new journal).
         file.set_len(complete_len as u64)
@@ -473,7 +488,8 @@ pub fn run_sweep(
     if complete_len == 0 {
         file.write_all(&csv_line(&meta.results_header()))
             .map_err(|e| SweepError::io(&journal_path, e))?;
-        file.sync_data().map_err(|e| SweepError::io(&journal_path, e))?;
+        file.sync_data()
+            .map_err(|e| SweepError::io(&journal_path, e))?;
     }
     let journal = Journal {
         file: Mutex::new(file),
@@ -530,7 +546,10 @@ pub fn run_sweep(
         .metrics
         .iter()
         .enumerate()
-        .filter(|(i, _)| done.values().all(|r| r.metrics.get(*i).copied().flatten().is_none()))
+        .filter(|(i, _)| {
+            done.values()
+                .all(|r| r.metrics.get(*i).copied().flatten().is_none())
+        })
         .map(|(_, m)| m.clone())
         .collect();
     let expectation_failures = done.values().filter(|r| !r.expectations_passed).count();
@@ -560,7 +579,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<usize, SweepError> {
         });
     };
     let meta = SweepMeta::read(first)?;
-    let mut rows: BTreeMap<(usize, u32), RunRow> = BTreeMap::new();
+    let mut rows: Rows = BTreeMap::new();
     for dir in dirs {
         let m = SweepMeta::read(dir)?;
         if m != meta {
@@ -625,9 +644,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<usize, SweepError> {
 }
 
 /// Read a finished sweep folder: its metadata and rows (from `results.csv`).
-pub fn read_sweep_dir(
-    dir: &Path,
-) -> Result<(SweepMeta, BTreeMap<(usize, u32), RunRow>), SweepError> {
+pub fn read_sweep_dir(dir: &Path) -> Result<(SweepMeta, Rows), SweepError> {
     let meta = SweepMeta::read(dir)?;
     let (rows, _) = read_rows(&dir.join("results.csv"), &meta)?;
     Ok((meta, rows))
@@ -646,9 +663,15 @@ mod tests {
         assert!(Shard::parse("x/2", none).is_err());
         assert!(Shard::parse("auto/2", none).is_err());
         let k8s = |k: &str| (k == "JOB_COMPLETION_INDEX").then(|| "1".to_string());
-        assert_eq!(Shard::parse("auto/2", k8s), Ok(Shard { index: 1, count: 2 }));
+        assert_eq!(
+            Shard::parse("auto/2", k8s),
+            Ok(Shard { index: 1, count: 2 })
+        );
         let slurm = |k: &str| (k == "SLURM_ARRAY_TASK_ID").then(|| "2".to_string());
-        assert_eq!(Shard::parse("auto/3", slurm), Ok(Shard { index: 2, count: 3 }));
+        assert_eq!(
+            Shard::parse("auto/3", slurm),
+            Ok(Shard { index: 2, count: 3 })
+        );
         assert!(Shard::parse("auto/2", slurm).is_err());
         let s = Shard { index: 1, count: 3 };
         let mine: Vec<usize> = (0..8).filter(|p| s.has(*p)).collect();

@@ -120,7 +120,10 @@ fn range(vals: impl Iterator<Item = f64>) -> (f64, f64) {
         return (0.0, 1.0);
     }
     if hi - lo < 1e-12 {
-        return (lo - 0.5_f64.max(lo.abs() * 0.1), hi + 0.5_f64.max(hi.abs() * 0.1));
+        return (
+            lo - 0.5_f64.max(lo.abs() * 0.1),
+            hi + 0.5_f64.max(hi.abs() * 0.1),
+        );
     }
     let pad = (hi - lo) * 0.05;
     (lo - pad, hi + pad)
@@ -133,7 +136,10 @@ fn mix(c: RGBColor, t: f64) -> RGBColor {
 }
 
 /// Draw `chart` on `area`.
-pub fn draw<DB: DrawingBackend>(chart: &Chart, area: &DrawingArea<DB, Shift>) -> Result<(), String> {
+pub fn draw<DB: DrawingBackend>(
+    chart: &Chart,
+    area: &DrawingArea<DB, Shift>,
+) -> Result<(), String> {
     register();
     area.fill(&WHITE).map_err(err)?;
     let title_font = (FAMILY, 30).into_font();
@@ -159,7 +165,11 @@ pub fn draw<DB: DrawingBackend>(chart: &Chart, area: &DrawingArea<DB, Shift>) ->
                     .map(|p| p.1)
                     .chain(s.band.iter().flat_map(|b| [b.1, b.2]))
             }));
-            let y0 = if y0 > 0.0 && y0 < (y1 - y0) * 0.5 { 0.0 } else { y0 };
+            let y0 = if y0 > 0.0 && y0 < (y1 - y0) * 0.5 {
+                0.0
+            } else {
+                y0
+            };
             let mut c = ChartBuilder::on(area)
                 .caption(title, title_font)
                 .margin(20)
@@ -211,19 +221,18 @@ pub fn draw<DB: DrawingBackend>(chart: &Chart, area: &DrawingArea<DB, Shift>) ->
                     c.draw_series(std::iter::once(Polygon::new(poly, color.mix(0.18))))
                         .map_err(err)?;
                 }
-                c.draw_series(LineSeries::new(s.points.iter().copied(), color.stroke_width(3)))
-                    .map_err(err)?
-                    .label(s.name.clone())
-                    .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(3))
-                    });
+                c.draw_series(LineSeries::new(
+                    s.points.iter().copied(),
+                    color.stroke_width(3),
+                ))
+                .map_err(err)?
+                .label(s.name.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(3))
+                });
                 if s.points.len() <= 40 {
-                    c.draw_series(
-                        s.points
-                            .iter()
-                            .map(|p| Circle::new(*p, 5, color.filled())),
-                    )
-                    .map_err(err)?;
+                    c.draw_series(s.points.iter().map(|p| Circle::new(*p, 5, color.filled())))
+                        .map_err(err)?;
                 }
             }
             c.configure_series_labels()
@@ -278,7 +287,9 @@ pub fn draw<DB: DrawingBackend>(chart: &Chart, area: &DrawingArea<DB, Shift>) ->
                 c.draw_series(std::iter::once(Polygon::new(poly, color.mix(0.75))))
                     .map_err(err)?
                     .label(s.name.clone())
-                    .legend(move |(x, y)| Rectangle::new([(x, y - 8), (x + 20, y + 8)], color.filled()));
+                    .legend(move |(x, y)| {
+                        Rectangle::new([(x, y - 8), (x + 20, y + 8)], color.filled())
+                    });
             }
             c.configure_series_labels()
                 .label_font(tick_font)
@@ -344,8 +355,11 @@ pub fn draw<DB: DrawingBackend>(chart: &Chart, area: &DrawingArea<DB, Shift>) ->
                 let label = format!("{:.2}", frac * max);
                 let (w, _) = area.dim_in_pixel();
                 let x = w as i32 - 330 + 62 * k as i32;
-                area.draw(&Rectangle::new([(x, 20), (x + 56, 44)], mix(base, *frac).filled()))
-                    .map_err(err)?;
+                area.draw(&Rectangle::new(
+                    [(x, 20), (x + 56, 44)],
+                    mix(base, *frac).filled(),
+                ))
+                .map_err(err)?;
                 area.draw(&Text::new(label, (x + 6, 48), tick_font.clone()))
                     .map_err(err)?;
             }

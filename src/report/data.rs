@@ -58,8 +58,16 @@ pub fn read_run(dir: &Path) -> Result<RunData, ReportError> {
     let mut r = csv::Reader::from_reader(text.as_bytes());
     for rec in r.records() {
         let rec = rec.map_err(|e| bad(&tp, e.to_string()))?;
-        let t: f64 = rec.get(0).unwrap_or("").parse().map_err(|_| bad(&tp, "bad time_s"))?;
-        let v: f64 = rec.get(3).unwrap_or("").parse().map_err(|_| bad(&tp, "bad value"))?;
+        let t: f64 = rec
+            .get(0)
+            .unwrap_or("")
+            .parse()
+            .map_err(|_| bad(&tp, "bad time_s"))?;
+        let v: f64 = rec
+            .get(3)
+            .unwrap_or("")
+            .parse()
+            .map_err(|_| bad(&tp, "bad value"))?;
         series
             .entry((
                 rec.get(1).unwrap_or("").to_string(),

@@ -83,7 +83,10 @@ pub fn run_page(d: &RunData, svgs: &[(String, String)]) -> String {
         ("simulated (s)", num(&s["simulated_s"])),
         ("events processed", num(&s["events_processed"])),
         ("nodes at end", num(&m["nodes.end"])),
-        ("nodes added / removed", format!("{} / {}", num(&m["nodes.added"]), num(&m["nodes.removed"]))),
+        (
+            "nodes added / removed",
+            format!("{} / {}", num(&m["nodes.added"]), num(&m["nodes.removed"])),
+        ),
         ("pods created", num(&m["pods.created"])),
         ("run", partial),
     ] {
@@ -116,12 +119,22 @@ pub fn run_page(d: &RunData, svgs: &[(String, String)]) -> String {
         ("pods scheduled", "pods.scheduled"),
         ("pods unscheduled at end", "pods.end.unscheduled"),
         ("failed scheduling attempts", "pods.failed_scheduling"),
-        ("scheduling latency p50 / p99 (s)", "scheduling_latency_seconds"),
-        ("pod start-up (created → Ready) p50 / p99 (s)", "pod_startup_seconds"),
+        (
+            "scheduling latency p50 / p99 (s)",
+            "scheduling_latency_seconds",
+        ),
+        (
+            "pod start-up (created → Ready) p50 / p99 (s)",
+            "pod_startup_seconds",
+        ),
         ("cost", "cost.total"),
     ] {
         let v = if m.get(format!("{key}.p50")).is_some() {
-            format!("{} / {}", num(&m[format!("{key}.p50")]), num(&m[format!("{key}.p99")]))
+            format!(
+                "{} / {}",
+                num(&m[format!("{key}.p50")]),
+                num(&m[format!("{key}.p99")])
+            )
         } else {
             num(&m[key])
         };
@@ -174,14 +187,25 @@ pub fn sweep_page(d: &SweepData, svgs: &[(String, String)]) -> String {
     let params = if meta.parameters.is_empty() {
         "none (replications of the base scenario)".to_string()
     } else {
-        meta.parameters.iter().map(|p| esc(p)).collect::<Vec<_>>().join("<br>")
+        meta.parameters
+            .iter()
+            .map(|p| esc(p))
+            .collect::<Vec<_>>()
+            .join("<br>")
     };
     for (k, v) in [
         ("points", meta.points.len().to_string()),
         ("replications per point", meta.replications.to_string()),
         ("master seed", meta.seed.to_string()),
         ("parameters", params),
-        ("metrics", meta.metrics.iter().map(|m| esc(m)).collect::<Vec<_>>().join(", ")),
+        (
+            "metrics",
+            meta.metrics
+                .iter()
+                .map(|m| esc(m))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
     ] {
         let _ = writeln!(o, "<tr><th>{}</th><td>{v}</td></tr>", esc(k));
     }
@@ -195,10 +219,19 @@ pub fn sweep_page(d: &SweepData, svgs: &[(String, String)]) -> String {
     for r in &d.rows {
         let _ = write!(o, "<tr><td class=\"num\">{}</td>", r.point);
         for v in &r.params {
-            let _ = write!(o, "<td>{}</td>", if v.is_empty() { "(base)".to_string() } else { esc(v) });
+            let _ = write!(
+                o,
+                "<td>{}</td>",
+                if v.is_empty() {
+                    "(base)".to_string()
+                } else {
+                    esc(v)
+                }
+            );
         }
         let mean = r.mean.map_or("–".to_string(), |m| format!("{m:.4}"));
-        let ci = r.ci.map_or("–".to_string(), |(a, b)| format!("[{a:.4}, {b:.4}]"));
+        let ci =
+            r.ci.map_or("–".to_string(), |(a, b)| format!("[{a:.4}, {b:.4}]"));
         let _ = writeln!(
             o,
             "<td>{}</td><td class=\"num\">{}</td><td class=\"num\">{mean}</td><td class=\"num\">{ci}</td></tr>",

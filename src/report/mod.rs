@@ -75,16 +75,19 @@ pub fn report_dir(dir: &Path) -> Result<Drawn, ReportError> {
     };
     let html_path = crate::experiment::outputs::write_atomic(dir, "report.html", page.as_bytes())
         .map_err(|e| ReportError::Write {
-            path: dir.join("report.html"),
-            message: e.to_string(),
-        })?;
+        path: dir.join("report.html"),
+        message: e.to_string(),
+    })?;
     Ok(Drawn {
         charts: charts.into_iter().map(|(n, _)| n).collect(),
         html: html_path,
     })
 }
 
-fn draw_all(plots: &Path, charts: &[(String, Chart)]) -> Result<Vec<(String, String)>, ReportError> {
+fn draw_all(
+    plots: &Path,
+    charts: &[(String, Chart)],
+) -> Result<Vec<(String, String)>, ReportError> {
     charts
         .iter()
         .map(|(name, c)| Ok((c.title().to_string(), render(plots, name, c)?)))
@@ -104,8 +107,6 @@ fn series(d: &RunData, metric: &str, object: &str, name: &str, scale: f64) -> Op
 fn time_unit(end_s: f64) -> (f64, &'static str) {
     if end_s > 4.0 * 3600.0 {
         (3600.0, "time (hours)")
-    } else if end_s > 600.0 {
-        (60.0, "time (minutes)")
     } else if end_s > 120.0 {
         (60.0, "time (minutes)")
     } else {
@@ -171,7 +172,10 @@ pub fn run_charts(d: &RunData) -> Vec<(String, Chart)> {
         if metric != "node.cpu_requested_ratio" {
             continue;
         }
-        let by_t: BTreeMap<u64, f64> = pts.iter().map(|(t, v)| ((t / scale).to_bits(), *v)).collect();
+        let by_t: BTreeMap<u64, f64> = pts
+            .iter()
+            .map(|(t, v)| ((t / scale).to_bits(), *v))
+            .collect();
         rows.push(node.clone());
         values.push(
             columns
@@ -193,7 +197,8 @@ pub fn run_charts(d: &RunData) -> Vec<(String, Chart)> {
     ));
 
     // Per pod, from events.csv: first scheduling attempt, Scheduled, Started.
-    let mut pods: BTreeMap<&str, (Option<f64>, Option<f64>, Option<f64>)> = BTreeMap::new();
+    type Times = (Option<f64>, Option<f64>, Option<f64>);
+    let mut pods: BTreeMap<&str, Times> = BTreeMap::new();
     for e in d.events.iter().filter(|e| e.kind == "Pod") {
         let p = pods.entry(e.object.as_str()).or_default();
         match e.reason.as_str() {
@@ -220,14 +225,8 @@ pub fn run_charts(d: &RunData) -> Vec<(String, Chart)> {
             band: Vec::new(),
         }
     };
-    let wait: Vec<f64> = pods
-        .values()
-        .filter_map(|p| Some(p.1? - p.0?))
-        .collect();
-    let start: Vec<f64> = pods
-        .values()
-        .filter_map(|p| Some(p.2? - p.1?))
-        .collect();
+    let wait: Vec<f64> = pods.values().filter_map(|p| Some(p.1? - p.0?)).collect();
+    let start: Vec<f64> = pods.values().filter_map(|p| Some(p.2? - p.1?)).collect();
     out.push((
         "latency_cdf".to_string(),
         Chart::Lines {
@@ -266,7 +265,12 @@ pub fn sweep_charts(d: &SweepData) -> Vec<(String, Chart)> {
     let firsts: Vec<String> = d
         .rows
         .iter()
-        .map(|r| r.params.first().cloned().unwrap_or_else(|| r.point.to_string()))
+        .map(|r| {
+            r.params
+                .first()
+                .cloned()
+                .unwrap_or_else(|| r.point.to_string())
+        })
         .collect();
     let numeric = firsts.iter().all(|v| v.parse::<f64>().is_ok());
     let mut categories: Vec<String> = Vec::new();
@@ -325,12 +329,19 @@ pub fn sweep_charts(d: &SweepData) -> Vec<(String, Chart)> {
         out.push((
             format!("sweep_{}", slug(metric)),
             Chart::Lines {
-                title: format!("{metric}: mean and 95% CI over {} replications", d.meta.replications),
+                title: format!(
+                    "{metric}: mean and 95% CI over {} replications",
+                    d.meta.replications
+                ),
                 x_label: x_name.clone(),
                 y_label: metric.clone(),
                 series,
                 markers: Vec::new(),
-                categories: if numeric { Vec::new() } else { categories.clone() },
+                categories: if numeric {
+                    Vec::new()
+                } else {
+                    categories.clone()
+                },
             },
         ));
     }

@@ -20,15 +20,29 @@ fn run_report_has_charts_with_their_series_and_sections() {
     let drawn = report_dir(tmp.path()).expect("draws");
     assert_eq!(
         drawn.charts,
-        ["timeseries", "pods_by_phase", "node_cpu_heatmap", "latency_cdf"]
+        [
+            "timeseries",
+            "pods_by_phase",
+            "node_cpu_heatmap",
+            "latency_cdf"
+        ]
     );
     for c in &drawn.charts {
         let png = fs::read(tmp.path().join("plots").join(format!("{c}.png"))).expect("png");
         assert!(png.starts_with(b"\x89PNG"), "{c}.png");
     }
-    let svg = |n: &str| fs::read_to_string(tmp.path().join("plots").join(format!("{n}.svg"))).expect("svg");
+    let svg = |n: &str| {
+        fs::read_to_string(tmp.path().join("plots").join(format!("{n}.svg"))).expect("svg")
+    };
     let ts = svg("timeseries");
-    for want in ["pods ready", "pods unscheduled", "nodes ready", "Scale default/shop", "AddNodes general", "time (minutes)"] {
+    for want in [
+        "pods ready",
+        "pods unscheduled",
+        "nodes ready",
+        "Scale default/shop",
+        "AddNodes general",
+        "time (minutes)",
+    ] {
         assert!(ts.contains(want), "timeseries.svg lacks {want:?}");
     }
     let ph = svg("pods_by_phase");
@@ -38,9 +52,19 @@ fn run_report_has_charts_with_their_series_and_sections() {
         assert!(hm.contains(n), "heatmap lacks {n}");
     }
     let cdf = svg("latency_cdf");
-    assert!(cdf.contains("Scheduled -&gt; Started (pull + start) (n=15)") || cdf.contains("Scheduled -> Started (pull + start) (n=15)"), "{cdf:.300}");
+    assert!(
+        cdf.contains("Scheduled -&gt; Started (pull + start) (n=15)")
+            || cdf.contains("Scheduled -> Started (pull + start) (n=15)"),
+        "{cdf:.300}"
+    );
     let html = fs::read_to_string(&drawn.html).expect("html");
-    for section in ["id=\"brief\"", "id=\"expectations\"", "id=\"figures\"", "id=\"charts\"", "id=\"events\""] {
+    for section in [
+        "id=\"brief\"",
+        "id=\"expectations\"",
+        "id=\"figures\"",
+        "id=\"charts\"",
+        "id=\"events\"",
+    ] {
         assert!(html.contains(section), "report lacks {section}");
     }
     assert!(html.contains("deployment.shop.available_replicas"));
@@ -53,5 +77,8 @@ fn run_report_has_charts_with_their_series_and_sections() {
 #[test]
 fn not_an_output_folder() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    assert!(matches!(report_dir(tmp.path()), Err(ReportError::NotAnOutputFolder(_))));
+    assert!(matches!(
+        report_dir(tmp.path()),
+        Err(ReportError::NotAnOutputFolder(_))
+    ));
 }

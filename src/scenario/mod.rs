@@ -32,5 +32,5 @@ pub mod sweep;
 pub mod yaml;
 
 pub use error::{ScenarioError, Warning, edit_distance, suggest};
-pub use sweep::{SweepSpec, load_sweep};
 pub use load::{Loaded, SourceFile, build, load_path, load_str, parse_source, read_sources};
+pub use sweep::{SweepSpec, load_sweep};

@@ -57,6 +57,9 @@ const SWEEP_SPEC: Fields = Fields::read(&[
     "points",
     "metrics",
 ]);
+/// Parameter targets and each point's values (`None`: the base value).
+type Design = (Vec<Target>, Vec<Vec<Option<Node>>>);
+
 const RANGE_KINDS: Fields = Fields::read(&["linear", "log"]);
 const LINEAR: Fields = Fields::read(&["from", "to", "steps"]);
 const LOG: Fields = Fields::read(&["from", "to", "steps", "integer"]);
@@ -185,7 +188,10 @@ pub fn load_sweep(path: &Path) -> Result<SweepSpec, ScenarioError> {
     };
     let (base, _) = read_sources(&scenario).map_err(|e| {
         if e.line == 0 {
-            scenario_v.err(&cx, format!("scenario {}: {}", scenario.display(), e.message))
+            scenario_v.err(
+                &cx,
+                format!("scenario {}: {}", scenario.display(), e.message),
+            )
         } else {
             e
         }
@@ -251,7 +257,10 @@ pub fn load_sweep(path: &Path) -> Result<SweepSpec, ScenarioError> {
         metrics.push(s);
     }
     if metrics.is_empty() {
-        return Err(metrics_v.err(&cx, "list at least one metric (a key of summary.json `metrics`)"));
+        return Err(metrics_v.err(
+            &cx,
+            "list at least one metric (a key of summary.json `metrics`)",
+        ));
     }
 
     let sweep = SweepSpec {
@@ -314,7 +323,9 @@ fn target(cx: &Cx, base: &[SourceFile], key: &str, pos: Pos, path: &str) -> R<Ta
             .with_suggestion(suggest(doc, all.iter().map(String::as_str))));
     }
     if field.is_empty() {
-        return Err(loc.err(format!("invalid parameter {key:?}: no field path after ':'")));
+        return Err(loc.err(format!(
+            "invalid parameter {key:?}: no field path after ':'"
+        )));
     }
     Ok(Target {
         text: key.to_string(),
@@ -342,11 +353,14 @@ fn apply(files: &mut [SourceFile], t: &Target, node: Node) -> R<()> {
                 .map_err(|e| t.loc.err(format!("cannot set {}: {e}", t.field)));
         }
     }
-    Err(t.loc.err(format!("the scenario has no document {}/{}", t.kind, t.name)))
+    Err(t.loc.err(format!(
+        "the scenario has no document {}/{}",
+        t.kind, t.name
+    )))
 }
 
 /// `parameters:` — a grid, first parameter outermost.
-fn grid(cx: &Cx, base: &[SourceFile], v: &Val) -> R<(Vec<Target>, Vec<Vec<Option<Node>>>)> {
+fn grid(cx: &Cx, base: &[SourceFile], v: &Val) -> R<Design> {
     let mut targets = Vec::new();
     let mut axes: Vec<Vec<Node>> = Vec::new();
     for (key, pos, val) in v.pairs(cx)? {
@@ -357,10 +371,7 @@ fn grid(cx: &Cx, base: &[SourceFile], v: &Val) -> R<(Vec<Target>, Vec<Vec<Option
     for axis in &axes {
         let total = (points.len() as u64).saturating_mul(axis.len() as u64);
         if total > MAX_RUNS {
-            return Err(v.err(
-                cx,
-                format!("the grid has more than {MAX_RUNS} points"),
-            ));
+            return Err(v.err(cx, format!("the grid has more than {MAX_RUNS} points")));
         }
         let mut next = Vec::with_capacity(total as usize);
         for p in &points {
@@ -376,11 +387,7 @@ fn grid(cx: &Cx, base: &[SourceFile], v: &Val) -> R<(Vec<Target>, Vec<Vec<Option
 }
 
 /// `points:` — explicit points; a parameter a point does not name keeps the base value.
-fn explicit_points(
-    cx: &Cx,
-    base: &[SourceFile],
-    v: &Val,
-) -> R<(Vec<Target>, Vec<Vec<Option<Node>>>)> {
+fn explicit_points(cx: &Cx, base: &[SourceFile], v: &Val) -> R<Design> {
     let mut targets: Vec<Target> = Vec::new();
     let mut rows: Vec<Vec<(usize, Node)>> = Vec::new();
     let items = v.seq(cx)?;

@@ -45,19 +45,32 @@ fn grid_is_the_product_first_parameter_outermost() {
 #[test]
 fn ranges() {
     let cases: &[(&str, &[&str])] = &[
-        ("{linear: {from: 10, to: 40, steps: 4}}", &["10", "20", "30", "40"]),
+        (
+            "{linear: {from: 10, to: 40, steps: 4}}",
+            &["10", "20", "30", "40"],
+        ),
         ("{linear: {from: 0, to: 1, steps: 3}}", &["0", "0.5", "1"]),
         ("{linear: {from: 5, to: 5, steps: 1}}", &["5"]),
         ("{log: {from: 1, to: 100, steps: 3}}", &["1", "10", "100"]),
-        ("{log: {from: 1, to: 10, steps: 3}}", &["1", "3.16228", "10"]),
-        ("{log: {from: 1, to: 4, steps: 7, integer: true}}", &["1", "2", "3", "4"]),
+        (
+            "{log: {from: 1, to: 10, steps: 3}}",
+            &["1", "3.16228", "10"],
+        ),
+        (
+            "{log: {from: 1, to: 4, steps: 7, integer: true}}",
+            &["1", "2", "3", "4"],
+        ),
     ];
     for (range, want) in cases {
         let s = sweep(&format!(
             "  parameters:\n    NodePool/general:spec.count: {range}\n  metrics: [cost.total]\n"
         ))
         .unwrap_or_else(|e| panic!("{range}: {e}"));
-        let got: Vec<String> = s.points.iter().map(|p| p[0].clone().unwrap_or_default()).collect();
+        let got: Vec<String> = s
+            .points
+            .iter()
+            .map(|p| p[0].clone().unwrap_or_default())
+            .collect();
         assert_eq!(got, *want, "{range}");
     }
 }
@@ -68,7 +81,10 @@ fn explicit_points_keep_base_values_for_unnamed_parameters() {
         "  replications: 2\n  seed: 9\n  points:\n    - {NodePool/general:spec.count: 1}\n    - {Scenario/s:spec.duration: 2m}\n  metrics: [cost.total]\n",
     )
     .expect("loads");
-    assert_eq!(s.parameters, ["NodePool/general:spec.count", "Scenario/s:spec.duration"]);
+    assert_eq!(
+        s.parameters,
+        ["NodePool/general:spec.count", "Scenario/s:spec.duration"]
+    );
     assert_eq!(s.points[1], vec![None, Some("2m".into())]);
     assert_eq!((s.seed, s.replications), (9, 2));
     assert_eq!(s.point_spec(1).expect("builds").0.nodes.len(), 2);
@@ -103,7 +119,10 @@ fn errors_are_located() {
             "  parameters:\n    NodePool/general:spec.count: [1]\n  points: []\n  metrics: [a]\n",
             "not both",
         ),
-        ("  replications: 0\n  metrics: [a]\n", "must be greater than or equal to 1"),
+        (
+            "  replications: 0\n  metrics: [a]\n",
+            "must be greater than or equal to 1",
+        ),
     ];
     for (spec, want) in cases {
         let e = sweep(spec).expect_err(spec).to_string();
@@ -117,8 +136,14 @@ fn a_bad_value_names_the_point_and_the_scenario_place() {
         .expect("loads");
     assert!(s.point_spec(0).is_ok());
     let e = s.point_spec(1).expect_err("negative").to_string();
-    assert!(e.contains("base.yaml:9:15: NodePool/general: spec.count"), "{e}");
-    assert!(e.contains("(sweep point 1: NodePool/general:spec.count=-3)"), "{e}");
+    assert!(
+        e.contains("base.yaml:9:15: NodePool/general: spec.count"),
+        "{e}"
+    );
+    assert!(
+        e.contains("(sweep point 1: NodePool/general:spec.count=-3)"),
+        "{e}"
+    );
 }
 
 #[test]
