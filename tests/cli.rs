@@ -134,3 +134,47 @@ fn validate_accepts_the_quickstart() {
     );
     assert!(String::from_utf8_lossy(&o.stdout).contains("ok"));
 }
+
+#[test]
+fn check_mode_passes_on_the_quickstart_and_max_wall_cuts_a_run() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let o = kubesim()
+        .args(["run", "scenarios/quickstart.yaml", "--check", "--out"])
+        .arg(tmp.path().join("a"))
+        .output()
+        .expect("runs");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = kubesim()
+        .args([
+            "run",
+            "scenarios/quickstart.yaml",
+            "--max-wall",
+            "1ns",
+            "--out",
+        ])
+        .arg(tmp.path().join("b"))
+        .output()
+        .expect("runs");
+    let summary: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(tmp.path().join("b/summary.json")).expect("summary"),
+    )
+    .expect("json");
+    assert_eq!(summary["partial"], true);
+    assert!(
+        summary["partial_reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("--max-wall")
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("partial"));
+    let o = kubesim()
+        .args(["run", "scenarios/quickstart.yaml", "--max-wall", "soon"])
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(2));
+}

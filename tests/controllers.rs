@@ -28,6 +28,7 @@ fn template(cpu_milli: i64, mem: i64) -> PodTemplateSpec {
         priority: 0,
         termination_grace_period: SimDuration::from_secs(30),
         scheduler_name: "default-scheduler".into(),
+        ..PodTemplateSpec::default()
     }
 }
 
@@ -84,6 +85,8 @@ fn spec(replicas: i32, nodes: u32, timeline: Vec<(u64, TimelineAction)>) -> Clus
             .collect(),
         expectations: vec![],
         ignored_fields: vec![],
+        priority_classes: vec![],
+        scheduler: SchedulerConfigSpec::default(),
     }
 }
 

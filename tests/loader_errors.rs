@@ -202,7 +202,17 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
         (
             "unsupported timeline verb",
             timeline("- at: 20m\n  zoneOutage: {zone: b}"),
-            "t.yaml:26:3: Timeline/t: spec[0].zoneOutage: timeline verb \"zoneOutage\" is not supported yet; supported verbs: scale, setImage, addNodes, removeNode, cordon, uncordon",
+            "t.yaml:26:3: Timeline/t: spec[0].zoneOutage: timeline verb \"zoneOutage\" is not supported yet; supported verbs: scale, setImage, addNodes, removeNode, cordon, uncordon, rollout",
+        ),
+        (
+            "unknown rollout action",
+            timeline("- at: 20m\n  rollout: {deployment: web, action: undoo}"),
+            "t.yaml:26:38: Timeline/t: spec[0].rollout.action: unknown rollout action \"undoo\"; expected one of undo, pause, resume (did you mean \"undo\"?)",
+        ),
+        (
+            "rollout toRevision with pause",
+            timeline("- at: 20m\n  rollout: {deployment: web, action: pause, toRevision: 2}"),
+            "t.yaml:26:38: Timeline/t: spec[0].rollout.action: toRevision is only valid with action undo",
         ),
         (
             "timeline entry with two actions",
@@ -468,4 +478,27 @@ fn hostile_yaml_is_refused_not_crashed() {
     assert!(load_str("t.yaml", laughs).is_err());
     let e = load_str("t.yaml", "\u{feff}\u{0}\u{1}").expect_err("binary");
     assert!(!e.to_string().contains('\n'));
+}
+
+/// The whole catalogue through the binary: `kubesim validate` exits 2 and prints exactly the
+/// one-line message (with the temporary file's name), and never panics.
+#[test]
+fn every_bad_input_exits_2_through_the_binary() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut failures = Vec::new();
+    for (i, (name, yaml, expected)) in cases().iter().enumerate() {
+        let f = tmp.path().join(format!("case{i}.yaml"));
+        std::fs::write(&f, yaml).expect("write");
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_kubesim"))
+            .arg("validate")
+            .arg(&f)
+            .output()
+            .expect("runs");
+        let err = String::from_utf8_lossy(&o.stderr);
+        let want = expected.replace("t.yaml", &f.display().to_string());
+        if o.status.code() != Some(2) || !err.contains(&want) || err.contains("panicked") {
+            failures.push(format!("{name}: exit {:?}, stderr {err}", o.status.code()));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

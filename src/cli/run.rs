@@ -33,6 +33,12 @@ pub struct RunArgs {
     /// Stop after this many events; the outputs are then marked partial.
     #[arg(long)]
     pub max_events: Option<u64>,
+    /// Stop after this much wall-clock time, e.g. 30s, 5m; the outputs are then marked partial.
+    #[arg(long)]
+    pub max_wall: Option<String>,
+    /// Verify the model's invariants every simulated second; a breach stops the run (exit 3).
+    #[arg(long)]
+    pub check: bool,
     /// Do not draw plots/ and report.html.
     #[arg(long)]
     pub no_report: bool,
@@ -106,6 +112,20 @@ pub fn run(args: RunArgs) -> u8 {
             }
         }
     }
+    let max_wall = match &args.max_wall {
+        None => None,
+        Some(w) => match scenario::duration::parse_duration(w) {
+            Ok(ns) if ns > 0 => Some(std::time::Duration::from_nanos(ns)),
+            Ok(_) => {
+                eprintln!("error: --max-wall: must be greater than zero");
+                return EXIT_BAD_INPUT;
+            }
+            Err(e) => {
+                eprintln!("error: --max-wall: {e}");
+                return EXIT_BAD_INPUT;
+            }
+        },
+    };
     let out = args
         .out
         .clone()
@@ -127,6 +147,8 @@ pub fn run(args: RunArgs) -> u8 {
         Arc::clone(&spec),
         Limits {
             max_events: args.max_events,
+            max_wall,
+            check: args.check,
         },
         &mut |p| {
             if trace {
@@ -194,6 +216,13 @@ pub fn run(args: RunArgs) -> u8 {
         "  wrote {}/{{events.csv,timeseries.csv,summary.json}}",
         out.display()
     );
+    if let Some(v) = &result.violation {
+        eprintln!(
+            "error: --check: invariant violated at {}: {}",
+            v.at, v.message
+        );
+        return EXIT_INTERNAL;
+    }
     if !args.no_report {
         let code = super::report::draw(&out);
         if code != 0 {

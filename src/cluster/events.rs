@@ -113,6 +113,25 @@ pub enum ApiWrite {
         /// New status.
         status: DeploymentStatus,
     },
+    /// Size a Deployment's ReplicaSet and set its replica annotations (upstream
+    /// `scaleReplicaSet` with `SetReplicasAnnotations`).
+    ScaleOwnedReplicaSet {
+        /// `namespace/name`.
+        key: String,
+        /// New `spec.replicas`.
+        replicas: i32,
+        /// `desired-replicas` annotation.
+        desired: i32,
+        /// `max-replicas` annotation.
+        max: i32,
+    },
+    /// Set a Deployment's `spec.paused`.
+    SetDeploymentPaused {
+        /// `namespace/name`.
+        key: String,
+        /// New value.
+        paused: bool,
+    },
     /// Register a node.
     CreateNode(Box<NodeSpec>),
     /// Delete a node object.
@@ -176,6 +195,8 @@ pub enum SchedulerTimer {
     CycleDone,
     /// Move every unschedulable pod back to the active queue (periodic flush).
     FlushUnschedulable,
+    /// Move pods whose backoff expired from backoffQ to activeQ (every second while any wait).
+    FlushBackoff,
 }
 
 /// Kubelet timers: one container-lifecycle step of one pod finished.

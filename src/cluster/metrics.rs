@@ -123,11 +123,17 @@ pub struct Recorder {
     pub startup_latency: LatencyHistogram,
     /// Totals.
     pub counters: Counters,
+    /// Deployment rollouts: new ReplicaSet created -> rollout complete.
+    pub rollout_durations: LatencyHistogram,
     /// Node-hours by pool (pool name, or `""` for nodes without a pool) — closed intervals only;
     /// open ones are added at the end of the run.
     pub node_seconds: BTreeMap<String, f64>,
     /// Cost so far in currency units (closed node lifetimes only).
     pub cost: f64,
+    /// Scheduling attempts recorded for `kubesim explain` (only for the pod asked about).
+    pub explanations: Vec<crate::cluster::scheduler::explain::Explanation>,
+    /// The latest FailedScheduling message of each pod not scheduled since (`namespace/name`).
+    pub pending_reasons: BTreeMap<String, String>,
 }
 
 impl Recorder {

@@ -208,6 +208,11 @@ pub struct ReplicaSet {
     pub created_at: SimTime,
     /// `status`.
     pub status: ReplicaSetStatus,
+    /// `deployment.kubernetes.io/desired-replicas` annotation: the owning Deployment's
+    /// `spec.replicas` when the controller last sized this ReplicaSet.
+    pub desired_replicas: Option<i32>,
+    /// `deployment.kubernetes.io/max-replicas` annotation: replicas + maxSurge at that time.
+    pub max_replicas: Option<i32>,
 }
 
 impl ReplicaSet {
@@ -251,6 +256,10 @@ pub struct Deployment {
     pub revision_history_limit: i32,
     /// `status`.
     pub status: DeploymentStatus,
+    /// `spec.progressDeadlineSeconds`.
+    pub progress_deadline_seconds: i32,
+    /// `spec.paused`.
+    pub paused: bool,
 }
 
 impl Deployment {

@@ -9,6 +9,13 @@ use std::collections::BTreeMap;
 
 use crate::engine::{SimDuration, SimTime};
 
+pub use crate::cluster::scheduling_spec::{
+    Affinity, NodeAffinity, NodeInclusionPolicy, NodeSelectorOperator, NodeSelectorRequirement,
+    NodeSelectorTerm, PodAffinityRules, PodAffinityTerm, PreemptionPolicy, PreferredSchedulingTerm,
+    PriorityClassSpec, SchedulerConfigSpec, SchedulerProfileSpec, TopologySpreadConstraint,
+    UnsatisfiableConstraintAction, WeightedPodAffinityTerm,
+};
+
 /// Label set of an object (`metadata.labels`), ordered by key.
 pub type Labels = BTreeMap<String, String>;
 
@@ -175,6 +182,36 @@ pub struct PodTemplateSpec {
     pub termination_grace_period: SimDuration,
     /// `spec.schedulerName`, default `default-scheduler`.
     pub scheduler_name: String,
+    /// `spec.affinity` (empty when absent).
+    pub affinity: Affinity,
+    /// `spec.topologySpreadConstraints`.
+    pub topology_spread_constraints: Vec<TopologySpreadConstraint>,
+    /// `spec.priorityClassName`, if set (its value is already resolved into `priority`).
+    pub priority_class_name: Option<String>,
+    /// `spec.preemptionPolicy`, from the pod or its PriorityClass (default
+    /// PreemptLowerPriority).
+    pub preemption_policy: PreemptionPolicy,
+}
+
+impl Default for PodTemplateSpec {
+    /// An empty template with upstream's defaults (grace period 30 s, `default-scheduler`).
+    fn default() -> Self {
+        PodTemplateSpec {
+            labels: Labels::new(),
+            containers: Vec::new(),
+            init_containers: Vec::new(),
+            node_selector: Labels::new(),
+            node_name: None,
+            tolerations: Vec::new(),
+            priority: 0,
+            termination_grace_period: SimDuration::from_secs(30),
+            scheduler_name: "default-scheduler".to_string(),
+            affinity: Affinity::default(),
+            topology_spread_constraints: Vec::new(),
+            priority_class_name: None,
+            preemption_policy: PreemptionPolicy::default(),
+        }
+    }
 }
 
 impl PodTemplateSpec {
@@ -469,6 +506,13 @@ pub enum TimelineAction {
         /// Node name.
         node: String,
     },
+    /// A `kubectl rollout` operation.
+    Rollout {
+        /// Deployment name.
+        deployment: String,
+        /// What to do.
+        op: RolloutOp,
+    },
     /// Set or clear `spec.unschedulable` on a node (`kubectl cordon` / `uncordon`).
     Cordon {
         /// Node name.
@@ -476,6 +520,21 @@ pub enum TimelineAction {
         /// True to cordon, false to uncordon.
         unschedulable: bool,
     },
+}
+
+/// A `kubectl rollout` operation on a Deployment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RolloutOp {
+    /// `kubectl rollout undo [--to-revision N]`: put back the pod template of revision N, or of
+    /// the revision before the current one.
+    Undo {
+        /// Revision to go back to; `None` = the previous one.
+        to_revision: Option<u64>,
+    },
+    /// `kubectl rollout pause`: template changes no longer roll out.
+    Pause,
+    /// `kubectl rollout resume`.
+    Resume,
 }
 
 /// A timeline entry: at `at`, do `action`.
@@ -550,6 +609,11 @@ pub struct ClusterSpec {
     pub expectations: Vec<Expectation>,
     /// Fields read but not simulated.
     pub ignored_fields: Vec<IgnoredField>,
+    /// PriorityClasses (`scheduling.k8s.io/v1`), in file order.
+    pub priority_classes: Vec<PriorityClassSpec>,
+    /// The scheduler's configuration (profiles from a `KubeSchedulerConfiguration` document,
+    /// or upstream's defaults).
+    pub scheduler: SchedulerConfigSpec,
 }
 
 impl ClusterSpec {

@@ -260,6 +260,31 @@ impl ClusterState {
                     Change::Modified,
                 );
             }
+            ApiWrite::ScaleOwnedReplicaSet {
+                key,
+                replicas,
+                desired,
+                max,
+            } => {
+                let Some(rs) = self.store.replica_sets.get_mut(&key) else {
+                    return;
+                };
+                if rs.replicas == replicas
+                    && rs.desired_replicas == Some(desired)
+                    && rs.max_replicas == Some(max)
+                {
+                    return;
+                }
+                rs.replicas = replicas;
+                rs.desired_replicas = Some(desired);
+                rs.max_replicas = Some(max);
+                self.notify(
+                    out,
+                    ObjectKind::ReplicaSet,
+                    ObjectRef::Named(key),
+                    Change::Modified,
+                );
+            }
             ApiWrite::ReplicaSetStatus { key, status } => {
                 let Some(rs) = self.store.replica_sets.get_mut(&key) else {
                     return;
@@ -312,6 +337,21 @@ impl ClusterState {
                 if let Some(t) = template {
                     d.template = t;
                 }
+                self.notify(
+                    out,
+                    ObjectKind::Deployment,
+                    ObjectRef::Named(key),
+                    Change::Modified,
+                );
+            }
+            ApiWrite::SetDeploymentPaused { key, paused } => {
+                let Some(d) = self.store.deployments.get_mut(&key) else {
+                    return;
+                };
+                if d.paused == paused {
+                    return;
+                }
+                d.paused = paused;
                 self.notify(
                     out,
                     ObjectKind::Deployment,

@@ -4,11 +4,44 @@
 use std::sync::Arc;
 
 use crate::cluster::apiserver;
+use crate::cluster::controllers::deployment::{POD_TEMPLATE_HASH_LABEL, compute_hash};
 use crate::cluster::events::{ApiWrite, ControllerTimer, Event};
-use crate::cluster::spec::{TimelineAction, TimelineEntry};
+use crate::cluster::spec::{PodTemplateSpec, RolloutOp, TimelineAction, TimelineEntry};
 use crate::cluster::state::ClusterState;
 use crate::cluster::wiring::Wiring;
 use crate::engine::{Component, Context};
+
+/// The pod template `kubectl rollout undo` puts back (upstream `rollback` in
+/// `pkg/controller/deployment/rollback.go`): revision `to`, or the newest revision older than
+/// the current template's; the `pod-template-hash` label is removed.
+fn rollback_template(
+    state: &ClusterState,
+    key: &str,
+    to: Option<u64>,
+) -> Option<Arc<PodTemplateSpec>> {
+    let d = state.store.deployments.get(key)?;
+    let current = compute_hash(&d.template);
+    let owned: Vec<_> = state
+        .store
+        .replica_sets
+        .values()
+        .filter(|rs| rs.owner.as_ref().is_some_and(|o| o.key == key))
+        .collect();
+    let current_rev = owned
+        .iter()
+        .find(|rs| rs.template_hash == current)
+        .map_or(u64::MAX, |rs| rs.revision);
+    let target = match to {
+        Some(r) => owned.iter().find(|rs| rs.revision == r)?,
+        None => owned
+            .iter()
+            .filter(|rs| rs.revision < current_rev)
+            .max_by_key(|rs| rs.revision)?,
+    };
+    let mut t = (*target.template).clone();
+    t.labels.remove(POD_TEMPLATE_HASH_LABEL);
+    Some(Arc::new(t))
+}
 
 /// The timeline component.
 #[derive(Debug)]
@@ -135,6 +168,59 @@ impl Timeline {
                     format!("delete node {node} ({})", entry.source),
                 );
                 apiserver::write(ctx, state, ApiWrite::DeleteNode { name: node.clone() });
+            }
+            TimelineAction::Rollout { deployment, op } => {
+                let Some(key) = state.deployment_key(deployment) else {
+                    return;
+                };
+                let write = match op {
+                    RolloutOp::Pause => ApiWrite::SetDeploymentPaused {
+                        key: key.clone(),
+                        paused: true,
+                    },
+                    RolloutOp::Resume => ApiWrite::SetDeploymentPaused {
+                        key: key.clone(),
+                        paused: false,
+                    },
+                    RolloutOp::Undo { to_revision } => {
+                        match rollback_template(state, &key, *to_revision) {
+                            Some(t) => ApiWrite::UpdateDeployment {
+                                key: key.clone(),
+                                replicas: None,
+                                template: Some(t),
+                            },
+                            None => {
+                                state.recorder.event(
+                                    now,
+                                    "Timeline",
+                                    key,
+                                    "DeploymentRollbackRevisionNotFound",
+                                    format!(
+                                        "unable to find a revision to roll back to ({})",
+                                        entry.source
+                                    ),
+                                );
+                                return;
+                            }
+                        }
+                    }
+                };
+                let what = match op {
+                    RolloutOp::Pause => "pause".to_string(),
+                    RolloutOp::Resume => "resume".to_string(),
+                    RolloutOp::Undo {
+                        to_revision: Some(r),
+                    } => format!("undo to revision {r}"),
+                    RolloutOp::Undo { to_revision: None } => "undo".to_string(),
+                };
+                state.recorder.event(
+                    now,
+                    "Timeline",
+                    key,
+                    "Rollout",
+                    format!("rollout {what} deployment {deployment} ({})", entry.source),
+                );
+                apiserver::write(ctx, state, write);
             }
             TimelineAction::Cordon {
                 node,

@@ -57,7 +57,7 @@ impl Wiring {
     pub fn watchers(&self, kind: ObjectKind) -> &'static [ComponentId] {
         const W: Wiring = Wiring::new();
         match kind {
-            ObjectKind::Pod => &[W.scheduler, W.replicaset, W.kubelet],
+            ObjectKind::Pod => &[W.scheduler, W.replicaset, W.kubelet, W.deployment],
             ObjectKind::Node => &[W.scheduler, W.kubelet, W.nodes],
             ObjectKind::ReplicaSet => &[W.replicaset, W.deployment],
             ObjectKind::Deployment => &[W.deployment],

@@ -103,6 +103,8 @@ impl World {
                 min_ready_seconds: d.min_ready_seconds,
                 revision_history_limit: d.revision_history_limit,
                 status: DeploymentStatus::default(),
+                progress_deadline_seconds: d.progress_deadline_seconds,
+                paused: d.paused,
             };
             sim.schedule(
                 t0,
@@ -124,6 +126,8 @@ impl World {
                 revision: 0,
                 created_at: t0,
                 status: ReplicaSetStatus::default(),
+                desired_replicas: None,
+                max_replicas: None,
             };
             sim.schedule(
                 t0,

@@ -4,8 +4,9 @@
 //! `cluster` layer supplies the event type `E`, the shared state `S` and the components.
 //!
 //! - [`SimTime`] / [`SimDuration`]: integer nanoseconds, saturating arithmetic.
-//! - [`EventQueue`]: the future-event list, a binary heap of `(time, seq, slot)` keys with
-//!   payloads in a slab and O(1) lazy cancellation by [`EventId`].
+//! - [`EventQueue`]: the future-event list, a monotone radix heap of 16-byte entries with
+//!   payloads in a slab and O(1) lazy cancellation by [`EventId`] (see its docs for why
+//!   not a `BinaryHeap`).
 //! - [`Component`] + [`Context`]: a participant and what its handler may do (send, cancel, draw
 //!   random numbers, stop).
 //! - [`Simulation`]: owns all of the above and the shared state and dispatches events.
@@ -48,6 +49,6 @@ mod trace;
 pub use component::{Component, ComponentId, Context};
 pub use queue::{EventId, EventQueue};
 pub use rng::{SimRng, stream_rng};
-pub use sim::{Simulation, StepOutcome};
+pub use sim::{Observer, Simulation, StepOutcome};
 pub use time::{SimDuration, SimTime};
 pub use trace::TraceHasher;

@@ -1,54 +1,5 @@
-//! The future-event list: a monotone radix heap of small `Copy` entries, payloads in a slab,
-//! and O(1) lazy cancellation.
-//!
-//! # Ordering
-//!
-//! Events pop in ascending `(time, seq)` order, where `seq` is a queue-wide counter taken when
-//! the event is scheduled. Events for the same instant therefore pop first-in first-out, and the
-//! order never depends on payloads, addresses or hashing.
-//!
-//! # Why a radix heap, not `std::collections::BinaryHeap`
-//!
-//! DESIGN.md §9 names a `BinaryHeap` of `(time, seq)` keys; it was built first and measured on
-//! the hold model (benches/engine_hold.rs) on the 2-core reference machine at about 5–7 M
-//! events/s with 10^5 pending and about 2 M events/s with 10^6 pending, short of the 9 M
-//! target: every pop sifts through ~17 levels of a heap that no longer fits in cache. A
-//! discrete-event queue is *monotone* (nothing is scheduled before the last popped time), which
-//! is exactly what a radix heap (Ahuja, Mehlhorn, Orlin & Tarjan, 1990) needs, and it reaches
-//! ~12–13 M events/s at both sizes, because entries only ever move by sequential appends.
-//!
-//! # How it works
-//!
-//! - `last` is the radix base: no stored entry is earlier. An entry with time `t` lives in
-//!   bucket `0` if `t == last`, otherwise in bucket `k = 64 - leading_zeros(t ^ last)` (1..=64).
-//!   Every entry in bucket `k` is earlier than every entry in bucket `k + 1`.
-//! - Pop takes from bucket 0 (the "current" instant) front to back. When it is exhausted, the
-//!   lowest non-empty bucket is scanned for its minimum time `m`, `last` becomes `m`, and the
-//!   bucket's entries are redistributed into strictly lower buckets (`m`'s entries into bucket
-//!   0). Each entry moves at most 64 times, in practice a handful.
-//! - Same-time FIFO without storing `seq` in the entries: entries with equal times always share
-//!   a bucket, every bucket is appended to in `seq` order, and redistribution is stable, so
-//!   equal-time entries reach bucket 0 in `seq` order.
-//! - Entries are 16 bytes: `(time, slot, generation)`. Payloads, targets and `seq` live in a
-//!   slab (a `Vec` of slots with a free list). Freeing a slot bumps its generation, so an entry
-//!   or [`EventId`] whose generation no longer matches is *dead*: cancelled, fired, or stale. A
-//!   slot whose generation would reach `u32::MAX` is retired instead of reused, so a
-//!   `(slot, generation)` pair is never handed out twice.
-//! - Cancellation frees the slot (dropping the payload) in O(1) and leaves the entry, which is
-//!   skipped when it reaches bucket 0. When dead entries outnumber live ones (and exceed 1024),
-//!   all buckets are compacted in O(n), so memory stays bounded by about twice the live count.
-//!
-//! # Time never goes backwards
-//!
-//! The queue remembers the time of the last popped event. Scheduling before it is a bug in the
-//! caller: debug builds panic, release builds clamp the time to the last popped time (so the
-//! event fires "now", after everything already scheduled for now).
-//!
-//! Scheduling at or after the last popped time is always allowed. In the rare case that this
-//! is earlier than the radix base (possible only after [`EventQueue::peek_time`] or
-//! [`EventQueue::pop_until`] skipped cancelled entries beyond the last popped time), the
-//! buckets are rebuilt around the new time in O(n). [`Simulation`](super::Simulation) never
-//! triggers this: its clock is always at or past the radix base.
+//! The future-event list, [`EventQueue`]: a monotone radix heap of 16-byte `Copy` entries,
+//! payloads in a slab, and O(1) lazy cancellation.
 
 use super::component::ComponentId;
 use super::time::SimTime;
@@ -77,7 +28,7 @@ const NIL: u32 = u32::MAX;
 /// Compaction never triggers below this many dead entries.
 const COMPACT_MIN: usize = 1024;
 /// Bits per radix digit: each level of the radix heap splits on this many bits of the time.
-const DIGIT_BITS: usize = 8;
+const DIGIT_BITS: usize = 6;
 /// Buckets per level (one per digit value).
 const DIGITS: usize = 1 << DIGIT_BITS;
 /// Levels needed to cover a `u64` time.
@@ -106,8 +57,10 @@ fn bucket_of(time: u64, last: u64) -> Option<usize> {
 /// Slots of the lowest bucket to prefetch after a pop (if it holds no more entries than this).
 const PREFETCH_MAX: usize = 4;
 
-/// Prefetches the cache line holding `r` (a hint: no effect on behaviour).
+/// Prefetches the cache line holding `r` (a hint: no effect on behaviour). Measured on the hold
+/// model: +20% throughput with 10^6 pending, neutral with 10^3 and 10^5.
 #[inline(always)]
+#[allow(unsafe_code)]
 fn prefetch<T>(r: Option<&T>) {
     #[cfg(target_arch = "x86_64")]
     if let Some(r) = r {
@@ -134,8 +87,69 @@ struct Slot<E> {
 }
 
 /// The future-event list of a simulation: events of payload type `E`, each addressed to a
-/// [`ComponentId`] and due at a [`SimTime`]. See the [module docs](self) for the ordering and
-/// cancellation contract and the data structure.
+/// [`ComponentId`] and due at a [`SimTime`].
+///
+/// # Ordering
+///
+/// Events pop in ascending `(time, seq)` order, where `seq` is a queue-wide counter taken when
+/// the event is scheduled. Events for the same instant therefore pop first-in first-out, and the
+/// order never depends on payloads, addresses or hashing.
+///
+/// # Why a radix heap, not `std::collections::BinaryHeap`
+///
+/// DESIGN.md §9 names a `BinaryHeap` of `(time, seq)` keys with lazy cancellation. That was
+/// built first and measured with the hold model (`benches/engine_hold.rs`, through
+/// `Simulation`) on the 2-core reference machine: about 11 M events/s with 10^3 pending, 4–5 M
+/// with 10^5 and 1.1–1.4 M with 10^6, well short of the 9 M target at 10^5, because each pop
+/// sifts through ~17 levels of a heap that no longer fits in cache. The `hold/binary_heap_keys`
+/// bench keeps a `BinaryHeap` of bare keys (no payloads at all) as a reference: it is still
+/// slower at 10^5 than this whole queue.
+///
+/// An event queue is *monotone* (nothing is scheduled before the last popped time), which is
+/// what a radix heap (Ahuja, Mehlhorn, Orlin & Tarjan, 1990) exploits: entries only move
+/// between buckets by sequential appends, and each entry moves a bounded number of times.
+/// Here the radix is 2^6 (a "multi-level bucket" radix heap), so an entry moves at most 11
+/// times and in practice two or three.
+///
+/// # How it works
+///
+/// - `last` is the radix base: no stored entry is earlier. An entry with time `t == last` is in
+///   the *current instant*; otherwise, with `d` the most significant 6-bit digit in which `t`
+///   and `last` differ, it is in bucket `(d, digit d of t)`. Every time in a lower bucket (by
+///   level, then digit) is earlier than every time in a higher one, and equal times always
+///   share a bucket. A bitmap of non-empty buckets finds the lowest one with a few
+///   `trailing_zeros`.
+/// - Pop takes from the current instant front to back. When it is exhausted, the lowest
+///   non-empty bucket is scanned for its minimum time `m`, `last` becomes `m`, and that
+///   bucket's entries move to strictly lower levels (those due at `m` to the current instant).
+///   Entries in other buckets stay where they are: their position relative to `m` is unchanged.
+/// - Same-time FIFO without storing `seq` in the entries: equal-time entries always share a
+///   bucket, every bucket is appended to in `seq` order, and moves are stable, so equal-time
+///   entries reach the current instant in `seq` order.
+/// - Entries are 16 bytes: `(time, slot, generation)`. Payloads, targets and `seq` live in a
+///   slab (a `Vec` of slots with a free list). Freeing a slot bumps its generation, so an entry
+///   or [`EventId`] whose generation no longer matches is *dead*: cancelled, fired, or stale. A
+///   slot whose generation would reach `u32::MAX` is retired instead of reused, so a
+///   `(slot, generation)` pair is never handed out twice.
+/// - Cancellation frees the slot (dropping the payload) in O(1) and leaves the entry, which is
+///   skipped when it reaches the current instant. When dead entries outnumber live ones (and
+///   exceed 1024), all buckets are compacted in O(n), so stored entries stay bounded by about
+///   twice the live count.
+/// - Memory: 16 bytes per stored entry plus one slot per pending event; bucket vectors keep
+///   their capacity for reuse.
+///
+/// # Time never goes backwards
+///
+/// The queue remembers the time of the last popped event. Scheduling before it is a bug in the
+/// caller: debug builds panic, release builds clamp the time to the last popped time (so the
+/// event fires "now", after everything already scheduled for now).
+///
+/// Scheduling at or after the last popped time is always allowed. In the rare case that this
+/// is earlier than the radix base (possible only after [`peek_time`](Self::peek_time) or
+/// [`pop_until`](Self::pop_until) skipped cancelled entries beyond the last popped time), the
+/// buckets are rebuilt around the new time in O(n). Inside a [`Simulation`](super::Simulation)
+/// this cannot happen during handlers or after `run_until`; at most once after
+/// `run_until_limited` stops on its event limit and events are then scheduled from outside.
 #[derive(Debug)]
 pub struct EventQueue<E> {
     /// Radix base: every stored entry has `time >= last`.
@@ -382,8 +396,8 @@ impl<E> EventQueue<E> {
         }
     }
 
-    /// Bucket 0 is exhausted: moves the lowest non-empty bucket's minimum time into it,
-    /// unless that minimum is after `until`. Returns `false` if nothing was moved.
+    /// The current instant is exhausted: moves the lowest non-empty bucket's minimum time into
+    /// it, unless that minimum is after `until`. Returns `false` if nothing was moved.
     fn refill(&mut self, until: u64) -> bool {
         self.current.clear();
         self.head = 0;
@@ -667,70 +681,103 @@ mod tests {
         ]
     }
 
+    /// Runs `ops` against the queue and against a sorted-`Vec` reference model, comparing every
+    /// observable result.
+    fn check_against_model(ops: Vec<Op>, compact_min: usize) -> Result<(), TestCaseError> {
+        let mut q = EventQueue::new();
+        q.compact_min = compact_min;
+        // Reference: live entries (time, seq, payload) and every id ever issued.
+        let mut model: Vec<(u64, u64, u32)> = Vec::new();
+        let mut ids: Vec<(EventId, u64)> = Vec::new(); // (id, seq)
+        let mut now = 0u64; // last popped time
+        let mut next_payload = 0u32;
+        for op in ops {
+            match op {
+                Op::Schedule(d) => {
+                    let id = q.schedule(
+                        SimTime(now.saturating_add(d)),
+                        ComponentId(next_payload % 3),
+                        next_payload,
+                    );
+                    let seq = ids.len() as u64; // one seq per schedule, from 0
+                    model.push((now.saturating_add(d), seq, next_payload));
+                    ids.push((id, seq));
+                    next_payload += 1;
+                }
+                Op::Cancel(k) => {
+                    if ids.is_empty() {
+                        continue;
+                    }
+                    let (id, seq) = ids[k % ids.len()];
+                    let pos = model.iter().position(|e| e.1 == seq);
+                    prop_assert_eq!(q.cancel(id), pos.is_some());
+                    if let Some(p) = pos {
+                        model.remove(p);
+                        // Right after a cancel, dead keys are bounded by compaction.
+                        let dead = q.stored_len() - q.len();
+                        prop_assert!(
+                            dead <= q.len().max(compact_min),
+                            "dead {} live {}",
+                            dead,
+                            q.len()
+                        );
+                    }
+                }
+                Op::Pop => {
+                    model.sort();
+                    let want = if model.is_empty() {
+                        None
+                    } else {
+                        Some(model.remove(0))
+                    };
+                    let got = q.pop();
+                    prop_assert_eq!(
+                        got.map(|(t, s, c, e)| (t.0, s, c, e)),
+                        want.map(|(t, s, e)| (t, s, ComponentId(e % 3), e))
+                    );
+                    if let Some((t, ..)) = want {
+                        now = t;
+                    }
+                }
+                Op::PopUntil(d) => {
+                    model.sort();
+                    let bound = now.saturating_add(d);
+                    let want = match model.first() {
+                        Some(e) if e.0 <= bound => Some(model.remove(0)),
+                        _ => None,
+                    };
+                    let got = q.pop_until(SimTime(bound));
+                    prop_assert_eq!(
+                        got.map(|(t, s, c, e)| (t.0, s, c, e)),
+                        want.map(|(t, s, e)| (t, s, ComponentId(e % 3), e))
+                    );
+                    if let Some((t, ..)) = want {
+                        now = t;
+                    }
+                }
+                Op::Peek => {
+                    let want = model.iter().map(|e| e.0).min().map(SimTime);
+                    prop_assert_eq!(q.peek_time(), want);
+                }
+            }
+            prop_assert_eq!(q.len(), model.len());
+            prop_assert_eq!(q.is_empty(), model.is_empty());
+        }
+        model.sort();
+        let rest = drain(&mut q);
+        prop_assert_eq!(rest, model);
+        Ok(())
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(512))]
         /// The queue behaves exactly like a sorted Vec of live (time, seq, payload) entries.
         #[test]
-        fn matches_reference_model(ops in proptest::collection::vec(op(), 0..400), compact_min in 0usize..8) {
-            let mut q = EventQueue::new();
-            q.compact_min = compact_min;
-            // Reference: live entries (time, seq, payload) and every id ever issued.
-            let mut model: Vec<(u64, u64, u32)> = Vec::new();
-            let mut ids: Vec<(EventId, u64)> = Vec::new(); // (id, seq)
-            let mut now = 0u64; // last popped time
-            let mut next_payload = 0u32;
-            for op in ops {
-                match op {
-                    Op::Schedule(d) => {
-                        let id = q.schedule(SimTime(now + d), ComponentId(next_payload % 3), next_payload);
-                        let seq = ids.len() as u64; // one seq per schedule, from 0
-                        model.push((now + d, seq, next_payload));
-                        ids.push((id, seq));
-                        next_payload += 1;
-                    }
-                    Op::Cancel(k) => {
-                        if ids.is_empty() { continue; }
-                        let (id, seq) = ids[k % ids.len()];
-                        let pos = model.iter().position(|e| e.1 == seq);
-                        prop_assert_eq!(q.cancel(id), pos.is_some());
-                        if let Some(p) = pos {
-                            model.remove(p);
-                            // Right after a cancel, dead keys are bounded by compaction.
-                            let dead = q.stored_len() - q.len();
-                            prop_assert!(dead <= q.len().max(compact_min), "dead {} live {}", dead, q.len());
-                        }
-                    }
-                    Op::Pop => {
-                        model.sort();
-                        let want = if model.is_empty() { None } else { Some(model.remove(0)) };
-                        let got = q.pop();
-                        prop_assert_eq!(got.map(|(t, s, c, e)| (t.0, s, c, e)),
-                            want.map(|(t, s, e)| (t, s, ComponentId(e % 3), e)));
-                        if let Some((t, ..)) = want { now = t; }
-                    }
-                    Op::PopUntil(d) => {
-                        model.sort();
-                        let bound = now + d;
-                        let want = match model.first() {
-                            Some(e) if e.0 <= bound => Some(model.remove(0)),
-                            _ => None,
-                        };
-                        let got = q.pop_until(SimTime(bound));
-                        prop_assert_eq!(got.map(|(t, s, c, e)| (t.0, s, c, e)),
-                            want.map(|(t, s, e)| (t, s, ComponentId(e % 3), e)));
-                        if let Some((t, ..)) = want { now = t; }
-                    }
-                    Op::Peek => {
-                        let want = model.iter().map(|e| e.0).min().map(SimTime);
-                        prop_assert_eq!(q.peek_time(), want);
-                    }
-                }
-                prop_assert_eq!(q.len(), model.len());
-                prop_assert_eq!(q.is_empty(), model.is_empty());
-            }
-            model.sort();
-            let rest: Vec<_> = drain(&mut q).into_iter().map(|(t, s, e)| (t, s, e)).collect();
-            prop_assert_eq!(rest, model);
+        fn matches_reference_model(
+            ops in proptest::collection::vec(op(), 0..400),
+            compact_min in 0usize..8,
+        ) {
+            check_against_model(ops, compact_min)?;
         }
     }
 }

@@ -18,8 +18,9 @@ pub enum StepOutcome {
     Stopped,
 }
 
-/// The per-event observer: `(time, seq, target, &event)`, called just before dispatch.
-type Observer<E> = Box<dyn FnMut(SimTime, u64, ComponentId, &E)>;
+/// A per-event observer, see [`Simulation::set_observer`]: called with
+/// `(time, seq, target, &event)` just before each event is dispatched.
+pub type Observer<E> = Box<dyn FnMut(SimTime, u64, ComponentId, &E)>;
 
 /// A registered component with its random stream, side by side so that dispatch can borrow
 /// both at once.
@@ -126,7 +127,7 @@ impl<E, S> Simulation<E, S> {
     /// Installs an observer called for every event just before it is dispatched, with
     /// `(time, seq, target, &event)`; replaces any previous observer. Used for event logs and
     /// trace hashing.
-    pub fn set_observer(&mut self, f: Box<dyn FnMut(SimTime, u64, ComponentId, &E)>) {
+    pub fn set_observer(&mut self, f: Observer<E>) {
         self.observer = Some(f);
     }
 

@@ -1,17 +1,24 @@
 //! Running one scenario to its end, or until a guard stops it.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use crate::cluster::invariants::{self, Violation};
 use crate::cluster::metrics::EventRow;
 use crate::cluster::spec::ClusterSpec;
 use crate::cluster::world::{RunOutput, World};
 use crate::engine::{SimDuration, SimTime};
 
-/// Guards on a run.
+/// Guards and checks on a run.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Limits {
     /// Stop after this many events (the run is then partial).
     pub max_events: Option<u64>,
+    /// Stop once this much wall-clock time has passed (checked between slices; the run is then
+    /// partial). Wall time never enters the model: it only decides where the run is cut.
+    pub max_wall: Option<Duration>,
+    /// Verify the model's invariants ([`invariants::check`]) after every simulated second.
+    pub check: bool,
 }
 
 /// What a progress callback sees after each slice of simulated time.
@@ -34,10 +41,15 @@ pub struct RunResult {
     pub output: RunOutput,
     /// Why the run stopped early, if it did (outputs are then partial).
     pub partial: Option<String>,
+    /// The invariant `--check` found broken, if any (the run stopped there).
+    pub violation: Option<Violation>,
 }
 
 /// Number of slices a run is cut into for progress reporting.
 const SLICES: u64 = 200;
+
+/// Slice length under `--check`: invariants are verified at least every simulated second.
+const CHECK_EVERY: SimDuration = SimDuration::from_secs(1);
 
 /// Run `spec` to its end, calling `on_progress` after each of about 200 slices of simulated
 /// time (the slicing does not change the run: events are processed in the same order).
@@ -46,11 +58,18 @@ pub fn run(
     limits: Limits,
     on_progress: &mut dyn FnMut(&Progress<'_>),
 ) -> RunResult {
+    let started = Instant::now();
     let mut world = World::new(spec);
     let end = world.end();
-    let slice = SimDuration::from_nanos((end.as_nanos() / SLICES).max(1));
+    let mut slice = SimDuration::from_nanos((end.as_nanos() / SLICES).max(1));
+    if limits.check && slice > CHECK_EVERY {
+        slice = CHECK_EVERY;
+    }
     let mut reported = 0usize;
     let mut partial = None;
+    let mut violation = None;
+    let mut last_report = SimTime::ZERO;
+    let report_every = SimDuration::from_nanos((end.as_nanos() / SLICES).max(1));
     loop {
         let budget = match limits.max_events {
             Some(m) => m.saturating_sub(world.events_processed()),
@@ -62,14 +81,31 @@ pub fn run(
             world.now() + slice
         };
         let hit = world.advance(target, budget);
-        let events = &world.state().recorder.events;
-        on_progress(&Progress {
-            now: world.now(),
-            end,
-            new_events: &events[reported..],
-            events_processed: world.events_processed(),
-        });
-        reported = events.len();
+        if limits.check
+            && let Err(v) = invariants::check(world.state(), world.now())
+        {
+            partial = Some(format!("invariant violated at {}: {}", v.at, v.message));
+            violation = Some(v);
+        }
+        let done = world.is_done();
+        if done
+            || hit
+            || violation.is_some()
+            || world.now().saturating_since(last_report) >= report_every
+        {
+            last_report = world.now();
+            let events = &world.state().recorder.events;
+            on_progress(&Progress {
+                now: world.now(),
+                end,
+                new_events: &events[reported..],
+                events_processed: world.events_processed(),
+            });
+            reported = events.len();
+        }
+        if violation.is_some() {
+            break;
+        }
         if hit {
             partial = Some(format!(
                 "stopped by --max-events {} at simulated time {}",
@@ -78,12 +114,23 @@ pub fn run(
             ));
             break;
         }
-        if world.is_done() {
+        if done {
+            break;
+        }
+        if let Some(w) = limits.max_wall
+            && started.elapsed() >= w
+        {
+            partial = Some(format!(
+                "stopped by --max-wall {:.3}s at simulated time {}",
+                w.as_secs_f64(),
+                world.now()
+            ));
             break;
         }
     }
     RunResult {
         output: world.finish(),
         partial,
+        violation,
     }
 }

@@ -151,6 +151,15 @@ impl Summary {
             put(&format!("{name}.max"), p.max);
         }
         put("cost.total", rec.cost);
+        put("rollouts.completed", rec.rollout_durations.count() as f64);
+        put(
+            "rollout_duration_seconds.max",
+            rec.rollout_durations.max_secs(),
+        );
+        put(
+            "rollout_duration_seconds.mean",
+            rec.rollout_durations.mean_secs(),
+        );
         for d in out.store.deployments.values() {
             put(
                 &format!("deployment.{}.ready_replicas", d.name),

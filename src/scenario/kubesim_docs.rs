@@ -422,6 +422,7 @@ pub(crate) const TIMELINE_VERBS: &[&str] = &[
     "removeNode",
     "cordon",
     "uncordon",
+    "rollout",
 ];
 
 /// Verbs from the design that are not implemented yet: a clear error, not "unknown field".
@@ -431,7 +432,6 @@ pub(crate) const UNSUPPORTED_VERBS: &[&str] = &[
     "zoneOutage",
     "partition",
     "drainNode",
-    "rollout",
     "load",
 ];
 
@@ -439,6 +439,10 @@ const SCALE: Fields = Fields::read(&["deployment", "replicas"]);
 const SET_IMAGE: Fields = Fields::read(&["deployment", "container", "image"]);
 const ADD_NODES: Fields = Fields::read(&["pool", "count"]);
 const NODE_REF: Fields = Fields::read(&["node"]);
+const ROLLOUT: Fields = Fields::read(&["deployment", "action", "toRevision"]);
+
+/// `rollout.action` values (`kubectl rollout <action>`).
+const ROLLOUT_ACTIONS: &[&str] = &["undo", "pause", "resume"];
 
 /// A timeline action whose references are not yet resolved.
 pub(crate) enum RawAction {
@@ -461,6 +465,10 @@ pub(crate) enum RawAction {
     Cordon {
         node: Ref,
         unschedulable: bool,
+    },
+    Rollout {
+        deployment: Ref,
+        op: crate::cluster::spec::RolloutOp,
     },
 }
 
@@ -588,6 +596,40 @@ fn read_entry(cx: &mut Cx, item: &Val) -> R<RawEntry> {
             RawAction::RemoveNode {
                 node: read_ref(cx, &m.req(cx, "node")?)?,
             }
+        }
+        "rollout" => {
+            let m = body.map(cx, &ROLLOUT)?;
+            let deployment = read_ref(cx, &m.req(cx, "deployment")?)?;
+            let av = m.req(cx, "action")?;
+            let action = av.nonempty_string(cx)?;
+            let to_revision = match m.get("toRevision") {
+                Some(v) => Some(v.int_in(cx, 1, i64::MAX)? as u64),
+                None => None,
+            };
+            use crate::cluster::spec::RolloutOp;
+            let op = match action.as_str() {
+                "undo" => RolloutOp::Undo { to_revision },
+                "pause" | "resume" if to_revision.is_some() => {
+                    return Err(av.err(cx, "toRevision is only valid with action undo"));
+                }
+                "pause" => RolloutOp::Pause,
+                "resume" => RolloutOp::Resume,
+                other => {
+                    return Err(av
+                        .err(
+                            cx,
+                            format!(
+                                "unknown rollout action {other:?}; expected one of {}",
+                                ROLLOUT_ACTIONS.join(", ")
+                            ),
+                        )
+                        .with_suggestion(crate::scenario::error::suggest(
+                            other,
+                            ROLLOUT_ACTIONS.iter().copied(),
+                        )));
+                }
+            };
+            RawAction::Rollout { deployment, op }
         }
         other => {
             let m = body.map(cx, &NODE_REF)?;

@@ -617,6 +617,13 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
                     node: node.name.clone(),
                 }
             }
+            RawAction::Rollout { deployment, op } => {
+                resolve(deployment, "Deployment", &deployment_names)?;
+                TimelineAction::Rollout {
+                    deployment: deployment.name.clone(),
+                    op: op.clone(),
+                }
+            }
             RawAction::Cordon {
                 node,
                 unschedulable,
@@ -676,6 +683,8 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
         timeline,
         expectations: scenario.expectations,
         ignored_fields,
+        priority_classes: Vec::new(),
+        scheduler: crate::cluster::spec::SchedulerConfigSpec::default(),
     };
     Ok((spec, warnings))
 }

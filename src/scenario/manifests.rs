@@ -710,6 +710,7 @@ pub(crate) fn read_template(cx: &mut Cx, v: &Val) -> R<(PodTemplateSpec, Pos)> {
             priority,
             termination_grace_period,
             scheduler_name,
+            ..PodTemplateSpec::default()
         },
         labels_at,
     ))

@@ -4,4 +4,5 @@ pub mod deployment;
 pub mod nodes;
 pub mod ranking;
 pub mod replicaset;
+pub mod rolling;
 pub mod workqueue;

@@ -135,6 +135,7 @@ mod tests {
                 priority: 0,
                 termination_grace_period: SimDuration::from_secs(30),
                 scheduler_name: "default-scheduler".into(),
+                ..PodTemplateSpec::default()
             }),
             requests: Resources::default(),
             non_zero_requests: Resources::default(),

@@ -1,97 +1,144 @@
-//! The first kube-scheduler: a priority-ordered active queue, an unschedulable set that cluster
-//! events (node added or changed, assigned pod deleted) and a periodic flush move back, one
-//! scheduling cycle at a time with a configurable latency, and binding through the API server.
+//! The kube-scheduler: a scheduling queue (activeQ by priority, backoffQ, unschedulable pods
+//! moved back on cluster events), one scheduling cycle at a time with a configurable latency,
+//! profiles of plugins run through the framework's extension points, and binding through the
+//! API server.
 //!
-//! Filters: NodeUnschedulable, NodeName, NodeAffinity (nodeSelector), NodeResourcesFit; score:
-//! NodeResourcesFit LeastAllocated; ties broken by upstream's reservoir sampling from the
-//! scheduler's own random stream.
+//! Upstream: `pkg/scheduler/schedule_one.go` (`schedulePod`, `findNodesThatFitPod` with
+//! `numFeasibleNodesToFind` and the rotating `nextStartNodeIndex`, `prioritizeNodes`,
+//! `selectHost` with reservoir sampling among the top scores) and
+//! `framework/runtime/framework.go`.
 
+pub mod explain;
+pub mod framework;
 pub mod plugins;
+pub mod queue;
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet};
+#[cfg(test)]
+pub(crate) mod tests_support;
+
+use std::collections::BTreeMap;
 
 use rand::RngExt;
 
 use crate::cluster::apiserver;
 use crate::cluster::events::{ApiWrite, Change, Event, ObjectRef, SchedulerTimer, WatchEvent};
 use crate::cluster::objects::{ObjectKind, Pod, PodId};
-use crate::cluster::spec::Resources;
+use crate::cluster::spec::SchedulerConfigSpec;
 use crate::cluster::state::ClusterState;
-use crate::engine::{Component, Context, SimDuration, SimTime};
-use plugins::{FILTERS, FilterReason, NodeInfo, least_allocated_score};
+use crate::engine::{Component, Context, SimDuration};
+use explain::{Explanation, NodeVerdict, PluginScore};
+use framework::{CycleContext, Framework, Reason, Registry, Snapshot, num_feasible_nodes_to_find};
+use queue::SchedulingQueue;
 
-/// Name pods must carry in `spec.schedulerName` for this scheduler to place them.
+/// Name pods carry in `spec.schedulerName` for the default profile.
 pub const DEFAULT_SCHEDULER_NAME: &str = "default-scheduler";
 
-/// How often the unschedulable set is checked for pods that waited long enough (upstream
-/// `flushUnschedulablePodsLeftover` runs every 30 s).
+/// Period of the unschedulable-pods flush (upstream `flushUnschedulablePodsLeftover`, 30 s).
 const FLUSH_PERIOD: SimDuration = SimDuration::from_secs(30);
+/// Period of the backoffQ flush (upstream `flushBackoffQCompleted`, 1 s).
+const BACKOFF_FLUSH_PERIOD: SimDuration = SimDuration::from_secs(1);
 
 /// The scheduler component.
-#[derive(Debug, Default)]
 pub struct Scheduler {
-    /// activeQ: (higher priority first, then first enqueued) — upstream PrioritySort.
-    active: BTreeSet<(Reverse<i32>, u64, PodId)>,
-    /// Where each queued pod sits in `active`.
-    queued: BTreeMap<PodId, (Reverse<i32>, u64)>,
-    /// Unschedulable pods and when they became so.
-    unschedulable: BTreeMap<PodId, SimTime>,
-    /// Pods assumed onto a node whose binding has not been observed: (node, requests, non-zero).
-    assumed: BTreeMap<PodId, (String, Resources, Resources)>,
-    /// Sum of assumed requests per node.
-    assumed_by_node: BTreeMap<String, (Resources, Resources)>,
-    /// Pod in the current cycle.
+    queue: SchedulingQueue,
+    profiles: BTreeMap<String, Framework>,
+    config: SchedulerConfigSpec,
+    snapshot: Snapshot,
+    snapshot_dirty: bool,
+    /// Assumed pods: node name.
+    assumed: BTreeMap<PodId, String>,
     in_cycle: Option<PodId>,
-    enqueue_seq: u64,
+    cycle: u64,
+    move_request_cycle: u64,
+    next_start_node_index: usize,
     flush_armed: bool,
+    backoff_armed: bool,
+    explain: Option<String>,
+    // Reused buffers (no per-node allocation per cycle).
+    feasible: Vec<usize>,
+    reasons: Vec<Reason>,
+    scores: Vec<i64>,
+    totals: Vec<i64>,
+}
+
+impl std::fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scheduler")
+            .field("profiles", &self.profiles.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Default for Scheduler {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Scheduler {
-    /// A new scheduler.
+    /// A scheduler with upstream's default configuration and the built-in plugins.
     pub fn new() -> Self {
-        Self::default()
+        Self::with_config(
+            &SchedulerConfigSpec::default(),
+            &Registry::with_builtins(),
+            None,
+        )
+        .expect("the default profile uses built-in plugins only")
     }
 
-    fn enqueue(&mut self, pod: &Pod) {
-        if self.queued.contains_key(&pod.id) || self.in_cycle == Some(pod.id) {
-            return;
+    /// A scheduler for `config` with plugins from `registry`; `explain` names a pod
+    /// (`namespace/name`) whose attempts are recorded for `kubesim explain`. `Err` names a
+    /// plugin the registry does not know.
+    pub fn with_config(
+        config: &SchedulerConfigSpec,
+        registry: &Registry,
+        explain: Option<String>,
+    ) -> Result<Self, String> {
+        let mut profiles = BTreeMap::new();
+        for (name, p) in &config.profiles {
+            profiles.insert(name.clone(), Framework::new(p, registry)?);
         }
-        self.unschedulable.remove(&pod.id);
-        let key = (Reverse(pod.template.priority), self.enqueue_seq);
-        self.enqueue_seq += 1;
-        self.active.insert((key.0, key.1, pod.id));
-        self.queued.insert(pod.id, key);
+        Ok(Scheduler {
+            queue: SchedulingQueue::new(
+                SimDuration::from_secs(config.pod_initial_backoff_seconds.max(0) as u64),
+                SimDuration::from_secs(config.pod_max_backoff_seconds.max(0) as u64),
+            ),
+            profiles,
+            config: config.clone(),
+            snapshot: Snapshot::default(),
+            snapshot_dirty: true,
+            assumed: BTreeMap::new(),
+            in_cycle: None,
+            cycle: 0,
+            move_request_cycle: 0,
+            next_start_node_index: 0,
+            flush_armed: false,
+            backoff_armed: false,
+            explain,
+            feasible: Vec::new(),
+            reasons: Vec::new(),
+            scores: Vec::new(),
+            totals: Vec::new(),
+        })
     }
 
-    fn dequeue(&mut self, id: PodId) {
-        if let Some((p, s)) = self.queued.remove(&id) {
-            self.active.remove(&(p, s, id));
-        }
-        self.unschedulable.remove(&id);
+    fn priority_of(state: &ClusterState) -> impl Fn(PodId) -> i32 + '_ {
+        |id| state.store.pods.get(&id).map_or(0, |p| p.template.priority)
     }
 
-    fn forget_assumed(&mut self, id: PodId) {
-        if let Some((node, r, nz)) = self.assumed.remove(&id)
-            && let Some(e) = self.assumed_by_node.get_mut(&node)
-        {
-            e.0 = e.0.sub(&r);
-            e.1 = e.1.sub(&nz);
-            if e.0.pods == 0 {
-                self.assumed_by_node.remove(&node);
-            }
-        }
+    fn on_cluster_event(&mut self, state: &ClusterState, ctx: &mut Context<'_, Event>) {
+        self.move_request_cycle = self.cycle;
+        self.queue.move_all(ctx.now(), Self::priority_of(state));
+        self.arm_backoff(ctx);
     }
 
-    /// Move every unschedulable pod back to the active queue (a cluster event may have made
-    /// room).
-    fn move_all_to_active(&mut self, state: &ClusterState) {
-        let ids: Vec<PodId> = self.unschedulable.keys().copied().collect();
-        for id in ids {
-            self.unschedulable.remove(&id);
-            if let Some(pod) = state.store.pods.get(&id) {
-                self.enqueue(pod);
-            }
+    fn arm_backoff(&mut self, ctx: &mut Context<'_, Event>) {
+        if !self.backoff_armed && self.queue.backoff_len() > 0 {
+            self.backoff_armed = true;
+            ctx.send_self(
+                BACKOFF_FLUSH_PERIOD,
+                Event::Scheduler(SchedulerTimer::FlushBackoff),
+            );
         }
     }
 
@@ -99,9 +146,7 @@ impl Scheduler {
         if self.in_cycle.is_some() {
             return;
         }
-        while let Some(&(p, s, id)) = self.active.iter().next() {
-            self.active.remove(&(p, s, id));
-            self.queued.remove(&id);
+        while let Some(id) = self.queue.pop() {
             let Some(pod) = state.store.pods.get(&id) else {
                 continue;
             };
@@ -109,6 +154,7 @@ impl Scheduler {
                 continue;
             }
             self.in_cycle = Some(id);
+            self.cycle += 1;
             ctx.send_self(
                 state.control_plane.scheduling_latency,
                 Event::Scheduler(SchedulerTimer::CycleDone),
@@ -117,60 +163,150 @@ impl Scheduler {
         }
     }
 
-    /// Run filters and scores for `pod` over all nodes; the chosen node or the failure reasons.
-    fn place(
-        &self,
+    /// Run one scheduling cycle for `pod`: the chosen node index, or the failure message.
+    fn schedule_pod(
+        &mut self,
         pod: &Pod,
         state: &ClusterState,
         ctx: &mut Context<'_, Event>,
-    ) -> Result<String, (usize, BTreeMap<FilterReason, usize>)> {
-        let mut reasons: BTreeMap<FilterReason, usize> = BTreeMap::new();
-        let mut best: Option<(&str, i64)> = None;
-        let mut ties = 0u32;
-        for node in state.store.nodes.values() {
-            let (assumed, assumed_non_zero) = self
-                .assumed_by_node
-                .get(&node.name)
-                .copied()
-                .unwrap_or_default();
-            let info = NodeInfo {
-                node,
-                assumed,
-                assumed_non_zero,
-            };
-            let verdict = if !node.ready {
-                Err(FilterReason::NotReady)
-            } else {
-                FILTERS.iter().try_for_each(|f| f(pod, &info))
-            };
-            if let Err(r) = verdict {
-                *reasons.entry(r).or_insert(0) += 1;
-                continue;
+        record: &mut Option<Explanation>,
+    ) -> Result<usize, String> {
+        let fw = self
+            .profiles
+            .get_mut(&pod.template.scheduler_name)
+            .expect("pods of unknown profiles are not queued");
+        let n_all = self.snapshot.nodes.len();
+        if n_all == 0 {
+            return Err("0/0 nodes are available: no nodes available to schedule pods.".into());
+        }
+        for p in fw.filters.iter_mut() {
+            p.prepare(pod, &mut self.snapshot, &state.store);
+        }
+        for (p, _) in fw.scores.iter_mut() {
+            p.prepare(pod, &mut self.snapshot, &state.store);
+        }
+        let cx = CycleContext {
+            pod,
+            snapshot: &self.snapshot,
+            pods: &state.store.pods,
+        };
+        let mut counts: BTreeMap<Reason, usize> = BTreeMap::new();
+        for p in fw.filters.iter_mut() {
+            if let Err(r) = p.pre_filter(&cx) {
+                counts.insert(r, n_all);
+                return Err(fit_error(n_all, &counts));
             }
-            let score = least_allocated_score(pod, &info);
-            // Upstream selectHost: reservoir sampling among the nodes with the top score.
-            match best {
-                None => {
-                    best = Some((&node.name, score));
-                    ties = 1;
+        }
+        let percentage = fw
+            .profile
+            .percentage_of_nodes_to_score
+            .unwrap_or(self.config.percentage_of_nodes_to_score);
+        let to_find = num_feasible_nodes_to_find(percentage, n_all);
+        self.feasible.clear();
+        let start = self.next_start_node_index % n_all;
+        let mut processed = 0;
+        for k in 0..n_all {
+            if self.feasible.len() >= to_find {
+                break;
+            }
+            let i = (start + k) % n_all;
+            processed += 1;
+            self.reasons.clear();
+            let mut ok = true;
+            let mut failed_by = "";
+            for p in fw.filters.iter() {
+                if !p.filter(&cx, i, &mut self.reasons) {
+                    ok = false;
+                    failed_by = p.name();
+                    break;
                 }
-                Some((_, s)) if score > s => {
-                    best = Some((&node.name, score));
-                    ties = 1;
+            }
+            if ok {
+                self.feasible.push(i);
+            } else {
+                for r in self.reasons.drain(..) {
+                    if let Some(rec) = record.as_mut() {
+                        let v = rec
+                            .nodes
+                            .iter_mut()
+                            .rev()
+                            .find(|v| v.node == cx.snapshot.nodes[i].name);
+                        let text = format!("{failed_by}: {r}");
+                        match v {
+                            Some(v) => v.reasons.push(text),
+                            None => rec.nodes.push(NodeVerdict {
+                                node: cx.snapshot.nodes[i].name.clone(),
+                                feasible: false,
+                                reasons: vec![text],
+                                scores: Vec::new(),
+                                total: 0,
+                            }),
+                        }
+                    }
+                    *counts.entry(r).or_insert(0) += 1;
                 }
-                Some((_, s)) if score == s => {
-                    ties += 1;
-                    if ctx.rng().random_range(0..ties) == 0 {
-                        best = Some((&node.name, score));
+            }
+            if ok && let Some(rec) = record.as_mut() {
+                rec.nodes.push(NodeVerdict {
+                    node: cx.snapshot.nodes[i].name.clone(),
+                    feasible: true,
+                    reasons: Vec::new(),
+                    scores: Vec::new(),
+                    total: 0,
+                });
+            }
+        }
+        self.next_start_node_index = (start + processed) % n_all;
+        if self.feasible.is_empty() {
+            return Err(fit_error(n_all, &counts));
+        }
+        if self.feasible.len() == 1 {
+            return Ok(self.feasible[0]);
+        }
+        // Score.
+        let nf = self.feasible.len();
+        self.totals.clear();
+        self.totals.resize(nf, 0);
+        for (p, w) in fw.scores.iter_mut() {
+            p.pre_score(&cx, &self.feasible);
+            self.scores.clear();
+            self.scores
+                .extend(self.feasible.iter().map(|&i| p.score(&cx, i)));
+            let raw: Option<Vec<i64>> = record.as_ref().map(|_| self.scores.clone());
+            p.normalize(&cx, &self.feasible, &mut self.scores);
+            for (t, s) in self.totals.iter_mut().zip(&self.scores) {
+                *t += *s * *w;
+            }
+            if let (Some(rec), Some(raw)) = (record.as_mut(), raw) {
+                for (k, &i) in self.feasible.iter().enumerate() {
+                    let name = &cx.snapshot.nodes[i].name;
+                    if let Some(v) = rec.nodes.iter_mut().find(|v| v.node == *name) {
+                        v.scores.push(PluginScore {
+                            plugin: p.name().to_string(),
+                            raw: raw[k],
+                            normalized: self.scores[k],
+                            weighted: self.scores[k] * *w,
+                        });
+                        v.total += self.scores[k] * *w;
                     }
                 }
-                Some(_) => {}
             }
         }
-        match best {
-            Some((n, _)) => Ok(n.to_string()),
-            None => Err((state.store.nodes.len(), reasons)),
+        // selectHost: reservoir sampling among the top totals.
+        let mut best = 0;
+        let mut ties = 1u32;
+        for k in 1..nf {
+            if self.totals[k] > self.totals[best] {
+                best = k;
+                ties = 1;
+            } else if self.totals[k] == self.totals[best] {
+                ties += 1;
+                if ctx.rng().random_range(0..ties) == 0 {
+                    best = k;
+                }
+            }
         }
+        Ok(self.feasible[best])
     }
 
     fn finish_cycle(&mut self, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
@@ -184,30 +320,48 @@ impl Scheduler {
         if pod.node.is_some() || pod.deletion_timestamp.is_some() {
             return;
         }
-        match self.place(pod, state, ctx) {
-            Ok(node) => {
-                let e = self.assumed_by_node.entry(node.clone()).or_default();
-                e.0 = e.0.add(&pod.requests);
-                e.1 = e.1.add(&pod.non_zero_requests);
-                self.assumed
-                    .insert(id, (node.clone(), pod.requests, pod.non_zero_requests));
+        if self.snapshot_dirty {
+            self.snapshot = Snapshot::build(&state.store, &self.assumed);
+            self.snapshot_dirty = false;
+        }
+        let key = pod.key();
+        let mut record = match &self.explain {
+            Some(k) if *k == key => Some(Explanation {
+                pod: key.clone(),
+                at: now,
+                selected: None,
+                nodes: Vec::new(),
+                message: None,
+            }),
+            _ => None,
+        };
+        let result = self.schedule_pod(pod, state, ctx, &mut record);
+        match result {
+            Ok(i) => {
+                let node = self.snapshot.nodes[i].name.clone();
+                self.snapshot.add_pod(pod, &node);
+                self.assumed.insert(id, node.clone());
+                if let Some(r) = record.as_mut() {
+                    r.selected = Some(node.clone());
+                }
+                state.recorder.pending_reasons.remove(&key);
                 apiserver::write(ctx, state, ApiWrite::BindPod { id, node });
             }
-            Err((n, reasons)) => {
-                // Upstream FitError.Error(): "0/N nodes are available: <count> <reason>, ...."
-                // with the "<count> <reason>" strings sorted.
-                let mut parts: Vec<String> = reasons
-                    .iter()
-                    .map(|(r, c)| format!("{c} {}", r.message()))
-                    .collect();
-                parts.sort();
-                let msg = format!("0/{n} nodes are available: {}.", parts.join(", "));
-                let key = pod.key();
+            Err(msg) => {
+                if let Some(r) = record.as_mut() {
+                    r.message = Some(msg.clone());
+                }
                 state.recorder.counters.failed_scheduling += 1;
                 state
                     .recorder
+                    .pending_reasons
+                    .insert(key.clone(), msg.clone());
+                state
+                    .recorder
                     .event(now, "Pod", key, "FailedScheduling", msg);
-                self.unschedulable.insert(id, now);
+                let moved = self.move_request_cycle >= self.cycle;
+                self.queue.failed(id, now, moved);
+                self.arm_backoff(ctx);
                 if !self.flush_armed {
                     self.flush_armed = true;
                     ctx.send_self(
@@ -217,42 +371,64 @@ impl Scheduler {
                 }
             }
         }
+        if let Some(r) = record {
+            state.recorder.explanations.push(r);
+        }
     }
 
-    fn on_watch(&mut self, w: &WatchEvent, state: &ClusterState) {
+    fn on_watch(&mut self, w: &WatchEvent, state: &ClusterState, ctx: &mut Context<'_, Event>) {
         match (w.kind, &w.object) {
             (ObjectKind::Pod, ObjectRef::Pod { id, node, .. }) => match w.change {
                 Change::Added | Change::Modified => {
                     let Some(pod) = state.store.pods.get(id) else {
                         return;
                     };
-                    if pod.node.is_some() {
-                        self.forget_assumed(*id);
-                        self.dequeue(*id);
+                    if let Some(n) = &pod.node {
+                        self.queue.delete(*id);
+                        self.assumed.remove(id);
+                        if !self.snapshot_dirty {
+                            self.snapshot.add_pod(pod, n);
+                        }
+                        if pod.deletion_timestamp.is_some() && !self.snapshot_dirty {
+                            self.snapshot.mark_terminating(*id);
+                        }
                     } else if pod.deletion_timestamp.is_some() {
-                        self.dequeue(*id);
+                        self.queue.delete(*id);
                     } else if w.change == Change::Added
-                        && pod.template.scheduler_name == DEFAULT_SCHEDULER_NAME
+                        && self.profiles.contains_key(&pod.template.scheduler_name)
                     {
-                        self.enqueue(pod);
+                        self.queue.add(*id, pod.template.priority);
                     }
                 }
                 Change::Deleted => {
-                    self.dequeue(*id);
-                    self.forget_assumed(*id);
+                    self.queue.delete(*id);
+                    self.assumed.remove(id);
+                    if !self.snapshot_dirty {
+                        self.snapshot.remove_pod(*id);
+                    }
                     if node.is_some() {
                         // AssignedPodDelete may free room for unschedulable pods.
-                        self.move_all_to_active(state);
+                        self.on_cluster_event(state, ctx);
                     }
                 }
             },
-            (ObjectKind::Node, _) => match w.change {
-                Change::Added | Change::Modified => self.move_all_to_active(state),
-                Change::Deleted => {}
-            },
+            (ObjectKind::Node, _) => {
+                self.snapshot_dirty = true;
+                if w.change != Change::Deleted {
+                    self.on_cluster_event(state, ctx);
+                }
+            }
             _ => {}
         }
     }
+}
+
+/// Upstream `FitError.Error()`: "0/N nodes are available: <count> <reason>, ...." with the
+/// "<count> <reason>" strings sorted.
+fn fit_error(n: usize, counts: &BTreeMap<Reason, usize>) -> String {
+    let mut parts: Vec<String> = counts.iter().map(|(r, c)| format!("{c} {r}")).collect();
+    parts.sort();
+    format!("0/{n} nodes are available: {}.", parts.join(", "))
 }
 
 impl Component<Event, ClusterState> for Scheduler {
@@ -262,32 +438,27 @@ impl Component<Event, ClusterState> for Scheduler {
 
     fn handle(&mut self, event: Event, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
         match event {
-            Event::Watch(w) => self.on_watch(&w, state),
+            Event::Watch(w) => self.on_watch(&w, state, ctx),
             Event::Scheduler(SchedulerTimer::CycleDone) => self.finish_cycle(state, ctx),
             Event::Scheduler(SchedulerTimer::FlushUnschedulable) => {
-                // Upstream podMaxInUnschedulablePodsDuration: pods unschedulable for longer are
-                // retried even without a cluster event.
                 let now = ctx.now();
                 let retry = state.control_plane.unschedulable_retry;
-                let due: Vec<PodId> = self
-                    .unschedulable
-                    .iter()
-                    .filter(|(_, since)| now.saturating_since(**since) >= retry)
-                    .map(|(id, _)| *id)
-                    .collect();
-                for id in due {
-                    self.unschedulable.remove(&id);
-                    if let Some(pod) = state.store.pods.get(&id) {
-                        self.enqueue(pod);
-                    }
-                }
-                self.flush_armed = !self.unschedulable.is_empty();
+                self.queue
+                    .flush_unschedulable(now, retry, Self::priority_of(state));
+                self.arm_backoff(ctx);
+                self.flush_armed = self.queue.unschedulable_len() > 0;
                 if self.flush_armed {
                     ctx.send_self(
                         FLUSH_PERIOD,
                         Event::Scheduler(SchedulerTimer::FlushUnschedulable),
                     );
                 }
+            }
+            Event::Scheduler(SchedulerTimer::FlushBackoff) => {
+                self.backoff_armed = false;
+                self.queue
+                    .flush_backoff(ctx.now(), Self::priority_of(state));
+                self.arm_backoff(ctx);
             }
             _ => {}
         }

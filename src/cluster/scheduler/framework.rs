@@ -1,0 +1,507 @@
+//! The scheduling framework: the scheduler's node snapshot ([`Snapshot`], upstream's scheduler
+//! cache + `NodeInfo`), the [`Plugin`] trait with upstream's extension points (PreFilter,
+//! Filter, PreScore, Score, NormalizeScore), the plugin [`Registry`] (custom plugins are
+//! registered here by name) and one profile's instantiated plugins ([`Framework`]).
+//!
+//! Upstream: `pkg/scheduler/framework/interface.go`, `framework/types.go` (NodeInfo),
+//! `framework/runtime/framework.go` (RunFilterPlugins stops at the first failing plugin;
+//! RunScorePlugins multiplies normalized scores by the plugin weight).
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use crate::cluster::objects::{Pod, PodId};
+use crate::cluster::spec::{LabelSelector, Labels, Resources, SchedulerProfileSpec, Taint};
+use crate::cluster::state::Store;
+
+/// Highest score a plugin gives after normalization (upstream `framework.MaxNodeScore`).
+pub const MAX_NODE_SCORE: i64 = 100;
+
+/// A reason a filter rejected a node, upstream's wording ("Insufficient cpu").
+pub type Reason = Cow<'static, str>;
+
+/// The label every node carries with its name (`v1.LabelHostname`).
+pub const LABEL_HOSTNAME: &str = "kubernetes.io/hostname";
+
+/// Size kubesim assumes for every container image, in bytes, for ImageLocality (kubesim has no
+/// image sizes; upstream reads them from `node.status.images`). A modelling assumption.
+pub const ASSUMED_IMAGE_SIZE: i64 = 250 * 1024 * 1024;
+
+/// What the scheduler knows of one node (upstream `framework.NodeInfo`): the node's own fields
+/// plus the pods bound or assumed onto it.
+#[derive(Clone, Debug)]
+pub struct NodeInfo {
+    /// Node name.
+    pub name: String,
+    /// Node labels.
+    pub labels: Labels,
+    /// Node taints, plus `node.kubernetes.io/not-ready:NoSchedule` while the node is not Ready
+    /// (as the node lifecycle controller adds it).
+    pub taints: Vec<Taint>,
+    /// `status.allocatable`.
+    pub allocatable: Resources,
+    /// `spec.unschedulable`.
+    pub unschedulable: bool,
+    /// `NodeInfo.Requested`: sum of the requests of its pods (`pods` counts them).
+    pub requested: Resources,
+    /// `NodeInfo.NonZeroRequested`: the same with the non-zero defaults (100m, 200Mi).
+    pub non_zero_requested: Resources,
+    /// Pods bound or assumed onto the node.
+    pub pods: BTreeSet<PodId>,
+    /// Images present on the node (normalized names), from the pods placed on it.
+    pub images: BTreeSet<String>,
+}
+
+/// What the snapshot remembers of a placed pod, so it can be removed after the pod is gone.
+#[derive(Clone, Debug)]
+pub struct PlacedPod {
+    /// Index of its node in [`Snapshot::nodes`].
+    pub node: usize,
+    /// Namespace.
+    pub namespace: String,
+    /// Labels.
+    pub labels: Labels,
+    /// Requests counted.
+    pub requests: Resources,
+    /// Non-zero requests counted.
+    pub non_zero: Resources,
+    /// Priority.
+    pub priority: i32,
+    /// Whether it is terminating (no longer counted by selector-based plugins).
+    pub terminating: bool,
+}
+
+/// Counts of the pods matching one (namespace, selector) per node and per topology domain,
+/// maintained incrementally so PodTopologySpread does not rescan every pod each cycle.
+#[derive(Clone, Debug)]
+pub struct SelectorCounts {
+    /// Namespace the selected pods must be in.
+    pub namespace: String,
+    /// The selector.
+    pub selector: LabelSelector,
+    /// Matching (non-terminating) pods per node index.
+    pub per_node: Vec<u32>,
+    /// Per topology key: matching pods per domain value, with every domain of the nodes that
+    /// carry the key (zero included).
+    pub per_domain: Vec<(String, BTreeMap<String, i64>)>,
+}
+
+/// The scheduler's view of the cluster (upstream scheduler cache + snapshot): nodes in name
+/// order (the order filters visit them, from a rotating start index), and the pods placed on
+/// them, including assumed pods whose binding has not been observed yet.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    /// Nodes in name order.
+    pub nodes: Vec<NodeInfo>,
+    /// Node index by name.
+    pub index: BTreeMap<String, usize>,
+    /// Pods placed on a node.
+    pub placed: BTreeMap<PodId, PlacedPod>,
+    /// Number of nodes holding each image.
+    pub image_nodes: BTreeMap<String, u32>,
+    /// Selector-count caches (few: one per distinct workload selector asked for).
+    pub selectors: Vec<SelectorCounts>,
+    /// Placed pods that have pod affinity or anti-affinity terms.
+    pub affinity_pods: BTreeSet<PodId>,
+}
+
+/// Upstream `normalizedImageName`: an image without a tag gets `:latest`.
+pub fn normalized_image_name(image: &str) -> Cow<'_, str> {
+    let last = image.rsplit('/').next().unwrap_or(image);
+    if last.contains(':') || last.contains('@') {
+        Cow::Borrowed(image)
+    } else {
+        Cow::Owned(format!("{image}:latest"))
+    }
+}
+
+impl Snapshot {
+    /// Build from the store, then place `assumed` pods (pod, node name) on top.
+    pub fn build(store: &Store, assumed: &BTreeMap<PodId, String>) -> Snapshot {
+        let mut s = Snapshot::default();
+        for (i, n) in store.nodes.values().enumerate() {
+            let mut taints = n.taints.clone();
+            if !n.ready {
+                taints.push(Taint {
+                    key: "node.kubernetes.io/not-ready".into(),
+                    value: String::new(),
+                    effect: crate::cluster::spec::TaintEffect::NoSchedule,
+                });
+            }
+            s.nodes.push(NodeInfo {
+                name: n.name.clone(),
+                labels: n.labels.clone(),
+                taints,
+                allocatable: n.allocatable,
+                unschedulable: n.unschedulable,
+                requested: Resources::default(),
+                non_zero_requested: Resources::default(),
+                pods: BTreeSet::new(),
+                images: BTreeSet::new(),
+            });
+            s.index.insert(n.name.clone(), i);
+        }
+        for n in store.nodes.values() {
+            for id in &n.pods {
+                if let Some(p) = store.pods.get(id) {
+                    s.add_pod(p, &n.name);
+                }
+            }
+        }
+        for (id, node) in assumed {
+            if let Some(p) = store.pods.get(id)
+                && !s.placed.contains_key(id)
+            {
+                s.add_pod(p, node);
+            }
+        }
+        s
+    }
+
+    /// Place `pod` on `node` (assume or observed binding). No-op if already placed or the node
+    /// is unknown.
+    pub fn add_pod(&mut self, pod: &Pod, node: &str) {
+        if self.placed.contains_key(&pod.id) {
+            return;
+        }
+        let Some(&i) = self.index.get(node) else {
+            return;
+        };
+        let n = &mut self.nodes[i];
+        n.requested = n.requested.add(&pod.requests);
+        n.non_zero_requested = n.non_zero_requested.add(&pod.non_zero_requests);
+        n.pods.insert(pod.id);
+        let all = pod
+            .template
+            .init_containers
+            .iter()
+            .chain(&pod.template.containers);
+        for c in all {
+            let img = normalized_image_name(&c.image);
+            if !n.images.contains(img.as_ref()) {
+                n.images.insert(img.clone().into_owned());
+                *self.image_nodes.entry(img.into_owned()).or_insert(0) += 1;
+            }
+        }
+        let terminating = pod.deletion_timestamp.is_some();
+        if !terminating {
+            for sc in &mut self.selectors {
+                if sc.namespace == pod.namespace && sc.selector.matches(&pod.labels) {
+                    bump(sc, &self.nodes[i], i, 1);
+                }
+            }
+        }
+        let aff = &pod.template.affinity;
+        if !aff.pod_affinity.is_empty() || !aff.pod_anti_affinity.is_empty() {
+            self.affinity_pods.insert(pod.id);
+        }
+        self.placed.insert(
+            pod.id,
+            PlacedPod {
+                node: i,
+                namespace: pod.namespace.clone(),
+                labels: pod.labels.clone(),
+                requests: pod.requests,
+                non_zero: pod.non_zero_requests,
+                priority: pod.template.priority,
+                terminating,
+            },
+        );
+    }
+
+    /// The pod started terminating: selector-based plugins stop counting it (its resources
+    /// stay counted until it is removed, as upstream).
+    pub fn mark_terminating(&mut self, id: PodId) {
+        let Some(p) = self.placed.get_mut(&id) else {
+            return;
+        };
+        if p.terminating {
+            return;
+        }
+        p.terminating = true;
+        let (i, ns, labels) = (p.node, p.namespace.as_str(), &p.labels);
+        for sc in &mut self.selectors {
+            if sc.namespace == ns && sc.selector.matches(labels) {
+                bump(sc, &self.nodes[i], i, -1);
+            }
+        }
+    }
+
+    /// Remove a pod (deleted, or an assumed pod whose binding failed).
+    pub fn remove_pod(&mut self, id: PodId) {
+        self.mark_terminating(id);
+        let Some(p) = self.placed.remove(&id) else {
+            return;
+        };
+        self.affinity_pods.remove(&id);
+        let n = &mut self.nodes[p.node];
+        n.requested = n.requested.sub(&p.requests);
+        n.non_zero_requested = n.non_zero_requested.sub(&p.non_zero);
+        n.pods.remove(&id);
+    }
+
+    /// Index of the counts for (namespace, selector), creating and filling it on first use.
+    pub fn selector_counts(&mut self, namespace: &str, selector: &LabelSelector) -> usize {
+        if let Some(i) = self
+            .selectors
+            .iter()
+            .position(|s| s.namespace == namespace && s.selector == *selector)
+        {
+            return i;
+        }
+        let mut sc = SelectorCounts {
+            namespace: namespace.to_string(),
+            selector: selector.clone(),
+            per_node: vec![0; self.nodes.len()],
+            per_domain: Vec::new(),
+        };
+        for p in self.placed.values() {
+            if !p.terminating && p.namespace == namespace && selector.matches(&p.labels) {
+                sc.per_node[p.node] += 1;
+            }
+        }
+        self.selectors.push(sc);
+        self.selectors.len() - 1
+    }
+
+    /// Index into `selectors[sel].per_domain` of the domain counts for `key`, creating it.
+    pub fn domain_counts(&mut self, sel: usize, key: &str) -> usize {
+        let sc = &mut self.selectors[sel];
+        if let Some(i) = sc.per_domain.iter().position(|(k, _)| k == key) {
+            return i;
+        }
+        let mut m: BTreeMap<String, i64> = BTreeMap::new();
+        for (i, n) in self.nodes.iter().enumerate() {
+            if let Some(v) = n.labels.get(key) {
+                *m.entry(v.clone()).or_insert(0) += i64::from(sc.per_node[i]);
+            }
+        }
+        sc.per_domain.push((key.to_string(), m));
+        sc.per_domain.len() - 1
+    }
+}
+
+fn bump(sc: &mut SelectorCounts, node: &NodeInfo, i: usize, d: i32) {
+    sc.per_node[i] = sc.per_node[i].saturating_add_signed(d);
+    for (key, m) in &mut sc.per_domain {
+        if let Some(v) = node.labels.get(key.as_str())
+            && let Some(c) = m.get_mut(v.as_str())
+        {
+            *c += i64::from(d);
+        }
+    }
+}
+
+/// What every plugin call sees: the pod being scheduled, the snapshot, and the store's pods.
+pub struct CycleContext<'a> {
+    /// The pod being scheduled.
+    pub pod: &'a Pod,
+    /// The scheduler's snapshot.
+    pub snapshot: &'a Snapshot,
+    /// The API server's pods (for plugins that look at other pods' specs).
+    pub pods: &'a BTreeMap<PodId, Pod>,
+}
+
+/// A scheduler plugin. A plugin implements the extension points it needs; the defaults do
+/// nothing. PreFilter / PreScore compute the plugin's cycle state (kept in the plugin value and
+/// overwritten every cycle); Filter / Score are then pure functions of (pod, node, that state).
+pub trait Plugin {
+    /// Registered name, e.g. `NodeResourcesFit`.
+    fn name(&self) -> &str;
+
+    /// PreFilter: compute cycle state; `Err(reason)` rejects the pod on every node.
+    fn pre_filter(&mut self, _cx: &CycleContext<'_>) -> Result<(), Reason> {
+        Ok(())
+    }
+
+    /// Filter: true if the node at `node` fits; else push the reasons and return false.
+    fn filter(&self, _cx: &CycleContext<'_>, _node: usize, _reasons: &mut Vec<Reason>) -> bool {
+        true
+    }
+
+    /// PreScore over the feasible nodes.
+    fn pre_score(&mut self, _cx: &CycleContext<'_>, _feasible: &[usize]) {}
+
+    /// Score of one feasible node (raw, before normalization).
+    fn score(&self, _cx: &CycleContext<'_>, _node: usize) -> i64 {
+        0
+    }
+
+    /// NormalizeScore: rewrite `scores` (aligned with `feasible`) into 0..=100.
+    fn normalize(&self, _cx: &CycleContext<'_>, _feasible: &[usize], _scores: &mut [i64]) {}
+
+    /// Extra per-cycle data the plugin needs built in the snapshot before PreFilter / PreScore
+    /// (selector counts); called with mutable access before the cycle.
+    fn prepare(&mut self, _pod: &Pod, _snapshot: &mut Snapshot, _store: &Store) {}
+}
+
+/// Builds a plugin for a profile.
+pub type PluginFactory = Box<dyn Fn(&SchedulerProfileSpec) -> Box<dyn Plugin>>;
+
+/// Plugins by name: the built-in ones, and custom ones a library user registers.
+pub struct Registry {
+    factories: BTreeMap<String, PluginFactory>,
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.factories.keys()).finish()
+    }
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Self::with_builtins()
+    }
+}
+
+impl Registry {
+    /// The built-in plugins.
+    pub fn with_builtins() -> Self {
+        let mut r = Registry {
+            factories: BTreeMap::new(),
+        };
+        super::plugins::register_builtins(&mut r);
+        r
+    }
+
+    /// Register (or replace) a plugin factory under `name`.
+    pub fn register(
+        &mut self,
+        name: &str,
+        factory: impl Fn(&SchedulerProfileSpec) -> Box<dyn Plugin> + 'static,
+    ) {
+        self.factories.insert(name.to_string(), Box::new(factory));
+    }
+
+    /// True if a plugin of this name is registered.
+    pub fn contains(&self, name: &str) -> bool {
+        self.factories.contains_key(name)
+    }
+
+    /// Instantiate `name` for `profile`.
+    pub fn build(&self, name: &str, profile: &SchedulerProfileSpec) -> Option<Box<dyn Plugin>> {
+        self.factories.get(name).map(|f| f(profile))
+    }
+}
+
+/// One profile's plugins, instantiated.
+pub struct Framework {
+    /// The profile.
+    pub profile: SchedulerProfileSpec,
+    /// Filter plugins in order (their PreFilter runs first).
+    pub filters: Vec<Box<dyn Plugin>>,
+    /// Score plugins with their weights.
+    pub scores: Vec<(Box<dyn Plugin>, i64)>,
+}
+
+impl fmt::Debug for Framework {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Framework")
+            .field("profile", &self.profile.scheduler_name)
+            .finish()
+    }
+}
+
+impl Framework {
+    /// Instantiate `profile`'s plugins from `registry`; `Err(name)` for an unknown plugin.
+    pub fn new(profile: &SchedulerProfileSpec, registry: &Registry) -> Result<Framework, String> {
+        let mut filters = Vec::new();
+        for n in &profile.filter {
+            filters.push(registry.build(n, profile).ok_or_else(|| n.clone())?);
+        }
+        let mut scores = Vec::new();
+        for (n, w) in &profile.score {
+            scores.push((registry.build(n, profile).ok_or_else(|| n.clone())?, *w));
+        }
+        Ok(Framework {
+            profile: profile.clone(),
+            filters,
+            scores,
+        })
+    }
+}
+
+/// Upstream `numFeasibleNodesToFind` (`pkg/scheduler/schedule_one.go`): all nodes below 100;
+/// else `percentage` of them (adaptive when 0: `max(5, 50 - n/125)` %), at least 100.
+pub fn num_feasible_nodes_to_find(percentage: i32, num_all_nodes: usize) -> usize {
+    const MIN_FEASIBLE_NODES_TO_FIND: i64 = 100;
+    const MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND: i64 = 5;
+    let n = num_all_nodes as i64;
+    if n < MIN_FEASIBLE_NODES_TO_FIND || percentage >= 100 {
+        return num_all_nodes;
+    }
+    let mut p = i64::from(percentage);
+    if p <= 0 {
+        p = (50 - n / 125).max(MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND);
+    }
+    let num = n * p / 100;
+    num.max(MIN_FEASIBLE_NODES_TO_FIND) as usize
+}
+
+/// Upstream `helper.DefaultNormalizeScore`: scale to 0..=`max` by the highest score
+/// (reversed if asked); all zero stays 0 (or becomes `max` when reversed).
+pub fn default_normalize_score(max: i64, reverse: bool, scores: &mut [i64]) {
+    let max_count = scores.iter().copied().max().unwrap_or(0).max(0);
+    if max_count == 0 {
+        if reverse {
+            scores.iter_mut().for_each(|s| *s = max);
+        }
+        return;
+    }
+    for s in scores.iter_mut() {
+        let mut v = max * *s / max_count;
+        if reverse {
+            v = max - v;
+        }
+        *s = v;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn num_feasible_nodes_table() {
+        // (percentage, nodes, expected), from upstream's formula in schedule_one.go.
+        let cases = [
+            (0, 10, 10),
+            (40, 10, 10),
+            (0, 1000, 420),
+            (40, 1000, 400),
+            (0, 6000, 300),
+            (40, 6000, 2400),
+            (0, 5000, 500),
+            (0, 100, 100),
+            (1, 1000, 100),
+        ];
+        for (p, n, want) in cases {
+            assert_eq!(num_feasible_nodes_to_find(p, n), want, "p={p} n={n}");
+        }
+    }
+
+    #[test]
+    fn default_normalize_table() {
+        let mut s = [0, 1, 2, 4];
+        default_normalize_score(100, false, &mut s);
+        assert_eq!(s, [0, 25, 50, 100]);
+        let mut s = [0, 1, 2, 4];
+        default_normalize_score(100, true, &mut s);
+        assert_eq!(s, [100, 75, 50, 0]);
+        let mut s = [0, 0];
+        default_normalize_score(100, true, &mut s);
+        assert_eq!(s, [100, 100]);
+    }
+
+    #[test]
+    fn image_names() {
+        assert_eq!(normalized_image_name("nginx"), "nginx:latest");
+        assert_eq!(normalized_image_name("nginx:1.2"), "nginx:1.2");
+        assert_eq!(
+            normalized_image_name("reg:5000/nginx"),
+            "reg:5000/nginx:latest"
+        );
+    }
+}
