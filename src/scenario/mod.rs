@@ -30,7 +30,9 @@ mod policy;
 pub mod quantity;
 mod reader;
 mod traffic_docs;
+pub mod sweep;
 pub mod yaml;
 
 pub use error::{ScenarioError, Warning, edit_distance, suggest};
 pub use load::{Loaded, SourceFile, build, load_path, load_str, parse_source, read_sources};
+pub use sweep::{SweepSpec, load_sweep};
