@@ -142,16 +142,19 @@ impl ClusterState {
     ) {
         let first = out.len();
         self.apply_write(write, now, name_suffix, out);
-        for i in first..out.len() {
+        // Index loop: `recount_pod` needs `&mut self` while `out` is read (no allocation).
+        let mut i = first;
+        while i < out.len() {
             if let ObjectRef::Pod {
                 id,
                 owner: Some(owner),
                 ..
             } = &out[i].object
             {
-                let (id, owner) = (*id, owner.clone());
-                self.recount_pod(id, &owner);
+                let id = *id;
+                self.recount_pod(id, owner);
             }
+            i += 1;
         }
     }
 

@@ -29,8 +29,8 @@ mod manifests;
 mod policy;
 pub mod quantity;
 mod reader;
-mod traffic_docs;
 pub mod sweep;
+mod traffic_docs;
 pub mod yaml;
 
 pub use error::{ScenarioError, Warning, edit_distance, suggest};
