@@ -405,18 +405,26 @@ fn full_scenario_values() {
     assert_eq!(
         warnings,
         [
-            "full.yaml:26:3: NodePool/general: spec.autoscaling: node autoscaling is not simulated yet; ignored",
             "full.yaml:60:7: Deployment/shop: spec.template.spec.affinity: read but not simulated; ignored",
             "full.yaml:76:9: Deployment/shop: spec.template.spec.containers[0].ports: read but not simulated; ignored",
         ]
     );
-    assert_eq!(s.ignored_fields.len(), 3);
+    assert_eq!(s.ignored_fields.len(), 2);
+    // The pool's autoscaling makes it a cluster-autoscaler node group.
+    assert_eq!(s.autoscaling.node_groups.len(), 1);
+    assert_eq!(
+        (
+            s.autoscaling.node_groups[0].min,
+            s.autoscaling.node_groups[0].max
+        ),
+        (1, 10)
+    );
     // The v1 Service is read (request traffic).
     assert_eq!(s.services.len(), 1);
     assert_eq!(s.services[0].name, "shop");
-    assert_eq!(s.ignored_fields[1].location, "full.yaml:60:7");
+    assert_eq!(s.ignored_fields[0].location, "full.yaml:60:7");
     assert_eq!(
-        s.ignored_fields[1].path,
+        s.ignored_fields[0].path,
         "Deployment/shop: spec.template.spec.affinity"
     );
     assert_eq!(loaded.files, [std::path::PathBuf::from("full.yaml")]);

@@ -21,9 +21,9 @@
 //! [`parse_source`], edit the trees with [`yaml::Yaml::set_path`] (find a document with
 //! [`SourceFile::document_mut`]), then [`build`].
 
+mod autoscaling_docs;
 pub mod duration;
 pub mod error;
-mod autoscaling_docs;
 mod kubesim_docs;
 mod load;
 mod manifests;
