@@ -21,3 +21,6 @@ pub mod timeline;
 pub mod traffic;
 pub mod wiring;
 pub mod world;
+pub mod crashloop;
+pub mod lifecycle_spec;
+pub mod probe;

@@ -27,6 +27,8 @@ mod kubesim_docs;
 mod load;
 mod manifests;
 mod policy;
+mod probes;
+mod health_docs;
 pub mod quantity;
 mod reader;
 mod traffic_docs;
