@@ -31,8 +31,10 @@ mod probes;
 mod health_docs;
 pub mod quantity;
 mod reader;
+pub mod sweep;
 mod traffic_docs;
 pub mod yaml;
 
 pub use error::{ScenarioError, Warning, edit_distance, suggest};
 pub use load::{Loaded, SourceFile, build, load_path, load_str, parse_source, read_sources};
+pub use sweep::{SweepSpec, load_sweep};
