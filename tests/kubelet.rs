@@ -38,7 +38,11 @@ fn crash_loop_back_off_follows_the_upstream_delay_sequence() {
     let gaps: Vec<f64> = exits.windows(2).map(|w| w[1].0 - w[0].0 - 2.0).collect();
     let want = [0.0, 10.0, 20.0, 40.0, 80.0, 160.0, 300.0];
     for (i, w) in want.iter().enumerate() {
-        assert!((gaps[i] - w).abs() < 1e-6, "gap {i}: {} (all {gaps:?})", gaps[i]);
+        assert!(
+            (gaps[i] - w).abs() < 1e-6,
+            "gap {i}: {} (all {gaps:?})",
+            gaps[i]
+        );
     }
     let backoffs: Vec<String> = rows(&out, "BackOff", "default/api-")
         .into_iter()
@@ -55,7 +59,12 @@ fn crash_loop_back_off_follows_the_upstream_delay_sequence() {
         .expect("a v2 pod");
     assert!(crashing.restart_count >= 7, "{}", crashing.restart_count);
     assert!(!crashing.is_ready());
-    let d = out.store.deployments.values().find(|d| d.name == "api").unwrap();
+    let d = out
+        .store
+        .deployments
+        .values()
+        .find(|d| d.name == "api")
+        .unwrap();
     assert_eq!(d.status.ready_replicas, 3);
 }
 

@@ -19,8 +19,8 @@
 use std::collections::BTreeMap;
 
 use crate::cluster::apiserver;
-use crate::cluster::distribution::sample;
 use crate::cluster::crashloop::CrashLoopBackOff;
+use crate::cluster::distribution::sample;
 use crate::cluster::events::{
     ApiWrite, Change, ContainerExit, Event, Fault, KubeletTimer, ObjectRef, WatchEvent,
 };
@@ -254,12 +254,12 @@ impl Kubelets {
                 let run = plan_run(pod, &behavior, now, now + d, &mut agent.rng);
                 let exit_at = run.exit.map(|(t, _)| t);
                 let before_exit = |t: SimTime| exit_at.is_none_or(|e| t < e);
-                track.timer = run
-                    .ready_at
-                    .filter(|t| before_exit(*t))
-                    .map(|t| ctx.send_at(ctx.self_id(), t, Event::Kubelet(KubeletTimer::Ready(id))));
+                track.timer = run.ready_at.filter(|t| before_exit(*t)).map(|t| {
+                    ctx.send_at(ctx.self_id(), t, Event::Kubelet(KubeletTimer::Ready(id)))
+                });
                 if let Some(t) = run.unready_at.filter(|t| before_exit(*t)) {
-                    let e = ctx.send_at(ctx.self_id(), t, Event::Kubelet(KubeletTimer::Unready(id)));
+                    let e =
+                        ctx.send_at(ctx.self_id(), t, Event::Kubelet(KubeletTimer::Unready(id)));
                     track.extra.push(e);
                 }
                 if let Some((t, why)) = run.exit {
@@ -446,7 +446,8 @@ impl Kubelets {
                 );
             }
             track.stage = Stage::BackOff;
-            track.timer = Some(ctx.send_at(ctx.self_id(), at, Event::Kubelet(KubeletTimer::Restart(id))));
+            track.timer =
+                Some(ctx.send_at(ctx.self_id(), at, Event::Kubelet(KubeletTimer::Restart(id))));
         } else {
             self.pods.remove(&id);
             if connected {

@@ -4,14 +4,17 @@
 
 pub mod apiserver;
 pub mod controllers;
+pub mod crashloop;
 pub mod disruption;
 pub mod distribution;
 pub mod drain;
 pub mod events;
 pub mod invariants;
 pub mod kubelet;
+pub mod lifecycle_spec;
 pub mod metrics;
 pub mod objects;
+pub mod probe;
 pub mod sampler;
 pub mod scheduler;
 pub mod scheduling_spec;
@@ -21,6 +24,3 @@ pub mod timeline;
 pub mod traffic;
 pub mod wiring;
 pub mod world;
-pub mod crashloop;
-pub mod lifecycle_spec;
-pub mod probe;

@@ -112,7 +112,11 @@ impl ProbeSpec {
             let last = first.as_nanos().checked_add((th - 1) * p)?;
             if last < to.as_nanos() {
                 let hung = health.down_at.is_some_and(|d| SimTime(last) >= d);
-                let extra = if !want && hung { self.timeout } else { SimDuration::ZERO };
+                let extra = if !want && hung {
+                    self.timeout
+                } else {
+                    SimDuration::ZERO
+                };
                 return Some(SimTime(last) + extra);
             }
         }
@@ -276,14 +280,17 @@ mod tests {
             // Counting only from 50 (after startup): the hang at 95 -> ticks 100, 110, 120.
             (p, health(Some(0), Some(95)), 50, false, 3, Some(121)),
             // With an initial delay of 30 s, the early failures do not count.
-            (probe(30, 10, 1, 3), health(Some(25), None), 0, false, 3, None),
+            (
+                probe(30, 10, 1, 3),
+                health(Some(25), None),
+                0,
+                false,
+                3,
+                None,
+            ),
         ];
         for (i, (pr, h, nb, want, th, exp)) in cases.into_iter().enumerate() {
-            assert_eq!(
-                pr.streak(t(0), t(nb), h, want, th),
-                exp.map(t),
-                "case {i}"
-            );
+            assert_eq!(pr.streak(t(0), t(nb), h, want, th), exp.map(t), "case {i}");
         }
     }
 

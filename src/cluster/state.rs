@@ -730,8 +730,12 @@ impl ClusterState {
                 } else {
                     self.recorder.counters.pods_failed += 1;
                 }
-                let (key, node, requests, nz) =
-                    (pod.key(), pod.node.clone(), pod.requests, pod.non_zero_requests);
+                let (key, node, requests, nz) = (
+                    pod.key(),
+                    pod.node.clone(),
+                    pod.requests,
+                    pod.non_zero_requests,
+                );
                 let r = Self::pod_ref(pod);
                 // A terminal pod no longer holds its node's resources (upstream: the scheduler
                 // cache and kubelet admission count only non-terminal pods).

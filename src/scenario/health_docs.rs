@@ -80,7 +80,8 @@ fn read_bytes_rate(cx: &Cx, v: &Val) -> R<f64> {
         return Err(v.err(cx, "must be greater than or equal to 0"));
     }
     let per = if per == "min" { "m" } else { per };
-    let per_sec = parse_rate_per_second(&format!("1/{per}")).map_err(|e| v.err(cx, e.to_string()))?;
+    let per_sec =
+        parse_rate_per_second(&format!("1/{per}")).map_err(|e| v.err(cx, e.to_string()))?;
     Ok(bytes as f64 * per_sec)
 }
 

@@ -13,12 +13,12 @@
 //!   resource requirements).
 //! - kubelet: a node without `pods` capacity gets 110 (`--max-pods` default).
 
+use crate::cluster::spec::RestartPolicy;
 use crate::cluster::spec::{
     ContainerSpec, DeploymentSpec, DeploymentStrategy, IntOrPercent, LabelSelector,
     LabelSelectorRequirement, Labels, NodeSpec, PodTemplateSpec, ReplicaSetSpec, Resources,
     SelectorOperator, Taint, TaintEffect, Toleration, TolerationOperator,
 };
-use crate::cluster::spec::RestartPolicy;
 use crate::engine::SimDuration;
 
 use super::quantity::{format_bytes, format_cpu_millis};

@@ -23,12 +23,12 @@
 
 pub mod duration;
 pub mod error;
+mod health_docs;
 mod kubesim_docs;
 mod load;
 mod manifests;
 mod policy;
 mod probes;
-mod health_docs;
 pub mod quantity;
 mod reader;
 pub mod sweep;
