@@ -712,6 +712,44 @@ impl ClusterState {
                 let r = Self::pod_ref(pod);
                 self.notify(out, ObjectKind::Pod, r, Change::Modified);
             }
+            ApiWrite::PodFinished { id, succeeded } => {
+                let Some(pod) = self.store.pods.get_mut(&id) else {
+                    return;
+                };
+                if pod.phase.is_terminal() {
+                    return;
+                }
+                pod.phase = if succeeded {
+                    PodPhase::Succeeded
+                } else {
+                    PodPhase::Failed
+                };
+                pod.ready_since = None;
+                if succeeded {
+                    self.recorder.counters.pods_succeeded += 1;
+                } else {
+                    self.recorder.counters.pods_failed += 1;
+                }
+                let (key, node, requests, nz) = (
+                    pod.key(),
+                    pod.node.clone(),
+                    pod.requests,
+                    pod.non_zero_requests,
+                );
+                let r = Self::pod_ref(pod);
+                // A terminal pod no longer holds its node's resources (upstream: the scheduler
+                // cache and kubelet admission count only non-terminal pods).
+                if let Some(n) = node.as_ref().and_then(|n| self.store.nodes.get_mut(n))
+                    && n.pods.remove(&id)
+                {
+                    n.requested = n.requested.sub(&requests);
+                    n.non_zero_requested = n.non_zero_requested.sub(&nz);
+                }
+                let phase = if succeeded { "Succeeded" } else { "Failed" };
+                self.recorder
+                    .event(now, "Pod", key, phase, format!("Pod phase is now {phase}"));
+                self.notify(out, ObjectKind::Pod, r, Change::Modified);
+            }
             ApiWrite::CreatePodDisruptionBudget(b) => {
                 let key = format!("{}/{}", b.namespace, b.name);
                 if self.store.pdbs.contains_key(&key) {

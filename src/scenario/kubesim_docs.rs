@@ -364,6 +364,7 @@ const BEHAVIOR_SPEC: Fields = Fields::read(&[
     "shutdown",
     "serving",
     "versions",
+    "failures",
     "cpuLoad",
 ]);
 const DISTRIBUTIONS: &[&str] = &["constant", "uniform", "exponential", "lognormal"];
@@ -412,6 +413,12 @@ pub(crate) fn read_behavior(cx: &mut Cx, doc: &Map, meta: Meta) -> R<BehaviorDoc
     }
     if let Some(v) = field("versions") {
         b.serving_by_image = super::traffic_docs::read_versions(cx, &v, &b.serving)?;
+    }
+    if let Some(v) = field("failures") {
+        b.health = super::health_docs::read_failures(cx, &v)?;
+    }
+    if let Some(v) = field("versions") {
+        b.health_by_image = super::health_docs::read_version_health(cx, &v, &b.health)?;
     }
     let cpu_load = match field("cpuLoad") {
         Some(v) => Some(super::autoscaling_docs::read_cpu_load(cx, &v)?),
