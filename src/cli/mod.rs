@@ -1,7 +1,8 @@
-//! The command line: `kubesim run` and `kubesim validate`. The only place that prints for
+//! The command line: `kubesim run`, `kubesim validate` and `kubesim explain`. The only place that prints for
 //! humans and picks exit codes (0 ok, 1 an expectation failed, 2 bad input or usage, 3 internal
 //! error).
 
+pub mod explain;
 mod run;
 
 use std::process::ExitCode;
@@ -34,6 +35,8 @@ pub enum Command {
         /// Scenario file (.yaml, several documents allowed) or folder of such files.
         scenario: std::path::PathBuf,
     },
+    /// Explain one pod's scheduling attempt: each node's filter verdict and scores.
+    Explain(explain::ExplainArgs),
 }
 
 /// Parse the process arguments and run; returns the process exit code.
@@ -49,6 +52,7 @@ pub fn main() -> ExitCode {
     let code = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Validate { scenario } => run::validate(&scenario),
+        Command::Explain(args) => explain::explain(args),
     };
     ExitCode::from(code)
 }

@@ -26,6 +26,7 @@ pub mod error;
 mod kubesim_docs;
 mod load;
 mod manifests;
+mod scheduling;
 pub mod quantity;
 mod reader;
 pub mod yaml;

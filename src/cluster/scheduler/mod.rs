@@ -54,6 +54,8 @@ pub struct Scheduler {
     flush_armed: bool,
     backoff_armed: bool,
     explain: Option<String>,
+    /// The pod being explained, once the first pod matching `explain` was attempted.
+    explain_pod: Option<PodId>,
     // Reused buffers (no per-node allocation per cycle).
     feasible: Vec<usize>,
     reasons: Vec<Reason>,
@@ -115,6 +117,7 @@ impl Scheduler {
             flush_armed: false,
             backoff_armed: false,
             explain,
+            explain_pod: None,
             feasible: Vec::new(),
             reasons: Vec::new(),
             scores: Vec::new(),
@@ -325,16 +328,21 @@ impl Scheduler {
             self.snapshot_dirty = false;
         }
         let key = pod.key();
-        let mut record = match &self.explain {
-            Some(k) if *k == key => Some(Explanation {
-                pod: key.clone(),
-                at: now,
-                selected: None,
-                nodes: Vec::new(),
-                message: None,
-            }),
-            _ => None,
+        let explained = match (self.explain_pod, &self.explain) {
+            (Some(e), _) => e == id,
+            (None, Some(target)) if explain_matches(target, &key, &pod.name) => {
+                self.explain_pod = Some(id);
+                true
+            }
+            _ => false,
         };
+        let mut record = explained.then(|| Explanation {
+            pod: key.clone(),
+            at: now,
+            selected: None,
+            nodes: Vec::new(),
+            message: None,
+        });
         let result = self.schedule_pod(pod, state, ctx, &mut record);
         match result {
             Ok(i) => {
@@ -420,6 +428,16 @@ impl Scheduler {
             }
             _ => {}
         }
+    }
+}
+
+/// True if the `kubesim explain` target (`namespace/name`, `name`, or a prefix of either)
+/// names the pod with `key` (`namespace/name`) and `name`.
+pub fn explain_matches(target: &str, key: &str, name: &str) -> bool {
+    if target.contains('/') {
+        key.starts_with(target)
+    } else {
+        name.starts_with(target)
     }
 }
 
