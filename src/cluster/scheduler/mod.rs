@@ -11,6 +11,7 @@
 pub mod explain;
 pub mod framework;
 pub mod plugins;
+pub mod preemption;
 pub mod queue;
 
 #[cfg(test)]
@@ -56,6 +57,10 @@ pub struct Scheduler {
     explain: Option<String>,
     /// The pod being explained, once the first pod matching `explain` was attempted.
     explain_pod: Option<PodId>,
+    /// Nominated node of pods that preempted others (upstream `status.nominatedNodeName`).
+    nominated: BTreeMap<PodId, String>,
+    /// Nodes rejected in the last cycle with the index of the filter plugin that rejected them.
+    failed_nodes: Vec<(usize, usize)>,
     // Reused buffers (no per-node allocation per cycle).
     feasible: Vec<usize>,
     reasons: Vec<Reason>,
@@ -118,6 +123,8 @@ impl Scheduler {
             backoff_armed: false,
             explain,
             explain_pod: None,
+            nominated: BTreeMap::new(),
+            failed_nodes: Vec::new(),
             feasible: Vec::new(),
             reasons: Vec::new(),
             scores: Vec::new(),
@@ -179,6 +186,7 @@ impl Scheduler {
             .get_mut(&pod.template.scheduler_name)
             .expect("pods of unknown profiles are not queued");
         let n_all = self.snapshot.nodes.len();
+        self.failed_nodes.clear();
         if n_all == 0 {
             return Err("0/0 nodes are available: no nodes available to schedule pods.".into());
         }
@@ -194,9 +202,11 @@ impl Scheduler {
             pods: &state.store.pods,
         };
         let mut counts: BTreeMap<Reason, usize> = BTreeMap::new();
-        for p in fw.filters.iter_mut() {
+        self.failed_nodes.clear();
+        for (k, p) in fw.filters.iter_mut().enumerate() {
             if let Err(r) = p.pre_filter(&cx) {
                 counts.insert(r, n_all);
+                self.failed_nodes.extend((0..n_all).map(|i| (i, k)));
                 return Err(fit_error(n_all, &counts));
             }
         }
@@ -217,10 +227,11 @@ impl Scheduler {
             self.reasons.clear();
             let mut ok = true;
             let mut failed_by = "";
-            for p in fw.filters.iter() {
+            for (k, p) in fw.filters.iter().enumerate() {
                 if !p.filter(&cx, i, &mut self.reasons) {
                     ok = false;
                     failed_by = p.name();
+                    self.failed_nodes.push((i, k));
                     break;
                 }
             }
@@ -349,13 +360,17 @@ impl Scheduler {
                 let node = self.snapshot.nodes[i].name.clone();
                 self.snapshot.add_pod(pod, &node);
                 self.assumed.insert(id, node.clone());
+                self.nominated.remove(&id);
                 if let Some(r) = record.as_mut() {
                     r.selected = Some(node.clone());
                 }
                 state.recorder.pending_reasons.remove(&key);
                 apiserver::write(ctx, state, ApiWrite::BindPod { id, node });
             }
-            Err(msg) => {
+            Err(mut msg) => {
+                if let Some(m) = self.post_filter(id, now, state, ctx) {
+                    msg = format!("{msg} preemption: {m}");
+                }
                 if let Some(r) = record.as_mut() {
                     r.message = Some(msg.clone());
                 }
@@ -381,6 +396,68 @@ impl Scheduler {
         }
         if let Some(r) = record {
             state.recorder.explanations.push(r);
+        }
+    }
+
+    /// PostFilter (DefaultPreemption, when the profile enables it) after a failed cycle: on
+    /// success the victims are deleted through the API server and the pod is nominated to the
+    /// node; else upstream's preemption message to append to the FailedScheduling one.
+    fn post_filter(
+        &mut self,
+        id: PodId,
+        now: crate::engine::SimTime,
+        state: &mut ClusterState,
+        ctx: &mut Context<'_, Event>,
+    ) -> Option<String> {
+        let pod = &state.store.pods.get(&id)?.clone();
+        let fw = self.profiles.get_mut(&pod.template.scheduler_name)?;
+        if !fw.profile.preemption || self.failed_nodes.is_empty() {
+            return None;
+        }
+        let names: Vec<String> = fw.filters.iter().map(|p| p.name().to_string()).collect();
+        let failed: Vec<(usize, &str)> = self
+            .failed_nodes
+            .iter()
+            .map(|&(i, k)| (i, names[k].as_str()))
+            .collect();
+        let offset = ctx.rng().random_range(0..failed.len().max(1));
+        let result = preemption::post_filter(
+            pod,
+            self.nominated.get(&pod.id).map(String::as_str),
+            &failed,
+            offset,
+            &mut fw.filters,
+            &mut self.snapshot,
+            &state.store,
+        );
+        match result {
+            preemption::PostFilterResult::Unschedulable(m) => Some(m),
+            preemption::PostFilterResult::Nominate { node, victims } => {
+                let node = self.snapshot.nodes[node].name.clone();
+                let key = pod.key();
+                for v in victims {
+                    if let Some(victim) = state.store.pods.get(&v) {
+                        let vkey = victim.key();
+                        state.recorder.event(
+                            now,
+                            "Pod",
+                            vkey,
+                            "Preempted",
+                            format!("Preempted by pod {key} on node {node}"),
+                        );
+                    }
+                    apiserver::write(
+                        ctx,
+                        state,
+                        ApiWrite::DeletePod {
+                            id: v,
+                            by: format!("Pod {key} (preemption)"),
+                        },
+                    );
+                }
+                self.nominated.insert(pod.id, node);
+                None
+            }
         }
     }
 
@@ -410,6 +487,7 @@ impl Scheduler {
                 }
                 Change::Deleted => {
                     self.queue.delete(*id);
+                    self.nominated.remove(id);
                     self.assumed.remove(id);
                     if !self.snapshot_dirty {
                         self.snapshot.remove_pod(*id);
