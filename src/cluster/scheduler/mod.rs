@@ -26,7 +26,7 @@ use crate::cluster::events::{ApiWrite, Change, Event, ObjectRef, SchedulerTimer,
 use crate::cluster::objects::{ObjectKind, Pod, PodId};
 use crate::cluster::spec::SchedulerConfigSpec;
 use crate::cluster::state::ClusterState;
-use crate::engine::{Component, Context, SimDuration};
+use crate::engine::{Component, Context, SimDuration, SimRng};
 use explain::{Explanation, NodeVerdict, PluginScore};
 use framework::{CycleContext, Framework, Reason, Registry, Snapshot, num_feasible_nodes_to_find};
 use queue::SchedulingQueue;
@@ -132,6 +132,24 @@ impl Scheduler {
         })
     }
 
+    /// One scheduling cycle of `pod` against the cluster in `state` (PreFilter, Filter with
+    /// percentageOfNodesToScore, PreScore, Score, NormalizeScore, selectHost), without
+    /// assuming or binding the result: the chosen node's name, or the FailedScheduling message.
+    /// For benchmarks and tools; the component runs the same code for every queued pod.
+    pub fn try_schedule(
+        &mut self,
+        pod: &Pod,
+        state: &ClusterState,
+        rng: &mut SimRng,
+    ) -> Result<String, String> {
+        if self.snapshot_dirty {
+            self.snapshot = Snapshot::build(&state.store, &self.assumed);
+            self.snapshot_dirty = false;
+        }
+        let i = self.schedule_pod(pod, state, rng, &mut None)?;
+        Ok(self.snapshot.nodes[i].name.clone())
+    }
+
     fn priority_of(state: &ClusterState) -> impl Fn(PodId) -> i32 + '_ {
         |id| state.store.pods.get(&id).map_or(0, |p| p.template.priority)
     }
@@ -178,7 +196,7 @@ impl Scheduler {
         &mut self,
         pod: &Pod,
         state: &ClusterState,
-        ctx: &mut Context<'_, Event>,
+        rng: &mut SimRng,
         record: &mut Option<Explanation>,
     ) -> Result<usize, String> {
         let fw = self
@@ -315,7 +333,7 @@ impl Scheduler {
                 ties = 1;
             } else if self.totals[k] == self.totals[best] {
                 ties += 1;
-                if ctx.rng().random_range(0..ties) == 0 {
+                if rng.random_range(0..ties) == 0 {
                     best = k;
                 }
             }
@@ -354,7 +372,7 @@ impl Scheduler {
             nodes: Vec::new(),
             message: None,
         });
-        let result = self.schedule_pod(pod, state, ctx, &mut record);
+        let result = self.schedule_pod(pod, state, ctx.rng(), &mut record);
         match result {
             Ok(i) => {
                 let node = self.snapshot.nodes[i].name.clone();
