@@ -88,7 +88,11 @@ fn bench_queue(c: &mut Criterion) {
         let mut q: EventQueue<u64> = EventQueue::with_capacity(n);
         let mut rng = stream_rng(1, "prefill");
         for i in 0..n {
-            q.schedule(SimTime::ZERO + exp_delay(&mut rng), ComponentId(0), i as u64);
+            q.schedule(
+                SimTime::ZERO + exp_delay(&mut rng),
+                ComponentId(0),
+                i as u64,
+            );
         }
         let mut rng = stream_rng(1, "hold");
         g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
@@ -119,7 +123,7 @@ fn bench_draw(c: &mut Criterion) {
             let mut acc = SimTime::ZERO;
             for _ in 0..iters {
                 for _ in 0..BATCH {
-                    acc = acc + exp_delay(&mut rng);
+                    acc += exp_delay(&mut rng);
                 }
             }
             black_box(acc);

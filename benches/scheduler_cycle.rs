@@ -54,15 +54,14 @@ fn bench(c: &mut Criterion) {
         let end = world.end();
         world.advance(end, u64::MAX);
         let state = world.state();
-        let placed = state.store.pods.values().filter(|p| p.node.is_some()).count();
-        assert_eq!(placed, nodes * 2, "the cluster is populated");
-        let mut pod = state
+        let placed = state
             .store
             .pods
             .values()
-            .next()
-            .expect("a pod")
-            .clone();
+            .filter(|p| p.node.is_some())
+            .count();
+        assert_eq!(placed, nodes * 2, "the cluster is populated");
+        let mut pod = state.store.pods.values().next().expect("a pod").clone();
         pod.id = PodId(u64::MAX);
         pod.name = "batch-pending".into();
         pod.node = None;

@@ -87,6 +87,10 @@ fn spec(replicas: i32, nodes: u32, timeline: Vec<(u64, TimelineAction)>) -> Clus
         ignored_fields: vec![],
         priority_classes: vec![],
         scheduler: SchedulerConfigSpec::default(),
+        pod_disruption_budgets: vec![],
+        services: vec![],
+        traffic: vec![],
+        destination_rules: vec![],
     }
 }
 

@@ -13,19 +13,37 @@ fn summary_of(path: &str) -> Summary {
     Summary::of(&result)
 }
 
-#[test]
-fn every_shipped_scenario_has_a_golden_summary() {
-    let mut files: Vec<_> = std::fs::read_dir("scenarios")
-        .expect("scenarios/")
+fn yaml_files(dir: &str) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .expect("scenario folder")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
         .collect();
     files.sort();
+    files
+}
+
+#[test]
+fn every_shipped_scenario_has_a_golden_summary() {
+    let files = yaml_files("scenarios");
     assert!(!files.is_empty());
     for f in files {
         let name = f.file_stem().expect("stem").to_string_lossy().to_string();
         let mut s = summary_of(&f.to_string_lossy());
         s.versions.kubesim = "<version>".into();
         insta::assert_json_snapshot!(name, s);
+    }
+}
+
+#[test]
+fn every_failure_scenario_has_a_golden_summary() {
+    let files = yaml_files("scenarios/failures");
+    assert!(!files.is_empty());
+    for f in files {
+        let stem = f.file_stem().expect("stem").to_string_lossy().to_string();
+        let mut s = summary_of(&f.to_string_lossy());
+        assert!(s.expectations_passed, "{stem}: {:?}", s.expectations);
+        s.versions.kubesim = "<version>".into();
+        insta::assert_json_snapshot!(format!("failures__{stem}"), s);
     }
 }

@@ -55,7 +55,7 @@ fn action(kind: u8, d: usize, n: u32, deployments: usize, nodes: u32) -> Timelin
         3 => TimelineAction::RemoveNode { node },
         4 => TimelineAction::Cordon {
             node,
-            unschedulable: n % 2 == 0,
+            unschedulable: n.is_multiple_of(2),
         },
         5 => TimelineAction::Rollout {
             deployment,
@@ -63,7 +63,7 @@ fn action(kind: u8, d: usize, n: u32, deployments: usize, nodes: u32) -> Timelin
         },
         _ => TimelineAction::Rollout {
             deployment,
-            op: if n % 2 == 0 {
+            op: if n.is_multiple_of(2) {
                 RolloutOp::Pause
             } else {
                 RolloutOp::Resume
@@ -147,6 +147,10 @@ fn scenario(
         expectations: vec![],
         ignored_fields: vec![],
         priority_classes: vec![],
+        pod_disruption_budgets: vec![],
+        services: vec![],
+        traffic: vec![],
+        destination_rules: vec![],
         scheduler: SchedulerConfigSpec::default(),
     }
 }

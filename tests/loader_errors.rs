@@ -325,8 +325,8 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
         ),
         (
             "unsupported timeline verb",
-            timeline("- at: 20m\n  zoneOutage: {zone: b}"),
-            "t.yaml:26:3: Timeline/t: spec[0].zoneOutage: timeline verb \"zoneOutage\" is not supported yet; supported verbs: scale, setImage, addNodes, removeNode, cordon, uncordon, rollout",
+            timeline("- at: 20m\n  killLeader: {component: scheduler}"),
+            "t.yaml:26:3: Timeline/t: spec[0].killLeader: timeline verb \"killLeader\" is not supported yet; supported verbs: scale, setImage, addNodes, removeNode, cordon, uncordon, rollout, crashNode, recoverNode, zoneOutage, partition, kubeletStop, apiServerDown, slowNode, drainNode",
         ),
         (
             "unknown rollout action",

@@ -413,10 +413,12 @@ fn full_scenario_values() {
         [
             "full.yaml:26:3: NodePool/general: spec.autoscaling: node autoscaling is not simulated yet; ignored",
             "full.yaml:76:9: Deployment/shop: spec.template.spec.containers[0].ports: read but not simulated; ignored",
-            "full.yaml:96:7: Service/shop: kind Service is not simulated yet; document skipped",
         ]
     );
-    assert_eq!(s.ignored_fields.len(), 3);
+    assert_eq!(s.ignored_fields.len(), 2);
+    // The v1 Service is read (request traffic).
+    assert_eq!(s.services.len(), 1);
+    assert_eq!(s.services[0].name, "shop");
     assert_eq!(s.ignored_fields[1].location, "full.yaml:76:9");
     assert_eq!(
         s.ignored_fields[1].path,

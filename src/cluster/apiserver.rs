@@ -63,8 +63,19 @@ impl Component<Event, ClusterState> for ApiServer {
     }
 
     fn handle(&mut self, event: Event, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
-        if let Event::Api(write) = event {
-            self.commit(write, state, ctx);
+        match event {
+            Event::Api(write) => match state.api_down_until {
+                // Down (timeline `apiServerDown`): the write fails and its client retries; it
+                // lands when the API server is back, in the order it was first sent.
+                Some(until) if ctx.now() < until => {
+                    ctx.send_at(ctx.self_id(), until, Event::Api(write));
+                }
+                _ => self.commit(write, state, ctx),
+            },
+            Event::Fault(crate::cluster::events::Fault::ApiServerDown(until)) => {
+                state.api_down_until = Some(until);
+            }
+            _ => {}
         }
     }
 }

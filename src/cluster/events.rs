@@ -28,6 +28,38 @@ pub enum Event {
     Timeline(usize),
     /// Take a metrics sample. Emitted and consumed by the sampler.
     Sample,
+    /// Request traffic: arrivals, completions, timeouts, retries, endpoint updates, outlier
+    /// sweeps. Emitted and consumed by the traffic component (`cluster::traffic`).
+    Traffic(crate::cluster::traffic::TrafficEvent),
+    /// A fault injected by the timeline. Emitted by the timeline; consumed by the kubelet
+    /// (node faults) and the API server (`ApiServerDown`).
+    Fault(Fault),
+    /// The timeline entry with this index ends (an outage or partition with a duration).
+    /// Emitted and consumed by the timeline.
+    TimelineEnd(usize),
+}
+
+/// A fault the timeline injects.
+#[derive(Clone, Debug)]
+pub enum Fault {
+    /// The machine stops: containers die, no heartbeats. Consumed by the kubelet.
+    Crash(String),
+    /// The kubelet loses the control plane (partition, or the kubelet process stopped):
+    /// containers keep running, no heartbeats, no watch. Consumed by the kubelet.
+    Disconnect(String),
+    /// The node is back (after a crash or a disconnect). Consumed by the kubelet.
+    Recover(String),
+    /// The node's kubelet steps take `factor` times as long (1 = normal). Consumed by the
+    /// kubelet.
+    Slow {
+        /// Node name.
+        node: String,
+        /// Slow-down factor.
+        factor: f64,
+    },
+    /// The API server refuses writes until the given time; clients retry then. Consumed by the
+    /// API server.
+    ApiServerDown(crate::engine::SimTime),
 }
 
 /// A write to the API server's store.
@@ -146,6 +178,51 @@ pub enum ApiWrite {
         /// New value.
         unschedulable: bool,
     },
+    /// The kubelet renews its node's Lease and, from now on, keeps renewing it every
+    /// `nodeStatusUpdateFrequency` (see [`crate::cluster::objects::NodeLease`]). Also posts
+    /// `Ready=True` if the node was not ready.
+    RenewLease {
+        /// Node name.
+        node: String,
+    },
+    /// The node lifecycle controller sets the node's `Ready` condition (`false` = `Unknown`).
+    SetNodeReady {
+        /// Node name.
+        name: String,
+        /// New value.
+        ready: bool,
+    },
+    /// Add a taint to a node (no-op if the key and effect are already there).
+    AddNodeTaint {
+        /// Node name.
+        name: String,
+        /// The taint.
+        taint: crate::cluster::spec::Taint,
+    },
+    /// Remove the taint with this key and effect from a node.
+    RemoveNodeTaint {
+        /// Node name.
+        name: String,
+        /// Taint key.
+        key: String,
+        /// Taint effect.
+        effect: crate::cluster::spec::TaintEffect,
+    },
+    /// The Eviction API (`pods/eviction`): delete the pod gracefully unless a
+    /// PodDisruptionBudget forbids it (then the write is refused, as upstream's 429).
+    EvictPod {
+        /// Pod.
+        id: PodId,
+        /// Who asked, for the event log.
+        by: String,
+    },
+    /// The kubelet restarted the pod's containers (after a node reboot): `restartCount` + 1.
+    PodRestarted {
+        /// Pod.
+        id: PodId,
+    },
+    /// Create a PodDisruptionBudget.
+    CreatePodDisruptionBudget(Box<crate::cluster::spec::PodDisruptionBudgetSpec>),
 }
 
 /// How an object changed.
@@ -226,4 +303,12 @@ pub enum ControllerTimer {
         /// Number of nodes.
         count: u32,
     },
+    /// Node lifecycle controller: one `monitorNodeHealth` pass (every `nodeMonitorPeriod`).
+    MonitorNodes,
+    /// Node lifecycle controller: the zone tainting queue may take the next node.
+    TaintQueue,
+    /// Taint eviction controller: a pod's `tolerationSeconds` ran out.
+    TaintEvict(PodId),
+    /// Drain (kubectl): try to evict the node's remaining pods again.
+    Drain(String),
 }

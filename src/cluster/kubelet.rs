@@ -7,15 +7,23 @@
 //! (kubelet config reference). A pod marked for deletion is killed: the process exits after its
 //! `shutdown` time, or is SIGKILLed at `terminationGracePeriodSeconds`, whichever is first; then
 //! the kubelet removes the pod object.
+//!
+//! Faults ([`Fault`]): a crashed node's containers die and its kubelet stops heartbeating; a
+//! disconnected one (partition, kubelet stopped) keeps its containers running but neither
+//! heartbeats, nor sees the API, nor reports status. When the node is back the kubelet renews
+//! its Lease (posting `Ready`) and resyncs with the API: pods deleted meanwhile are removed (or
+//! killed, if still running), running pods report Ready again, and after a crash the remaining
+//! pods' containers are restarted (`restartCount` + 1). A slow node's kubelet steps take
+//! `factor` times as long.
 
 use std::collections::BTreeMap;
 
 use crate::cluster::apiserver;
 use crate::cluster::distribution::sample;
-use crate::cluster::events::{ApiWrite, Change, Event, KubeletTimer, ObjectRef, WatchEvent};
+use crate::cluster::events::{ApiWrite, Change, Event, Fault, KubeletTimer, ObjectRef, WatchEvent};
 use crate::cluster::objects::{ObjectKind, PodId};
 use crate::cluster::state::ClusterState;
-use crate::engine::{Component, Context, EventId, SimRng, SimTime, stream_rng};
+use crate::engine::{Component, Context, EventId, SimDuration, SimRng, SimTime, stream_rng};
 
 /// Where a pod is in its kubelet lifecycle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,6 +49,23 @@ struct NodeAgent {
     images: BTreeMap<String, SimTime>,
     /// When the serialized image puller is free.
     puller_free_at: SimTime,
+    /// False while the machine is crashed.
+    up: bool,
+    /// False while the kubelet cannot reach the API server (crash, partition, kubelet stopped).
+    connected: bool,
+    /// Slow-down factor of every kubelet step (1 = normal).
+    slow: f64,
+}
+
+impl NodeAgent {
+    /// A duration drawn for this node, stretched by its slow-down factor.
+    fn stretch(&self, d: SimDuration) -> SimDuration {
+        if self.slow == 1.0 {
+            d
+        } else {
+            SimDuration::from_secs_f64(d.as_secs_f64() * self.slow)
+        }
+    }
 }
 
 /// The kubelet component.
@@ -88,7 +113,8 @@ impl Kubelets {
                 Some(t) => *t,
                 None => {
                     let start = agent.puller_free_at.max(now);
-                    let done = start + sample(&behavior.image_pull, &mut agent.rng);
+                    let pull = sample(&behavior.image_pull, &mut agent.rng);
+                    let done = start + agent.stretch(pull);
                     agent.puller_free_at = done;
                     agent.images.insert(c.image.clone(), done);
                     pulled.push(&c.image);
@@ -141,8 +167,8 @@ impl Kubelets {
         let delay = match (started, self.nodes.get_mut(&track.node)) {
             (true, Some(agent)) => {
                 let behavior = state.behavior(&pod.workload);
-                sample(&behavior.shutdown, &mut agent.rng)
-                    .min(pod.template.termination_grace_period)
+                let d = sample(&behavior.shutdown, &mut agent.rng);
+                agent.stretch(d).min(pod.template.termination_grace_period)
             }
             _ => crate::engine::SimDuration::ZERO,
         };
@@ -169,6 +195,7 @@ impl Kubelets {
                 };
                 let behavior = state.behavior(&pod.workload);
                 let d = sample(&behavior.startup, &mut agent.rng);
+                let d = agent.stretch(d);
                 track.stage = Stage::Starting;
                 track.timer =
                     Some(ctx.send_self(d, Event::Kubelet(KubeletTimer::ContainersStarted(id))));
@@ -184,6 +211,8 @@ impl Kubelets {
                 };
                 let behavior = state.behavior(&pod.workload);
                 let d = sample(&behavior.readiness, &mut agent.rng);
+                let d = agent.stretch(d);
+                let connected = agent.connected;
                 state.recorder.event(
                     now,
                     "Pod",
@@ -193,7 +222,9 @@ impl Kubelets {
                 );
                 track.stage = Stage::WaitingReady;
                 track.timer = Some(ctx.send_self(d, Event::Kubelet(KubeletTimer::Ready(id))));
-                apiserver::write(ctx, state, ApiWrite::PodStarted { id });
+                if connected {
+                    apiserver::write(ctx, state, ApiWrite::PodStarted { id });
+                }
             }
             KubeletTimer::Ready(id) => {
                 let Some(track) = self.pods.get_mut(&id) else {
@@ -201,20 +232,28 @@ impl Kubelets {
                 };
                 track.stage = Stage::Running;
                 track.timer = None;
-                apiserver::write(ctx, state, ApiWrite::PodReady { id, ready: true });
+                let node = track.node.clone();
+                if self.connected(&node) {
+                    apiserver::write(ctx, state, ApiWrite::PodReady { id, ready: true });
+                }
             }
             KubeletTimer::Terminated(id) => {
-                if let (Some(track), Some(pod)) = (self.pods.remove(&id), state.store.pods.get(&id))
-                {
-                    state.recorder.event(
-                        now,
-                        "Pod",
-                        pod.key(),
-                        "Terminated",
-                        format!("Containers exited on {}", track.node),
-                    );
+                let mut connected = true;
+                if let Some(track) = self.pods.remove(&id) {
+                    connected = self.connected(&track.node);
+                    if let Some(pod) = state.store.pods.get(&id) {
+                        state.recorder.event(
+                            now,
+                            "Pod",
+                            pod.key(),
+                            "Terminated",
+                            format!("Containers exited on {}", track.node),
+                        );
+                    }
                 }
-                apiserver::write(ctx, state, ApiWrite::RemovePod { id });
+                if connected {
+                    apiserver::write(ctx, state, ApiWrite::RemovePod { id });
+                }
             }
         }
     }
@@ -229,6 +268,9 @@ impl Kubelets {
                         rng,
                         images: BTreeMap::new(),
                         puller_free_at: SimTime::ZERO,
+                        up: true,
+                        connected: true,
+                        slow: 1.0,
                     },
                 );
             }
@@ -257,7 +299,9 @@ impl Kubelets {
                     return;
                 };
                 let Some(node) = pod.node.clone() else { return };
-                if !self.nodes.contains_key(&node) {
+                if !self.connected(&node) {
+                    // A crashed or cut-off kubelet does not see the change; it resyncs when
+                    // it is back.
                     return;
                 }
                 if pod.deletion_timestamp.is_some() {
@@ -271,6 +315,133 @@ impl Kubelets {
     }
 }
 
+impl Kubelets {
+    /// True if the node's kubelet is up and reaches the API server.
+    fn connected(&self, node: &str) -> bool {
+        self.nodes.get(node).is_some_and(|a| a.up && a.connected)
+    }
+
+    fn on_fault(&mut self, f: Fault, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
+        let now = ctx.now();
+        let freq = state.control_plane.node_status_update_frequency;
+        match f {
+            Fault::Crash(_) | Fault::Disconnect(_) => {
+                let (crash, node) = match f {
+                    Fault::Crash(n) => (true, n),
+                    Fault::Disconnect(n) => (false, n),
+                    _ => return,
+                };
+                let Some(agent) = self.nodes.get_mut(&node) else {
+                    return;
+                };
+                agent.connected = false;
+                // Renewals stop: the stored Lease keeps its last renewal. This is the absence
+                // of writes, not a write.
+                if let Some(n) = state.store.nodes.get_mut(&node) {
+                    n.lease.stop(now, freq);
+                }
+                if crash {
+                    agent.up = false;
+                    agent.puller_free_at = now;
+                    // Images already pulled stay on disk; pulls in progress are lost.
+                    agent.images.retain(|_, t| *t <= now);
+                    let gone: Vec<PodId> = self
+                        .pods
+                        .iter()
+                        .filter(|(_, t)| t.node == node)
+                        .map(|(id, _)| *id)
+                        .collect();
+                    for id in gone {
+                        if let Some(t) = self.pods.remove(&id).and_then(|t| t.timer) {
+                            ctx.cancel(t);
+                        }
+                    }
+                }
+            }
+            Fault::Recover(node) => {
+                let Some(agent) = self.nodes.get_mut(&node) else {
+                    return;
+                };
+                if agent.up && agent.connected {
+                    return;
+                }
+                let crashed = !agent.up;
+                agent.up = true;
+                agent.connected = true;
+                apiserver::write(ctx, state, ApiWrite::RenewLease { node: node.clone() });
+                self.resync(&node, crashed, state, ctx);
+            }
+            Fault::Slow { node, factor } => {
+                if let Some(agent) = self.nodes.get_mut(&node) {
+                    agent.slow = factor;
+                }
+            }
+            Fault::ApiServerDown(_) => {}
+        }
+    }
+
+    /// Bring the kubelet's view of `node` back in line with the API after a crash or a
+    /// disconnection.
+    fn resync(
+        &mut self,
+        node: &str,
+        crashed: bool,
+        state: &mut ClusterState,
+        ctx: &mut Context<'_, Event>,
+    ) {
+        // Pods deleted from the API meanwhile: stop tracking (their containers are killed).
+        let stale: Vec<PodId> = self
+            .pods
+            .iter()
+            .filter(|(id, t)| t.node == node && !state.store.pods.contains_key(id))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in stale {
+            if let Some(t) = self.pods.remove(&id).and_then(|t| t.timer) {
+                ctx.cancel(t);
+            }
+        }
+        let bound: Vec<PodId> = state
+            .store
+            .nodes
+            .get(node)
+            .map(|n| n.pods.iter().copied().collect())
+            .unwrap_or_default();
+        for id in bound {
+            let Some(pod) = state.store.pods.get(&id) else {
+                continue;
+            };
+            let terminating = pod.deletion_timestamp.is_some();
+            let started = pod.started_at.is_some();
+            let ready = pod.is_ready();
+            let phase_pending = pod.phase == crate::cluster::objects::PodPhase::Pending;
+            match self.pods.get(&id).map(|t| t.stage) {
+                Some(_) if terminating => self.terminate(id, state, ctx),
+                None if terminating => {
+                    apiserver::write(ctx, state, ApiWrite::RemovePod { id });
+                }
+                Some(Stage::Running) => {
+                    if !ready {
+                        apiserver::write(ctx, state, ApiWrite::PodReady { id, ready: true });
+                    }
+                }
+                Some(Stage::WaitingReady) => {
+                    if phase_pending {
+                        apiserver::write(ctx, state, ApiWrite::PodStarted { id });
+                    }
+                }
+                Some(_) => {}
+                None => {
+                    if started && crashed {
+                        apiserver::write(ctx, state, ApiWrite::PodRestarted { id });
+                    }
+                    self.start_pod(id, node, state, ctx);
+                }
+            }
+        }
+    }
+}
+
 impl Component<Event, ClusterState> for Kubelets {
     fn name(&self) -> &str {
         "kubelet"
@@ -280,6 +451,7 @@ impl Component<Event, ClusterState> for Kubelets {
         match event {
             Event::Watch(w) => self.on_watch(&w, state, ctx),
             Event::Kubelet(t) => self.on_timer(t, state, ctx),
+            Event::Fault(f) => self.on_fault(f, state, ctx),
             _ => {}
         }
     }

@@ -80,6 +80,11 @@ impl LatencyHistogram {
         self.hist.mean() / 1e9
     }
 
+    /// Forget every recorded value.
+    pub fn reset(&mut self) {
+        self.hist.reset();
+    }
+
     /// Largest value in seconds, or 0 when empty.
     pub fn max_secs(&self) -> f64 {
         if self.hist.is_empty() {
@@ -108,6 +113,12 @@ pub struct Counters {
     pub nodes_removed: u64,
     /// API writes committed.
     pub api_writes: u64,
+    /// Evictions the Eviction API allowed.
+    pub evictions: u64,
+    /// Evictions the Eviction API refused (a PodDisruptionBudget would be violated).
+    pub evictions_blocked: u64,
+    /// Pods deleted by the taint eviction controller (NoExecute taints).
+    pub taint_evictions: u64,
 }
 
 /// Everything recorded during a run.
@@ -130,10 +141,39 @@ pub struct Recorder {
     pub node_seconds: BTreeMap<String, f64>,
     /// Cost so far in currency units (closed node lifetimes only).
     pub cost: f64,
+    /// Request traffic: per source counts, failures and latencies.
+    pub traffic: crate::cluster::traffic::stats::TrafficRecord,
     /// Scheduling attempts recorded for `kubesim explain` (only for the pod asked about).
     pub explanations: Vec<crate::cluster::scheduler::explain::Explanation>,
     /// The latest FailedScheduling message of each pod not scheduled since (`namespace/name`).
     pub pending_reasons: BTreeMap<String, String>,
+    /// One record per injected failure (crash, zone outage, partition, kubelet stop), in
+    /// order.
+    pub failures: Vec<FailureRecord>,
+}
+
+/// What one injected failure did: when it was detected, when the first replacement pod became
+/// Ready, and when its workloads were whole again.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FailureRecord {
+    /// Timeline verb (`crashNode`, `zoneOutage`, `partition`, `kubeletStop`).
+    pub kind: &'static str,
+    /// Node or zone.
+    pub target: String,
+    /// When it happened.
+    pub at: SimTime,
+    /// Nodes it hit.
+    pub nodes: Vec<String>,
+    /// Workloads (`Deployment ns/name` or `ReplicaSet ns/name`) that had pods there.
+    pub workloads: Vec<String>,
+    /// Active pods bound to those nodes at the time.
+    pub pods_lost: u64,
+    /// When the first of its nodes was marked `Ready=Unknown`.
+    pub detected_at: Option<SimTime>,
+    /// When the first pod created after the failure for one of its workloads became Ready.
+    pub first_replacement_at: Option<SimTime>,
+    /// When, after a replacement, every workload had all its replicas Ready again.
+    pub recovered_at: Option<SimTime>,
 }
 
 impl Recorder {
@@ -172,5 +212,30 @@ impl Recorder {
         let secs = to.saturating_since(from).as_secs_f64();
         *self.node_seconds.entry(pool.to_string()).or_insert(0.0) += secs;
         self.cost += secs / 3600.0 * price_per_hour;
+    }
+}
+
+impl Recorder {
+    /// A node was marked not ready: the first such mark of an open failure's node is its
+    /// detection.
+    pub fn node_not_ready(&mut self, node: &str, now: SimTime) {
+        for f in &mut self.failures {
+            if f.detected_at.is_none() && now >= f.at && f.nodes.iter().any(|n| n == node) {
+                f.detected_at = Some(now);
+            }
+        }
+    }
+
+    /// A pod of `workload` created at `created` became Ready at `now`: a replacement for every
+    /// failure of that workload that happened before it was created.
+    pub fn replacement_ready(&mut self, workload: &str, created: SimTime, now: SimTime) {
+        for f in &mut self.failures {
+            if f.first_replacement_at.is_none()
+                && created >= f.at
+                && f.workloads.iter().any(|w| w == workload)
+            {
+                f.first_replacement_at = Some(now);
+            }
+        }
     }
 }

@@ -4,7 +4,9 @@
 
 pub mod apiserver;
 pub mod controllers;
+pub mod disruption;
 pub mod distribution;
+pub mod drain;
 pub mod events;
 pub mod invariants;
 pub mod kubelet;
@@ -16,5 +18,6 @@ pub mod scheduling_spec;
 pub mod spec;
 pub mod state;
 pub mod timeline;
+pub mod traffic;
 pub mod wiring;
 pub mod world;

@@ -168,6 +168,42 @@ pub struct Node {
     pub non_zero_requested: Resources,
     /// Non-terminal pods bound to the node.
     pub pods: BTreeSet<PodId>,
+    /// The node's Lease in `kube-node-lease` (the kubelet's heartbeat).
+    pub lease: NodeLease,
+}
+
+/// A node's Lease (`coordination.k8s.io/v1`, namespace `kube-node-lease`), the heartbeat the
+/// node lifecycle controller watches.
+///
+/// A healthy kubelet renews it every `nodeStatusUpdateFrequency`. Rather than one API write per
+/// renewal (which nothing but the node lifecycle controller reads, and that only at its
+/// monitor passes), the store keeps the renewal schedule: while `renewing`, `spec.renewTime` at
+/// time `t` is the last renewal `anchor + k * frequency <= t`. When the kubelet stops
+/// (crash, partition, kubelet stopped) renewals stop and `anchor` freezes at the last renewal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NodeLease {
+    /// True while the kubelet renews the lease.
+    pub renewing: bool,
+    /// The first renewal of the current schedule, or the last renewal once stopped.
+    pub anchor: SimTime,
+}
+
+impl NodeLease {
+    /// `spec.renewTime` as the store holds it at `now`.
+    pub fn renew_time(&self, now: SimTime, frequency: crate::engine::SimDuration) -> SimTime {
+        if !self.renewing || now <= self.anchor || frequency.as_nanos() == 0 {
+            return self.anchor;
+        }
+        let since = now.saturating_since(self.anchor).as_nanos();
+        let f = frequency.as_nanos();
+        SimTime(self.anchor.as_nanos() + since / f * f)
+    }
+
+    /// Renewals stop at `now`: the lease keeps its last renewal.
+    pub fn stop(&mut self, now: SimTime, frequency: crate::engine::SimDuration) {
+        self.anchor = self.renew_time(now, frequency);
+        self.renewing = false;
+    }
 }
 
 /// Status of a ReplicaSet, as upstream `ReplicaSetStatus`.
@@ -280,6 +316,8 @@ pub enum ObjectKind {
     ReplicaSet,
     /// `apps/v1` Deployment.
     Deployment,
+    /// `policy/v1` PodDisruptionBudget.
+    PodDisruptionBudget,
 }
 
 impl fmt::Display for ObjectKind {
@@ -289,6 +327,7 @@ impl fmt::Display for ObjectKind {
             ObjectKind::Pod => "Pod",
             ObjectKind::ReplicaSet => "ReplicaSet",
             ObjectKind::Deployment => "Deployment",
+            ObjectKind::PodDisruptionBudget => "PodDisruptionBudget",
         })
     }
 }
@@ -298,4 +337,27 @@ pub fn with_label(labels: &Labels, key: &str, value: &str) -> Labels {
     let mut l: BTreeMap<String, String> = labels.clone();
     l.insert(key.to_string(), value.to_string());
     l
+}
+
+#[cfg(test)]
+mod lease_tests {
+    use super::*;
+    use crate::engine::SimDuration;
+
+    #[test]
+    fn renew_time_follows_the_schedule_and_freezes_when_stopped() {
+        let f = SimDuration::from_secs(10);
+        let t = |s: u64| SimTime(s * 1_000_000_000);
+        let mut l = NodeLease {
+            renewing: true,
+            anchor: t(3),
+        };
+        // (now, expected renewTime)
+        for (now, want) in [(0, 3), (3, 3), (12, 3), (13, 13), (29, 23), (33, 33)] {
+            assert_eq!(l.renew_time(t(now), f), t(want), "now {now}");
+        }
+        l.stop(t(47), f);
+        assert!(!l.renewing);
+        assert_eq!(l.renew_time(t(500), f), t(43));
+    }
 }

@@ -5,7 +5,8 @@
 //! `cluster.cpu_requested_ratio`, `cluster.memory_requested_ratio`, `node.cpu_requested_ratio`
 //! [node], `node.memory_requested_ratio` [node], `node.pods` [node], `deployment.replicas`,
 //! `deployment.ready_replicas`, `deployment.available_replicas` [namespace/name],
-//! `cost.total` (currency units accrued so far).
+//! `cost.total` (currency units accrued so far), `pdb.disruptions_allowed`,
+//! `pdb.current_healthy` [namespace/name], `failures.unrecovered` (once a failure happened).
 
 use crate::cluster::events::Event;
 use crate::cluster::objects::PodPhase;
@@ -111,6 +112,29 @@ pub fn sample_all(state: &mut ClusterState, now: SimTime) {
         .map(|n| now.saturating_since(n.created_at).as_secs_f64() / 3600.0 * n.price_per_hour)
         .sum();
     rec.sample(now, "cost.total", "", rec.cost + open_cost);
+    for (key, b) in &store.pdbs {
+        let st = crate::cluster::disruption::pdb_status(b, store);
+        rec.sample(
+            now,
+            "pdb.disruptions_allowed",
+            key,
+            f64::from(st.disruptions_allowed),
+        );
+        rec.sample(
+            now,
+            "pdb.current_healthy",
+            key,
+            f64::from(st.current_healthy),
+        );
+    }
+    if !rec.failures.is_empty() {
+        let open = rec
+            .failures
+            .iter()
+            .filter(|f| f.at <= now && f.recovered_at.is_none_or(|t| t > now))
+            .count();
+        rec.sample(now, "failures.unrecovered", "", open as f64);
+    }
 }
 
 impl Component<Event, ClusterState> for Sampler {

@@ -426,6 +426,11 @@ pub struct BehaviorSpec {
     pub readiness: Distribution,
     /// Time the process takes to exit after SIGTERM; capped by the grace period.
     pub shutdown: Distribution,
+    /// How the pods serve requests (`spec.serving`), for every image without its own entry.
+    pub serving: ServingSpec,
+    /// Per image version overrides (`spec.versions[]`): `(image, serving)`, in file order; a
+    /// pod whose first container runs `image` serves with that entry.
+    pub serving_by_image: Vec<(String, ServingSpec)>,
 }
 
 impl BehaviorSpec {
@@ -443,7 +448,18 @@ impl BehaviorSpec {
             startup: Distribution::Constant(SimDuration::from_secs(2)),
             readiness: Distribution::Constant(SimDuration::from_secs(1)),
             shutdown: Distribution::Constant(SimDuration::from_secs(1)),
+            serving: ServingSpec::default(),
+            serving_by_image: Vec::new(),
         }
+    }
+
+    /// The serving behaviour of a pod whose first container runs `image`.
+    pub fn serving_for(&self, image: &str) -> &ServingSpec {
+        self.serving_by_image
+            .iter()
+            .find(|(i, _)| i == image)
+            .map(|(_, s)| s)
+            .unwrap_or(&self.serving)
     }
 }
 
@@ -459,8 +475,32 @@ pub struct ControlPlaneSpec {
     /// How long an unschedulable pod waits before it is retried without a cluster event
     /// (upstream `podMaxInUnschedulablePodsDuration`, 5 min).
     pub unschedulable_retry: SimDuration,
-    /// Node heartbeat period (kubelet `nodeStatusUpdateFrequency`, 10 s).
+    /// Node heartbeat period (kubelet `nodeStatusUpdateFrequency`, 10 s): the node's Lease is
+    /// renewed this often.
     pub node_status_update_frequency: SimDuration,
+    /// How often the node lifecycle controller checks node heartbeats
+    /// (kube-controller-manager `--node-monitor-period`, 5 s).
+    pub node_monitor_period: SimDuration,
+    /// How long a node may go without a heartbeat before its `Ready` condition becomes
+    /// `Unknown` (`--node-monitor-grace-period`, 50 s since Kubernetes 1.32).
+    pub node_monitor_grace_period: SimDuration,
+    /// Nodes tainted for eviction per second in a healthy zone (`--node-eviction-rate`, 0.1).
+    pub node_eviction_rate: f64,
+    /// The same in a partially disrupted zone of a large cluster
+    /// (`--secondary-node-eviction-rate`, 0.01).
+    pub secondary_node_eviction_rate: f64,
+    /// Zones with at most this many nodes stop evicting when partially disrupted
+    /// (`--large-cluster-size-threshold`, 50).
+    pub large_cluster_size_threshold: u32,
+    /// Fraction of NotReady nodes (with more than 2) that makes a zone partially disrupted
+    /// (`--unhealthy-zone-threshold`, 0.55).
+    pub unhealthy_zone_threshold: f64,
+    /// `tolerationSeconds` the DefaultTolerationSeconds admission plugin gives every pod for
+    /// `node.kubernetes.io/not-ready:NoExecute` (`--default-not-ready-toleration-seconds`, 300).
+    pub default_not_ready_toleration_seconds: i64,
+    /// The same for `node.kubernetes.io/unreachable:NoExecute`
+    /// (`--default-unreachable-toleration-seconds`, 300).
+    pub default_unreachable_toleration_seconds: i64,
 }
 
 impl Default for ControlPlaneSpec {
@@ -471,6 +511,14 @@ impl Default for ControlPlaneSpec {
             scheduling_latency: SimDuration::from_millis(1),
             unschedulable_retry: SimDuration::from_secs(300),
             node_status_update_frequency: SimDuration::from_secs(10),
+            node_monitor_period: SimDuration::from_secs(5),
+            node_monitor_grace_period: SimDuration::from_secs(50),
+            node_eviction_rate: 0.1,
+            secondary_node_eviction_rate: 0.01,
+            large_cluster_size_threshold: 50,
+            unhealthy_zone_threshold: 0.55,
+            default_not_ready_toleration_seconds: 300,
+            default_unreachable_toleration_seconds: 300,
         }
     }
 }
@@ -520,6 +568,76 @@ pub enum TimelineAction {
         /// True to cordon, false to uncordon.
         unschedulable: bool,
     },
+    /// The machine stops: its containers die and its kubelet stops heartbeating.
+    CrashNode {
+        /// Node name.
+        node: String,
+    },
+    /// A crashed (or partitioned, or kubelet-stopped) node comes back: the kubelet heartbeats
+    /// again, removes the pods deleted meanwhile and restarts the others.
+    RecoverNode {
+        /// Node name.
+        node: String,
+    },
+    /// Every node of a zone crashes, and recovers after `duration`.
+    ZoneOutage {
+        /// Zone (`topology.kubernetes.io/zone`).
+        zone: String,
+        /// How long the outage lasts.
+        duration: SimDuration,
+    },
+    /// The node is cut off from the control plane: no heartbeats, no watch, but its containers
+    /// keep running. Heals after `duration` if given (else at a `recoverNode`).
+    Partition {
+        /// Node name.
+        node: String,
+        /// How long; `None` = until `recoverNode`.
+        duration: Option<SimDuration>,
+    },
+    /// The kubelet process stops: as a partition (no heartbeats, no reaction to the API), the
+    /// containers keep running. Restarts after `duration` if given (else at `recoverNode`).
+    KubeletStop {
+        /// Node name.
+        node: String,
+        /// How long; `None` = until `recoverNode`.
+        duration: Option<SimDuration>,
+    },
+    /// The API server accepts no writes for `duration`: clients retry, and their writes land
+    /// when it is back (nothing new schedules; running pods continue).
+    ApiServerDown {
+        /// How long.
+        duration: SimDuration,
+    },
+    /// The node's kubelet works `factor` times slower (image pulls, start-up, readiness,
+    /// shutdown), for `duration` if given.
+    SlowNode {
+        /// Node name.
+        node: String,
+        /// Slow-down factor, at least 1.
+        factor: f64,
+        /// How long; `None` = until the end of the run.
+        duration: Option<SimDuration>,
+    },
+    /// `kubectl drain`: cordon the node, then evict its pods through the Eviction API, which
+    /// honours PodDisruptionBudgets; blocked evictions are retried every 5 s.
+    DrainNode {
+        /// Node name.
+        node: String,
+    },
+}
+
+impl TimelineAction {
+    /// How long the action lasts when it undoes itself (outage, partition, ...), else `None`.
+    pub fn duration(&self) -> Option<SimDuration> {
+        match self {
+            TimelineAction::ZoneOutage { duration, .. }
+            | TimelineAction::ApiServerDown { duration } => Some(*duration),
+            TimelineAction::Partition { duration, .. }
+            | TimelineAction::KubeletStop { duration, .. }
+            | TimelineAction::SlowNode { duration, .. } => *duration,
+            _ => None,
+        }
+    }
 }
 
 /// A `kubectl rollout` operation on a Deployment.
@@ -609,11 +727,41 @@ pub struct ClusterSpec {
     pub expectations: Vec<Expectation>,
     /// Fields read but not simulated.
     pub ignored_fields: Vec<IgnoredField>,
+    /// `v1` Services, in file order.
+    pub services: Vec<ServiceSpec>,
+    /// Traffic sources (kubesim `Traffic` documents), in file order.
+    pub traffic: Vec<TrafficSpec>,
+    /// Istio DestinationRules, in file order (at most one per Service).
+    pub destination_rules: Vec<DestinationRuleSpec>,
     /// PriorityClasses (`scheduling.k8s.io/v1`), in file order.
     pub priority_classes: Vec<PriorityClassSpec>,
     /// The scheduler's configuration (profiles from a `KubeSchedulerConfiguration` document,
     /// or upstream's defaults).
     pub scheduler: SchedulerConfigSpec,
+    /// PodDisruptionBudgets, in file order.
+    pub pod_disruption_budgets: Vec<PodDisruptionBudgetSpec>,
+}
+
+/// A `policy/v1` PodDisruptionBudget.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PodDisruptionBudgetSpec {
+    /// Name.
+    pub name: String,
+    /// Namespace (default `default`).
+    pub namespace: String,
+    /// `spec.selector`: the pods it protects (same namespace).
+    pub selector: LabelSelector,
+    /// `spec.minAvailable` or `spec.maxUnavailable` (exactly one).
+    pub budget: DisruptionBudget,
+}
+
+/// What a PodDisruptionBudget guarantees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DisruptionBudget {
+    /// `minAvailable`: at least this many (or this percent, rounded up) healthy pods.
+    MinAvailable(IntOrPercent),
+    /// `maxUnavailable`: at most this many (or this percent, rounded up) unhealthy pods.
+    MaxUnavailable(IntOrPercent),
 }
 
 impl ClusterSpec {
@@ -649,4 +797,185 @@ pub fn expand_pool(pool: &NodePoolSpec, first_index: u32, count: u32) -> Vec<Nod
             }
         })
         .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request traffic (Services, serving behaviour, traffic sources, DestinationRules)
+
+/// How a pod serves requests (kubesim `Behavior` `spec.serving`): a pool of `concurrency`
+/// workers in front of a FIFO queue. kubesim's own model: Kubernetes says nothing about it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServingSpec {
+    /// Time one request occupies one worker.
+    pub service_time: Distribution,
+    /// Requests served at once (workers), at least 1. Default 1.
+    pub concurrency: u32,
+    /// Most requests waiting for a worker; a request that finds the queue full is refused with
+    /// a 503 (cause `overflow`). `None` = unbounded (the default).
+    pub queue_limit: Option<u32>,
+    /// CPU time one request consumes (ns of CPU), which makes the pod's CPU usage. Default 0.
+    pub cpu_per_request: SimDuration,
+    /// Probability that a served request answers with a 5xx (0..=1). Default 0.
+    pub error_rate: f64,
+}
+
+impl Default for ServingSpec {
+    /// 10 ms constant service time, one worker, unbounded queue, no CPU cost, no errors.
+    fn default() -> Self {
+        ServingSpec {
+            service_time: Distribution::Constant(SimDuration::from_millis(10)),
+            concurrency: 1,
+            queue_limit: None,
+            cpu_per_request: SimDuration::ZERO,
+            error_rate: 0.0,
+        }
+    }
+}
+
+/// One port of a Service (`spec.ports[]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServicePort {
+    /// `name` (may be empty when the Service has one port).
+    pub name: String,
+    /// `port`, 1..=65535.
+    pub port: i32,
+    /// `targetPort` as given (a number or a container port name); defaults to `port`.
+    pub target_port: String,
+    /// `protocol`: `TCP` (default), `UDP` or `SCTP`.
+    pub protocol: String,
+}
+
+/// A `v1` Service: a selector over pods whose Ready members are its endpoints.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServiceSpec {
+    /// `metadata.name`.
+    pub name: String,
+    /// `metadata.namespace`.
+    pub namespace: String,
+    /// `spec.selector` (`matchLabels` semantics; empty selects no pods, as upstream: a Service
+    /// without a selector gets no EndpointSlices from the controller).
+    pub selector: Labels,
+    /// `spec.ports`.
+    pub ports: Vec<ServicePort>,
+}
+
+/// How a client picks an endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoadBalancer {
+    /// Uniformly at random: kube-proxy's iptables mode (`statistic --mode random` rules).
+    Random,
+    /// In turn: kube-proxy's IPVS mode (default scheduler `rr`), Istio `ROUND_ROBIN`.
+    RoundRobin,
+    /// Envoy's least request with the default `choice_count` 2: the less busy of two random
+    /// endpoints (Istio `LEAST_REQUEST`).
+    LeastRequest,
+}
+
+/// How a client's requests arrive (open loop) or are issued (closed loop).
+#[derive(Clone, Debug, PartialEq)]
+pub enum ArrivalProcess {
+    /// Poisson arrivals with mean `rate` per second (possibly modulated, see [`TrafficSpec`]).
+    Poisson,
+    /// One request every `1 / rate` seconds.
+    Constant,
+    /// Closed loop: `users` clients, each sends a request, waits for its outcome, thinks for
+    /// `think_time`, and sends the next.
+    ClosedLoop {
+        /// Number of users.
+        users: u32,
+        /// Think time between a response and the next request.
+        think_time: Distribution,
+    },
+}
+
+/// A diurnal modulation of the rate: `rate * (1 + amplitude * cos(2 pi (t - peak_at) / 24h))`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Diurnal {
+    /// Relative swing, 0..=1.
+    pub amplitude: f64,
+    /// Time of day of the peak (from the start of the run, modulo 24 h).
+    pub peak_at: SimDuration,
+}
+
+/// A rate change: from `at` on, the base rate is `rate` per second.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RateStep {
+    /// When, from the start of the run.
+    pub at: SimTime,
+    /// New base rate, requests per second.
+    pub rate: f64,
+}
+
+/// A traffic source (kubesim `Traffic` document): requests to one Service.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrafficSpec {
+    /// Document name; metrics are reported under it.
+    pub name: String,
+    /// Index of the target Service in [`ClusterSpec::services`].
+    pub service: usize,
+    /// Base rate, requests per second (open loop; unused for closed loop).
+    pub rate: f64,
+    /// Arrival process.
+    pub arrival: ArrivalProcess,
+    /// Diurnal modulation, if any.
+    pub diurnal: Option<Diurnal>,
+    /// Rate changes (steps and bursts), sorted by time.
+    pub steps: Vec<RateStep>,
+    /// Per-try timeout; `None` = none (Istio's default: no route timeout).
+    pub timeout: Option<SimDuration>,
+    /// Retries after a failed try (5xx, overflow, timeout, reset). Default 0.
+    pub retries: u32,
+    /// Base interval of the exponential retry back-off (Envoy default 25 ms); the n-th retry
+    /// waits uniformly in `[0, min(base * 2^n, 10 * base))` (Envoy's fully jittered back-off).
+    pub retry_backoff: SimDuration,
+    /// Load balancing when no DestinationRule overrides it.
+    pub load_balancer: LoadBalancer,
+    /// One-way network latency added to each try (and to each response). Default 0.
+    pub network_latency: SimDuration,
+}
+
+/// Istio `DestinationRule` `trafficPolicy.outlierDetection`, with Envoy's defaults.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OutlierDetectionSpec {
+    /// `consecutive5xxErrors`: 5xx in a row that eject a host (Envoy default 5; 0 disables).
+    pub consecutive_5xx: u32,
+    /// `interval` between ejection sweeps (default 10 s).
+    pub interval: SimDuration,
+    /// `baseEjectionTime`, multiplied by the number of ejections (default 30 s).
+    pub base_ejection_time: SimDuration,
+    /// `maxEjectionPercent` of hosts that may be ejected (Envoy default 10; at least one host
+    /// may always be ejected).
+    pub max_ejection_percent: u32,
+}
+
+impl Default for OutlierDetectionSpec {
+    /// Envoy's defaults (`config.cluster.v3.OutlierDetection`): consecutive_5xx 5, interval
+    /// 10 s, base_ejection_time 30 s, max_ejection_percent 10.
+    fn default() -> Self {
+        OutlierDetectionSpec {
+            consecutive_5xx: 5,
+            interval: SimDuration::from_secs(10),
+            base_ejection_time: SimDuration::from_secs(30),
+            max_ejection_percent: 10,
+        }
+    }
+}
+
+/// Istio `DestinationRule` (`networking.istio.io/v1`) for one Service host.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DestinationRuleSpec {
+    /// `metadata.name`.
+    pub name: String,
+    /// Index of the Service `spec.host` names, in [`ClusterSpec::services`].
+    pub service: usize,
+    /// `trafficPolicy.loadBalancer.simple`, if set.
+    pub load_balancer: Option<LoadBalancer>,
+    /// `trafficPolicy.outlierDetection`, if set.
+    pub outlier_detection: Option<OutlierDetectionSpec>,
+    /// `connectionPool.http.http2MaxRequests`: most requests in flight to the Service from the
+    /// client; more are refused with 503 (`overflow`). Istio default 2^32-1.
+    pub max_requests: u32,
+    /// `connectionPool.http.http1MaxPendingRequests`, counted here together with
+    /// `max_requests` (kubesim has no connection model). Istio default 2^32-1.
+    pub max_pending_requests: u32,
 }

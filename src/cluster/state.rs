@@ -32,6 +32,24 @@ pub struct Store {
     pub next_pod_id: u64,
     /// Pods by controlling owner key (`namespace/name`), an index maintained on every write.
     pub pods_by_owner: BTreeMap<String, std::collections::BTreeSet<PodId>>,
+    /// Active and ready pod counts by controlling owner key, maintained after every write from
+    /// the pods the write touched (so a controller can read its status in O(1) instead of
+    /// scanning its pods).
+    pub owner_counts: BTreeMap<String, OwnerCounts>,
+    /// What each owned pod last contributed to [`Store::owner_counts`]: (active, active and
+    /// ready).
+    pub pod_contribution: BTreeMap<PodId, (bool, bool)>,
+    /// PodDisruptionBudgets by `namespace/name`.
+    pub pdbs: BTreeMap<String, crate::cluster::spec::PodDisruptionBudgetSpec>,
+}
+
+/// Pods of one owner, counted as the ReplicaSet controller counts them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OwnerCounts {
+    /// Active pods (upstream `IsPodActive`: not terminal, not being deleted).
+    pub active: i32,
+    /// Active pods whose `Ready` condition holds.
+    pub ready: i32,
 }
 
 /// Everything the components share.
@@ -47,6 +65,11 @@ pub struct ClusterState {
     pub behaviors: BTreeMap<String, BehaviorSpec>,
     /// What the run records.
     pub recorder: Recorder,
+    /// While the API server refuses writes (timeline `apiServerDown`): when it is back.
+    pub api_down_until: Option<SimTime>,
+    /// CPU usage of each pod that serves traffic over the last sampling interval, in millicores
+    /// (like metrics-server's `PodMetrics`); written by the traffic model at every sample.
+    pub pod_cpu_usage: BTreeMap<PodId, f64>,
 }
 
 impl ClusterState {
@@ -58,6 +81,8 @@ impl ClusterState {
             behaviors: spec.behaviors.clone(),
             spec,
             recorder: Recorder::default(),
+            api_down_until: None,
+            pod_cpu_usage: BTreeMap::new(),
         }
     }
 
@@ -109,6 +134,59 @@ impl ClusterState {
     /// dropped, as a conflict would be upstream. `name_suffix` supplies the random part of a
     /// generated pod name.
     pub fn apply(
+        &mut self,
+        write: ApiWrite,
+        now: SimTime,
+        name_suffix: &mut dyn FnMut() -> String,
+        out: &mut Vec<WatchEvent>,
+    ) {
+        let first = out.len();
+        self.apply_write(write, now, name_suffix, out);
+        // Index loop: `recount_pod` needs `&mut self` while `out` is read (no allocation).
+        let mut i = first;
+        while i < out.len() {
+            if let ObjectRef::Pod {
+                id,
+                owner: Some(owner),
+                ..
+            } = &out[i].object
+            {
+                let id = *id;
+                self.recount_pod(id, owner);
+            }
+            i += 1;
+        }
+    }
+
+    /// Bring [`Store::owner_counts`] up to date for one pod that a write touched.
+    fn recount_pod(&mut self, id: PodId, owner: &str) {
+        let now = self
+            .store
+            .pods
+            .get(&id)
+            .map(|p| (p.is_active(), p.is_active() && p.is_ready()));
+        let before = match now {
+            Some(c) => self.store.pod_contribution.insert(id, c),
+            None => self.store.pod_contribution.remove(&id),
+        }
+        .unwrap_or((false, false));
+        let after = now.unwrap_or((false, false));
+        if before == after {
+            return;
+        }
+        let c = self
+            .store
+            .owner_counts
+            .entry(owner.to_string())
+            .or_default();
+        c.active += i32::from(after.0) - i32::from(before.0);
+        c.ready += i32::from(after.1) - i32::from(before.1);
+        if *c == OwnerCounts::default() {
+            self.store.owner_counts.remove(owner);
+        }
+    }
+
+    fn apply_write(
         &mut self,
         write: ApiWrite,
         now: SimTime,
@@ -229,6 +307,13 @@ impl ClusterState {
                     pod.ready_since = None;
                 }
                 let r = Self::pod_ref(pod);
+                let (owner, created) = (pod.owner.clone(), pod.created_at);
+                if ready
+                    && !self.recorder.failures.is_empty()
+                    && let Some(w) = owner.and_then(|o| self.workload_key(&o.key))
+                {
+                    self.recorder.replacement_ready(&w, created, now);
+                }
                 self.notify(out, ObjectKind::Pod, r, Change::Modified);
             }
             ApiWrite::CreateReplicaSet(mut rs) => {
@@ -293,6 +378,7 @@ impl ClusterState {
                     return;
                 }
                 rs.status = status;
+                self.check_recovery(now);
                 self.notify(
                     out,
                     ObjectKind::ReplicaSet,
@@ -367,6 +453,7 @@ impl ClusterState {
                     return;
                 }
                 d.status = status;
+                self.check_recovery(now);
                 self.notify(
                     out,
                     ObjectKind::Deployment,
@@ -392,6 +479,10 @@ impl ClusterState {
                     requested: Default::default(),
                     non_zero_requested: Default::default(),
                     pods: Default::default(),
+                    lease: crate::cluster::objects::NodeLease {
+                        renewing: true,
+                        anchor: now,
+                    },
                 };
                 self.store.nodes.insert(name.clone(), node);
                 self.recorder.counters.nodes_added += 1;
@@ -459,6 +550,181 @@ impl ClusterState {
                     Change::Modified,
                 );
             }
+            ApiWrite::RenewLease { node } => {
+                let Some(n) = self.store.nodes.get_mut(&node) else {
+                    return;
+                };
+                n.lease = crate::cluster::objects::NodeLease {
+                    renewing: true,
+                    anchor: now,
+                };
+                if !n.ready {
+                    n.ready = true;
+                    self.recorder.event(
+                        now,
+                        "Node",
+                        node.clone(),
+                        "NodeReady",
+                        format!("Node {node} status is now: NodeReady"),
+                    );
+                    self.notify(
+                        out,
+                        ObjectKind::Node,
+                        ObjectRef::Named(node),
+                        Change::Modified,
+                    );
+                }
+            }
+            ApiWrite::SetNodeReady { name, ready } => {
+                let Some(n) = self.store.nodes.get_mut(&name) else {
+                    return;
+                };
+                if n.ready == ready {
+                    return;
+                }
+                n.ready = ready;
+                let reason = if ready { "NodeReady" } else { "NodeNotReady" };
+                self.recorder.event(
+                    now,
+                    "Node",
+                    name.clone(),
+                    reason,
+                    format!("Node {name} status is now: {reason}"),
+                );
+                if !ready {
+                    self.recorder.node_not_ready(&name, now);
+                }
+                self.notify(
+                    out,
+                    ObjectKind::Node,
+                    ObjectRef::Named(name),
+                    Change::Modified,
+                );
+            }
+            ApiWrite::AddNodeTaint { name, taint } => {
+                let Some(n) = self.store.nodes.get_mut(&name) else {
+                    return;
+                };
+                if n.taints
+                    .iter()
+                    .any(|t| t.key == taint.key && t.effect == taint.effect)
+                {
+                    return;
+                }
+                self.recorder.event(
+                    now,
+                    "Node",
+                    name.clone(),
+                    "TaintAdded",
+                    format!(
+                        "Added taint {}:{:?} to node {name}",
+                        taint.key, taint.effect
+                    ),
+                );
+                n.taints.push(taint);
+                self.notify(
+                    out,
+                    ObjectKind::Node,
+                    ObjectRef::Named(name),
+                    Change::Modified,
+                );
+            }
+            ApiWrite::RemoveNodeTaint { name, key, effect } => {
+                let Some(n) = self.store.nodes.get_mut(&name) else {
+                    return;
+                };
+                let before = n.taints.len();
+                n.taints.retain(|t| !(t.key == key && t.effect == effect));
+                if n.taints.len() == before {
+                    return;
+                }
+                self.recorder.event(
+                    now,
+                    "Node",
+                    name.clone(),
+                    "TaintRemoved",
+                    format!("Removed taint {key}:{effect:?} from node {name}"),
+                );
+                self.notify(
+                    out,
+                    ObjectKind::Node,
+                    ObjectRef::Named(name),
+                    Change::Modified,
+                );
+            }
+            ApiWrite::EvictPod { id, by } => {
+                use crate::cluster::disruption::{
+                    EvictionVerdict, eviction_verdict, pdb_status, selects,
+                };
+                let Some(pod) = self.store.pods.get(&id) else {
+                    return;
+                };
+                if pod.deletion_timestamp.is_some() {
+                    return;
+                }
+                let pdbs: Vec<&crate::cluster::spec::PodDisruptionBudgetSpec> = self
+                    .store
+                    .pdbs
+                    .values()
+                    .filter(|b| selects(b, pod))
+                    .collect();
+                // Upstream refuses a pod covered by more than one PDB (500); kubesim blocks it
+                // the same way, so a drain keeps retrying and reports it.
+                let blocked = if pdbs.len() > 1 {
+                    Some("This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.".to_string())
+                } else if let Some(b) = pdbs.first() {
+                    let st = pdb_status(b, &self.store);
+                    match eviction_verdict(pod.phase.is_terminal(), pod.is_ready(), &st) {
+                        EvictionVerdict::Allowed => None,
+                        EvictionVerdict::Blocked => Some(format!(
+                            "Cannot evict pod as it would violate the pod's disruption budget. The disruption budget {} needs {} healthy pods and has {} currently",
+                            b.name, st.desired_healthy, st.current_healthy
+                        )),
+                    }
+                } else {
+                    None
+                };
+                let key = pod.key();
+                match blocked {
+                    Some(msg) => {
+                        self.recorder.counters.evictions_blocked += 1;
+                        self.recorder.event(now, "Pod", key, "EvictionBlocked", msg);
+                    }
+                    None => {
+                        self.recorder.counters.evictions += 1;
+                        self.recorder.event(
+                            now,
+                            "Pod",
+                            key,
+                            "Evicted",
+                            format!("Evicted through the Eviction API by {by}"),
+                        );
+                        self.apply(ApiWrite::DeletePod { id, by }, now, name_suffix, out);
+                    }
+                }
+            }
+            ApiWrite::PodRestarted { id } => {
+                let Some(pod) = self.store.pods.get_mut(&id) else {
+                    return;
+                };
+                pod.restart_count += 1;
+                pod.ready_since = None;
+                let r = Self::pod_ref(pod);
+                self.notify(out, ObjectKind::Pod, r, Change::Modified);
+            }
+            ApiWrite::CreatePodDisruptionBudget(b) => {
+                let key = format!("{}/{}", b.namespace, b.name);
+                if self.store.pdbs.contains_key(&key) {
+                    return;
+                }
+                self.store.pdbs.insert(key.clone(), *b);
+                self.notify(
+                    out,
+                    ObjectKind::PodDisruptionBudget,
+                    ObjectRef::Named(key),
+                    Change::Added,
+                );
+            }
         }
     }
 
@@ -483,5 +749,93 @@ impl ClusterState {
         self.recorder.counters.pods_deleted += 1;
         let r = Self::pod_ref(&pod);
         self.notify(out, ObjectKind::Pod, r, Change::Deleted);
+    }
+}
+
+impl ClusterState {
+    /// The workload a ReplicaSet belongs to, for failure metrics: `Deployment ns/name` when a
+    /// Deployment owns it, else `ReplicaSet ns/name`.
+    pub fn workload_key(&self, rs_key: &str) -> Option<String> {
+        let rs = self.store.replica_sets.get(rs_key)?;
+        Some(match &rs.owner {
+            Some(d) => format!("Deployment {}", d.key),
+            None => format!("ReplicaSet {rs_key}"),
+        })
+    }
+
+    /// Open a failure record for a fault hitting `nodes` at `now`: the pods bound there (not
+    /// terminal, not already being deleted) are the pods lost; their workloads must get back
+    /// to full readiness for the failure to count as recovered.
+    pub fn record_failure(
+        &mut self,
+        kind: &'static str,
+        target: &str,
+        nodes: Vec<String>,
+        now: SimTime,
+    ) {
+        let mut pods_lost = 0u64;
+        let mut workloads: Vec<String> = Vec::new();
+        for n in &nodes {
+            let Some(node) = self.store.nodes.get(n) else {
+                continue;
+            };
+            for id in &node.pods {
+                let Some(p) = self.store.pods.get(id) else {
+                    continue;
+                };
+                if !p.is_active() {
+                    continue;
+                }
+                pods_lost += 1;
+                if let Some(w) = p.owner.as_ref().and_then(|o| self.workload_key(&o.key))
+                    && !workloads.contains(&w)
+                {
+                    workloads.push(w);
+                }
+            }
+        }
+        workloads.sort();
+        self.recorder
+            .failures
+            .push(crate::cluster::metrics::FailureRecord {
+                kind,
+                target: target.to_string(),
+                at: now,
+                nodes,
+                workloads,
+                pods_lost,
+                detected_at: None,
+                first_replacement_at: None,
+                recovered_at: None,
+            });
+    }
+
+    /// Close every failure whose replacements have started and whose workloads are all fully
+    /// Ready again (`status.readyReplicas >= spec.replicas`).
+    fn check_recovery(&mut self, now: SimTime) {
+        let store = &self.store;
+        for f in &mut self.recorder.failures {
+            if f.recovered_at.is_some() || f.first_replacement_at.is_none() {
+                continue;
+            }
+            let all = f.workloads.iter().all(|w| {
+                if let Some(k) = w.strip_prefix("Deployment ") {
+                    store
+                        .deployments
+                        .get(k)
+                        .is_none_or(|d| d.status.ready_replicas >= d.replicas)
+                } else if let Some(k) = w.strip_prefix("ReplicaSet ") {
+                    store
+                        .replica_sets
+                        .get(k)
+                        .is_none_or(|r| r.status.ready_replicas >= r.replicas)
+                } else {
+                    true
+                }
+            });
+            if all {
+                f.recovered_at = Some(now);
+            }
+        }
     }
 }

@@ -1,15 +1,17 @@
 //! The timeline: the scenario's scripted actions, each fired at its time through the same API
 //! writes a user's `kubectl` would make.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::cluster::apiserver;
 use crate::cluster::controllers::deployment::{POD_TEMPLATE_HASH_LABEL, compute_hash};
-use crate::cluster::events::{ApiWrite, ControllerTimer, Event};
+use crate::cluster::controllers::nodelifecycle::ZONE_LABEL;
+use crate::cluster::events::{ApiWrite, ControllerTimer, Event, Fault};
 use crate::cluster::spec::{PodTemplateSpec, RolloutOp, TimelineAction, TimelineEntry};
 use crate::cluster::state::ClusterState;
 use crate::cluster::wiring::Wiring;
-use crate::engine::{Component, Context};
+use crate::engine::{Component, Context, SimDuration};
 
 /// The pod template `kubectl rollout undo` puts back (upstream `rollback` in
 /// `pkg/controller/deployment/rollback.go`): revision `to`, or the newest revision older than
@@ -47,19 +49,28 @@ fn rollback_template(
 #[derive(Debug)]
 pub struct Timeline {
     entries: Vec<TimelineEntry>,
+    /// Nodes each running zone outage took down (entry index -> nodes), to bring back.
+    outages: BTreeMap<usize, Vec<String>>,
 }
 
 impl Timeline {
     /// A timeline of `entries` (the world schedules `Event::Timeline(i)` for each).
     pub fn new(entries: Vec<TimelineEntry>) -> Self {
-        Timeline { entries }
+        Timeline {
+            entries,
+            outages: BTreeMap::new(),
+        }
     }
 
-    fn fire(&self, i: usize, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
+    fn fire(&mut self, i: usize, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
         let Some(entry) = self.entries.get(i) else {
             return;
         };
         let now = ctx.now();
+        let w = Wiring::new();
+        if let Some(d) = entry.action.duration() {
+            ctx.send_self(d, Event::TimelineEnd(i));
+        }
         match &entry.action {
             TimelineAction::ScaleDeployment {
                 deployment,
@@ -243,6 +254,211 @@ impl Timeline {
                     },
                 );
             }
+            TimelineAction::CrashNode { node } => {
+                state.recorder.event(
+                    now,
+                    "Timeline",
+                    node.clone(),
+                    "CrashNode",
+                    format!("node {node} crashes ({})", entry.source),
+                );
+                state.record_failure("crashNode", node, vec![node.clone()], now);
+                ctx.send(
+                    w.kubelet,
+                    SimDuration::ZERO,
+                    Event::Fault(Fault::Crash(node.clone())),
+                );
+            }
+            TimelineAction::RecoverNode { node } => {
+                state.recorder.event(
+                    now,
+                    "Timeline",
+                    node.clone(),
+                    "RecoverNode",
+                    format!("node {node} is back ({})", entry.source),
+                );
+                ctx.send(
+                    w.kubelet,
+                    SimDuration::ZERO,
+                    Event::Fault(Fault::Recover(node.clone())),
+                );
+            }
+            TimelineAction::ZoneOutage { zone, duration } => {
+                let nodes: Vec<String> = state
+                    .store
+                    .nodes
+                    .values()
+                    .filter(|n| n.labels.get(ZONE_LABEL) == Some(zone))
+                    .map(|n| n.name.clone())
+                    .collect();
+                state.recorder.event(
+                    now,
+                    "Timeline",
+                    zone.clone(),
+                    "ZoneOutage",
+                    format!(
+                        "zone {zone} goes down for {duration}: {} node(s) ({})",
+                        nodes.len(),
+                        entry.source
+                    ),
+                );
+                state.record_failure("zoneOutage", zone, nodes.clone(), now);
+                for n in &nodes {
+                    ctx.send(
+                        w.kubelet,
+                        SimDuration::ZERO,
+                        Event::Fault(Fault::Crash(n.clone())),
+                    );
+                }
+                self.outages.insert(i, nodes);
+            }
+            TimelineAction::Partition { node, .. } | TimelineAction::KubeletStop { node, .. } => {
+                let (verb, reason, what) = match &entry.action {
+                    TimelineAction::Partition { .. } => (
+                        "partition",
+                        "Partition",
+                        "is cut off from the control plane",
+                    ),
+                    _ => ("kubeletStop", "KubeletStop", "kubelet stops"),
+                };
+                state.recorder.event(
+                    now,
+                    "Timeline",
+                    node.clone(),
+                    reason,
+                    format!("node {node} {what} ({})", entry.source),
+                );
+                state.record_failure(verb, node, vec![node.clone()], now);
+                ctx.send(
+                    w.kubelet,
+                    SimDuration::ZERO,
+                    Event::Fault(Fault::Disconnect(node.clone())),
+                );
+            }
+            TimelineAction::ApiServerDown { duration } => {
+                state.recorder.event(
+                    now,
+                    "Timeline",
+                    "apiserver",
+                    "ApiServerDown",
+                    format!(
+                        "the API server refuses writes for {duration} ({})",
+                        entry.source
+                    ),
+                );
+                ctx.send(
+                    w.api,
+                    SimDuration::ZERO,
+                    Event::Fault(Fault::ApiServerDown(now + *duration)),
+                );
+            }
+            TimelineAction::SlowNode { node, factor, .. } => {
+                state.recorder.event(
+                    now,
+                    "Timeline",
+                    node.clone(),
+                    "SlowNode",
+                    format!("node {node} works {factor}x slower ({})", entry.source),
+                );
+                ctx.send(
+                    w.kubelet,
+                    SimDuration::ZERO,
+                    Event::Fault(Fault::Slow {
+                        node: node.clone(),
+                        factor: *factor,
+                    }),
+                );
+            }
+            TimelineAction::DrainNode { node } => {
+                state.recorder.event(
+                    now,
+                    "Timeline",
+                    node.clone(),
+                    "DrainNode",
+                    format!("drain node {node} ({})", entry.source),
+                );
+                apiserver::write(
+                    ctx,
+                    state,
+                    ApiWrite::SetUnschedulable {
+                        name: node.clone(),
+                        unschedulable: true,
+                    },
+                );
+                ctx.send(
+                    w.drain,
+                    SimDuration::ZERO,
+                    Event::Controller(ControllerTimer::Drain(node.clone())),
+                );
+            }
+        }
+    }
+
+    /// The end of a timed entry (outage, partition, ...).
+    fn end(&mut self, i: usize, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
+        let Some(entry) = self.entries.get(i) else {
+            return;
+        };
+        let now = ctx.now();
+        let w = Wiring::new();
+        let recover = |ctx: &mut Context<'_, Event>, n: &str| {
+            ctx.send(
+                w.kubelet,
+                SimDuration::ZERO,
+                Event::Fault(Fault::Recover(n.to_string())),
+            );
+        };
+        match &entry.action {
+            TimelineAction::ZoneOutage { zone, .. } => {
+                let nodes = self.outages.remove(&i).unwrap_or_default();
+                state.recorder.event(
+                    now,
+                    "Timeline",
+                    zone.clone(),
+                    "ZoneRecovered",
+                    format!("zone {zone} is back ({})", entry.source),
+                );
+                for n in &nodes {
+                    recover(ctx, n);
+                }
+            }
+            TimelineAction::Partition { node, .. } | TimelineAction::KubeletStop { node, .. } => {
+                state.recorder.event(
+                    now,
+                    "Timeline",
+                    node.clone(),
+                    "RecoverNode",
+                    format!("node {node} is back ({})", entry.source),
+                );
+                recover(ctx, node);
+            }
+            TimelineAction::ApiServerDown { .. } => {
+                state.recorder.event(
+                    now,
+                    "Timeline",
+                    "apiserver",
+                    "ApiServerUp",
+                    format!("the API server accepts writes again ({})", entry.source),
+                );
+            }
+            TimelineAction::SlowNode { node, .. } => {
+                state.recorder.event(
+                    now,
+                    "Timeline",
+                    node.clone(),
+                    "SlowNodeEnd",
+                    format!("node {node} works at normal speed again ({})", entry.source),
+                );
+                ctx.send(
+                    w.kubelet,
+                    SimDuration::ZERO,
+                    Event::Fault(Fault::Slow {
+                        node: node.clone(),
+                        factor: 1.0,
+                    }),
+                );
+            }
+            _ => {}
         }
     }
 }
@@ -253,8 +469,10 @@ impl Component<Event, ClusterState> for Timeline {
     }
 
     fn handle(&mut self, event: Event, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
-        if let Event::Timeline(i) = event {
-            self.fire(i, state, ctx);
+        match event {
+            Event::Timeline(i) => self.fire(i, state, ctx),
+            Event::TimelineEnd(i) => self.end(i, state, ctx),
+            _ => {}
         }
     }
 }

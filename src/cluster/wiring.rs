@@ -23,12 +23,20 @@ pub struct Wiring {
     pub timeline: ComponentId,
     /// The metrics sampler.
     pub sampler: ComponentId,
+    /// The node lifecycle controller (heartbeats, `Ready=Unknown`, NoExecute taints).
+    pub node_lifecycle: ComponentId,
+    /// The taint eviction controller.
+    pub taint_eviction: ComponentId,
+    /// The `kubectl drain` client.
+    pub drain: ComponentId,
+    /// The request-traffic model (Services, endpoints, pods as servers, clients).
+    pub traffic: ComponentId,
 }
 
 impl Wiring {
     /// Component names in the order they are added (ids 0, 1, 2, ...). The names also seed the
     /// components' random streams, so they are part of the determinism contract.
-    pub const ORDER: [&'static str; 8] = [
+    pub const ORDER: [&'static str; 12] = [
         "apiserver",
         "scheduler",
         "replicaset-controller",
@@ -37,6 +45,10 @@ impl Wiring {
         "node-controller",
         "timeline",
         "sampler",
+        "node-lifecycle-controller",
+        "taint-eviction-controller",
+        "drain",
+        "traffic",
     ];
 
     /// The fixed wiring.
@@ -50,6 +62,10 @@ impl Wiring {
             nodes: ComponentId(5),
             timeline: ComponentId(6),
             sampler: ComponentId(7),
+            node_lifecycle: ComponentId(8),
+            taint_eviction: ComponentId(9),
+            drain: ComponentId(10),
+            traffic: ComponentId(11),
         }
     }
 
@@ -57,10 +73,19 @@ impl Wiring {
     pub fn watchers(&self, kind: ObjectKind) -> &'static [ComponentId] {
         const W: Wiring = Wiring::new();
         match kind {
-            ObjectKind::Pod => &[W.scheduler, W.replicaset, W.kubelet, W.deployment],
-            ObjectKind::Node => &[W.scheduler, W.kubelet, W.nodes],
+            ObjectKind::Pod => &[
+                W.scheduler,
+                W.replicaset,
+                W.kubelet,
+                W.deployment,
+                W.taint_eviction,
+                W.traffic,
+            ],
+            ObjectKind::Node => &[W.scheduler, W.kubelet, W.nodes, W.taint_eviction],
             ObjectKind::ReplicaSet => &[W.replicaset, W.deployment],
             ObjectKind::Deployment => &[W.deployment],
+            // The Eviction API reads PDBs at commit; nothing else watches them.
+            ObjectKind::PodDisruptionBudget => &[],
         }
     }
 }

@@ -1,8 +1,9 @@
 //! Building a cluster simulation from a [`ClusterSpec`] and running it.
 //!
 //! At time zero, in this order (same-instant events are FIFO): every node registers, then every
-//! Deployment and stand-alone ReplicaSet is created, then the first metrics sample is taken
-//! (seeing the time-zero commits), then timeline entries due at zero fire.
+//! Deployment and stand-alone ReplicaSet is created, then every PodDisruptionBudget, then the
+//! first metrics sample is taken (seeing the time-zero commits), then timeline entries due at
+//! zero fire, then the node lifecycle controller's first monitor pass.
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -11,9 +12,12 @@ use std::sync::Arc;
 
 use crate::cluster::apiserver::ApiServer;
 use crate::cluster::controllers::deployment::DeploymentController;
+use crate::cluster::controllers::nodelifecycle::NodeLifecycleController;
 use crate::cluster::controllers::nodes::NodeController;
 use crate::cluster::controllers::replicaset::ReplicaSetController;
-use crate::cluster::events::{ApiWrite, Event};
+use crate::cluster::controllers::tainteviction::TaintEvictionController;
+use crate::cluster::drain::Drainer;
+use crate::cluster::events::{ApiWrite, ControllerTimer, Event};
 use crate::cluster::kubelet::Kubelets;
 use crate::cluster::metrics::Recorder;
 use crate::cluster::objects::{Deployment, DeploymentStatus, ReplicaSet, ReplicaSetStatus};
@@ -23,6 +27,8 @@ use crate::cluster::scheduler::framework::Registry;
 use crate::cluster::spec::ClusterSpec;
 use crate::cluster::state::{ClusterState, Store};
 use crate::cluster::timeline::Timeline;
+use crate::cluster::traffic::Traffic;
+use crate::cluster::traffic::stats::TrafficStats;
 use crate::cluster::wiring::Wiring;
 use crate::engine::{SimTime, Simulation, TraceHasher};
 
@@ -109,6 +115,10 @@ impl World {
             sim.add_component(Box::new(NodeController::new(pools))),
             sim.add_component(Box::new(Timeline::new(spec.timeline.clone()))),
             sim.add_component(Box::new(Sampler::new(spec.sample_every, end))),
+            sim.add_component(Box::new(NodeLifecycleController::new())),
+            sim.add_component(Box::new(TaintEvictionController::new())),
+            sim.add_component(Box::new(Drainer::new())),
+            sim.add_component(Box::new(Traffic::new(&spec, end))),
         ];
         debug_assert_eq!(
             ids,
@@ -120,7 +130,11 @@ impl World {
                 wiring.kubelet,
                 wiring.nodes,
                 wiring.timeline,
-                wiring.sampler
+                wiring.sampler,
+                wiring.node_lifecycle,
+                wiring.taint_eviction,
+                wiring.drain,
+                wiring.traffic
             ]
         );
 
@@ -175,10 +189,39 @@ impl World {
                 Event::Api(ApiWrite::CreateReplicaSet(Box::new(obj))),
             );
         }
+        for b in &spec.pod_disruption_budgets {
+            sim.schedule(
+                t0,
+                wiring.api,
+                Event::Api(ApiWrite::CreatePodDisruptionBudget(Box::new(b.clone()))),
+            );
+        }
         sim.schedule(t0, wiring.sampler, Event::Sample);
+        sim.state_mut().recorder.traffic.sources = spec
+            .traffic
+            .iter()
+            .map(|t| {
+                let s = &spec.services[t.service];
+                TrafficStats {
+                    name: t.name.clone(),
+                    service: format!("{}/{}", s.namespace, s.name),
+                    ..TrafficStats::default()
+                }
+            })
+            .collect();
+        for (at, e) in Traffic::initial_events(&spec) {
+            sim.schedule(at, wiring.traffic, Event::Traffic(e));
+        }
         for (i, e) in spec.timeline.iter().enumerate() {
             sim.schedule(e.at, wiring.timeline, Event::Timeline(i));
         }
+        // The node lifecycle controller's first monitor pass; it then runs every
+        // `nodeMonitorPeriod`.
+        sim.schedule(
+            t0,
+            wiring.node_lifecycle,
+            Event::Controller(ControllerTimer::MonitorNodes),
+        );
 
         let trace = Rc::new(Cell::new(TraceHasher::new()));
         let t = Rc::clone(&trace);

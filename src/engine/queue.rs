@@ -74,14 +74,13 @@ fn prefetch<T>(r: Option<&T>) {
     let _ = r;
 }
 
-/// One slab slot.
+/// One slab slot (32 bytes for a `u64` payload).
 #[derive(Debug)]
 struct Slot<E> {
     /// Bumped every time the slot is freed; an entry/id is live iff its generation matches.
     generation: u32,
-    /// Next free slot while free; meaningless while occupied.
-    next_free: u32,
-    target: ComponentId,
+    /// While occupied: the target component's id; while free: the next free slot (or `NIL`).
+    link: u32,
     seq: u64,
     payload: Option<E>,
 }
@@ -323,8 +322,8 @@ impl<E> EventQueue<E> {
         if self.free_head != NIL {
             let idx = self.free_head;
             let s = &mut self.slots[idx as usize];
-            self.free_head = s.next_free;
-            s.target = target;
+            self.free_head = s.link;
+            s.link = target.0;
             s.seq = seq;
             s.payload = Some(payload);
             (idx, s.generation)
@@ -335,8 +334,7 @@ impl<E> EventQueue<E> {
                 .expect("more than 2^32 - 1 pending events");
             self.slots.push(Slot {
                 generation: 0,
-                next_free: NIL,
-                target,
+                link: target.0,
                 seq,
                 payload: Some(payload),
             });
@@ -350,12 +348,15 @@ impl<E> EventQueue<E> {
     fn release(&mut self, idx: u32) -> (ComponentId, u64, E) {
         let s = &mut self.slots[idx as usize];
         let payload = s.payload.take().expect("live slot holds a payload");
+        let target = ComponentId(s.link);
         s.generation += 1;
         if s.generation != u32::MAX {
-            s.next_free = self.free_head;
+            s.link = self.free_head;
             self.free_head = idx;
+        } else {
+            s.link = NIL; // retired: never reused
         }
-        (s.target, s.seq, payload)
+        (target, s.seq, payload)
     }
 
     /// Appends an entry (with `time >= last`) to its radix bucket.
@@ -480,6 +481,7 @@ mod tests {
     fn key_is_small() {
         assert_eq!(std::mem::size_of::<Entry>(), 16);
         assert_eq!(std::mem::size_of::<EventId>(), 8);
+        assert_eq!(std::mem::size_of::<Slot<u64>>(), 32);
     }
 
     #[test]

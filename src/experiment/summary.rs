@@ -95,6 +95,160 @@ pub struct Summary {
     /// message of their last FailedScheduling attempt (upstream's `FitError`, e.g.
     /// `0/50 nodes are available: 30 Insufficient cpu, ...`); pods never attempted are absent.
     pub pending_pods: BTreeMap<String, String>,
+    /// Request traffic per `Traffic` source (omitted when the scenario has none).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub traffic: BTreeMap<String, TrafficSummary>,
+    /// One entry per injected failure (crash, zone outage, partition, kubelet stop).
+    pub failures: Vec<FailureSummary>,
+}
+
+/// What one injected failure did (times in seconds from the failure; `null` if it never
+/// happened during the run).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct FailureSummary {
+    /// Timeline verb.
+    pub kind: String,
+    /// Node or zone.
+    pub target: String,
+    /// When it happened (seconds since the start).
+    pub at_s: f64,
+    /// Active pods on the failed nodes.
+    pub pods_lost: u64,
+    /// Failure -> first node marked `Ready=Unknown`.
+    pub time_to_detect_s: Option<f64>,
+    /// Failure -> first replacement pod Ready.
+    pub time_to_first_replacement_s: Option<f64>,
+    /// Failure -> every affected workload fully Ready again.
+    pub time_to_full_recovery_s: Option<f64>,
+}
+
+/// Request latency percentiles of one traffic source, in seconds.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct RequestLatency {
+    /// Successful requests measured.
+    pub count: u64,
+    /// Mean.
+    pub mean: f64,
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// 99.9th percentile.
+    pub p999: f64,
+    /// Maximum.
+    pub max: f64,
+}
+
+/// What one `Traffic` source saw over the run.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct TrafficSummary {
+    /// Target Service, `namespace/name`.
+    pub service: String,
+    /// Requests issued.
+    pub requests: u64,
+    /// Requests that succeeded (after retries).
+    pub succeeded: u64,
+    /// Requests that failed for good.
+    pub failed: u64,
+    /// Failed requests by the cause of their last try.
+    pub failed_by_cause: BTreeMap<&'static str, u64>,
+    /// Requests still in flight at the end.
+    pub in_flight: u64,
+    /// Tries sent (first tries plus retries).
+    pub tries: u64,
+    /// Retries sent.
+    pub retries: u64,
+    /// Failed / finished requests (0 when none finished).
+    pub error_rate: f64,
+    /// Successful requests per simulated second.
+    pub throughput_per_s: f64,
+    /// End-to-end latency of successful requests.
+    pub latency_seconds: RequestLatency,
+    /// Exact mean time tries waited in a pod's queue, seconds.
+    pub mean_queue_wait_seconds: f64,
+}
+
+fn request_latency(h: &crate::cluster::metrics::LatencyHistogram) -> RequestLatency {
+    RequestLatency {
+        count: h.count(),
+        mean: h.mean_secs(),
+        p50: h.quantile_secs(0.5),
+        p90: h.quantile_secs(0.9),
+        p99: h.quantile_secs(0.99),
+        p999: h.quantile_secs(0.999),
+        max: h.max_secs(),
+    }
+}
+
+/// The traffic part of the summary, and its scalar metrics into `m`.
+fn traffic_summary(
+    result: &RunResult,
+    m: &mut BTreeMap<String, f64>,
+) -> BTreeMap<String, TrafficSummary> {
+    use crate::cluster::traffic::stats::FailureCause;
+    let out = &result.output;
+    let rec = &out.recorder.traffic;
+    let secs = out.end_time.as_secs_f64();
+    let mut all = BTreeMap::new();
+    if !rec.sources.is_empty() {
+        m.insert("traffic.ejections".into(), rec.ejections as f64);
+    }
+    for st in &rec.sources {
+        let failed = st.failed_total();
+        let finished = st.succeeded + failed;
+        let t = TrafficSummary {
+            service: st.service.clone(),
+            requests: st.requests,
+            succeeded: st.succeeded,
+            failed,
+            failed_by_cause: FailureCause::ALL
+                .iter()
+                .zip(st.failed)
+                .map(|(c, n)| (c.as_str(), n))
+                .collect(),
+            in_flight: st.in_flight,
+            tries: st.tries,
+            retries: st.retries,
+            error_rate: if finished == 0 {
+                0.0
+            } else {
+                failed as f64 / finished as f64
+            },
+            throughput_per_s: if secs > 0.0 {
+                st.succeeded as f64 / secs
+            } else {
+                0.0
+            },
+            latency_seconds: request_latency(&st.latency),
+            mean_queue_wait_seconds: st.mean_wait_secs(),
+        };
+        let p = |k: &str| format!("traffic.{}.{k}", st.name);
+        m.insert(p("requests"), t.requests as f64);
+        m.insert(p("succeeded"), t.succeeded as f64);
+        m.insert(p("failed"), t.failed as f64);
+        for (c, n) in &t.failed_by_cause {
+            m.insert(p(&format!("failed.{c}")), *n as f64);
+        }
+        m.insert(p("retries"), t.retries as f64);
+        m.insert(p("error_rate"), t.error_rate);
+        m.insert(p("throughput"), t.throughput_per_s);
+        m.insert(p("queue_wait.mean"), t.mean_queue_wait_seconds);
+        let l = &t.latency_seconds;
+        for (k, v) in [
+            ("mean", l.mean),
+            ("p50", l.p50),
+            ("p90", l.p90),
+            ("p99", l.p99),
+            ("p999", l.p999),
+            ("max", l.max),
+        ] {
+            m.insert(p(&format!("latency.{k}")), v);
+        }
+        all.insert(st.name.clone(), t);
+    }
+    all
 }
 
 fn percentiles(h: &crate::cluster::metrics::LatencyHistogram) -> Percentiles {
@@ -164,6 +318,42 @@ impl Summary {
             "rollout_duration_seconds.mean",
             rec.rollout_durations.mean_secs(),
         );
+        put("evictions", c.evictions as f64);
+        put("evictions.blocked", c.evictions_blocked as f64);
+        put("pods.taint_evicted", c.taint_evictions as f64);
+        let failures: Vec<FailureSummary> = rec
+            .failures
+            .iter()
+            .map(|f| {
+                let since = |t: Option<crate::engine::SimTime>| {
+                    t.map(|t| t.saturating_since(f.at).as_secs_f64())
+                };
+                FailureSummary {
+                    kind: f.kind.to_string(),
+                    target: f.target.clone(),
+                    at_s: f.at.as_secs_f64(),
+                    pods_lost: f.pods_lost,
+                    time_to_detect_s: since(f.detected_at),
+                    time_to_first_replacement_s: since(f.first_replacement_at),
+                    time_to_full_recovery_s: since(f.recovered_at),
+                }
+            })
+            .collect();
+        if !failures.is_empty() {
+            put("failures.count", failures.len() as f64);
+        }
+        for (i, f) in failures.iter().enumerate() {
+            put(&format!("failure.{i}.pods_lost"), f.pods_lost as f64);
+            for (k, v) in [
+                ("time_to_detect_s", f.time_to_detect_s),
+                ("time_to_first_replacement_s", f.time_to_first_replacement_s),
+                ("time_to_full_recovery_s", f.time_to_full_recovery_s),
+            ] {
+                if let Some(v) = v {
+                    put(&format!("failure.{i}.{k}"), v);
+                }
+            }
+        }
         for d in out.store.deployments.values() {
             put(
                 &format!("deployment.{}.ready_replicas", d.name),
@@ -174,6 +364,7 @@ impl Summary {
                 f64::from(d.status.available_replicas),
             );
         }
+        let traffic = traffic_summary(result, &mut m);
         let expectations: Vec<ExpectationResult> = out
             .spec
             .expectations
@@ -221,6 +412,7 @@ impl Summary {
             metrics: m,
             scheduling_latency_seconds: sched,
             pod_startup_seconds: start,
+            traffic,
             ignored_fields: out
                 .spec
                 .ignored_fields
@@ -237,6 +429,7 @@ impl Summary {
                     rec.pending_reasons.get(&key).map(|m| (key, m.clone()))
                 })
                 .collect(),
+            failures,
         }
     }
 }

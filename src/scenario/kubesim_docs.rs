@@ -55,6 +55,14 @@ const CONTROL_PLANE: Fields = Fields::read(&[
     "schedulingLatency",
     "unschedulableRetry",
     "nodeStatusUpdateFrequency",
+    "nodeMonitorPeriod",
+    "nodeMonitorGracePeriod",
+    "nodeEvictionRate",
+    "secondaryNodeEvictionRate",
+    "largeClusterSizeThreshold",
+    "unhealthyZoneThreshold",
+    "defaultNotReadyTolerationSeconds",
+    "defaultUnreachableTolerationSeconds",
 ]);
 const EXPECT: Fields = Fields::read(&["metric", "below", "above", "equals"]);
 
@@ -117,6 +125,52 @@ pub(crate) fn read_scenario(cx: &mut Cx, doc: &Map, meta: Meta) -> R<ScenarioDoc
         }
         if let Some(v) = cp.get("nodeStatusUpdateFrequency") {
             control_plane.node_status_update_frequency = v.positive_duration(cx)?;
+        }
+        if let Some(v) = cp.get("nodeMonitorPeriod") {
+            control_plane.node_monitor_period = v.positive_duration(cx)?;
+        }
+        if let Some(v) = cp.get("nodeMonitorGracePeriod") {
+            control_plane.node_monitor_grace_period = v.positive_duration(cx)?;
+        }
+        for (key, slot) in [
+            ("nodeEvictionRate", &mut control_plane.node_eviction_rate),
+            (
+                "secondaryNodeEvictionRate",
+                &mut control_plane.secondary_node_eviction_rate,
+            ),
+        ] {
+            if let Some(v) = cp.get(key) {
+                let x = v.number(cx)?;
+                if !(0.0..=1e6).contains(&x) {
+                    return Err(v.err(cx, "must be from 0 to 1000000 (nodes per second)"));
+                }
+                *slot = x;
+            }
+        }
+        if let Some(v) = cp.get("largeClusterSizeThreshold") {
+            control_plane.large_cluster_size_threshold =
+                v.int_in(cx, 0, i64::from(u32::MAX))? as u32;
+        }
+        if let Some(v) = cp.get("unhealthyZoneThreshold") {
+            let x = v.number(cx)?;
+            if !(x > 0.0 && x <= 1.0) {
+                return Err(v.err(cx, "must be more than 0 and at most 1"));
+            }
+            control_plane.unhealthy_zone_threshold = x;
+        }
+        for (key, slot) in [
+            (
+                "defaultNotReadyTolerationSeconds",
+                &mut control_plane.default_not_ready_toleration_seconds,
+            ),
+            (
+                "defaultUnreachableTolerationSeconds",
+                &mut control_plane.default_unreachable_toleration_seconds,
+            ),
+        ] {
+            if let Some(v) = cp.get(key) {
+                *slot = v.int_in(cx, 0, 365 * 24 * 3600)?;
+            }
         }
     }
     let mut expectations = Vec::new();
@@ -287,8 +341,15 @@ pub(crate) fn read_node_pool(cx: &mut Cx, doc: &Map, meta: Meta) -> R<NodePoolSp
 // ---------------------------------------------------------------------------------------------
 // Behavior
 
-const BEHAVIOR_SPEC: Fields =
-    Fields::read(&["workload", "imagePull", "startup", "readiness", "shutdown"]);
+const BEHAVIOR_SPEC: Fields = Fields::read(&[
+    "workload",
+    "imagePull",
+    "startup",
+    "readiness",
+    "shutdown",
+    "serving",
+    "versions",
+]);
 const DISTRIBUTIONS: &[&str] = &["constant", "uniform", "exponential", "lognormal"];
 const UNIFORM: Fields = Fields::read(&["min", "max"]);
 const EXPONENTIAL: Fields = Fields::read(&["mean"]);
@@ -327,6 +388,12 @@ pub(crate) fn read_behavior(cx: &mut Cx, doc: &Map, meta: Meta) -> R<BehaviorDoc
     }
     if let Some(v) = field("shutdown") {
         b.shutdown = read_distribution(cx, &v)?;
+    }
+    if let Some(v) = field("serving") {
+        b.serving = super::traffic_docs::read_serving(cx, &v)?;
+    }
+    if let Some(v) = field("versions") {
+        b.serving_by_image = super::traffic_docs::read_versions(cx, &v, &b.serving)?;
     }
     Ok(BehaviorDoc { spec: b, workload })
 }
@@ -423,22 +490,29 @@ pub(crate) const TIMELINE_VERBS: &[&str] = &[
     "cordon",
     "uncordon",
     "rollout",
-];
-
-/// Verbs from the design that are not implemented yet: a clear error, not "unknown field".
-pub(crate) const UNSUPPORTED_VERBS: &[&str] = &[
     "crashNode",
     "recoverNode",
     "zoneOutage",
     "partition",
+    "kubeletStop",
+    "apiServerDown",
+    "slowNode",
     "drainNode",
-    "load",
 ];
+
+/// Verbs from the design that are not implemented yet: a clear error, not "unknown field".
+pub(crate) const UNSUPPORTED_VERBS: &[&str] = &["load", "killLeader"];
 
 const SCALE: Fields = Fields::read(&["deployment", "replicas"]);
 const SET_IMAGE: Fields = Fields::read(&["deployment", "container", "image"]);
 const ADD_NODES: Fields = Fields::read(&["pool", "count"]);
 const NODE_REF: Fields = Fields::read(&["node"]);
+const NODE_FOR: Fields = Fields::read(&["node", "for"]);
+const ZONE_OUTAGE: Fields = Fields::read(&["zone", "for"]);
+const API_DOWN: Fields = Fields::read(&["for"]);
+const SLOW_NODE: Fields = Fields::read(&["node", "factor", "for"]);
+/// Largest `slowNode` factor.
+const MAX_SLOW_FACTOR: f64 = 1000.0;
 const ROLLOUT: Fields = Fields::read(&["deployment", "action", "toRevision"]);
 
 /// `rollout.action` values (`kubectl rollout <action>`).
@@ -465,6 +539,20 @@ pub(crate) enum RawAction {
     Cordon {
         node: Ref,
         unschedulable: bool,
+    },
+    /// `crashNode`, `recoverNode`, `partition`, `kubeletStop`, `slowNode`, `drainNode`.
+    NodeFault {
+        verb: &'static str,
+        node: Ref,
+        duration: Option<SimDuration>,
+        factor: f64,
+    },
+    ZoneOutage {
+        zone: Ref,
+        duration: SimDuration,
+    },
+    ApiServerDown {
+        duration: SimDuration,
     },
     Rollout {
         deployment: Ref,
@@ -631,11 +719,64 @@ fn read_entry(cx: &mut Cx, item: &Val) -> R<RawEntry> {
             };
             RawAction::Rollout { deployment, op }
         }
-        other => {
+        "cordon" | "uncordon" => {
             let m = body.map(cx, &NODE_REF)?;
             RawAction::Cordon {
                 node: read_ref(cx, &m.req(cx, "node")?)?,
-                unschedulable: other == "cordon",
+                unschedulable: name == "cordon",
+            }
+        }
+        "crashNode" | "recoverNode" | "drainNode" => {
+            let m = body.map(cx, &NODE_REF)?;
+            RawAction::NodeFault {
+                verb: name,
+                node: read_ref(cx, &m.req(cx, "node")?)?,
+                duration: None,
+                factor: 1.0,
+            }
+        }
+        "partition" | "kubeletStop" => {
+            let m = body.map(cx, &NODE_FOR)?;
+            let duration = match m.get("for") {
+                Some(v) => Some(v.positive_duration(cx)?),
+                None => None,
+            };
+            RawAction::NodeFault {
+                verb: name,
+                node: read_ref(cx, &m.req(cx, "node")?)?,
+                duration,
+                factor: 1.0,
+            }
+        }
+        "slowNode" => {
+            let m = body.map(cx, &SLOW_NODE)?;
+            let fv = m.req(cx, "factor")?;
+            let factor = fv.number(cx)?;
+            if !(1.0..=MAX_SLOW_FACTOR).contains(&factor) {
+                return Err(fv.err(cx, format!("must be from 1 to {MAX_SLOW_FACTOR}")));
+            }
+            let duration = match m.get("for") {
+                Some(v) => Some(v.positive_duration(cx)?),
+                None => None,
+            };
+            RawAction::NodeFault {
+                verb: name,
+                node: read_ref(cx, &m.req(cx, "node")?)?,
+                duration,
+                factor,
+            }
+        }
+        "zoneOutage" => {
+            let m = body.map(cx, &ZONE_OUTAGE)?;
+            RawAction::ZoneOutage {
+                zone: read_ref(cx, &m.req(cx, "zone")?)?,
+                duration: m.req(cx, "for")?.positive_duration(cx)?,
+            }
+        }
+        _ => {
+            let m = body.map(cx, &API_DOWN)?;
+            RawAction::ApiServerDown {
+                duration: m.req(cx, "for")?.positive_duration(cx)?,
             }
         }
     };

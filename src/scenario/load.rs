@@ -27,7 +27,12 @@ use super::scheduling::{
     priority_class_doc_fields, priority_refs, read_priority_class, read_scheduler_config,
     resolve_priority, scheduler_config_doc_fields,
 };
+use super::traffic_docs::{
+    DESTINATION_RULE_DOC, DestinationRuleDoc, SERVICE_DOC, TrafficDoc, read_destination_rule,
+    read_service, read_traffic,
+};
 use super::yaml::{Node, Pos, Yaml, parse_documents};
+use crate::cluster::spec::{DestinationRuleSpec, ServiceSpec, TrafficSpec};
 
 /// The result of loading a scenario.
 #[derive(Clone, Debug)]
@@ -168,7 +173,11 @@ enum Handler {
     NodePool,
     Behavior,
     Timeline,
+    Service,
+    Traffic,
+    DestinationRule,
     List,
+    PodDisruptionBudget,
     /// A real kind kubesim does not simulate yet: warn and skip the document.
     Skip,
     PriorityClass,
@@ -185,7 +194,7 @@ const KINDS: &[(&str, &[&str], Handler)] = &[
     ("Behavior", &[KUBESIM_API], Handler::Behavior),
     ("Timeline", &[KUBESIM_API], Handler::Timeline),
     ("List", &["v1"], Handler::List),
-    ("Traffic", &[KUBESIM_API], Handler::Skip),
+    ("Traffic", &[KUBESIM_API], Handler::Traffic),
     ("StatefulSet", &["apps/v1"], Handler::Skip),
     ("DaemonSet", &["apps/v1"], Handler::Skip),
     ("Job", &["batch/v1"], Handler::Skip),
@@ -195,7 +204,11 @@ const KINDS: &[(&str, &[&str], Handler)] = &[
         &["autoscaling/v2"],
         Handler::Skip,
     ),
-    ("PodDisruptionBudget", &["policy/v1"], Handler::Skip),
+    (
+        "PodDisruptionBudget",
+        &["policy/v1"],
+        Handler::PodDisruptionBudget,
+    ),
     (
         "PriorityClass",
         &["scheduling.k8s.io/v1"],
@@ -206,7 +219,7 @@ const KINDS: &[(&str, &[&str], Handler)] = &[
         &[SCHEDULER_CONFIG_API],
         Handler::SchedulerConfig,
     ),
-    ("Service", &["v1"], Handler::Skip),
+    ("Service", &["v1"], Handler::Service),
     ("ConfigMap", &["v1"], Handler::Skip),
     ("Secret", &["v1"], Handler::Skip),
     ("Namespace", &["v1"], Handler::Skip),
@@ -221,8 +234,12 @@ const KINDS: &[(&str, &[&str], Handler)] = &[
     ("ScaledObject", &["keda.sh/v1alpha1"], Handler::Skip),
     (
         "DestinationRule",
-        &["networking.istio.io/v1"],
-        Handler::Skip,
+        &[
+            "networking.istio.io/v1",
+            "networking.istio.io/v1beta1",
+            "networking.istio.io/v1alpha3",
+        ],
+        Handler::DestinationRule,
     ),
 ];
 
@@ -258,6 +275,10 @@ struct Collected {
     deployment_priority: Vec<PriorityRefs>,
     /// The same for stand-alone ReplicaSets.
     replica_set_priority: Vec<PriorityRefs>,
+    pdbs: Vec<Named<crate::cluster::spec::PodDisruptionBudgetSpec>>,
+    services: Vec<Named<ServiceSpec>>,
+    traffic: Vec<Named<TrafficDoc>>,
+    destination_rules: Vec<Named<DestinationRuleDoc>>,
 }
 
 /// Error at the second of two objects with the same name.
@@ -385,6 +406,17 @@ impl Collected {
                 self.replica_sets.push(Named { value, loc });
                 Ok(())
             }
+            Handler::PodDisruptionBudget => {
+                let m = root.map(&mut cx, &super::policy::PDB_DOC)?;
+                let meta = read_meta(&mut cx, &m, &OBJECT_META, kind_name)?;
+                let loc = meta.name_loc.clone();
+                check_unique(&self.pdbs, &meta.name, &loc, "PodDisruptionBudget", |b| {
+                    &b.name
+                })?;
+                let value = super::policy::read_pdb(&mut cx, &m, meta)?;
+                self.pdbs.push(Named { value, loc });
+                Ok(())
+            }
             Handler::Scenario => {
                 let m = root.map(&mut cx, &KUBESIM_DOC)?;
                 if let Some((_, first)) = &self.scenario {
@@ -416,6 +448,39 @@ impl Collected {
                 })?;
                 let value = read_behavior(&mut cx, &m, meta)?;
                 self.behaviors.push(Named { value, loc });
+                Ok(())
+            }
+            Handler::Service => {
+                let m = root.map(&mut cx, &SERVICE_DOC)?;
+                let meta = read_meta(&mut cx, &m, &OBJECT_META, kind_name)?;
+                let loc = meta.name_loc.clone();
+                check_unique(&self.services, &meta.name, &loc, "Service", |s| &s.name)?;
+                let value = read_service(&mut cx, &m, meta)?;
+                self.services.push(Named { value, loc });
+                Ok(())
+            }
+            Handler::Traffic => {
+                let m = root.map(&mut cx, &KUBESIM_DOC)?;
+                let meta = read_meta(&mut cx, &m, &KUBESIM_META, kind_name)?;
+                let loc = meta.name_loc.clone();
+                check_unique(&self.traffic, &meta.name, &loc, "Traffic", |t| &t.name)?;
+                let value = read_traffic(&mut cx, &m, meta)?;
+                self.traffic.push(Named { value, loc });
+                Ok(())
+            }
+            Handler::DestinationRule => {
+                let m = root.map(&mut cx, &DESTINATION_RULE_DOC)?;
+                let meta = read_meta(&mut cx, &m, &OBJECT_META, kind_name)?;
+                let loc = meta.name_loc.clone();
+                check_unique(
+                    &self.destination_rules,
+                    &meta.name,
+                    &loc,
+                    "DestinationRule",
+                    |d| &d.name,
+                )?;
+                let value = read_destination_rule(&mut cx, &m, meta)?;
+                self.destination_rules.push(Named { value, loc });
                 Ok(())
             }
             Handler::Timeline => {
@@ -701,6 +766,56 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
                     unschedulable: *unschedulable,
                 }
             }
+            RawAction::NodeFault {
+                verb,
+                node,
+                duration,
+                factor,
+            } => {
+                resolve_node(node, &node_names, &nodes, &pool_max)?;
+                let node = node.name.clone();
+                match *verb {
+                    "crashNode" => TimelineAction::CrashNode { node },
+                    "recoverNode" => TimelineAction::RecoverNode { node },
+                    "partition" => TimelineAction::Partition {
+                        node,
+                        duration: *duration,
+                    },
+                    "kubeletStop" => TimelineAction::KubeletStop {
+                        node,
+                        duration: *duration,
+                    },
+                    "slowNode" => TimelineAction::SlowNode {
+                        node,
+                        factor: *factor,
+                        duration: *duration,
+                    },
+                    _ => TimelineAction::DrainNode { node },
+                }
+            }
+            RawAction::ZoneOutage { zone, duration } => {
+                let mut zones: Vec<&str> = c
+                    .pools
+                    .iter()
+                    .flat_map(|p| p.value.zones.iter().map(String::as_str))
+                    .chain(c.nodes.iter().filter_map(|n| {
+                        n.value
+                            .labels
+                            .get("topology.kubernetes.io/zone")
+                            .map(String::as_str)
+                    }))
+                    .collect();
+                zones.sort();
+                zones.dedup();
+                resolve(zone, "zone", &zones)?;
+                TimelineAction::ZoneOutage {
+                    zone: zone.name.clone(),
+                    duration: *duration,
+                }
+            }
+            RawAction::ApiServerDown { duration } => TimelineAction::ApiServerDown {
+                duration: *duration,
+            },
         };
         timeline.push(TimelineEntry {
             at: SimTime(e.at.0),
@@ -709,6 +824,9 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
         });
     }
     timeline.sort_by_key(|e| e.at);
+
+    // Request traffic: Traffic -> Service, DestinationRule host -> Service.
+    let (services, traffic, destination_rules) = resolve_traffic(&c, &scenario)?;
 
     // Workloads need somewhere to run.
     let first_workload = c
@@ -791,6 +909,10 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
         ignored_fields,
         priority_classes: classes,
         scheduler,
+        pod_disruption_budgets: c.pdbs.into_iter().map(|b| b.value).collect(),
+        services,
+        traffic,
+        destination_rules,
     };
     Ok((spec, warnings))
 }
@@ -850,4 +972,87 @@ fn resolve_node(
             r.name
         ))
         .with_suggestion(suggestion))
+}
+
+/// Resolve the request-traffic documents: every Traffic names a Service; every DestinationRule
+/// host names a Service (`name`, `name.namespace` or the FQDN
+/// `name.namespace.svc.cluster.local`; a short name is in the rule's namespace), at most one
+/// rule per Service; rate steps lie within the run.
+#[allow(clippy::type_complexity)]
+fn resolve_traffic(
+    c: &Collected,
+    scenario: &ScenarioDoc,
+) -> R<(Vec<ServiceSpec>, Vec<TrafficSpec>, Vec<DestinationRuleSpec>)> {
+    let services: Vec<ServiceSpec> = c.services.iter().map(|s| s.value.clone()).collect();
+    let names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
+    let mut traffic = Vec::new();
+    for t in &c.traffic {
+        let d = &t.value;
+        let Some(service) = services.iter().position(|s| s.name == d.service.name) else {
+            return Err(unknown_ref(
+                &d.service.name,
+                &d.service.loc,
+                "Service",
+                names.iter().copied(),
+            ));
+        };
+        for (s, loc) in d.steps.iter().zip(&d.steps_loc) {
+            if s.at > SimTime::ZERO + scenario.duration {
+                return Err(loc.err(format!(
+                    "is after the end of the run (Scenario spec.duration is {})",
+                    format_duration(scenario.duration.0)
+                )));
+            }
+        }
+        traffic.push(TrafficSpec {
+            name: d.name.clone(),
+            service,
+            rate: d.rate,
+            arrival: d.arrival.clone(),
+            diurnal: d.diurnal,
+            steps: d.steps.clone(),
+            timeout: d.timeout,
+            retries: d.retries,
+            retry_backoff: d.retry_backoff,
+            load_balancer: d.load_balancer,
+            network_latency: d.network_latency,
+        });
+    }
+    let mut rules: Vec<DestinationRuleSpec> = Vec::new();
+    let mut rule_at: BTreeMap<usize, Loc> = BTreeMap::new();
+    for r in &c.destination_rules {
+        let d = &r.value;
+        let host = d.host.name.trim_end_matches(".svc.cluster.local");
+        let (name, ns) = match host.split_once('.') {
+            Some((n, ns)) => (n, ns),
+            None => (host, d.namespace.as_str()),
+        };
+        let Some(service) = services
+            .iter()
+            .position(|s| s.name == name && s.namespace == ns)
+        else {
+            return Err(unknown_ref(
+                &d.host.name,
+                &d.host.loc,
+                "Service",
+                names.iter().copied(),
+            ));
+        };
+        if let Some(first) = rule_at.get(&service) {
+            return Err(d.host.loc.err(format!(
+                "Service {name:?} already has a DestinationRule (at {})",
+                first.at()
+            )));
+        }
+        rule_at.insert(service, d.host.loc.clone());
+        rules.push(DestinationRuleSpec {
+            name: d.name.clone(),
+            service,
+            load_balancer: d.load_balancer,
+            outlier_detection: d.outlier_detection,
+            max_requests: d.max_requests,
+            max_pending_requests: d.max_pending_requests,
+        });
+    }
+    Ok((services, traffic, rules))
 }

@@ -485,7 +485,7 @@ fn read_strategy(cx: &mut Cx, v: &Val) -> R<DeploymentStrategy> {
 }
 
 /// An `intstr.IntOrString` that is a count or a percentage (`5` or `"25%"`), not negative.
-fn int_or_percent(cx: &Cx, v: &Val) -> R<IntOrPercent> {
+pub(crate) fn int_or_percent(cx: &Cx, v: &Val) -> R<IntOrPercent> {
     const WHAT: &str = "an integer or a percentage such as 25%";
     let (n, pct) = match v.node() {
         Node::Int(i) => (*i, false),
@@ -738,7 +738,6 @@ pub(crate) fn read_template(cx: &mut Cx, v: &Val) -> R<(PodTemplateSpec, Pos)> {
             topology_spread_constraints,
             priority_class_name,
             preemption_policy: preemption_policy.unwrap_or_default(),
-            ..PodTemplateSpec::default()
         },
         labels_at,
     ))

@@ -26,10 +26,14 @@ pub mod error;
 mod kubesim_docs;
 mod load;
 mod manifests;
-mod scheduling;
+mod policy;
 pub mod quantity;
 mod reader;
+mod scheduling;
+pub mod sweep;
+mod traffic_docs;
 pub mod yaml;
 
 pub use error::{ScenarioError, Warning, edit_distance, suggest};
 pub use load::{Loaded, SourceFile, build, load_path, load_str, parse_source, read_sources};
+pub use sweep::{SweepSpec, load_sweep};

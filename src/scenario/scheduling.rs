@@ -707,24 +707,21 @@ pub(crate) fn read_scheduler_config(cx: &mut Cx, doc: &Map) -> R<SchedulerConfig
         None => 10.max(pod_initial_backoff_seconds),
     };
     let mut profiles: Vec<ProfileDoc> = Vec::new();
-    match doc.get("profiles") {
-        Some(list) => {
-            for item in list.seq(cx)? {
-                let p = read_profile(cx, &item)?;
-                if let Some(first) = profiles
-                    .iter()
-                    .find(|q| q.profile.scheduler_name == p.profile.scheduler_name)
-                {
-                    return Err(p.loc.err(format!(
-                        "duplicate schedulerName {:?} (first at {})",
-                        p.profile.scheduler_name,
-                        first.loc.at()
-                    )));
-                }
-                profiles.push(p);
+    if let Some(list) = doc.get("profiles") {
+        for item in list.seq(cx)? {
+            let p = read_profile(cx, &item)?;
+            if let Some(first) = profiles
+                .iter()
+                .find(|q| q.profile.scheduler_name == p.profile.scheduler_name)
+            {
+                return Err(p.loc.err(format!(
+                    "duplicate schedulerName {:?} (first at {})",
+                    p.profile.scheduler_name,
+                    first.loc.at()
+                )));
             }
+            profiles.push(p);
         }
-        None => {}
     }
     Ok(SchedulerConfigDoc {
         profiles,

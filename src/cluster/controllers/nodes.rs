@@ -77,7 +77,11 @@ impl NodeController {
                     apiserver::write(ctx, state, ApiWrite::RemovePod { id });
                 }
             }
-            ControllerTimer::Reconcile(_) => {}
+            ControllerTimer::Reconcile(_)
+            | ControllerTimer::MonitorNodes
+            | ControllerTimer::TaintQueue
+            | ControllerTimer::TaintEvict(_)
+            | ControllerTimer::Drain(_) => {}
         }
     }
 

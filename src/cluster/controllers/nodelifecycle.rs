@@ -1,0 +1,242 @@
+//! The node lifecycle controller (upstream `pkg/controller/nodelifecycle`), the part that
+//! watches heartbeats.
+//!
+//! Every `nodeMonitorPeriod` (5 s) it reads each node's Lease. When `renewTime` changed since
+//! the last pass it records the local probe time; a node whose probe time is more than
+//! `nodeMonitorGracePeriod` (50 s) old gets `Ready=Unknown` and its pods `Ready=False`
+//! (`MarkPodsNotReady`). A not-ready node is queued for the
+//! `node.kubernetes.io/unreachable:NoExecute` taint in its zone's queue, which takes nodes at
+//! the zone's rate (a token bucket; [`super::zone_eviction`]): 0.1 nodes/s normally, less or
+//! none when the zone is partially disrupted, none when every zone is down. A node whose kubelet
+//! posts `Ready` again loses the taint at once. The taint eviction controller
+//! ([`super::tainteviction`]) then deletes the pods whose tolerations run out.
+//!
+//! While the API server refuses writes (timeline `apiServerDown`) the controller makes no
+//! decisions, as its writes would fail.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::cluster::apiserver;
+use crate::cluster::controllers::zone_eviction::{
+    TokenBucket, ZoneState, compute_zone_state, zone_rate,
+};
+use crate::cluster::events::{ApiWrite, ControllerTimer, Event};
+use crate::cluster::spec::{Taint, TaintEffect};
+use crate::cluster::state::ClusterState;
+use crate::engine::{Component, Context, SimTime};
+
+/// Taint key of a node whose `Ready` condition is `Unknown` (upstream `TaintNodeUnreachable`).
+pub const TAINT_UNREACHABLE: &str = "node.kubernetes.io/unreachable";
+/// Taint key of a node whose `Ready` condition is `False` (upstream `TaintNodeNotReady`).
+pub const TAINT_NOT_READY: &str = "node.kubernetes.io/not-ready";
+/// Node label naming its zone.
+pub const ZONE_LABEL: &str = "topology.kubernetes.io/zone";
+
+#[derive(Clone, Copy, Debug)]
+struct Health {
+    last_renew: SimTime,
+    probe: SimTime,
+}
+
+#[derive(Debug)]
+struct ZoneQueue {
+    queue: VecDeque<String>,
+    limiter: TokenBucket,
+}
+
+/// The node lifecycle controller component.
+#[derive(Debug, Default)]
+pub struct NodeLifecycleController {
+    health: BTreeMap<String, Health>,
+    zones: BTreeMap<String, ZoneQueue>,
+    zone_states: BTreeMap<String, ZoneState>,
+    queue_timer_at: Option<SimTime>,
+}
+
+impl NodeLifecycleController {
+    /// A new controller (the world sends it its first `MonitorNodes` at time zero).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn monitor(&mut self, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
+        let now = ctx.now();
+        let cp = state.control_plane.clone();
+        ctx.send_self(
+            cp.node_monitor_period,
+            Event::Controller(ControllerTimer::MonitorNodes),
+        );
+        if state.api_down_until.is_some_and(|t| now < t) {
+            return;
+        }
+        self.health
+            .retain(|name, _| state.store.nodes.contains_key(name));
+        let mut writes: Vec<ApiWrite> = Vec::new();
+        // (zone) -> (ready, not ready)
+        let mut counts: BTreeMap<String, (u32, u32)> = BTreeMap::new();
+        let names: Vec<String> = state.store.nodes.keys().cloned().collect();
+        for name in &names {
+            let node = &state.store.nodes[name];
+            let renew = node.lease.renew_time(now, cp.node_status_update_frequency);
+            let h = self.health.entry(name.clone()).or_insert(Health {
+                last_renew: renew,
+                probe: now,
+            });
+            if renew != h.last_renew {
+                h.last_renew = renew;
+                h.probe = now;
+            }
+            let stale = now.saturating_since(h.probe) > cp.node_monitor_grace_period;
+            let mut ready = node.ready;
+            if ready && stale {
+                ready = false;
+                writes.push(ApiWrite::SetNodeReady {
+                    name: name.clone(),
+                    ready: false,
+                });
+                // MarkPodsNotReady.
+                for id in &node.pods {
+                    if state.store.pods.get(id).is_some_and(|p| p.is_ready()) {
+                        writes.push(ApiWrite::PodReady {
+                            id: *id,
+                            ready: false,
+                        });
+                    }
+                }
+            }
+            let zone = node.labels.get(ZONE_LABEL).cloned().unwrap_or_default();
+            let c = counts.entry(zone.clone()).or_default();
+            if ready {
+                c.0 += 1;
+            } else {
+                c.1 += 1;
+            }
+            let tainted = node
+                .taints
+                .iter()
+                .any(|t| t.key == TAINT_UNREACHABLE && t.effect == TaintEffect::NoExecute);
+            if !ready && !tainted {
+                let q = self.zones.entry(zone).or_insert_with(|| ZoneQueue {
+                    queue: VecDeque::new(),
+                    limiter: TokenBucket::new(cp.node_eviction_rate),
+                });
+                if !q.queue.contains(name) {
+                    q.queue.push_back(name.clone());
+                }
+            } else if ready {
+                if let Some(q) = self.zones.get_mut(&zone) {
+                    q.queue.retain(|n| n != name);
+                }
+                if tainted {
+                    writes.push(ApiWrite::RemoveNodeTaint {
+                        name: name.clone(),
+                        key: TAINT_UNREACHABLE.into(),
+                        effect: TaintEffect::NoExecute,
+                    });
+                }
+            }
+        }
+        // handleDisruption: zone states and rates.
+        let all_full = !counts.is_empty()
+            && counts.values().all(|(r, n)| {
+                compute_zone_state(*r, *n, cp.unhealthy_zone_threshold) == ZoneState::FullDisruption
+            });
+        for (zone, (r, n)) in &counts {
+            let st = compute_zone_state(*r, *n, cp.unhealthy_zone_threshold);
+            let prev = self.zone_states.insert(zone.clone(), st);
+            if prev.is_some_and(|p| p != st) || (prev.is_none() && st != ZoneState::Normal) {
+                state.recorder.event(
+                    now,
+                    "Zone",
+                    zone.clone(),
+                    "ZoneStateChanged",
+                    format!("zone {zone:?} is now {st:?} ({r} ready, {n} not ready)"),
+                );
+            }
+            let rate = zone_rate(
+                st,
+                r + n,
+                all_full,
+                cp.node_eviction_rate,
+                cp.secondary_node_eviction_rate,
+                cp.large_cluster_size_threshold,
+            );
+            if let Some(q) = self.zones.get_mut(zone) {
+                q.limiter.set_rate(rate, now);
+            }
+        }
+        for w in writes {
+            apiserver::write(ctx, state, w);
+        }
+        self.drain_queues(state, ctx);
+    }
+
+    /// Taint queued nodes as the zones' limiters allow; arm a timer for the next token.
+    fn drain_queues(&mut self, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
+        let now = ctx.now();
+        let mut next: Option<SimTime> = None;
+        let mut writes: Vec<ApiWrite> = Vec::new();
+        for q in self.zones.values_mut() {
+            while let Some(name) = q.queue.front().cloned() {
+                // The monitor pass removes nodes that became ready again; the `Ready=Unknown`
+                // write of this pass may not be committed yet.
+                let still = state.store.nodes.get(&name).is_some_and(|n| {
+                    !n.taints
+                        .iter()
+                        .any(|t| t.key == TAINT_UNREACHABLE && t.effect == TaintEffect::NoExecute)
+                });
+                if !still {
+                    q.queue.pop_front();
+                    continue;
+                }
+                if !q.limiter.try_accept(now) {
+                    if let Some(t) = q.limiter.next_available(now) {
+                        next = Some(next.map_or(t, |x: SimTime| x.min(t)));
+                    }
+                    break;
+                }
+                q.queue.pop_front();
+                writes.push(ApiWrite::AddNodeTaint {
+                    name,
+                    taint: Taint {
+                        key: TAINT_UNREACHABLE.into(),
+                        value: String::new(),
+                        effect: TaintEffect::NoExecute,
+                    },
+                });
+            }
+        }
+        for w in writes {
+            apiserver::write(ctx, state, w);
+        }
+        if let Some(t) = next
+            && self.queue_timer_at.is_none_or(|a| a <= now || t < a)
+        {
+            self.queue_timer_at = Some(t);
+            ctx.send_at(
+                ctx.self_id(),
+                t,
+                Event::Controller(ControllerTimer::TaintQueue),
+            );
+        }
+    }
+}
+
+impl Component<Event, ClusterState> for NodeLifecycleController {
+    fn name(&self) -> &str {
+        "node-lifecycle-controller"
+    }
+
+    fn handle(&mut self, event: Event, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
+        match event {
+            Event::Controller(ControllerTimer::MonitorNodes) => self.monitor(state, ctx),
+            Event::Controller(ControllerTimer::TaintQueue) => {
+                if self.queue_timer_at.is_some_and(|t| t <= ctx.now()) {
+                    self.queue_timer_at = None;
+                }
+                self.drain_queues(state, ctx);
+            }
+            _ => {}
+        }
+    }
+}

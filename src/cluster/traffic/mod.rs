@@ -1,0 +1,983 @@
+//! Request traffic: Services and their endpoints, pods as servers, traffic sources, client
+//! timeouts and retries, connection-pool limits and Envoy outlier detection.
+//!
+//! ## Model
+//!
+//! - **Endpoints.** A pod is an endpoint of a Service when it matches the Service's selector
+//!   (same namespace), is Ready and is not terminating — the EndpointSlice controller's
+//!   `ready` condition (upstream `pkg/controller/endpointslice`, `podutil.IsPodReady` and
+//!   `pod.DeletionTimestamp == nil`). The traffic component learns of pod changes through the
+//!   Pod watch (`watchDelay` after the commit); the EndpointSlice write and its watch to
+//!   kube-proxy add `apiWriteLatency + watchDelay` more. So a pod that starts terminating keeps
+//!   receiving new requests for `2 * watchDelay + apiWriteLatency`, as in a real cluster.
+//! - **Servers.** A running pod serves with its `Behavior`'s `serving` entry for its image:
+//!   `concurrency` workers, a FIFO queue (optionally bounded: a full queue answers 503), a
+//!   service time per request, a 5xx probability, and CPU time per request. A pod whose process
+//!   is gone (removed from the store) refuses connections; its queued and in-service requests
+//!   are reset.
+//! - **Clients.** Each `Traffic` source sends requests to one Service. A try picks an endpoint
+//!   (random = kube-proxy iptables mode; round robin = IPVS `rr`; least request = Envoy's
+//!   power of two choices, when a DestinationRule asks for `LEAST_REQUEST`), skipping hosts
+//!   ejected by outlier detection unless fewer than half the hosts are healthy (Envoy's
+//!   default `healthy_panic_threshold` 50%, when it uses all hosts). A try that fails (timeout,
+//!   5xx, overflow, no endpoint, reset) is retried up to `retries` times after Envoy's fully
+//!   jittered exponential back-off (base 25 ms, cap 10x base; Envoy router
+//!   `x-envoy-max-retries` docs). A try that times out is abandoned by the client, but the pod
+//!   still does the work.
+//! - **Cost.** Requests and tries live in `Vec` pools indexed by `u32` ids; the hot path
+//!   allocates nothing and clones nothing. Events carry ids plus a generation to drop stale
+//!   completions.
+//!
+//! Time series and summary metrics are documented in `docs/OUTPUTS.md`.
+
+pub mod arrivals;
+pub mod outlier;
+pub mod stats;
+pub mod theory;
+
+use std::collections::{BTreeMap, VecDeque};
+
+use rand::RngExt;
+
+use crate::cluster::distribution::sample;
+use crate::cluster::events::{Change, Event, ObjectRef, WatchEvent};
+use crate::cluster::objects::{ObjectKind, PodId};
+use crate::cluster::spec::{
+    ArrivalProcess, ClusterSpec, Distribution, LoadBalancer, ServingSpec, TrafficSpec,
+};
+use crate::cluster::state::ClusterState;
+use crate::engine::{Component, Context, EventId, SimDuration, SimRng, SimTime};
+
+use self::outlier::OutlierDetector;
+use self::stats::FailureCause;
+
+/// Traffic events. All are emitted and consumed by the traffic component.
+#[derive(Clone, Copy, Debug)]
+pub enum TrafficEvent {
+    /// Start the source with this index (time zero).
+    Start(u32),
+    /// The source with this index issues a request now.
+    Arrival(u32),
+    /// A try reaches its pod (after the network latency).
+    Deliver {
+        /// Request id.
+        req: u32,
+        /// Try generation.
+        generation: u32,
+    },
+    /// A worker of `server` finished the try `(req, generation)`.
+    Done {
+        /// Server id.
+        server: u32,
+        /// Request id.
+        req: u32,
+        /// Try generation.
+        generation: u32,
+    },
+    /// The response of a try reaches the client (after the network latency).
+    Respond {
+        /// Request id.
+        req: u32,
+        /// Try generation.
+        generation: u32,
+        /// `true` for a 5xx.
+        error: bool,
+    },
+    /// The per-try timeout of `(req, generation)` expired.
+    Timeout {
+        /// Request id.
+        req: u32,
+        /// Try generation.
+        generation: u32,
+    },
+    /// Send the next try of `req` (retry back-off over).
+    Retry(u32),
+    /// kube-proxy sees the EndpointSlice change: `server` joins (`ready`) or leaves `service`.
+    Endpoint {
+        /// Service index.
+        service: u32,
+        /// Server id.
+        server: u32,
+        /// True to add, false to remove.
+        ready: bool,
+    },
+    /// Outlier-detection sweep of a Service.
+    OutlierSweep(u32),
+    /// Record the traffic gauges.
+    Sample,
+}
+
+/// A pod as a server.
+#[derive(Debug)]
+struct Server {
+    pod: PodId,
+    /// Index into `profiles`.
+    profile: u32,
+    /// The process runs (started and not yet removed).
+    running: bool,
+    /// Tries in service: `(req, generation, completion event)`.
+    in_service: Vec<(u32, u32, EventId)>,
+    /// Waiting tries: `(req, generation, enqueued at)`.
+    queue: VecDeque<(u32, u32, SimTime)>,
+    /// Tries sent here and not yet answered (for least request).
+    active: u32,
+    /// CPU time consumed, ns, since the start.
+    cpu_ns: u64,
+    /// Endpoint membership as last decided from the watch, per Service index.
+    member: Vec<u32>,
+}
+
+/// A pod's serving behaviour, resolved once per (workload, image).
+#[derive(Debug)]
+struct Profile {
+    service_time: Distribution,
+    concurrency: u32,
+    queue_limit: u32,
+    cpu_per_request: u64,
+    error_rate: f64,
+}
+
+impl Profile {
+    fn of(s: &ServingSpec) -> Profile {
+        Profile {
+            service_time: s.service_time.clone(),
+            concurrency: s.concurrency.max(1),
+            queue_limit: s.queue_limit.unwrap_or(u32::MAX),
+            cpu_per_request: s.cpu_per_request.as_nanos(),
+            error_rate: s.error_rate,
+        }
+    }
+}
+
+/// A Service as kube-proxy / the client sidecar sees it.
+#[derive(Debug)]
+struct Svc {
+    namespace: String,
+    selector: crate::cluster::spec::Labels,
+    /// Server ids of the endpoints, ascending.
+    endpoints: Vec<u32>,
+    rr: u32,
+    lb: Option<LoadBalancer>,
+    outlier: Option<OutlierDetector>,
+    /// Connection-pool limit on tries in flight (`u64::MAX` = none).
+    max_in_flight: u64,
+    in_flight: u64,
+}
+
+/// Where a request is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Free,
+    /// A try is out (to `server`).
+    Try,
+    /// Waiting for the retry back-off.
+    Backoff,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Request {
+    phase: Phase,
+    /// Current try generation; bumped whenever a try ends, never reset.
+    generation: u32,
+    source: u32,
+    started: SimTime,
+    attempt: u32,
+    server: u32,
+    timeout: Option<EventId>,
+    /// The try counts against the Service's connection pool.
+    counted: bool,
+}
+
+/// A traffic source at run time.
+#[derive(Debug)]
+struct Source {
+    spec: TrafficSpec,
+    service: u32,
+}
+
+/// The traffic component.
+pub struct Traffic {
+    sources: Vec<Source>,
+    services: Vec<Svc>,
+    servers: Vec<Server>,
+    server_of_pod: BTreeMap<PodId, u32>,
+    profiles: Vec<Profile>,
+    profile_ids: BTreeMap<(String, String), u32>,
+    requests: Vec<Request>,
+    free: Vec<u32>,
+    endpoint_delay: SimDuration,
+    sample_every: SimDuration,
+    end: SimTime,
+    scratch: Vec<u32>,
+    cpu_at_last_sample: Vec<u64>,
+}
+
+impl std::fmt::Debug for Traffic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Traffic")
+            .field("sources", &self.sources.len())
+            .field("servers", &self.servers.len())
+            .finish()
+    }
+}
+
+/// Outcome of a finished try.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TryEnd {
+    Ok,
+    Failed(FailureCause),
+}
+
+impl Traffic {
+    /// The traffic model of `spec`; `end` is the end of the run (for sampling).
+    pub fn new(spec: &ClusterSpec, end: SimTime) -> Self {
+        let mut services: Vec<Svc> = spec
+            .services
+            .iter()
+            .map(|s| Svc {
+                namespace: s.namespace.clone(),
+                selector: s.selector.clone(),
+                endpoints: Vec::new(),
+                rr: 0,
+                lb: None,
+                outlier: None,
+                max_in_flight: u64::MAX,
+                in_flight: 0,
+            })
+            .collect();
+        for dr in &spec.destination_rules {
+            let s = &mut services[dr.service];
+            s.lb = dr.load_balancer;
+            s.outlier = dr.outlier_detection.map(OutlierDetector::new);
+            s.max_in_flight =
+                u64::from(dr.max_requests).saturating_add(u64::from(dr.max_pending_requests));
+        }
+        Traffic {
+            sources: spec
+                .traffic
+                .iter()
+                .map(|t| Source {
+                    spec: t.clone(),
+                    service: t.service as u32,
+                })
+                .collect(),
+            services,
+            servers: Vec::new(),
+            server_of_pod: BTreeMap::new(),
+            profiles: Vec::new(),
+            profile_ids: BTreeMap::new(),
+            requests: Vec::new(),
+            free: Vec::new(),
+            endpoint_delay: spec.control_plane.api_write_latency + spec.control_plane.watch_delay,
+            sample_every: spec.sample_every,
+            end,
+            scratch: Vec::new(),
+            cpu_at_last_sample: Vec::new(),
+        }
+    }
+
+    /// True if the scenario has any traffic (otherwise the component stays idle).
+    pub fn is_active(&self) -> bool {
+        !self.sources.is_empty()
+    }
+
+    /// The events to schedule at time zero, in order: one `Start` per source, the outlier
+    /// sweeps, then the first `Sample`.
+    pub fn initial_events(spec: &ClusterSpec) -> Vec<(SimTime, TrafficEvent)> {
+        let mut v = Vec::new();
+        if spec.traffic.is_empty() {
+            return v;
+        }
+        for i in 0..spec.traffic.len() {
+            v.push((SimTime::ZERO, TrafficEvent::Start(i as u32)));
+        }
+        for dr in &spec.destination_rules {
+            if let Some(od) = dr.outlier_detection {
+                v.push((
+                    SimTime::ZERO + od.interval,
+                    TrafficEvent::OutlierSweep(dr.service as u32),
+                ));
+            }
+        }
+        v.push((SimTime::ZERO, TrafficEvent::Sample));
+        v
+    }
+
+    // ----- sources -----------------------------------------------------------------------
+
+    fn start(&mut self, src: u32, ctx: &mut Context<'_, Event>) {
+        let s = &self.sources[src as usize];
+        match &s.spec.arrival {
+            ArrivalProcess::ClosedLoop { users, think_time } => {
+                for _ in 0..*users {
+                    let d = sample(think_time, ctx.rng());
+                    ctx.send_self(d, Event::Traffic(TrafficEvent::Arrival(src)));
+                }
+            }
+            _ => self.schedule_next_arrival(src, ctx),
+        }
+    }
+
+    fn schedule_next_arrival(&mut self, src: u32, ctx: &mut Context<'_, Event>) {
+        let now = ctx.now();
+        let spec = &self.sources[src as usize].spec;
+        if let Some(t) = arrivals::next_arrival(spec, now, ctx.rng())
+            && t <= self.end
+        {
+            ctx.send_at(ctx.self_id(), t, Event::Traffic(TrafficEvent::Arrival(src)));
+        }
+    }
+
+    fn arrival(&mut self, src: u32, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
+        if !matches!(
+            self.sources[src as usize].spec.arrival,
+            ArrivalProcess::ClosedLoop { .. }
+        ) {
+            self.schedule_next_arrival(src, ctx);
+        }
+        let req = self.alloc(src, ctx.now());
+        let st = &mut state.recorder.traffic.sources[src as usize];
+        st.requests += 1;
+        st.in_flight += 1;
+        self.send_try(req, state, ctx);
+    }
+
+    fn alloc(&mut self, source: u32, now: SimTime) -> u32 {
+        let r = Request {
+            phase: Phase::Backoff,
+            generation: 0,
+            source,
+            started: now,
+            attempt: 0,
+            server: u32::MAX,
+            timeout: None,
+            counted: false,
+        };
+        match self.free.pop() {
+            Some(i) => {
+                let g = self.requests[i as usize].generation;
+                self.requests[i as usize] = Request { generation: g, ..r };
+                i
+            }
+            None => {
+                self.requests.push(r);
+                (self.requests.len() - 1) as u32
+            }
+        }
+    }
+
+    // ----- tries -------------------------------------------------------------------------
+
+    /// Pick an endpoint of `svc`, or `None` if it has none.
+    fn pick(&mut self, svc: u32, lb: LoadBalancer, rng: &mut SimRng) -> Option<u32> {
+        let s = &mut self.services[svc as usize];
+        let n = s.endpoints.len();
+        if n == 0 {
+            return None;
+        }
+        // Envoy's panic mode: below 50% healthy hosts, balance over all of them.
+        let healthy = |s: &Svc, e: u32| s.outlier.as_ref().is_none_or(|o| !o.is_ejected(e));
+        let ejected = s.outlier.as_ref().map_or(0, |o| o.ejected_count() as usize);
+        let panic = ejected > 0 && 2 * (n.saturating_sub(ejected)) < n;
+        let usable = |s: &Svc, e: u32| panic || healthy(s, e);
+        match lb {
+            LoadBalancer::Random => {
+                for _ in 0..4 {
+                    let e = s.endpoints[rng.random_range(0..n)];
+                    if usable(s, e) {
+                        return Some(e);
+                    }
+                }
+                let k = s.endpoints.iter().filter(|&&e| usable(s, e)).count();
+                if k == 0 {
+                    return None;
+                }
+                let pick = rng.random_range(0..k);
+                s.endpoints
+                    .iter()
+                    .copied()
+                    .filter(|&e| usable(s, e))
+                    .nth(pick)
+            }
+            LoadBalancer::RoundRobin => {
+                for _ in 0..n {
+                    let e = s.endpoints[s.rr as usize % n];
+                    s.rr = s.rr.wrapping_add(1);
+                    if usable(s, e) {
+                        return Some(e);
+                    }
+                }
+                None
+            }
+            LoadBalancer::LeastRequest => {
+                let a = s.endpoints[rng.random_range(0..n)];
+                let b = s.endpoints[rng.random_range(0..n)];
+                let servers = &self.servers;
+                let better = |x: u32, y: u32| {
+                    if servers[x as usize].active <= servers[y as usize].active {
+                        x
+                    } else {
+                        y
+                    }
+                };
+                match (usable(s, a), usable(s, b)) {
+                    (true, true) => Some(better(a, b)),
+                    (true, false) => Some(a),
+                    (false, true) => Some(b),
+                    (false, false) => s.endpoints.iter().copied().find(|&e| usable(s, e)),
+                }
+            }
+        }
+    }
+
+    fn send_try(&mut self, req: u32, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
+        let r = self.requests[req as usize];
+        let src = &self.sources[r.source as usize];
+        let svc = src.service;
+        let lb = self.services[svc as usize]
+            .lb
+            .unwrap_or(src.spec.load_balancer);
+        let latency = src.spec.network_latency;
+        let timeout = src.spec.timeout;
+        state.recorder.traffic.sources[r.source as usize].tries += 1;
+        {
+            let rq = &mut self.requests[req as usize];
+            rq.phase = Phase::Try;
+            rq.server = u32::MAX;
+            rq.counted = false;
+        }
+        if self.services[svc as usize].in_flight >= self.services[svc as usize].max_in_flight {
+            return self.end_try(req, TryEnd::Failed(FailureCause::Overflow), state, ctx);
+        }
+        let Some(server) = self.pick(svc, lb, ctx.rng()) else {
+            return self.end_try(req, TryEnd::Failed(FailureCause::NoEndpoints), state, ctx);
+        };
+        self.services[svc as usize].in_flight += 1;
+        self.servers[server as usize].active += 1;
+        let generation = {
+            let rq = &mut self.requests[req as usize];
+            rq.server = server;
+            rq.counted = true;
+            rq.generation
+        };
+        if let Some(t) = timeout {
+            let id = ctx.send_self(t, Event::Traffic(TrafficEvent::Timeout { req, generation }));
+            self.requests[req as usize].timeout = Some(id);
+        }
+        if latency.as_nanos() == 0 {
+            self.deliver(req, state, ctx);
+        } else {
+            ctx.send_self(
+                latency,
+                Event::Traffic(TrafficEvent::Deliver { req, generation }),
+            );
+        }
+    }
+
+    /// The try of `req` arrives at its server.
+    fn deliver(&mut self, req: u32, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
+        let (server, generation) = {
+            let r = &self.requests[req as usize];
+            (r.server, r.generation)
+        };
+        let sv = &self.servers[server as usize];
+        if !sv.running {
+            return self.end_try(req, TryEnd::Failed(FailureCause::Reset), state, ctx);
+        }
+        let p = &self.profiles[sv.profile as usize];
+        if (sv.in_service.len() as u32) < p.concurrency {
+            let src = self.requests[req as usize].source;
+            state.recorder.traffic.sources[src as usize].record_wait(SimDuration::ZERO);
+            self.begin_service(server, req, generation, ctx);
+        } else if sv.queue.len() as u32 >= p.queue_limit {
+            // The pod refuses: 503 from the pod, a host error for outlier detection.
+            self.end_try(req, TryEnd::Failed(FailureCause::Overflow), state, ctx);
+        } else {
+            let now = ctx.now();
+            self.servers[server as usize]
+                .queue
+                .push_back((req, generation, now));
+        }
+    }
+
+    fn begin_service(
+        &mut self,
+        server: u32,
+        req: u32,
+        generation: u32,
+        ctx: &mut Context<'_, Event>,
+    ) {
+        let sv = &self.servers[server as usize];
+        let d = sample(&self.profiles[sv.profile as usize].service_time, ctx.rng());
+        let id = ctx.send_self(
+            d,
+            Event::Traffic(TrafficEvent::Done {
+                server,
+                req,
+                generation,
+            }),
+        );
+        self.servers[server as usize]
+            .in_service
+            .push((req, generation, id));
+    }
+
+    fn done(
+        &mut self,
+        server: u32,
+        req: u32,
+        generation: u32,
+        state: &mut ClusterState,
+        ctx: &mut Context<'_, Event>,
+    ) {
+        let now = ctx.now();
+        let sv = &mut self.servers[server as usize];
+        if let Some(i) = sv
+            .in_service
+            .iter()
+            .position(|&(r, g, _)| r == req && g == generation)
+        {
+            sv.in_service.swap_remove(i);
+        }
+        let p = &self.profiles[sv.profile as usize];
+        sv.cpu_ns += p.cpu_per_request;
+        let error = p.error_rate > 0.0 && ctx.rng().random::<f64>() < p.error_rate;
+        // Next waiting try, if any (stale ones are still served: the pod cannot know the client
+        // gave up).
+        if let Some((nr, ng, at)) = self.servers[server as usize].queue.pop_front() {
+            let src = self.requests[nr as usize].source;
+            state.recorder.traffic.sources[src as usize].record_wait(now.saturating_since(at));
+            self.begin_service(server, nr, ng, ctx);
+        }
+        let r = &self.requests[req as usize];
+        if r.generation != generation || r.phase != Phase::Try {
+            return;
+        }
+        let latency = self.sources[r.source as usize].spec.network_latency;
+        if latency.as_nanos() == 0 {
+            self.respond(req, error, state, ctx);
+        } else {
+            ctx.send_self(
+                latency,
+                Event::Traffic(TrafficEvent::Respond {
+                    req,
+                    generation,
+                    error,
+                }),
+            );
+        }
+    }
+
+    fn respond(
+        &mut self,
+        req: u32,
+        error: bool,
+        state: &mut ClusterState,
+        ctx: &mut Context<'_, Event>,
+    ) {
+        let end = if error {
+            TryEnd::Failed(FailureCause::ServerError)
+        } else {
+            TryEnd::Ok
+        };
+        self.end_try(req, end, state, ctx);
+    }
+
+    /// The current try of `req` ended with `end`: account it, then finish or retry.
+    fn end_try(
+        &mut self,
+        req: u32,
+        end: TryEnd,
+        state: &mut ClusterState,
+        ctx: &mut Context<'_, Event>,
+    ) {
+        let now = ctx.now();
+        let r = self.requests[req as usize];
+        let src = r.source as usize;
+        let svc = self.sources[src].service;
+        if let Some(id) = r.timeout {
+            ctx.cancel(id);
+        }
+        if r.counted {
+            self.services[svc as usize].in_flight -= 1;
+            let sv = &mut self.servers[r.server as usize];
+            sv.active = sv.active.saturating_sub(1);
+            // Outlier detection sees the host's answer (not client timeouts).
+            let host_error = match end {
+                TryEnd::Ok => Some(false),
+                TryEnd::Failed(c) if c.is_host_error() || c == FailureCause::Overflow => Some(true),
+                TryEnd::Failed(_) => None,
+            };
+            let total = self.services[svc as usize].endpoints.len() as u32;
+            if let (Some(err), Some(od)) =
+                (host_error, self.services[svc as usize].outlier.as_mut())
+                && od.record(r.server, err, now, total)
+            {
+                state.recorder.traffic.ejections += 1;
+            }
+        }
+        {
+            let rq = &mut self.requests[req as usize];
+            rq.generation = rq.generation.wrapping_add(1);
+            rq.timeout = None;
+            rq.counted = false;
+        }
+        let spec = &self.sources[src].spec;
+        match end {
+            TryEnd::Ok => {
+                let st = &mut state.recorder.traffic.sources[src];
+                let d = now.saturating_since(r.started);
+                st.succeeded += 1;
+                st.latency.record(d);
+                st.interval_latency.record(d);
+                self.finish(req, state, ctx);
+            }
+            TryEnd::Failed(cause) => {
+                if r.attempt < spec.retries {
+                    let n = r.attempt;
+                    let base = spec.retry_backoff.as_nanos();
+                    let upper = base
+                        .saturating_mul(1u64 << n.min(20))
+                        .min(base.saturating_mul(10));
+                    let wait = if upper == 0 {
+                        0
+                    } else {
+                        ctx.rng().random_range(0..upper)
+                    };
+                    let rq = &mut self.requests[req as usize];
+                    rq.attempt += 1;
+                    rq.phase = Phase::Backoff;
+                    state.recorder.traffic.sources[src].retries += 1;
+                    ctx.send_self(
+                        SimDuration::from_nanos(wait),
+                        Event::Traffic(TrafficEvent::Retry(req)),
+                    );
+                } else {
+                    let st = &mut state.recorder.traffic.sources[src];
+                    let i = FailureCause::ALL
+                        .iter()
+                        .position(|c| *c == cause)
+                        .unwrap_or(0);
+                    st.failed[i] += 1;
+                    self.finish(req, state, ctx);
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self, req: u32, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
+        let r = &mut self.requests[req as usize];
+        r.phase = Phase::Free;
+        let src = r.source;
+        self.free.push(req);
+        state.recorder.traffic.sources[src as usize].in_flight -= 1;
+        if let ArrivalProcess::ClosedLoop { think_time, .. } =
+            &self.sources[src as usize].spec.arrival
+        {
+            let d = sample(think_time, ctx.rng());
+            ctx.send_self(d, Event::Traffic(TrafficEvent::Arrival(src)));
+        }
+    }
+
+    fn timeout(
+        &mut self,
+        req: u32,
+        generation: u32,
+        state: &mut ClusterState,
+        ctx: &mut Context<'_, Event>,
+    ) {
+        let r = &self.requests[req as usize];
+        if r.generation != generation || r.phase != Phase::Try {
+            return;
+        }
+        self.requests[req as usize].timeout = None;
+        self.end_try(req, TryEnd::Failed(FailureCause::Timeout), state, ctx);
+    }
+
+    // ----- pods and endpoints -------------------------------------------------------------
+
+    fn profile_for(&mut self, workload: &str, image: &str, state: &ClusterState) -> u32 {
+        let key = (workload.to_string(), image.to_string());
+        if let Some(&p) = self.profile_ids.get(&key) {
+            return p;
+        }
+        let b = state.behavior(workload);
+        let id = self.profiles.len() as u32;
+        self.profiles.push(Profile::of(b.serving_for(image)));
+        self.profile_ids.insert(key, id);
+        id
+    }
+
+    fn pod_changed(
+        &mut self,
+        w: &WatchEvent,
+        state: &mut ClusterState,
+        ctx: &mut Context<'_, Event>,
+    ) {
+        let ObjectRef::Pod { id, .. } = &w.object else {
+            return;
+        };
+        let id = *id;
+        let pod = state.store.pods.get(&id);
+        let server = match self.server_of_pod.get(&id) {
+            Some(&s) => s,
+            None => {
+                let Some(pod) = pod else {
+                    return;
+                };
+                let image = pod
+                    .template
+                    .containers
+                    .first()
+                    .map(|c| c.image.clone())
+                    .unwrap_or_default();
+                let workload = pod.workload.clone();
+                let profile = self.profile_for(&workload, &image, state);
+                let s = self.servers.len() as u32;
+                self.servers.push(Server {
+                    pod: id,
+                    profile,
+                    running: false,
+                    in_service: Vec::new(),
+                    queue: VecDeque::new(),
+                    active: 0,
+                    cpu_ns: 0,
+                    member: Vec::new(),
+                });
+                self.cpu_at_last_sample.push(0);
+                self.server_of_pod.insert(id, s);
+                s
+            }
+        };
+        let running = w.change != Change::Deleted
+            && state
+                .store
+                .pods
+                .get(&id)
+                .is_some_and(|p| p.started_at.is_some() && !p.phase.is_terminal());
+        let was_running = self.servers[server as usize].running;
+        self.servers[server as usize].running = running;
+        if was_running && !running {
+            self.kill_server(server, state, ctx);
+        }
+        let pod = state.store.pods.get(&id);
+        // Endpoint membership per Service.
+        for svc in 0..self.services.len() {
+            let s = &self.services[svc];
+            let ready = w.change != Change::Deleted
+                && pod.is_some_and(|p| {
+                    p.namespace == s.namespace
+                        && !s.selector.is_empty()
+                        && s.selector.iter().all(|(k, v)| p.labels.get(k) == Some(v))
+                        && p.is_ready()
+                        && !p.is_terminating()
+                });
+            let member = &mut self.servers[server as usize].member;
+            let was = member.contains(&(svc as u32));
+            if ready != was {
+                if ready {
+                    member.push(svc as u32);
+                } else {
+                    member.retain(|&x| x != svc as u32);
+                }
+                ctx.send_self(
+                    self.endpoint_delay,
+                    Event::Traffic(TrafficEvent::Endpoint {
+                        service: svc as u32,
+                        server,
+                        ready,
+                    }),
+                );
+            }
+        }
+        if w.change == Change::Deleted {
+            self.server_of_pod.remove(&id);
+        }
+    }
+
+    /// The pod's process is gone: reset everything it held.
+    fn kill_server(&mut self, server: u32, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
+        let mut held: Vec<(u32, u32)> = Vec::new();
+        let sv = &mut self.servers[server as usize];
+        for (r, g, ev) in sv.in_service.drain(..) {
+            ctx.cancel(ev);
+            held.push((r, g));
+        }
+        for (r, g, _) in sv.queue.drain(..) {
+            held.push((r, g));
+        }
+        for (r, g) in held {
+            let rq = &self.requests[r as usize];
+            if rq.generation == g && rq.phase == Phase::Try {
+                self.end_try(r, TryEnd::Failed(FailureCause::Reset), state, ctx);
+            }
+        }
+    }
+
+    fn endpoint(&mut self, service: u32, server: u32, ready: bool) {
+        let s = &mut self.services[service as usize];
+        match s.endpoints.binary_search(&server) {
+            Ok(i) if !ready => {
+                s.endpoints.remove(i);
+                if let Some(od) = s.outlier.as_mut() {
+                    od.remove(server);
+                }
+            }
+            Err(i) if ready => s.endpoints.insert(i, server),
+            _ => {}
+        }
+    }
+
+    fn sweep(&mut self, service: u32, ctx: &mut Context<'_, Event>) {
+        let now = ctx.now();
+        let mut out = std::mem::take(&mut self.scratch);
+        out.clear();
+        if let Some(od) = self.services[service as usize].outlier.as_mut() {
+            od.sweep(now, &mut out);
+            let interval = od.config().interval;
+            if now + interval <= self.end {
+                ctx.send_self(
+                    interval,
+                    Event::Traffic(TrafficEvent::OutlierSweep(service)),
+                );
+            }
+        }
+        self.scratch = out;
+    }
+
+    // ----- sampling ----------------------------------------------------------------------
+
+    fn sample(
+        &mut self,
+        spec: &ClusterSpec,
+        state: &mut ClusterState,
+        ctx: &mut Context<'_, Event>,
+    ) {
+        let now = ctx.now();
+        let secs = self.sample_every.as_secs_f64();
+        let rec = &mut state.recorder;
+        for (i, s) in self.services.iter().enumerate() {
+            let sp = &spec.services[i];
+            let key = format!("{}/{}", sp.namespace, sp.name);
+            rec.sample(now, "service.endpoints", &key, s.endpoints.len() as f64);
+            let ejected = s.outlier.as_ref().map_or(0, |o| o.ejected_count());
+            rec.sample(now, "service.ejected", &key, f64::from(ejected));
+        }
+        for st in &mut rec.traffic.sources {
+            let name = st.name.clone();
+            let (req, ok, failed, inf) =
+                (st.requests, st.succeeded, st.failed_total(), st.in_flight);
+            let p99 = st.interval_latency.quantile_secs(0.99);
+            let p50 = st.interval_latency.quantile_secs(0.5);
+            st.interval_latency.reset();
+            rec.samples
+                .push(row(now, "traffic.requests", &name, req as f64));
+            rec.samples
+                .push(row(now, "traffic.succeeded", &name, ok as f64));
+            rec.samples
+                .push(row(now, "traffic.failed", &name, failed as f64));
+            rec.samples
+                .push(row(now, "traffic.in_flight", &name, inf as f64));
+            rec.samples
+                .push(row(now, "traffic.latency_p50", &name, p50));
+            rec.samples
+                .push(row(now, "traffic.latency_p99", &name, p99));
+        }
+        // Per pod CPU usage over the last interval, in millicores (what metrics-server reports).
+        for (i, sv) in self.servers.iter().enumerate() {
+            let used = sv.cpu_ns - self.cpu_at_last_sample[i];
+            self.cpu_at_last_sample[i] = sv.cpu_ns;
+            let alive = self.server_of_pod.get(&sv.pod) == Some(&(i as u32));
+            if !alive {
+                continue;
+            }
+            let milli = if secs > 0.0 {
+                used as f64 / 1e9 / secs * 1000.0
+            } else {
+                0.0
+            };
+            state.pod_cpu_usage.insert(sv.pod, milli);
+            if let Some(p) = state.store.pods.get(&sv.pod) {
+                let key = p.key();
+                state
+                    .recorder
+                    .sample(now, "pod.cpu_usage_millicores", &key, milli);
+            }
+        }
+        state
+            .pod_cpu_usage
+            .retain(|id, _| state.store.pods.contains_key(id));
+        let next = now + self.sample_every;
+        if self.sample_every.as_nanos() > 0 && next <= self.end {
+            ctx.send_self(self.sample_every, Event::Traffic(TrafficEvent::Sample));
+        }
+    }
+}
+
+fn row(
+    time: SimTime,
+    metric: &'static str,
+    object: &str,
+    value: f64,
+) -> crate::cluster::metrics::SampleRow {
+    crate::cluster::metrics::SampleRow {
+        time,
+        metric,
+        object: object.to_string(),
+        value,
+    }
+}
+
+impl Component<Event, ClusterState> for Traffic {
+    fn name(&self) -> &str {
+        "traffic"
+    }
+
+    fn handle(&mut self, event: Event, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
+        match event {
+            Event::Traffic(e) => match e {
+                TrafficEvent::Arrival(s) => self.arrival(s, state, ctx),
+                TrafficEvent::Done {
+                    server,
+                    req,
+                    generation,
+                } => self.done(server, req, generation, state, ctx),
+                TrafficEvent::Deliver { req, generation } => {
+                    let r = &self.requests[req as usize];
+                    if r.generation == generation && r.phase == Phase::Try {
+                        self.deliver(req, state, ctx);
+                    }
+                }
+                TrafficEvent::Respond {
+                    req,
+                    generation,
+                    error,
+                } => {
+                    let r = &self.requests[req as usize];
+                    if r.generation == generation && r.phase == Phase::Try {
+                        self.respond(req, error, state, ctx);
+                    }
+                }
+                TrafficEvent::Timeout { req, generation } => {
+                    self.timeout(req, generation, state, ctx)
+                }
+                TrafficEvent::Retry(req) => self.send_try(req, state, ctx),
+                TrafficEvent::Endpoint {
+                    service,
+                    server,
+                    ready,
+                } => self.endpoint(service, server, ready),
+                TrafficEvent::OutlierSweep(s) => self.sweep(s, ctx),
+                TrafficEvent::Start(s) => self.start(s, ctx),
+                TrafficEvent::Sample => {
+                    let spec = std::sync::Arc::clone(&state.spec);
+                    self.sample(&spec, state, ctx);
+                }
+            },
+            Event::Watch(w) if w.kind == ObjectKind::Pod && !self.services.is_empty() => {
+                self.pod_changed(&w, state, ctx)
+            }
+            _ => {}
+        }
+    }
+}

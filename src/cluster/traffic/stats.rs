@@ -1,0 +1,110 @@
+//! What the traffic model records per traffic source: request counts, failures by cause,
+//! latency histograms, queue waits.
+
+use crate::cluster::metrics::LatencyHistogram;
+use crate::engine::SimDuration;
+
+/// Why a request (or one try of it) failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FailureCause {
+    /// The client's per-try timeout expired.
+    Timeout,
+    /// The pod answered with a 5xx.
+    ServerError,
+    /// Refused for lack of room: the client's connection pool limit (Envoy `upstream_rq_pending_overflow`,
+    /// 503) or the pod's queue limit.
+    Overflow,
+    /// The Service had no endpoint (503 `no healthy upstream`).
+    NoEndpoints,
+    /// The pod was gone or went away mid-request (connection refused or reset).
+    Reset,
+}
+
+impl FailureCause {
+    /// Every cause, in output order.
+    pub const ALL: [FailureCause; 5] = [
+        FailureCause::Timeout,
+        FailureCause::ServerError,
+        FailureCause::Overflow,
+        FailureCause::NoEndpoints,
+        FailureCause::Reset,
+    ];
+
+    /// Name in outputs.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            FailureCause::Timeout => "timeout",
+            FailureCause::ServerError => "5xx",
+            FailureCause::Overflow => "overflow",
+            FailureCause::NoEndpoints => "no_endpoints",
+            FailureCause::Reset => "reset",
+        }
+    }
+
+    /// True for causes Envoy's outlier detection counts as a server error of the host.
+    pub fn is_host_error(&self) -> bool {
+        matches!(self, FailureCause::ServerError | FailureCause::Reset)
+    }
+}
+
+/// Totals of one traffic source over the run.
+#[derive(Clone, Debug, Default)]
+pub struct TrafficStats {
+    /// The `Traffic` document's name.
+    pub name: String,
+    /// The Service it sends to (`namespace/name`).
+    pub service: String,
+    /// Requests issued.
+    pub requests: u64,
+    /// Requests answered with success (after any retries).
+    pub succeeded: u64,
+    /// Requests that failed for good, by [`FailureCause::ALL`] index (cause of the last try).
+    pub failed: [u64; 5],
+    /// Tries sent (first tries and retries).
+    pub tries: u64,
+    /// Retries sent.
+    pub retries: u64,
+    /// End-to-end latency of successful requests (first try sent -> response).
+    pub latency: LatencyHistogram,
+    /// Sum of the times tries waited in a pod's queue before a worker took them (every try a
+    /// worker took, 0 for those served at once), ns.
+    pub wait_sum_ns: u128,
+    /// Number of queue waits summed.
+    pub waits: u64,
+    /// Requests issued but not finished.
+    pub in_flight: u64,
+    /// Latency of successes since the last sample (reset by the sampler).
+    pub interval_latency: LatencyHistogram,
+}
+
+impl TrafficStats {
+    /// Requests that failed for good.
+    pub fn failed_total(&self) -> u64 {
+        self.failed.iter().sum()
+    }
+
+    /// Mean queue wait in seconds (exact), 0 when none.
+    pub fn mean_wait_secs(&self) -> f64 {
+        if self.waits == 0 {
+            0.0
+        } else {
+            self.wait_sum_ns as f64 / self.waits as f64 / 1e9
+        }
+    }
+
+    /// Record one queue wait.
+    #[inline]
+    pub fn record_wait(&mut self, d: SimDuration) {
+        self.wait_sum_ns += u128::from(d.as_nanos());
+        self.waits += 1;
+    }
+}
+
+/// Everything the traffic model records (part of [`crate::cluster::metrics::Recorder`]).
+#[derive(Clone, Debug, Default)]
+pub struct TrafficRecord {
+    /// Per traffic source, in [`crate::cluster::spec::ClusterSpec::traffic`] order.
+    pub sources: Vec<TrafficStats>,
+    /// Outlier ejections performed (all Services).
+    pub ejections: u64,
+}
