@@ -8,7 +8,7 @@
 //! [`Scheduler::try_schedule`], the code the scheduler component runs for each queued pod
 //! (its snapshot is built once, as the component keeps it up to date incrementally).
 //!
-//! Run: `cargo bench --bench scheduler_cycle -- --warm-up-time 1 --measurement-time 3`
+//! Run: `cargo bench --bench scheduler_cycle -- --warm-up-time 1 --measurement-time 3 --noplot`
 
 use std::hint::black_box;
 use std::sync::Arc;
