@@ -764,7 +764,6 @@ pub(crate) fn read_template_with(
             topology_spread_constraints,
             priority_class_name,
             preemption_policy: preemption_policy.unwrap_or_default(),
-            ..PodTemplateSpec::default()
         },
         labels_at,
     ))
