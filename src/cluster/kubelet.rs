@@ -258,10 +258,16 @@ impl Kubelets {
                 // A work-queue worker exits with code 0 when the queue is empty, not after
                 // `runTime`: it takes its first task now.
                 if state.task_queues.contains_key(&pod.workload) {
-                    if run.exit.is_some_and(|(_, why)| why == ContainerExit::Completed) {
+                    if run
+                        .exit
+                        .is_some_and(|(_, why)| why == ContainerExit::Completed)
+                    {
                         run.exit = None;
                     }
-                    let e = ctx.send_self(SimDuration::ZERO, Event::Kubelet(KubeletTimer::NextTask(id)));
+                    let e = ctx.send_self(
+                        SimDuration::ZERO,
+                        Event::Kubelet(KubeletTimer::NextTask(id)),
+                    );
                     track.extra.push(e);
                 }
                 let exit_at = run.exit.map(|(t, _)| t);

@@ -13,7 +13,6 @@ use crate::cluster::spec::{CompletionMode, JobSpec};
 use super::manifests::{MAX_REPLICAS, Meta, read_template_with};
 use super::reader::{Cx, Fields, Map, R, join};
 
-
 /// The document fields of a Job.
 pub(crate) const JOB_DOC: Fields = Fields {
     read: &["apiVersion", "kind", "metadata", "spec"],

@@ -286,7 +286,8 @@ impl JobController {
         }
         let ready_at = job.last_failure + pod_failure_backoff(job.failures_since_success);
         if ready_at > now {
-            self.queue.add_after(key, ready_at.saturating_since(now), ctx);
+            self.queue
+                .add_after(key, ready_at.saturating_since(now), ctx);
             return;
         }
         let indexes: Vec<Option<i32>> = match (spec.completion_mode, spec.completions) {
@@ -391,7 +392,11 @@ mod tests {
             (7, 360),
             (40, 360),
         ] {
-            assert_eq!(pod_failure_backoff(n), SimDuration::from_secs(want), "n={n}");
+            assert_eq!(
+                pod_failure_backoff(n),
+                SimDuration::from_secs(want),
+                "n={n}"
+            );
         }
     }
 }
