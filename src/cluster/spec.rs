@@ -16,8 +16,8 @@ pub use crate::cluster::scheduling_spec::{
     UnsatisfiableConstraintAction, WeightedPodAffinityTerm,
 };
 
-pub use crate::cluster::lifecycle_spec::{ContainerProbes, HealthSpec, ProbeSpec, RestartPolicy};
 pub use crate::cluster::job_spec::{CompletionMode, JobSpec, WorkQueueSpec};
+pub use crate::cluster::lifecycle_spec::{ContainerProbes, HealthSpec, ProbeSpec, RestartPolicy};
 
 /// Label set of an object (`metadata.labels`), ordered by key.
 pub type Labels = BTreeMap<String, String>;
