@@ -89,6 +89,7 @@ fn spec(replicas: i32, nodes: u32, timeline: Vec<(u64, TimelineAction)>) -> Clus
         priority_classes: vec![],
         scheduler: SchedulerConfigSpec::default(),
         pod_disruption_budgets: vec![],
+        jobs: vec![],
         services: vec![],
         traffic: vec![],
         destination_rules: vec![],

@@ -149,6 +149,7 @@ fn scenario(
         ignored_fields: vec![],
         priority_classes: vec![],
         pod_disruption_budgets: vec![],
+        jobs: vec![],
         services: vec![],
         traffic: vec![],
         destination_rules: vec![],

@@ -301,7 +301,7 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
         (
             "Behavior for a workload that does not exist",
             format!("{}apiVersion: kubesim.dev/v1alpha1\nkind: Behavior\nmetadata: {{name: slow}}\nspec: {{workload: wbe, startup: 3s}}\n", base()),
-            "t.yaml:24:18: Behavior/slow: spec.workload: no Deployment or ReplicaSet named \"wbe\"; known: web (did you mean \"web\"?)",
+            "t.yaml:24:18: Behavior/slow: spec.workload: no Deployment, ReplicaSet or Job named \"wbe\"; known: web (did you mean \"web\"?)",
         ),
         (
             "uniform with min above max",

@@ -302,6 +302,9 @@ pub enum KubeletTimer {
     Exited(PodId, ContainerExit),
     /// CrashLoopBackOff ran out: start the container again.
     Restart(PodId),
+    /// A work-queue worker is free (just started, or finished its task): take the next task
+    /// or exit with code 0 (`cluster::work_queue`).
+    NextTask(PodId),
 }
 
 /// Why a container stopped (its `lastState.terminated.reason`, or the probe that killed it).

@@ -145,6 +145,7 @@ mod tests {
             priority_classes: vec![],
             scheduler: crate::cluster::spec::SchedulerConfigSpec::default(),
             pod_disruption_budgets: vec![],
+            jobs: vec![],
             services: vec![],
             traffic: vec![],
             destination_rules: vec![],

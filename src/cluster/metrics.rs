@@ -162,6 +162,29 @@ pub struct Recorder {
     /// One record per injected failure (crash, zone outage, partition, kubelet stop), in
     /// order.
     pub failures: Vec<FailureRecord>,
+    /// One record per Job that finished (complete or failed), in the order they finished.
+    pub jobs: Vec<JobRecord>,
+}
+
+/// How one Job ended.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JobRecord {
+    /// `metadata.name`.
+    pub name: String,
+    /// `namespace/name`.
+    pub key: String,
+    /// `status.startTime`.
+    pub start: SimTime,
+    /// `status.completionTime` (or when the `Failed` condition was set).
+    pub end: SimTime,
+    /// Condition and reason.
+    pub outcome: crate::cluster::controllers::job::JobOutcome,
+    /// `status.succeeded` at the end.
+    pub succeeded: i32,
+    /// `status.failed` at the end.
+    pub failed: i32,
+    /// For a work-queue Job (`Behavior` `spec.workQueue`): when its last task finished.
+    pub queue_drained_at: Option<SimTime>,
 }
 
 /// What one injected failure did: when it was detected, when the first replacement pod became

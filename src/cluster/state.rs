@@ -70,11 +70,14 @@ pub struct ClusterState {
     /// CPU usage of each pod that serves traffic over the last sampling interval, in millicores
     /// (like metrics-server's `PodMetrics`); written by the traffic model at every sample.
     pub pod_cpu_usage: BTreeMap<PodId, f64>,
+    /// Work queues (`Behavior` `spec.workQueue`) by workload name.
+    pub task_queues: BTreeMap<String, crate::cluster::work_queue::TaskQueue>,
 }
 
 impl ClusterState {
     /// A state with an empty store for `spec`.
     pub fn new(spec: Arc<ClusterSpec>) -> Self {
+        let task_queues = crate::cluster::work_queue::queues_for(&spec);
         ClusterState {
             store: Store::default(),
             control_plane: spec.control_plane.clone(),
@@ -83,6 +86,7 @@ impl ClusterState {
             recorder: Recorder::default(),
             api_down_until: None,
             pod_cpu_usage: BTreeMap::new(),
+            task_queues,
         }
     }
 

@@ -119,6 +119,9 @@ impl World {
             sim.add_component(Box::new(TaintEvictionController::new())),
             sim.add_component(Box::new(Drainer::new())),
             sim.add_component(Box::new(Traffic::new(&spec, end))),
+            sim.add_component(Box::new(
+                crate::cluster::controllers::job::JobController::new(&spec.jobs),
+            )),
         ];
         debug_assert_eq!(
             ids,
@@ -134,11 +137,19 @@ impl World {
                 wiring.node_lifecycle,
                 wiring.taint_eviction,
                 wiring.drain,
-                wiring.traffic
+                wiring.traffic,
+                wiring.job
             ]
         );
 
         let t0 = SimTime::ZERO;
+        for j in &spec.jobs {
+            sim.schedule(
+                t0,
+                wiring.job,
+                Event::Controller(crate::cluster::events::ControllerTimer::Reconcile(j.key())),
+            );
+        }
         for n in &spec.nodes {
             sim.schedule(
                 t0,

@@ -327,6 +327,29 @@ impl Summary {
         put("containers.probe_killed", c.probe_kills as f64);
         put("pods.succeeded", c.pods_succeeded as f64);
         put("pods.failed", c.pods_failed as f64);
+        // Jobs: how many ended each way, and per Job its duration (startTime to completion or
+        // failure) and, for work-queue Jobs, the makespan (startTime to the last task done).
+        if !out.spec.jobs.is_empty() {
+            let done = |o| rec.jobs.iter().filter(|j| j.outcome == o).count() as f64;
+            use crate::cluster::controllers::job::JobOutcome;
+            put("jobs.completed", done(JobOutcome::Complete));
+            put(
+                "jobs.failed",
+                done(JobOutcome::BackoffLimitExceeded) + done(JobOutcome::DeadlineExceeded),
+            );
+        }
+        for j in &rec.jobs {
+            let d = j.end.saturating_since(j.start).as_secs_f64();
+            put(&format!("job.{}.duration_s", j.name), d);
+            put(&format!("job.{}.succeeded", j.name), f64::from(j.succeeded));
+            put(&format!("job.{}.failed", j.name), f64::from(j.failed));
+            if let Some(t) = j.queue_drained_at {
+                put(
+                    &format!("job.{}.makespan_s", j.name),
+                    t.saturating_since(j.start).as_secs_f64(),
+                );
+            }
+        }
         let failures: Vec<FailureSummary> = rec
             .failures
             .iter()

@@ -350,7 +350,9 @@ const BEHAVIOR_SPEC: Fields = Fields::read(&[
     "serving",
     "versions",
     "failures",
+    "workQueue",
 ]);
+const WORK_QUEUE: Fields = Fields::read(&["tasks", "duration"]);
 const DISTRIBUTIONS: &[&str] = &["constant", "uniform", "exponential", "lognormal"];
 const UNIFORM: Fields = Fields::read(&["min", "max"]);
 const EXPONENTIAL: Fields = Fields::read(&["mean"]);
@@ -401,6 +403,12 @@ pub(crate) fn read_behavior(cx: &mut Cx, doc: &Map, meta: Meta) -> R<BehaviorDoc
     }
     if let Some(v) = field("versions") {
         b.health_by_image = super::health_docs::read_version_health(cx, &v, &b.health)?;
+    }
+    if let Some(v) = field("workQueue") {
+        let m = v.map(cx, &WORK_QUEUE)?;
+        let tasks = m.req(cx, "tasks")?.int_in(cx, 0, 10_000_000)? as u32;
+        let duration = read_distribution(cx, &m.req(cx, "duration")?)?;
+        b.work_queue = Some(crate::cluster::spec::WorkQueueSpec { tasks, duration });
     }
     Ok(BehaviorDoc { spec: b, workload })
 }

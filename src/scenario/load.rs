@@ -178,6 +178,7 @@ enum Handler {
     DestinationRule,
     List,
     PodDisruptionBudget,
+    Job,
     /// A real kind kubesim does not simulate yet: warn and skip the document.
     Skip,
     PriorityClass,
@@ -197,7 +198,7 @@ const KINDS: &[(&str, &[&str], Handler)] = &[
     ("Traffic", &[KUBESIM_API], Handler::Traffic),
     ("StatefulSet", &["apps/v1"], Handler::Skip),
     ("DaemonSet", &["apps/v1"], Handler::Skip),
-    ("Job", &["batch/v1"], Handler::Skip),
+    ("Job", &["batch/v1"], Handler::Job),
     ("CronJob", &["batch/v1"], Handler::Skip),
     (
         "HorizontalPodAutoscaler",
@@ -279,6 +280,7 @@ struct Collected {
     services: Vec<Named<ServiceSpec>>,
     traffic: Vec<Named<TrafficDoc>>,
     destination_rules: Vec<Named<DestinationRuleDoc>>,
+    jobs: Vec<Named<crate::cluster::spec::JobSpec>>,
 }
 
 /// Error at the second of two objects with the same name.
@@ -404,6 +406,15 @@ impl Collected {
                 let value = read_replica_set(&mut cx, &m, meta)?;
                 self.replica_set_priority.push(priority_refs(&cx, doc));
                 self.replica_sets.push(Named { value, loc });
+                Ok(())
+            }
+            Handler::Job => {
+                let m = root.map(&mut cx, &super::jobs::JOB_DOC)?;
+                let meta = read_meta(&mut cx, &m, &OBJECT_META, kind_name)?;
+                let loc = meta.name_loc.clone();
+                check_unique(&self.jobs, &meta.name, &loc, "Job", |j| &j.name)?;
+                let value = super::jobs::read_job(&mut cx, &m, meta)?;
+                self.jobs.push(Named { value, loc });
                 Ok(())
             }
             Handler::PodDisruptionBudget => {
@@ -653,6 +664,7 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
         .iter()
         .map(|d| d.value.name.as_str())
         .chain(c.replica_sets.iter().map(|r| r.value.name.as_str()))
+        .chain(c.jobs.iter().map(|j| j.value.name.as_str()))
         .collect();
     let mut behaviors: BTreeMap<String, BehaviorSpec> = BTreeMap::new();
     let mut behavior_at: BTreeMap<String, Loc> = BTreeMap::new();
@@ -662,7 +674,7 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
             return Err(unknown_ref(
                 &w.name,
                 &w.loc,
-                "Deployment or ReplicaSet",
+                "Deployment, ReplicaSet or Job",
                 workload_names.iter().copied(),
             ));
         }
@@ -833,7 +845,8 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
         .deployments
         .first()
         .map(|d| (&d.loc, "Deployment"))
-        .or_else(|| c.replica_sets.first().map(|r| (&r.loc, "ReplicaSet")));
+        .or_else(|| c.replica_sets.first().map(|r| (&r.loc, "ReplicaSet")))
+        .or_else(|| c.jobs.first().map(|j| (&j.loc, "Job")));
     let addable = timeline
         .iter()
         .any(|e| matches!(e.action, TimelineAction::AddNodes { .. }));
@@ -910,6 +923,7 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
         priority_classes: classes,
         scheduler,
         pod_disruption_budgets: c.pdbs.into_iter().map(|b| b.value).collect(),
+        jobs: c.jobs.into_iter().map(|j| j.value).collect(),
         services,
         traffic,
         destination_rules,

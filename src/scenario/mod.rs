@@ -24,6 +24,7 @@
 pub mod duration;
 pub mod error;
 mod health_docs;
+mod jobs;
 mod kubesim_docs;
 mod load;
 mod manifests;
