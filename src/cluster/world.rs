@@ -23,6 +23,7 @@ use crate::cluster::metrics::Recorder;
 use crate::cluster::objects::{Deployment, DeploymentStatus, ReplicaSet, ReplicaSetStatus};
 use crate::cluster::sampler::Sampler;
 use crate::cluster::scheduler::Scheduler;
+use crate::cluster::scheduler::framework::Registry;
 use crate::cluster::spec::ClusterSpec;
 use crate::cluster::state::{ClusterState, Store};
 use crate::cluster::timeline::Timeline;
@@ -55,9 +56,48 @@ pub struct RunOutput {
     pub trace_hash: u64,
 }
 
+/// How to build a [`World`] beyond its spec: the scheduler plugin registry (built-in plus a
+/// library user's custom plugins) and the pod whose scheduling attempts are recorded for
+/// `kubesim explain`.
+#[derive(Debug, Default)]
+pub struct WorldOptions {
+    /// Plugins the scenario's scheduler profiles may name; `None` = the built-in ones.
+    pub registry: Option<Registry>,
+    /// Pod to explain: `namespace/name`, `name`, or a prefix of either (the first pod that
+    /// matches is followed); `None` records nothing.
+    pub explain: Option<String>,
+}
+
 impl World {
-    /// Build the simulation for `spec` (its seed, its duration).
+    /// Build the simulation for `spec` (its seed, its duration) with the built-in scheduler
+    /// plugins. Panics if a scheduler profile names a plugin that is not built in: use
+    /// [`World::with_options`] with a [`Registry`] holding it.
     pub fn new(spec: Arc<ClusterSpec>) -> World {
+        match World::with_options(spec, &WorldOptions::default()) {
+            Ok(w) => w,
+            Err(e) => panic!("{e}; build the world with World::with_options and a Registry"),
+        }
+    }
+
+    /// Build the simulation for `spec` with `options`. `Err` names a plugin of a scheduler
+    /// profile that the registry does not hold.
+    pub fn with_options(spec: Arc<ClusterSpec>, options: &WorldOptions) -> Result<World, String> {
+        let builtins;
+        let registry = match &options.registry {
+            Some(r) => r,
+            None => {
+                builtins = Registry::with_builtins();
+                &builtins
+            }
+        };
+        let scheduler = Scheduler::with_config(&spec.scheduler, registry, options.explain.clone())
+            .map_err(|name| {
+                let known: Vec<&str> = registry.names().collect();
+                format!(
+                    "scheduler plugin {name:?} is not registered; registered plugins: {}",
+                    known.join(", ")
+                )
+            })?;
         let wiring = Wiring::new();
         let end = SimTime::ZERO + spec.duration;
         let mut sim = Simulation::new(spec.seed, ClusterState::new(Arc::clone(&spec)));
@@ -68,7 +108,7 @@ impl World {
             .collect();
         let ids = [
             sim.add_component(Box::new(ApiServer::new(wiring))),
-            sim.add_component(Box::new(Scheduler::new())),
+            sim.add_component(Box::new(scheduler)),
             sim.add_component(Box::new(ReplicaSetController::new())),
             sim.add_component(Box::new(DeploymentController::new())),
             sim.add_component(Box::new(Kubelets::new(spec.seed))),
@@ -192,7 +232,7 @@ impl World {
             h.write_word(u64::from(target.0));
             t.set(h);
         }));
-        World { sim, end, trace }
+        Ok(World { sim, end, trace })
     }
 
     /// The end of the run (start + duration).

@@ -91,6 +91,10 @@ pub struct Summary {
     pub expectations_passed: bool,
     /// Fields the scenario set that kubesim does not simulate (`path at file:line:col`).
     pub ignored_fields: Vec<String>,
+    /// Pods still pending (not bound, not terminating) at the end, `namespace/name` to the
+    /// message of their last FailedScheduling attempt (upstream's `FitError`, e.g.
+    /// `0/50 nodes are available: 30 Insufficient cpu, ...`); pods never attempted are absent.
+    pub pending_pods: BTreeMap<String, String>,
     /// Request traffic per `Traffic` source (omitted when the scenario has none).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub traffic: BTreeMap<String, TrafficSummary>,
@@ -420,6 +424,16 @@ impl Summary {
                 .ignored_fields
                 .iter()
                 .map(|f| format!("{} at {}", f.path, f.location))
+                .collect(),
+            pending_pods: out
+                .store
+                .pods
+                .values()
+                .filter(|p| p.node.is_none() && p.deletion_timestamp.is_none())
+                .filter_map(|p| {
+                    let key = p.key();
+                    rec.pending_reasons.get(&key).map(|m| (key, m.clone()))
+                })
                 .collect(),
             failures,
         }

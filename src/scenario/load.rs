@@ -22,6 +22,11 @@ use super::manifests::{
     workload_doc_fields,
 };
 use super::reader::{Cx, Fields, Loc, R, Src, Val};
+use super::scheduling::{
+    PriorityRefs, SCHEDULER_CONFIG_API, SchedulerConfigDoc, apply_scheduler_config,
+    priority_class_doc_fields, priority_refs, read_priority_class, read_scheduler_config,
+    resolve_priority, scheduler_config_doc_fields,
+};
 use super::traffic_docs::{
     DESTINATION_RULE_DOC, DestinationRuleDoc, SERVICE_DOC, TrafficDoc, read_destination_rule,
     read_service, read_traffic,
@@ -175,6 +180,8 @@ enum Handler {
     PodDisruptionBudget,
     /// A real kind kubesim does not simulate yet: warn and skip the document.
     Skip,
+    PriorityClass,
+    SchedulerConfig,
 }
 
 /// `(kind, apiVersions, handler)`. For skipped kinds any apiVersion is accepted.
@@ -202,7 +209,16 @@ const KINDS: &[(&str, &[&str], Handler)] = &[
         &["policy/v1"],
         Handler::PodDisruptionBudget,
     ),
-    ("PriorityClass", &["scheduling.k8s.io/v1"], Handler::Skip),
+    (
+        "PriorityClass",
+        &["scheduling.k8s.io/v1"],
+        Handler::PriorityClass,
+    ),
+    (
+        "KubeSchedulerConfiguration",
+        &[SCHEDULER_CONFIG_API],
+        Handler::SchedulerConfig,
+    ),
     ("Service", &["v1"], Handler::Service),
     ("ConfigMap", &["v1"], Handler::Skip),
     ("Secret", &["v1"], Handler::Skip),
@@ -253,6 +269,12 @@ struct Collected {
     timelines: Vec<Named<String>>,
     timeline: Vec<RawEntry>,
     warnings: Vec<(Pos, Warning)>,
+    priority_classes: Vec<Named<crate::cluster::spec::PriorityClassSpec>>,
+    scheduler_config: Option<(SchedulerConfigDoc, Loc)>,
+    /// Where each Deployment's template wrote its priority fields (same order as `deployments`).
+    deployment_priority: Vec<PriorityRefs>,
+    /// The same for stand-alone ReplicaSets.
+    replica_set_priority: Vec<PriorityRefs>,
     pdbs: Vec<Named<crate::cluster::spec::PodDisruptionBudgetSpec>>,
     services: Vec<Named<ServiceSpec>>,
     traffic: Vec<Named<TrafficDoc>>,
@@ -368,6 +390,7 @@ impl Collected {
                     &d.name
                 })?;
                 let value = read_deployment(&mut cx, &m, meta)?;
+                self.deployment_priority.push(priority_refs(&cx, doc));
                 self.deployments.push(Named { value, loc });
                 Ok(())
             }
@@ -379,6 +402,7 @@ impl Collected {
                     &d.name
                 })?;
                 let value = read_replica_set(&mut cx, &m, meta)?;
+                self.replica_set_priority.push(priority_refs(&cx, doc));
                 self.replica_sets.push(Named { value, loc });
                 Ok(())
             }
@@ -468,6 +492,49 @@ impl Collected {
                 let entries = read_timeline(&mut cx, &m)?;
                 self.timelines.push(Named { value, loc });
                 self.timeline.extend(entries);
+                Ok(())
+            }
+            Handler::PriorityClass => {
+                let m = root.map(&mut cx, priority_class_doc_fields())?;
+                let meta = read_meta(&mut cx, &m, &OBJECT_META, kind_name)?;
+                let loc = meta.name_loc.clone();
+                check_unique(
+                    &self.priority_classes,
+                    &meta.name,
+                    &loc,
+                    "PriorityClass",
+                    |p| &p.name,
+                )?;
+                let value = read_priority_class(&mut cx, &m, meta.name)?;
+                if value.global_default
+                    && let Some(first) = self
+                        .priority_classes
+                        .iter()
+                        .find(|p| p.value.global_default)
+                {
+                    return Err(m.req(&cx, "globalDefault")?.err(
+                        &cx,
+                        format!(
+                            "PriorityClass {} is already marked as default (at {}). Only one default can exist",
+                            first.value.name,
+                            first.loc.at()
+                        ),
+                    ));
+                }
+                self.priority_classes.push(Named { value, loc });
+                Ok(())
+            }
+            Handler::SchedulerConfig => {
+                let m = root.map(&mut cx, scheduler_config_doc_fields())?;
+                if let Some((_, first)) = &self.scheduler_config {
+                    return Err(kind_loc.err(format!(
+                        "a second KubeSchedulerConfiguration document; a scenario has at most one (the first is at {})",
+                        first.at()
+                    )));
+                }
+                cx.label = kind_name.to_string();
+                let value = read_scheduler_config(&mut cx, &m)?;
+                self.scheduler_config = Some((value, kind_loc));
                 Ok(())
             }
         }
@@ -779,6 +846,45 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
         )));
     }
 
+    // Priority admission: resolve every template's priorityClassName (or the global default).
+    let classes: Vec<crate::cluster::spec::PriorityClassSpec> =
+        c.priority_classes.iter().map(|p| p.value.clone()).collect();
+    for (d, refs) in c.deployments.iter_mut().zip(&c.deployment_priority) {
+        resolve_priority(&mut d.value.template, refs, &classes)?;
+    }
+    for (r, refs) in c.replica_sets.iter_mut().zip(&c.replica_set_priority) {
+        resolve_priority(&mut r.value.template, refs, &classes)?;
+    }
+    // Scheduler profiles: every pod's schedulerName must have a profile.
+    let scheduler = apply_scheduler_config(c.scheduler_config.take().map(|(d, _)| d));
+    for (d, refs) in c
+        .deployments
+        .iter()
+        .map(|d| &d.value.template)
+        .zip(&c.deployment_priority)
+        .chain(
+            c.replica_sets
+                .iter()
+                .map(|r| &r.value.template)
+                .zip(&c.replica_set_priority),
+        )
+    {
+        if !scheduler.profiles.contains_key(&d.scheduler_name) {
+            let names: Vec<&str> = scheduler.profiles.keys().map(String::as_str).collect();
+            let loc = refs
+                .scheduler_name
+                .clone()
+                .unwrap_or_else(|| refs.template.clone());
+            return Err(loc
+                .err(format!(
+                    "no scheduler profile named {:?}; profiles: {} (add one to a KubeSchedulerConfiguration document)",
+                    d.scheduler_name,
+                    names.join(", ")
+                ))
+                .with_suggestion(suggest(&d.scheduler_name, names.iter().copied())));
+        }
+    }
+
     let warnings: Vec<Warning> = c.warnings.into_iter().map(|(_, w)| w).collect();
     let ignored_fields = warnings
         .iter()
@@ -801,8 +907,8 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
         timeline,
         expectations: scenario.expectations,
         ignored_fields,
-        priority_classes: Vec::new(),
-        scheduler: crate::cluster::spec::SchedulerConfigSpec::default(),
+        priority_classes: classes,
+        scheduler,
         pod_disruption_budgets: c.pdbs.into_iter().map(|b| b.value).collect(),
         services,
         traffic,

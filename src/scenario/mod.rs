@@ -31,6 +31,7 @@ mod policy;
 mod probes;
 pub mod quantity;
 mod reader;
+mod scheduling;
 pub mod sweep;
 mod traffic_docs;
 pub mod yaml;
