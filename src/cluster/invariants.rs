@@ -124,6 +124,7 @@ mod tests {
             priority_classes: vec![],
             scheduler: crate::cluster::spec::SchedulerConfigSpec::default(),
             pod_disruption_budgets: vec![],
+            argo: Default::default(),
             services: vec![],
             traffic: vec![],
             destination_rules: vec![],

@@ -624,6 +624,14 @@ pub enum TimelineAction {
         /// Node name.
         node: String,
     },
+    /// A `kubectl argo rollouts` command on a Rollout (promote, abort, retry, pause, resume,
+    /// set image).
+    Argo {
+        /// Rollout name.
+        rollout: String,
+        /// The command.
+        command: crate::cluster::argo::spec::ArgoCommand,
+    },
 }
 
 impl TimelineAction {
@@ -740,6 +748,8 @@ pub struct ClusterSpec {
     pub scheduler: SchedulerConfigSpec,
     /// PodDisruptionBudgets, in file order.
     pub pod_disruption_budgets: Vec<PodDisruptionBudgetSpec>,
+    /// Argo Rollouts objects (`Rollout`, `AnalysisTemplate`).
+    pub argo: crate::cluster::argo::spec::ArgoSpec,
 }
 
 /// A `policy/v1` PodDisruptionBudget.

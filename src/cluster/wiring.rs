@@ -31,12 +31,14 @@ pub struct Wiring {
     pub drain: ComponentId,
     /// The request-traffic model (Services, endpoints, pods as servers, clients).
     pub traffic: ComponentId,
+    /// The Argo Rollouts controller.
+    pub argo: ComponentId,
 }
 
 impl Wiring {
     /// Component names in the order they are added (ids 0, 1, 2, ...). The names also seed the
     /// components' random streams, so they are part of the determinism contract.
-    pub const ORDER: [&'static str; 12] = [
+    pub const ORDER: [&'static str; 13] = [
         "apiserver",
         "scheduler",
         "replicaset-controller",
@@ -49,6 +51,7 @@ impl Wiring {
         "taint-eviction-controller",
         "drain",
         "traffic",
+        "argo-rollouts-controller",
     ];
 
     /// The fixed wiring.
@@ -66,6 +69,7 @@ impl Wiring {
             taint_eviction: ComponentId(9),
             drain: ComponentId(10),
             traffic: ComponentId(11),
+            argo: ComponentId(12),
         }
     }
 
@@ -82,10 +86,11 @@ impl Wiring {
                 W.traffic,
             ],
             ObjectKind::Node => &[W.scheduler, W.kubelet, W.nodes, W.taint_eviction],
-            ObjectKind::ReplicaSet => &[W.replicaset, W.deployment],
+            ObjectKind::ReplicaSet => &[W.replicaset, W.deployment, W.argo],
             ObjectKind::Deployment => &[W.deployment],
             // The Eviction API reads PDBs at commit; nothing else watches them.
             ObjectKind::PodDisruptionBudget => &[],
+            ObjectKind::Service => &[W.traffic],
         }
     }
 }

@@ -79,6 +79,9 @@ impl World {
             sim.add_component(Box::new(TaintEvictionController::new())),
             sim.add_component(Box::new(Drainer::new())),
             sim.add_component(Box::new(Traffic::new(&spec, end))),
+            sim.add_component(Box::new(
+                crate::cluster::argo::controller::RolloutController::new(&spec.argo.rollouts),
+            )),
         ];
         debug_assert_eq!(
             ids,
@@ -94,7 +97,8 @@ impl World {
                 wiring.node_lifecycle,
                 wiring.taint_eviction,
                 wiring.drain,
-                wiring.traffic
+                wiring.traffic,
+                wiring.argo
             ]
         );
 
@@ -155,6 +159,12 @@ impl World {
                 wiring.api,
                 Event::Api(ApiWrite::CreatePodDisruptionBudget(Box::new(b.clone()))),
             );
+        }
+        // Rollouts create their first ReplicaSet, after the Deployments and ReplicaSets.
+        for e in crate::cluster::argo::controller::RolloutController::initial_events(
+            &spec.argo.rollouts,
+        ) {
+            sim.schedule(t0, wiring.argo, Event::Argo(e));
         }
         sim.schedule(t0, wiring.sampler, Event::Sample);
         sim.state_mut().recorder.traffic.sources = spec

@@ -3,6 +3,7 @@
 //! never leaves a half file that looks whole.
 
 pub mod outputs;
+pub mod rollout_summary;
 pub mod run;
 pub mod summary;
 
