@@ -1,11 +1,13 @@
 //! The canary replica arithmetic of Argo Rollouts, as pure functions over ReplicaSet sizes:
-//! upstream `utils/replicaset/canary.go` (`DesiredReplicaCountsForCanary`,
-//! `CalculateReplicaCountsForCanary`, `GetReplicasForScaleDown`, `extraReplicaAdded`).
+//! upstream `utils/replicaset/canary.go` (argo-rollouts v1.7: `CalculateReplicaCountsForBasicCanary`,
+//! `approximateWeightedCanaryStableReplicaCounts`, `adjustReplicaWithinLimits`,
+//! `GetReplicasForScaleDown`, `CalculateReplicaCountsForTrafficRoutedCanary`).
 //!
-//! With weight `w` and `replicas` r, the canary wants `ceil(r * w / 100)` pods and the stable
-//! `ceil(r * (100 - w) / 100)` — both rounded up, so that neither is 0 unless w is 0 or 100,
-//! which may need one extra pod of surge. With traffic routing the stable keeps all r pods
-//! until the update completes (the traffic split is done by the mesh, not by pod counts).
+//! With weight `w` and `replicas` r, the canary wants the count whose share of r (or of r + 1
+//! when surge is allowed) is closest to w, and never 0 for a weight of 1..=99 (upstream
+//! `approximateWeightedCanaryStableReplicaCounts`). With traffic routing the canary wants
+//! `ceil(r * w / 100)` pods and the stable keeps all r until the update completes (the traffic
+//! split is done by the mesh, not by pod counts).
 
 use crate::cluster::controllers::rolling::resolve_fenceposts;
 use crate::cluster::spec::IntOrPercent;
@@ -57,21 +59,62 @@ fn ceil_pct(r: i32, pct: i32) -> i32 {
     ((n + 99).div_euclid(100)) as i32
 }
 
-/// Upstream `DesiredReplicaCountsForCanary`: the end state of the current step, `(new, stable)`.
-/// Without a distinct stable ReplicaSet the new one takes everything.
+/// Upstream `approximateWeightedCanaryStableReplicaCounts`: the `(canary, stable)` counts whose
+/// canary share is closest to `weight`, summing to `replicas` or, when surge is allowed,
+/// `replicas + 1`; for a weight of 1..=99 with more than one pod neither is 0. A floor and a
+/// ceiling equally far from the weight pick the larger canary.
+pub fn approximate_counts(replicas: i32, weight: i32, max_surge: i32) -> (i32, i32) {
+    if replicas == 0 {
+        return (0, 0);
+    }
+    let n = i64::from(replicas) * i64::from(weight);
+    let ceil = ((n + 99).div_euclid(100)) as i32;
+    let floor = n.div_euclid(100) as i32;
+    let tied = |total: i32| (i64::from(total) * i64::from(weight)).rem_euclid(100) == 50;
+    let zero_allowed = weight == 100 || weight == 0 || (replicas == 1 && max_surge == 0);
+    let mut options: Vec<(i32, i32)> = Vec::new();
+    if ceil < replicas || zero_allowed {
+        options.push((ceil, replicas));
+    }
+    if !tied(replicas) && (floor != 0 || zero_allowed) {
+        options.push((floor, replicas));
+    }
+    if max_surge > 0 {
+        options.push((ceil, replicas + 1));
+        if !tied(replicas + 1) && (floor != 0 || zero_allowed) {
+            options.push((floor, replicas + 1));
+        }
+    }
+    let delta = |(c, t): (i32, i32)| (f64::from(c * 100) / f64::from(t) - f64::from(weight)).abs();
+    let Some(&first) = options.first() else {
+        return (0, replicas);
+    };
+    let mut best = first;
+    for &o in &options[1..] {
+        if delta(o) < delta(best) {
+            best = o;
+        }
+    }
+    (best.0, best.1 - best.0)
+}
+
+/// The end state of the current step, `(new, stable)`: with traffic routing, `ceil(replicas *
+/// weight / 100)` canary pods and a full stable (upstream
+/// `CalculateReplicaCountsForTrafficRoutedCanary` without `dynamicStableScale`); otherwise
+/// [`approximate_counts`]. Without a distinct stable ReplicaSet the new one takes everything.
 pub fn desired_counts(p: &CanaryParams, stable_exists: bool) -> (i32, i32) {
-    let (mut new, mut stable) = (
-        ceil_pct(p.replicas, p.weight),
-        ceil_pct(p.replicas, 100 - p.weight),
-    );
-    if !stable_exists {
-        new = p.replicas;
-        stable = 0;
-    }
     if p.traffic_routing {
-        stable = p.replicas;
+        let canary = if stable_exists {
+            ceil_pct(p.replicas, p.weight)
+        } else {
+            p.replicas
+        };
+        return (canary, p.replicas);
     }
-    (new, stable)
+    if !stable_exists {
+        return (p.replicas, 0);
+    }
+    approximate_counts(p.replicas, p.weight, p.max_surge())
 }
 
 /// Upstream `GetReplicasForScaleDown`: what a ReplicaSet counts as available when deciding how
@@ -85,11 +128,45 @@ fn replicas_for_scale_down(rs: Option<RsCount>, ignore_availability: bool) -> i3
     }
 }
 
-/// Upstream `CalculateReplicaCountsForCanary`: the next `(new, stable)` sizes on the way to
+/// Upstream `calculateScaleDownReplicaCount`.
+fn scale_down_count(rs: Option<RsCount>, desired: i32, scale_down: i32, current: i32) -> i32 {
+    match rs {
+        Some(rs) if rs.replicas > desired => desired.max(rs.replicas - scale_down),
+        _ => current,
+    }
+}
+
+/// Upstream `adjustReplicaWithinLimits`: keep the pair within `max_allowed` pods (taken from the
+/// ReplicaSet being drained) and at least `min_available` available (given back to the other).
+/// Returns `(drain_count, adjust_count)`.
+fn adjust_within_limits(
+    drain: Option<RsCount>,
+    adjust: Option<RsCount>,
+    mut drain_count: i32,
+    mut adjust_count: i32,
+    max_allowed: i32,
+    min_available: i32,
+) -> (i32, i32) {
+    let mut over = (adjust_count + drain_count - max_allowed).max(0);
+    let mut available = drain.map_or(0, |d| d.available.min(drain_count));
+    if let Some(a) = adjust {
+        adjust_count -= over;
+        available += a.available.min(adjust_count);
+        let extra = (a.available - adjust_count).max(0);
+        let needed = (min_available - available).max(0);
+        adjust_count += extra.min(needed);
+        over = (adjust_count + drain_count - max_allowed).max(0);
+        drain_count -= over;
+    }
+    (drain_count, adjust_count)
+}
+
+/// Upstream `CalculateReplicaCountsForBasicCanary` (and, with traffic routing,
+/// `CalculateReplicaCountsForTrafficRoutedCanary`): the next `(new, stable)` sizes on the way to
 /// [`desired_counts`], scaling up within `replicas + maxSurge` (stable first) and down while
-/// at least `replicas - maxUnavailable` stay available (old ReplicaSets, sized
-/// `old_replicas` in total, go first). `stable` is `None` when there is no stable ReplicaSet
-/// distinct from the new one.
+/// at least `replicas - maxUnavailable` stay available (old ReplicaSets, sized `old_replicas`
+/// in total, go first). `stable` is `None` when there is no stable ReplicaSet distinct from the
+/// new one.
 pub fn replica_counts(
     p: &CanaryParams,
     new: Option<RsCount>,
@@ -97,11 +174,11 @@ pub fn replica_counts(
     old_replicas: i32,
 ) -> (i32, i32) {
     let r = p.replicas;
-    let mut desired_stable = ceil_pct(r, 100 - p.weight);
-    let mut desired_new = ceil_pct(r, p.weight);
     if p.traffic_routing {
-        return (desired_new, r);
+        return desired_counts(p, stable.is_some());
     }
+    let max_surge = p.max_surge();
+    let (mut desired_new, mut desired_stable) = approximate_counts(r, p.weight, max_surge);
     let mut new_count = new.map_or(0, |n| n.replicas);
     let mut stable_count = 0;
     match stable {
@@ -110,11 +187,6 @@ pub fn replica_counts(
             desired_new = r;
             desired_stable = 0;
         }
-    }
-    let mut max_surge = p.max_surge();
-    // extraReplicaAdded: both counts were rounded up.
-    if (i64::from(r) * i64::from(p.weight)) % 100 != 0 {
-        max_surge += 1;
     }
     let max_allowed = r + max_surge;
     let total = old_replicas + new.map_or(0, |n| n.replicas) + stable.map_or(0, |s| s.replicas);
@@ -151,26 +223,27 @@ pub fn replica_counts(
     if to_scale_down <= min_available {
         return (new_count, stable_count);
     }
-    let mut scale_down = to_scale_down - min_available;
-    if let Some(n) = new
-        && n.replicas > desired_new
-    {
-        if n.replicas - scale_down < desired_new {
-            new_count = desired_new;
-            scale_down -= n.replicas - desired_new;
-        } else {
-            new_count = n.replicas - scale_down;
-            scale_down = 0;
-        }
-    }
-    if let Some(s) = stable
-        && s.replicas > desired_stable
-    {
-        stable_count = if s.replicas - scale_down < desired_stable {
-            desired_stable
-        } else {
-            s.replicas - scale_down
-        };
+    let scale_down = to_scale_down - min_available;
+    if !increasing {
+        new_count = scale_down_count(new, desired_new, scale_down, new_count);
+        (new_count, stable_count) = adjust_within_limits(
+            new,
+            stable,
+            new_count,
+            stable_count,
+            max_allowed,
+            min_available,
+        );
+    } else if stable.is_some() {
+        stable_count = scale_down_count(stable, desired_stable, scale_down, stable_count);
+        (stable_count, new_count) = adjust_within_limits(
+            stable,
+            new,
+            stable_count,
+            new_count,
+            max_allowed,
+            min_available,
+        );
     }
     (new_count, stable_count)
 }
@@ -189,51 +262,354 @@ mod tests {
         }
     }
 
-    /// The examples of upstream's `CalculateReplicaCountsForCanary` doc comment and
-    /// `TestCalculateReplicaCountsForCanary` (`utils/replicaset/canary_test.go`): (replicas,
-    /// weight, new replicas/available, stable replicas/available, surge, unavailable) ->
-    /// (new, stable).
+    /// Every case of upstream's `TestCalculateReplicaCountsForCanary`
+    /// (`utils/replicaset/canary_test.go`) without `setCanaryScale`: (replicas, weight,
+    /// maxSurge, maxUnavailable, stable spec/available, canary spec/available, older
+    /// ReplicaSet replicas) -> (stable, canary).
     #[test]
     fn upstream_cases() {
         #[allow(clippy::type_complexity)]
-        let cases: &[(i32, i32, (i32, i32), (i32, i32), i32, i32, (i32, i32))] = &[
-            (10, 10, (0, 0), (10, 10), 1, 1, (1, 9)),
-            (10, 30, (0, 0), (10, 10), 3, 0, (3, 10)),
-            (10, 30, (0, 0), (10, 10), 0, 5, (0, 7)),
-            (10, 5, (0, 0), (10, 10), 1, 1, (1, 9)),
-            (1, 5, (0, 0), (1, 1), 1, 0, (1, 1)),
-            (1, 95, (0, 0), (1, 1), 1, 0, (1, 1)),
-            // Scale up the stable before the canary.
-            (10, 30, (1, 1), (7, 7), 0, 1, (1, 9)),
-            // Already at the step's end state.
-            (10, 50, (5, 5), (5, 5), 1, 0, (5, 5)),
-            // Next step: surge first, then scale the stable down as the canary becomes available.
-            (10, 80, (5, 5), (5, 5), 1, 0, (6, 5)),
-            (10, 80, (6, 6), (5, 5), 1, 0, (6, 4)),
-            // Abort (weight 0): the canary goes down while the stable comes back.
-            (10, 0, (5, 5), (5, 5), 2, 0, (5, 7)),
-            (10, 0, (5, 5), (7, 7), 2, 0, (2, 10)),
-            (10, 0, (2, 2), (10, 10), 2, 0, (0, 10)),
+        let cases: &[(
+            i32,
+            i32,
+            IntOrPercent,
+            IntOrPercent,
+            (i32, i32),
+            (i32, i32),
+            i32,
+            (i32, i32),
+        )] = &[
+            (
+                10,
+                100,
+                IntOrPercent::Int(3),
+                IntOrPercent::Int(0),
+                (7, 8),
+                (6, 3),
+                0,
+                (7, 6),
+            ),
+            (
+                10,
+                20,
+                IntOrPercent::Int(2),
+                IntOrPercent::Int(0),
+                (10, 10),
+                (0, 0),
+                0,
+                (10, 2),
+            ),
+            (
+                10,
+                20,
+                IntOrPercent::Percent(20),
+                IntOrPercent::Int(0),
+                (10, 10),
+                (0, 0),
+                0,
+                (10, 2),
+            ),
+            (
+                10,
+                20,
+                IntOrPercent::Percent(20),
+                IntOrPercent::Int(0),
+                (10, 10),
+                (2, 2),
+                0,
+                (8, 2),
+            ),
+            (
+                10,
+                30,
+                IntOrPercent::Int(2),
+                IntOrPercent::Int(0),
+                (10, 10),
+                (0, 0),
+                0,
+                (10, 2),
+            ),
+            (
+                10,
+                20,
+                IntOrPercent::Int(0),
+                IntOrPercent::Int(2),
+                (10, 10),
+                (0, 0),
+                0,
+                (8, 0),
+            ),
+            (
+                10,
+                20,
+                IntOrPercent::Int(0),
+                IntOrPercent::Percent(20),
+                (10, 10),
+                (0, 0),
+                0,
+                (8, 0),
+            ),
+            (
+                10,
+                30,
+                IntOrPercent::Int(0),
+                IntOrPercent::Int(2),
+                (10, 10),
+                (0, 0),
+                0,
+                (8, 0),
+            ),
+            (
+                10,
+                50,
+                IntOrPercent::Int(2),
+                IntOrPercent::Int(1),
+                (10, 10),
+                (0, 0),
+                0,
+                (9, 2),
+            ),
+            (
+                10,
+                0,
+                IntOrPercent::Int(1),
+                IntOrPercent::Int(1),
+                (10, 10),
+                (1, 1),
+                0,
+                (10, 0),
+            ),
+            (
+                10,
+                100,
+                IntOrPercent::Int(1),
+                IntOrPercent::Int(1),
+                (1, 1),
+                (10, 10),
+                0,
+                (0, 10),
+            ),
+            (
+                1,
+                20,
+                IntOrPercent::Int(1),
+                IntOrPercent::Int(0),
+                (1, 1),
+                (0, 0),
+                0,
+                (1, 1),
+            ),
+            (
+                1,
+                90,
+                IntOrPercent::Int(1),
+                IntOrPercent::Int(0),
+                (1, 1),
+                (0, 0),
+                0,
+                (1, 1),
+            ),
+            (
+                1,
+                49,
+                IntOrPercent::Int(0),
+                IntOrPercent::Int(1),
+                (1, 1),
+                (0, 0),
+                0,
+                (1, 0),
+            ),
+            (
+                1,
+                51,
+                IntOrPercent::Int(0),
+                IntOrPercent::Int(1),
+                (1, 1),
+                (0, 0),
+                0,
+                (0, 0),
+            ),
+            (
+                1,
+                51,
+                IntOrPercent::Int(0),
+                IntOrPercent::Int(1),
+                (0, 0),
+                (0, 0),
+                0,
+                (0, 1),
+            ),
+            (
+                10,
+                30,
+                IntOrPercent::Int(1),
+                IntOrPercent::Int(0),
+                (1, 1),
+                (0, 0),
+                3,
+                (7, 1),
+            ),
+            (
+                10,
+                30,
+                IntOrPercent::Int(0),
+                IntOrPercent::Int(3),
+                (8, 5),
+                (4, 4),
+                0,
+                (7, 3),
+            ),
+            (
+                10,
+                100,
+                IntOrPercent::Int(1),
+                IntOrPercent::Int(0),
+                (10, 2),
+                (10, 8),
+                0,
+                (2, 9),
+            ),
+            (
+                10,
+                30,
+                IntOrPercent::Int(0),
+                IntOrPercent::Int(1),
+                (8, 6),
+                (4, 2),
+                3,
+                (8, 4),
+            ),
+            (
+                10,
+                5,
+                IntOrPercent::Int(0),
+                IntOrPercent::Int(1),
+                (10, 10),
+                (0, 0),
+                0,
+                (9, 0),
+            ),
+            (
+                10,
+                5,
+                IntOrPercent::Int(0),
+                IntOrPercent::Int(1),
+                (9, 9),
+                (0, 0),
+                0,
+                (9, 1),
+            ),
+            (
+                10,
+                10,
+                IntOrPercent::Percent(0),
+                IntOrPercent::Percent(0),
+                (10, 10),
+                (0, 0),
+                0,
+                (9, 0),
+            ),
+            (
+                4,
+                100,
+                IntOrPercent::Int(1),
+                IntOrPercent::Int(0),
+                (4, 1),
+                (0, 0),
+                0,
+                (4, 1),
+            ),
+            (
+                3,
+                99,
+                IntOrPercent::Int(0),
+                IntOrPercent::Int(2),
+                (3, 3),
+                (0, 0),
+                0,
+                (1, 0),
+            ),
+            (
+                3,
+                99,
+                IntOrPercent::Int(0),
+                IntOrPercent::Int(2),
+                (1, 1),
+                (0, 0),
+                0,
+                (1, 2),
+            ),
+            (
+                4,
+                100,
+                IntOrPercent::Int(1),
+                IntOrPercent::Int(0),
+                (4, 1),
+                (1, 1),
+                0,
+                (3, 1),
+            ),
+            (
+                4,
+                0,
+                IntOrPercent::Int(1),
+                IntOrPercent::Int(0),
+                (0, 0),
+                (4, 4),
+                0,
+                (1, 4),
+            ),
+            (
+                4,
+                0,
+                IntOrPercent::Int(1),
+                IntOrPercent::Int(0),
+                (1, 0),
+                (4, 4),
+                0,
+                (1, 4),
+            ),
+            (
+                4,
+                0,
+                IntOrPercent::Int(1),
+                IntOrPercent::Int(0),
+                (1, 1),
+                (4, 4),
+                0,
+                (1, 3),
+            ),
         ];
-        for &(r, w, (nr, na), (sr, sa), surge, unav, want) in cases {
-            let got = replica_counts(
-                &p(r, w, surge, unav),
+        for &(r, w, surge, unav, (ss, sa), (cs, ca), old, want) in cases {
+            let params = CanaryParams {
+                replicas: r,
+                weight: w,
+                max_surge: surge,
+                max_unavailable: unav,
+                traffic_routing: false,
+            };
+            let (new, stable) = replica_counts(
+                &params,
                 Some(RsCount {
-                    replicas: nr,
-                    available: na,
+                    replicas: cs,
+                    available: ca,
                 }),
                 Some(RsCount {
-                    replicas: sr,
+                    replicas: ss,
                     available: sa,
                 }),
-                0,
+                old,
             );
-            assert_eq!(got, want, "replicas {r} weight {w} new {nr} stable {sr}");
+            assert_eq!(
+                (stable, new),
+                want,
+                "replicas {r} weight {w} stable {ss}/{sa} canary {cs}/{ca}"
+            );
         }
     }
 
     #[test]
-    fn desired_counts_round_both_up() {
+    fn desired_counts_approximate_the_weight() {
         assert_eq!(desired_counts(&p(10, 10, 1, 0), true), (1, 9));
         assert_eq!(desired_counts(&p(5, 10, 1, 0), true), (1, 5));
         assert_eq!(desired_counts(&p(3, 50, 1, 0), true), (2, 2));
@@ -242,12 +618,12 @@ mod tests {
         let mut tr = p(10, 20, 1, 0);
         tr.traffic_routing = true;
         assert_eq!(desired_counts(&tr, true), (2, 10));
-        assert_eq!(replica_counts(&tr, None, None, 0), (2, 10));
+        assert_eq!(replica_counts(&tr, None, None, 0), (10, 10));
     }
 
     #[test]
     fn old_replica_sets_are_scaled_down_first() {
-        // While an older ReplicaSet still has pods, nothing is scaled down here.
+        // While an older ReplicaSet still has replicas, nothing is scaled down here.
         let got = replica_counts(
             &p(10, 50, 2, 2),
             Some(RsCount {
