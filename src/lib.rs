@@ -9,7 +9,8 @@
 //! | module | role |
 //! |---|---|
 //! | [`cli`] | clap commands; the only place that prints for humans or picks exit codes |
-//! | [`experiment`] | runs one scenario and writes its output files |
+//! | [`report`] | charts (PNG + SVG) and `report.html`, drawn from output files only |
+//! | [`experiment`] | runs scenarios and sweeps (the only rayon user), writes their output files; compare |
 //! | [`scenario`] | the only YAML reader: manifests + kubesim documents -> a validated [`cluster::spec::ClusterSpec`] |
 //! | [`cluster`] | the Kubernetes model: objects, API server + watch, kubelet, scheduler, controllers, metrics |
 //! | [`engine`] | virtual time, event queue, components, seeded RNG streams; knows nothing of Kubernetes |
@@ -28,7 +29,9 @@
 //!    (seed, "kubelet/<node>"). No OS entropy, no wall clock, no `std` hasher in model code.
 //! 4. Nothing that is iterated is a `HashMap` or `HashSet`: the model uses `BTreeMap` and `Vec`
 //!    with typed ids.
-//! 5. There are no threads inside a run.
+//! 5. There are no threads inside a run. Sweeps run whole runs in parallel (rayon), each seeded
+//!    from (master seed, point, replication), and sort results by (point, replication) before
+//!    writing or aggregating, so `--jobs`, shards and resuming do not change the bytes.
 //! 6. Output files contain no wall-clock data.
 //! 7. Tested: the same seed twice gives byte-identical outputs, another seed different ones
 //!    (`tests/determinism.rs`).
@@ -37,4 +40,5 @@ pub mod cli;
 pub mod cluster;
 pub mod engine;
 pub mod experiment;
+pub mod report;
 pub mod scenario;

@@ -45,11 +45,17 @@ fn a_canary_of_a_bad_version_is_aborted_and_hurts_fewer_requests_than_a_rolling_
     // After the abort no v2 pod is left, and every pod is v1 again.
     assert_eq!(canary.metrics["pods.end.ready"], 10.0);
     let r = &rolling.updates[0];
-    assert_eq!((r.kind.as_str(), r.outcome.as_str()), ("Deployment", "Completed"));
+    assert_eq!(
+        (r.kind.as_str(), r.outcome.as_str()),
+        ("Deployment", "Completed")
+    );
     // The blast radius: 5xx answers served by v2 over the same run.
     let (c, p) = (v2_errors(&canary), v2_errors(&rolling));
     assert!(c > 0 && c * 10 < p, "canary {c} vs rolling update {p}");
-    assert_eq!(u.new_version_errors, c, "all of v2's errors came before the abort");
+    assert_eq!(
+        u.new_version_errors, c,
+        "all of v2's errors came before the abort"
+    );
     // The rolling update surged (maxSurge 25% of 10 = 3) and kept 8 available (25% down).
     assert_eq!((r.peak_pods, r.min_available), (13, 8));
     assert!(r.extra_pod_seconds > 0.0);
@@ -150,7 +156,10 @@ fn blue_green_previews_then_switches_the_active_service_on_promotion() {
     // Before the promotion (2 min) only the smoke tests (2 req/s) reach v2 via the preview.
     w.advance(SimTime::ZERO + SimDuration::from_secs(119), u64::MAX);
     let before = served(&w, "shop:v2");
-    assert!((40..=130).contains(&before), "v2 served {before} before promotion");
+    assert!(
+        (40..=130).contains(&before),
+        "v2 served {before} before promotion"
+    );
     w.advance(SimTime::ZERO + SimDuration::from_secs(240), u64::MAX);
     let after = served(&w, "shop:v2") - before;
     assert!(after > 3500, "v2 served {after} after promotion");
@@ -268,6 +277,40 @@ fn bad_rollouts_and_templates_are_refused_with_located_errors() {
         assert!(e.contains(want), "{strategy} / {extra}:\n{e}");
     }
     // And a good one loads.
-    scenario::load_str("ok.yaml", &with_rollout("    canary: {steps: [{setWeight: 50}, {pause: {duration: 30}}]}", ""))
-        .expect("valid rollout");
+    scenario::load_str(
+        "ok.yaml",
+        &with_rollout(
+            "    canary: {steps: [{setWeight: 50}, {pause: {duration: 30}}]}",
+            "",
+        ),
+    )
+    .expect("valid rollout");
+}
+
+#[test]
+fn a_canary_that_crashes_on_start_reports_the_progress_deadline() {
+    let text = ROUTED
+        .replace(
+            "  replicas: 4\n",
+            "  replicas: 4\n  progressDeadlineSeconds: 30\n",
+        )
+        .replace(
+            "spec: {startup: 1s, readiness: 1s, serving: {serviceTime: 5ms, concurrency: 8}}",
+            "spec: {startup: 1s, readiness: 1s, serving: {serviceTime: 5ms, concurrency: 8},\n       versions: [{image: \"web:v2\", crashOnStart: true}]}",
+        );
+    let loaded = scenario::load_str("stuck.yaml", &text).expect("loads");
+    let mut w = World::new(Arc::new(loaded.spec));
+    w.advance(SimTime::ZERO + SimDuration::from_secs(200), u64::MAX);
+    let ev = w
+        .state()
+        .recorder
+        .events
+        .iter()
+        .find(|e| e.reason == "ProgressDeadlineExceeded")
+        .expect("deadline reported");
+    // The update starts at 20 s (+ the command's latency); 30 s without a canary pod available.
+    let t = ev.time.as_secs_f64();
+    assert!((50.0..51.0).contains(&t), "reported at {t}");
+    // The stable version kept serving everything.
+    assert_eq!(served(&w, "web:v2"), 0);
 }

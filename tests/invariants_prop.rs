@@ -23,6 +23,7 @@ fn template(app: &str, cpu: i64) -> PodTemplateSpec {
                 pods: 0,
             },
             limits: Resources::default(),
+            probes: Default::default(),
         }],
         init_containers: vec![],
         node_selector: Labels::new(),
@@ -55,7 +56,7 @@ fn action(kind: u8, d: usize, n: u32, deployments: usize, nodes: u32) -> Timelin
         3 => TimelineAction::RemoveNode { node },
         4 => TimelineAction::Cordon {
             node,
-            unschedulable: n % 2 == 0,
+            unschedulable: n.is_multiple_of(2),
         },
         5 => TimelineAction::Rollout {
             deployment,
@@ -63,7 +64,7 @@ fn action(kind: u8, d: usize, n: u32, deployments: usize, nodes: u32) -> Timelin
         },
         _ => TimelineAction::Rollout {
             deployment,
-            op: if n % 2 == 0 {
+            op: if n.is_multiple_of(2) {
                 RolloutOp::Pause
             } else {
                 RolloutOp::Resume

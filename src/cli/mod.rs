@@ -1,8 +1,11 @@
-//! The command line: `kubesim run` and `kubesim validate`. The only place that prints for
+//! The command line: `kubesim run`, `validate`, `sweep`, `merge`, `report` and `compare`. The only place that prints for
 //! humans and picks exit codes (0 ok, 1 an expectation failed, 2 bad input or usage, 3 internal
 //! error).
 
+mod compare;
+mod report;
 mod run;
+mod sweep;
 
 use std::process::ExitCode;
 
@@ -34,6 +37,18 @@ pub enum Command {
         /// Scenario file (.yaml, several documents allowed) or folder of such files.
         scenario: std::path::PathBuf,
     },
+    /// Run a sweep (points x replications of a scenario) on several threads; writes
+    /// results.csv and aggregate.csv, resumes an interrupted sweep.
+    Sweep(sweep::SweepArgs),
+    /// Join the output folders of a sweep's shards into one, byte-identical to an unsharded run.
+    Merge(sweep::MergeArgs),
+    /// Redraw plots/ and report.html of a run or sweep folder from its output files.
+    Report {
+        /// A run's or a sweep's output folder.
+        dir: std::path::PathBuf,
+    },
+    /// Compare two runs or two sweeps metric by metric; exits 1 if a --fail-if threshold breaks.
+    Compare(compare::CompareArgs),
 }
 
 /// Parse the process arguments and run; returns the process exit code.
@@ -49,6 +64,10 @@ pub fn main() -> ExitCode {
     let code = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Validate { scenario } => run::validate(&scenario),
+        Command::Sweep(args) => sweep::sweep(args),
+        Command::Merge(args) => sweep::merge_cmd(args),
+        Command::Report { dir } => report::draw(&dir),
+        Command::Compare(args) => compare::compare_cmd(args),
     };
     ExitCode::from(code)
 }

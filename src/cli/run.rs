@@ -39,9 +39,13 @@ pub struct RunArgs {
     /// Verify the model's invariants every simulated second; a breach stops the run (exit 3).
     #[arg(long)]
     pub check: bool,
+    /// Do not draw plots/ and report.html.
+    #[arg(long)]
+    pub no_report: bool,
 }
 
-fn report_error(e: &ScenarioError) {
+/// Print a scenario error: with a source snippet on a terminal, as one line otherwise.
+pub(super) fn report_error(e: &ScenarioError) {
     if std::io::stderr().is_terminal() {
         eprintln!("{:?}", miette::Report::new(e.clone()));
     } else {
@@ -218,6 +222,12 @@ pub fn run(args: RunArgs) -> u8 {
             v.at, v.message
         );
         return EXIT_INTERNAL;
+    }
+    if !args.no_report {
+        let code = super::report::draw(&out);
+        if code != 0 {
+            return code;
+        }
     }
     if summary.expectations_passed {
         0

@@ -22,7 +22,8 @@ pub struct Violation {
 /// - each node's aggregate equals the sum of the requests of the pods it lists, and each of
 ///   those pods names that node (a pod is on at most one node);
 /// - pods are conserved: created - deleted = pods in the store;
-/// - the ReplicaSet ownership index lists exactly the pods that name that owner.
+/// - the ReplicaSet ownership index lists exactly the pods that name that owner, and the
+///   per-owner active / ready counts equal a recount.
 pub fn check(state: &ClusterState, now: SimTime) -> Result<(), Violation> {
     let fail = |message: String| Err(Violation { at: now, message });
     let store = &state.store;
@@ -85,6 +86,26 @@ pub fn check(state: &ClusterState, now: SimTime) -> Result<(), Violation> {
         if let Some(o) = &pod.owner {
             *by_owner.entry(o.key.as_str()).or_insert(0) += 1;
         }
+    }
+    let mut counts: BTreeMap<&str, crate::cluster::state::OwnerCounts> = BTreeMap::new();
+    for pod in store.pods.values() {
+        if let Some(o) = &pod.owner
+            && pod.is_active()
+        {
+            let c = counts.entry(o.key.as_str()).or_default();
+            c.active += 1;
+            c.ready += i32::from(pod.is_ready());
+        }
+    }
+    let kept: BTreeMap<&str, crate::cluster::state::OwnerCounts> = store
+        .owner_counts
+        .iter()
+        .map(|(k, v)| (k.as_str(), *v))
+        .collect();
+    if counts != kept {
+        return fail(format!(
+            "per-owner pod counts {kept:?} differ from the pods {counts:?}"
+        ));
     }
     for (owner, ids) in &store.pods_by_owner {
         if by_owner.get(owner.as_str()).copied().unwrap_or(0) != ids.len() {

@@ -32,10 +32,26 @@ pub struct Store {
     pub next_pod_id: u64,
     /// Pods by controlling owner key (`namespace/name`), an index maintained on every write.
     pub pods_by_owner: BTreeMap<String, std::collections::BTreeSet<PodId>>,
+    /// Active and ready pod counts by controlling owner key, maintained after every write from
+    /// the pods the write touched (so a controller can read its status in O(1) instead of
+    /// scanning its pods).
+    pub owner_counts: BTreeMap<String, OwnerCounts>,
+    /// What each owned pod last contributed to [`Store::owner_counts`]: (active, active and
+    /// ready).
+    pub pod_contribution: BTreeMap<PodId, (bool, bool)>,
     /// PodDisruptionBudgets by `namespace/name`.
     pub pdbs: BTreeMap<String, crate::cluster::spec::PodDisruptionBudgetSpec>,
     /// Rollout-controller patches of Services, by index in `ClusterSpec::services`.
     pub service_routes: BTreeMap<usize, crate::cluster::argo::spec::ServiceRoute>,
+}
+
+/// Pods of one owner, counted as the ReplicaSet controller counts them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OwnerCounts {
+    /// Active pods (upstream `IsPodActive`: not terminal, not being deleted).
+    pub active: i32,
+    /// Active pods whose `Ready` condition holds.
+    pub ready: i32,
 }
 
 /// Everything the components share.
@@ -120,6 +136,59 @@ impl ClusterState {
     /// dropped, as a conflict would be upstream. `name_suffix` supplies the random part of a
     /// generated pod name.
     pub fn apply(
+        &mut self,
+        write: ApiWrite,
+        now: SimTime,
+        name_suffix: &mut dyn FnMut() -> String,
+        out: &mut Vec<WatchEvent>,
+    ) {
+        let first = out.len();
+        self.apply_write(write, now, name_suffix, out);
+        // Index loop: `recount_pod` needs `&mut self` while `out` is read (no allocation).
+        let mut i = first;
+        while i < out.len() {
+            if let ObjectRef::Pod {
+                id,
+                owner: Some(owner),
+                ..
+            } = &out[i].object
+            {
+                let id = *id;
+                self.recount_pod(id, owner);
+            }
+            i += 1;
+        }
+    }
+
+    /// Bring [`Store::owner_counts`] up to date for one pod that a write touched.
+    fn recount_pod(&mut self, id: PodId, owner: &str) {
+        let now = self
+            .store
+            .pods
+            .get(&id)
+            .map(|p| (p.is_active(), p.is_active() && p.is_ready()));
+        let before = match now {
+            Some(c) => self.store.pod_contribution.insert(id, c),
+            None => self.store.pod_contribution.remove(&id),
+        }
+        .unwrap_or((false, false));
+        let after = now.unwrap_or((false, false));
+        if before == after {
+            return;
+        }
+        let c = self
+            .store
+            .owner_counts
+            .entry(owner.to_string())
+            .or_default();
+        c.active += i32::from(after.0) - i32::from(before.0);
+        c.ready += i32::from(after.1) - i32::from(before.1);
+        if *c == OwnerCounts::default() {
+            self.store.owner_counts.remove(owner);
+        }
+    }
+
+    fn apply_write(
         &mut self,
         write: ApiWrite,
         now: SimTime,
@@ -643,6 +712,44 @@ impl ClusterState {
                 pod.restart_count += 1;
                 pod.ready_since = None;
                 let r = Self::pod_ref(pod);
+                self.notify(out, ObjectKind::Pod, r, Change::Modified);
+            }
+            ApiWrite::PodFinished { id, succeeded } => {
+                let Some(pod) = self.store.pods.get_mut(&id) else {
+                    return;
+                };
+                if pod.phase.is_terminal() {
+                    return;
+                }
+                pod.phase = if succeeded {
+                    PodPhase::Succeeded
+                } else {
+                    PodPhase::Failed
+                };
+                pod.ready_since = None;
+                if succeeded {
+                    self.recorder.counters.pods_succeeded += 1;
+                } else {
+                    self.recorder.counters.pods_failed += 1;
+                }
+                let (key, node, requests, nz) = (
+                    pod.key(),
+                    pod.node.clone(),
+                    pod.requests,
+                    pod.non_zero_requests,
+                );
+                let r = Self::pod_ref(pod);
+                // A terminal pod no longer holds its node's resources (upstream: the scheduler
+                // cache and kubelet admission count only non-terminal pods).
+                if let Some(n) = node.as_ref().and_then(|n| self.store.nodes.get_mut(n))
+                    && n.pods.remove(&id)
+                {
+                    n.requested = n.requested.sub(&requests);
+                    n.non_zero_requested = n.non_zero_requested.sub(&nz);
+                }
+                let phase = if succeeded { "Succeeded" } else { "Failed" };
+                self.recorder
+                    .event(now, "Pod", key, phase, format!("Pod phase is now {phase}"));
                 self.notify(out, ObjectKind::Pod, r, Change::Modified);
             }
             ApiWrite::CreatePodDisruptionBudget(b) => {

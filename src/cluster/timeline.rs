@@ -370,7 +370,12 @@ impl Timeline {
                 );
             }
             TimelineAction::Argo { rollout, command } => {
-                let Some(idx) = state.spec.argo.rollouts.iter().position(|r| &r.name == rollout)
+                let Some(idx) = state
+                    .spec
+                    .argo
+                    .rollouts
+                    .iter()
+                    .position(|r| &r.name == rollout)
                 else {
                     return;
                 };

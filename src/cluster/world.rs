@@ -161,9 +161,9 @@ impl World {
             );
         }
         // Rollouts create their first ReplicaSet, after the Deployments and ReplicaSets.
-        for e in crate::cluster::argo::controller::RolloutController::initial_events(
-            &spec.argo.rollouts,
-        ) {
+        for e in
+            crate::cluster::argo::controller::RolloutController::initial_events(&spec.argo.rollouts)
+        {
             sim.schedule(t0, wiring.argo, Event::Argo(e));
         }
         sim.schedule(t0, wiring.sampler, Event::Sample);

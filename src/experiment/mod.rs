@@ -1,12 +1,17 @@
 //! Running scenarios and writing their outputs (`events.csv`, `timeseries.csv`,
-//! `summary.json`). Output files are written to a temporary name and renamed, so a killed run
-//! never leaves a half file that looks whole.
+//! `summary.json`); sweeps over rayon with shards, resume and merge ([`sweep`]); comparing two
+//! runs or sweeps ([`compare`]). Output files are written to a temporary name and renamed, so a
+//! killed run never leaves a half file that looks whole. The only user of rayon.
 
+pub mod compare;
 pub mod outputs;
 pub mod rollout_summary;
 pub mod run;
+pub mod stats;
 pub mod summary;
+pub mod sweep;
 
 pub use outputs::write_outputs;
 pub use run::{Limits, Progress, RunResult, run};
 pub use summary::{ExpectationResult, Summary};
+pub use sweep::{Shard, SweepOptions, SweepOutcome, merge, run_sweep};

@@ -807,13 +807,21 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
                     container: Some(cn),
                     ..
                 } = command
-                    && let Some(r) = c.rollouts.iter().find(|r| r.value.spec.name == rollout.name)
-                    && !r.value.spec.template.containers.iter().any(|x| &x.name == cn)
+                    && let Some(r) = c
+                        .rollouts
+                        .iter()
+                        .find(|r| r.value.spec.name == rollout.name)
+                    && !r
+                        .value
+                        .spec
+                        .template
+                        .containers
+                        .iter()
+                        .any(|x| &x.name == cn)
                 {
-                    return Err(rollout.loc.err(format!(
-                        "Rollout {} has no container {cn:?}",
-                        rollout.name
-                    )));
+                    return Err(rollout
+                        .loc
+                        .err(format!("Rollout {} has no container {cn:?}", rollout.name)));
                 }
                 TimelineAction::Argo {
                     rollout: rollout.name.clone(),

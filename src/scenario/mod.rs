@@ -24,14 +24,18 @@
 mod argo_docs;
 pub mod duration;
 pub mod error;
+mod health_docs;
 mod kubesim_docs;
 mod load;
 mod manifests;
 mod policy;
+mod probes;
 pub mod quantity;
 mod reader;
+pub mod sweep;
 mod traffic_docs;
 pub mod yaml;
 
 pub use error::{ScenarioError, Warning, edit_distance, suggest};
 pub use load::{Loaded, SourceFile, build, load_path, load_str, parse_source, read_sources};
+pub use sweep::{SweepSpec, load_sweep};

@@ -501,6 +501,7 @@ mod tests {
             t
         };
         // (measurements, count, failureLimit, inconclusiveLimit, consecutiveErrorLimit, want)
+        #[allow(clippy::type_complexity)]
         let cases: &[(&[AnalysisPhase], Option<u32>, i32, i32, i32, AnalysisPhase)] = &[
             (&[Successful], Some(3), 0, 0, 4, Running),
             (&[Successful; 3], Some(3), 0, 0, 4, Successful),

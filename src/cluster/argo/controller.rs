@@ -125,6 +125,9 @@ struct RolloutState {
     routes: BTreeMap<usize, ServiceRoute>,
     /// Index of the current update's record in the recorder.
     update: Option<usize>,
+    /// Progress of the current update: (last time it progressed, new pods available then,
+    /// step then, deadline reported).
+    progress: (SimTime, i32, usize, bool),
 }
 
 /// The Rollout controller component.
@@ -170,6 +173,7 @@ impl RolloutController {
                     scale_down_at: BTreeMap::new(),
                     routes: BTreeMap::new(),
                     update: None,
+                    progress: (SimTime::ZERO, 0, 0, false),
                 })
                 .collect(),
             next_run: 0,
@@ -319,6 +323,7 @@ impl RolloutController {
                     available,
                 );
                 rec.count_from(&r.spec.name, &state.recorder.traffic.versions);
+                r.progress = (now, 0, 0, false);
                 state.recorder.updates.push(rec);
                 r.update = Some(state.recorder.updates.len() - 1);
             }
@@ -328,6 +333,33 @@ impl RolloutController {
             let rec = &mut state.recorder.updates[u];
             rec.observe(now, pods, available);
             rec.refresh(&state.recorder.traffic.versions);
+            // progressDeadlineSeconds (upstream `rollout/sync.go` calculateRolloutConditions):
+            // more new pods available, a new step, a pause or an abort count as progress.
+            let new_available = owned
+                .iter()
+                .find(|rs| rs.template_hash == hash)
+                .map_or(0, |rs| rs.status.available_replicas);
+            let waiting = r.abort || r.user_paused || r.pause_start.is_some();
+            if waiting || new_available > r.progress.1 || r.step != r.progress.2 {
+                r.progress = (now, new_available, r.step, r.progress.3);
+            }
+            let deadline = r.progress.0 + secs(r.spec.progress_deadline_seconds);
+            if !r.progress.3 && now >= deadline {
+                r.progress.3 = true;
+                let name = format!("{}-{hash}", r.spec.name);
+                Self::event(
+                    state,
+                    now,
+                    &key,
+                    "ProgressDeadlineExceeded",
+                    format!("ReplicaSet \"{name}\" has timed out progressing."),
+                );
+            } else if !r.progress.3 {
+                ctx.send_self(
+                    deadline.saturating_since(now),
+                    Event::Argo(ArgoEvent::Reconcile(i as u32)),
+                );
+            }
         }
         let stable_rs = owned
             .iter()
@@ -1145,11 +1177,8 @@ impl RolloutController {
         );
         state.recorder.analysis_measurements += 1;
         if metric_phase_now == AnalysisPhase::Running {
-            let next = if phase == AnalysisPhase::Error {
-                ms.interval.unwrap_or(ERROR_RETRY)
-            } else {
-                ms.interval.unwrap_or(ERROR_RETRY)
-            };
+            // Without an interval only an error keeps a metric running: retry after 10 s.
+            let next = ms.interval.unwrap_or(ERROR_RETRY);
             ctx.send_self(
                 next,
                 Event::Argo(ArgoEvent::Measure {

@@ -279,7 +279,10 @@ impl DeploymentController {
         if !complete
             && let Some(n) = new_rs
             && old.iter().any(|rs| rs.replicas > 0)
-            && self.rollouts.get(key).is_none_or(|t| t.hash != n.template_hash)
+            && self
+                .rollouts
+                .get(key)
+                .is_none_or(|t| t.hash != n.template_hash)
         {
             self.rollouts.insert(
                 key.to_string(),

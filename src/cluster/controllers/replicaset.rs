@@ -77,23 +77,38 @@ impl ReplicaSetController {
             self.expectations.remove(key);
             return;
         };
-        let owned: Vec<&Pod> = state
+        // The active pods, listed only when needed (a scale-down ranks them; minReadySeconds
+        // needs their ready times). Otherwise the store's per-owner counts answer in O(1): with
+        // 150,000 pods in one ReplicaSet, listing them on every pod event is quadratic.
+        let counts = state
             .store
-            .pods_by_owner
+            .owner_counts
             .get(key)
-            .into_iter()
-            .flatten()
-            .filter_map(|id| state.store.pods.get(id))
-            .collect();
-        let active: Vec<&Pod> = owned.iter().copied().filter(|p| p.is_active()).collect();
-
-        let status = ReplicaSetStatus {
-            replicas: active.len() as i32,
-            ready_replicas: active.iter().filter(|p| p.is_ready()).count() as i32,
-            available_replicas: active
+            .copied()
+            .unwrap_or_default();
+        let list_active = || -> Vec<&Pod> {
+            state
+                .store
+                .pods_by_owner
+                .get(key)
+                .into_iter()
+                .flatten()
+                .filter_map(|id| state.store.pods.get(id))
+                .filter(|p| p.is_active())
+                .collect()
+        };
+        let available_replicas = if rs.min_ready_seconds <= 0 {
+            counts.ready
+        } else {
+            list_active()
                 .iter()
                 .filter(|p| p.is_available(rs.min_ready_seconds, now))
-                .count() as i32,
+                .count() as i32
+        };
+        let status = ReplicaSetStatus {
+            replicas: counts.active,
+            ready_replicas: counts.ready,
+            available_replicas,
         };
         // Ready but not yet available pods become available later: look again then
         // (upstream: AddAfter(key, minReadySeconds)).
@@ -106,7 +121,7 @@ impl ReplicaSetController {
         }
 
         let satisfied = self.expectations.get(key).is_none_or(|e| e.satisfied());
-        let diff = active.len() as i64 - i64::from(rs.replicas);
+        let diff = i64::from(counts.active) - i64::from(rs.replicas);
         let mut writes: Vec<ApiWrite> = Vec::new();
         if satisfied && diff < 0 {
             let n = ((-diff) as usize).min(BURST_REPLICAS);
@@ -127,6 +142,7 @@ impl ReplicaSetController {
             );
         } else if satisfied && diff > 0 {
             let n = (diff as usize).min(BURST_REPLICAS);
+            let active = list_active();
             // Rank = active pods of this ReplicaSet on the same node (upstream
             // getPodsRankedByRelatedPodsOnSameNode).
             let mut per_node: BTreeMap<&str, usize> = BTreeMap::new();

@@ -737,15 +737,11 @@ impl Traffic {
         self.profiles.push(Profile::of(b.serving_for(image)));
         self.profile_ids.insert(key, id);
         // Versions are indexed like profiles (one per workload and image).
-        state
-            .recorder
-            .traffic
-            .versions
-            .push(stats::VersionStats {
-                workload: workload.to_string(),
-                image: image.to_string(),
-                ..Default::default()
-            });
+        state.recorder.traffic.versions.push(stats::VersionStats {
+            workload: workload.to_string(),
+            image: image.to_string(),
+            ..Default::default()
+        });
         id
     }
 
@@ -828,7 +824,12 @@ impl Traffic {
 
     /// A Service was patched (Rollout controller): take its new selector hash and split, and
     /// re-decide the membership of every live pod.
-    fn service_changed(&mut self, w: &WatchEvent, state: &ClusterState, ctx: &mut Context<'_, Event>) {
+    fn service_changed(
+        &mut self,
+        w: &WatchEvent,
+        state: &ClusterState,
+        ctx: &mut Context<'_, Event>,
+    ) {
         let ObjectRef::Named(key) = &w.object else {
             return;
         };
@@ -840,14 +841,23 @@ impl Traffic {
         else {
             return;
         };
-        let route = state.store.service_routes.get(&svc).cloned().unwrap_or_default();
+        let route = state
+            .store
+            .service_routes
+            .get(&svc)
+            .cloned()
+            .unwrap_or_default();
         self.services[svc].hash = route.hash;
         self.services[svc].split = route
             .canary
             .map(|(c, w)| (c as u32, w.clamp(0, 100) as u32));
         let live: Vec<(PodId, u32)> = self.server_of_pod.iter().map(|(p, s)| (*p, *s)).collect();
         for (pod, server) in live {
-            let ready = state.store.pods.get(&pod).is_some_and(|p| self.selects(svc, p));
+            let ready = state
+                .store
+                .pods
+                .get(&pod)
+                .is_some_and(|p| self.selects(svc, p));
             self.set_member(server, svc, ready, ctx);
         }
     }
@@ -1058,7 +1068,9 @@ impl Component<Event, ClusterState> for Traffic {
             Event::Watch(w) if w.kind == ObjectKind::Pod && !self.services.is_empty() => {
                 self.pod_changed(&w, state, ctx)
             }
-            Event::Watch(w) if w.kind == ObjectKind::Service => self.service_changed(&w, state, ctx),
+            Event::Watch(w) if w.kind == ObjectKind::Service => {
+                self.service_changed(&w, state, ctx)
+            }
             _ => {}
         }
     }
