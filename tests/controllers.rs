@@ -90,6 +90,7 @@ fn spec(replicas: i32, nodes: u32, timeline: Vec<(u64, TimelineAction)>) -> Clus
         scheduler: SchedulerConfigSpec::default(),
         pod_disruption_budgets: vec![],
         jobs: vec![],
+        argo: Default::default(),
         services: vec![],
         traffic: vec![],
         destination_rules: vec![],

@@ -150,6 +150,7 @@ fn scenario(
         priority_classes: vec![],
         pod_disruption_budgets: vec![],
         jobs: vec![],
+        argo: Default::default(),
         services: vec![],
         traffic: vec![],
         destination_rules: vec![],

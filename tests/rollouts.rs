@@ -90,6 +90,7 @@ fn spec(
         scheduler: SchedulerConfigSpec::default(),
         pod_disruption_budgets: vec![],
         jobs: vec![],
+        argo: Default::default(),
         services: vec![],
         traffic: vec![],
         destination_rules: vec![],

@@ -37,6 +37,9 @@ pub enum Event {
     /// The timeline entry with this index ends (an outage or partition with a duration).
     /// Emitted and consumed by the timeline.
     TimelineEnd(usize),
+    /// Argo Rollouts: reconcile timers and measurements (emitted and consumed by the Rollout
+    /// controller) and user commands (emitted by the timeline).
+    Argo(crate::cluster::argo::controller::ArgoEvent),
 }
 
 /// A fault the timeline injects.
@@ -223,6 +226,14 @@ pub enum ApiWrite {
     },
     /// Create a PodDisruptionBudget.
     CreatePodDisruptionBudget(Box<crate::cluster::spec::PodDisruptionBudgetSpec>),
+    /// Patch a Service (index in `ClusterSpec::services`): the Rollout controller's selector
+    /// hash and traffic weight (emitted by the Rollout controller).
+    SetServiceRoute {
+        /// Service index.
+        service: usize,
+        /// The route.
+        route: crate::cluster::argo::spec::ServiceRoute,
+    },
     /// The kubelet reports the pod terminal (its container exited and `restartPolicy` does not
     /// restart it): phase `Succeeded` or `Failed`; the node's resources are released.
     PodFinished {

@@ -146,6 +146,7 @@ mod tests {
             scheduler: crate::cluster::spec::SchedulerConfigSpec::default(),
             pod_disruption_budgets: vec![],
             jobs: vec![],
+            argo: Default::default(),
             services: vec![],
             traffic: vec![],
             destination_rules: vec![],

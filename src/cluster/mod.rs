@@ -3,6 +3,7 @@
 //! validated [`spec::ClusterSpec`].
 
 pub mod apiserver;
+pub mod argo;
 pub mod controllers;
 pub mod crashloop;
 pub mod disruption;

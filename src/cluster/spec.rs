@@ -650,6 +650,14 @@ pub enum TimelineAction {
         /// Node name.
         node: String,
     },
+    /// A `kubectl argo rollouts` command on a Rollout (promote, abort, retry, pause, resume,
+    /// set image).
+    Argo {
+        /// Rollout name.
+        rollout: String,
+        /// The command.
+        command: crate::cluster::argo::spec::ArgoCommand,
+    },
 }
 
 impl TimelineAction {
@@ -768,6 +776,8 @@ pub struct ClusterSpec {
     pub pod_disruption_budgets: Vec<PodDisruptionBudgetSpec>,
     /// `batch/v1` Jobs, in file order.
     pub jobs: Vec<JobSpec>,
+    /// Argo Rollouts objects (`Rollout`, `AnalysisTemplate`).
+    pub argo: crate::cluster::argo::spec::ArgoSpec,
 }
 
 /// A `policy/v1` PodDisruptionBudget.

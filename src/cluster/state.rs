@@ -41,6 +41,8 @@ pub struct Store {
     pub pod_contribution: BTreeMap<PodId, (bool, bool)>,
     /// PodDisruptionBudgets by `namespace/name`.
     pub pdbs: BTreeMap<String, crate::cluster::spec::PodDisruptionBudgetSpec>,
+    /// Rollout-controller patches of Services, by index in `ClusterSpec::services`.
+    pub service_routes: BTreeMap<usize, crate::cluster::argo::spec::ServiceRoute>,
 }
 
 /// Pods of one owner, counted as the ReplicaSet controller counts them.
@@ -765,6 +767,30 @@ impl ClusterState {
                     ObjectKind::PodDisruptionBudget,
                     ObjectRef::Named(key),
                     Change::Added,
+                );
+            }
+            ApiWrite::SetServiceRoute { service, route } => {
+                let Some(svc) = self.spec.services.get(service) else {
+                    return;
+                };
+                if self.store.service_routes.get(&service) == Some(&route) {
+                    return;
+                }
+                let key = format!("{}/{}", svc.namespace, svc.name);
+                let what = match (&route.hash, route.canary) {
+                    (Some(h), Some((_, w))) => format!("selector hash {h}, canary weight {w}%"),
+                    (Some(h), None) => format!("selector hash {h}"),
+                    (None, Some((_, w))) => format!("canary weight {w}%"),
+                    (None, None) => "selector as written".to_string(),
+                };
+                self.recorder
+                    .event(now, "Service", key.clone(), "ServiceUpdated", what);
+                self.store.service_routes.insert(service, route);
+                self.notify(
+                    out,
+                    ObjectKind::Service,
+                    ObjectRef::Named(key),
+                    Change::Modified,
                 );
             }
         }

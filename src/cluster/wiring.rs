@@ -33,12 +33,14 @@ pub struct Wiring {
     pub traffic: ComponentId,
     /// The Job controller.
     pub job: ComponentId,
+    /// The Argo Rollouts controller.
+    pub argo: ComponentId,
 }
 
 impl Wiring {
     /// Component names in the order they are added (ids 0, 1, 2, ...). The names also seed the
     /// components' random streams, so they are part of the determinism contract.
-    pub const ORDER: [&'static str; 13] = [
+    pub const ORDER: [&'static str; 14] = [
         "apiserver",
         "scheduler",
         "replicaset-controller",
@@ -52,6 +54,7 @@ impl Wiring {
         "drain",
         "traffic",
         "job-controller",
+        "argo-rollouts-controller",
     ];
 
     /// The fixed wiring.
@@ -70,6 +73,7 @@ impl Wiring {
             drain: ComponentId(10),
             traffic: ComponentId(11),
             job: ComponentId(12),
+            argo: ComponentId(13),
         }
     }
 
@@ -87,10 +91,11 @@ impl Wiring {
                 W.job,
             ],
             ObjectKind::Node => &[W.scheduler, W.kubelet, W.nodes, W.taint_eviction],
-            ObjectKind::ReplicaSet => &[W.replicaset, W.deployment],
+            ObjectKind::ReplicaSet => &[W.replicaset, W.deployment, W.argo],
             ObjectKind::Deployment => &[W.deployment],
             // The Eviction API reads PDBs at commit; nothing else watches them.
             ObjectKind::PodDisruptionBudget => &[],
+            ObjectKind::Service => &[W.traffic],
         }
     }
 }

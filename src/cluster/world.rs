@@ -122,6 +122,9 @@ impl World {
             sim.add_component(Box::new(
                 crate::cluster::controllers::job::JobController::new(&spec.jobs),
             )),
+            sim.add_component(Box::new(
+                crate::cluster::argo::controller::RolloutController::new(&spec.argo.rollouts),
+            )),
         ];
         debug_assert_eq!(
             ids,
@@ -138,7 +141,8 @@ impl World {
                 wiring.taint_eviction,
                 wiring.drain,
                 wiring.traffic,
-                wiring.job
+                wiring.job,
+                wiring.argo
             ]
         );
 
@@ -206,6 +210,12 @@ impl World {
                 wiring.api,
                 Event::Api(ApiWrite::CreatePodDisruptionBudget(Box::new(b.clone()))),
             );
+        }
+        // Rollouts create their first ReplicaSet, after the Deployments and ReplicaSets.
+        for e in
+            crate::cluster::argo::controller::RolloutController::initial_events(&spec.argo.rollouts)
+        {
+            sim.schedule(t0, wiring.argo, Event::Argo(e));
         }
         sim.schedule(t0, wiring.sampler, Event::Sample);
         sim.state_mut().recorder.traffic.sources = spec

@@ -100,6 +100,13 @@ pub struct Summary {
     pub traffic: BTreeMap<String, TrafficSummary>,
     /// One entry per injected failure (crash, zone outage, partition, kubelet stop).
     pub failures: Vec<FailureSummary>,
+    /// One entry per update of a pod template (Deployment rollouts, Argo Rollouts updates),
+    /// omitted when there is none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub updates: Vec<crate::experiment::rollout_summary::UpdateSummary>,
+    /// Requests served per version (workload and image), omitted without traffic.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub served_by_version: Vec<crate::experiment::rollout_summary::VersionSummary>,
 }
 
 /// What one injected failure did (times in seconds from the failure; `null` if it never
@@ -394,6 +401,8 @@ impl Summary {
             );
         }
         let traffic = traffic_summary(result, &mut m);
+        let (updates, served_by_version) =
+            crate::experiment::rollout_summary::rollout_summary(rec, out.end_time, &mut m);
         let expectations: Vec<ExpectationResult> = out
             .spec
             .expectations
@@ -459,6 +468,8 @@ impl Summary {
                 })
                 .collect(),
             failures,
+            updates,
+            served_by_version,
         }
     }
 }

@@ -37,7 +37,7 @@ pub(crate) struct Ref {
     pub loc: Loc,
 }
 
-fn read_ref(cx: &Cx, v: &Val) -> R<Ref> {
+pub(crate) fn read_ref(cx: &Cx, v: &Val) -> R<Ref> {
     Ok(Ref {
         name: v.nonempty_string(cx)?,
         loc: v.loc(cx),
@@ -513,6 +513,7 @@ pub(crate) const TIMELINE_VERBS: &[&str] = &[
     "apiServerDown",
     "slowNode",
     "drainNode",
+    "argo",
 ];
 
 /// Verbs from the design that are not implemented yet: a clear error, not "unknown field".
@@ -529,6 +530,10 @@ const SLOW_NODE: Fields = Fields::read(&["node", "factor", "for"]);
 /// Largest `slowNode` factor.
 const MAX_SLOW_FACTOR: f64 = 1000.0;
 const ROLLOUT: Fields = Fields::read(&["deployment", "action", "toRevision"]);
+
+const ARGO: Fields = Fields::read(&["rollout", "action", "image", "container"]);
+/// `argo.action` values (`kubectl argo rollouts <action>`).
+const ARGO_ACTIONS: &[&str] = &["promote", "abort", "retry", "pause", "resume", "setImage"];
 
 /// `rollout.action` values (`kubectl rollout <action>`).
 const ROLLOUT_ACTIONS: &[&str] = &["undo", "pause", "resume"];
@@ -572,6 +577,10 @@ pub(crate) enum RawAction {
     Rollout {
         deployment: Ref,
         op: crate::cluster::spec::RolloutOp,
+    },
+    Argo {
+        rollout: Ref,
+        command: crate::cluster::argo::spec::ArgoCommand,
     },
 }
 
@@ -733,6 +742,38 @@ fn read_entry(cx: &mut Cx, item: &Val) -> R<RawEntry> {
                 }
             };
             RawAction::Rollout { deployment, op }
+        }
+        "argo" => {
+            use crate::cluster::argo::spec::ArgoCommand;
+            let m = body.map(cx, &ARGO)?;
+            let rollout = read_ref(cx, &m.req(cx, "rollout")?)?;
+            let av = m.req(cx, "action")?;
+            let action = av.one_of(cx, ARGO_ACTIONS)?;
+            let image = m.get("image");
+            let container = m.get("container");
+            if action != "setImage"
+                && let Some(v) = image.as_ref().or(container.as_ref())
+            {
+                return Err(v.err(
+                    cx,
+                    "image and container are only valid with action setImage",
+                ));
+            }
+            let command = match action {
+                "promote" => ArgoCommand::Promote,
+                "abort" => ArgoCommand::Abort,
+                "retry" => ArgoCommand::Retry,
+                "pause" => ArgoCommand::Pause,
+                "resume" => ArgoCommand::Resume,
+                _ => ArgoCommand::SetImage {
+                    container: match container {
+                        Some(c) => Some(c.nonempty_string(cx)?),
+                        None => None,
+                    },
+                    image: m.req(cx, "image")?.nonempty_string(cx)?,
+                },
+            };
+            RawAction::Argo { rollout, command }
         }
         "cordon" | "uncordon" => {
             let m = body.map(cx, &NODE_REF)?;

@@ -179,6 +179,8 @@ enum Handler {
     List,
     PodDisruptionBudget,
     Job,
+    Rollout,
+    AnalysisTemplate,
     /// A real kind kubesim does not simulate yet: warn and skip the document.
     Skip,
     PriorityClass,
@@ -231,7 +233,12 @@ const KINDS: &[(&str, &[&str], Handler)] = &[
     ("ResourceQuota", &["v1"], Handler::Skip),
     ("Ingress", &["networking.k8s.io/v1"], Handler::Skip),
     ("NetworkPolicy", &["networking.k8s.io/v1"], Handler::Skip),
-    ("Rollout", &["argoproj.io/v1alpha1"], Handler::Skip),
+    ("Rollout", &["argoproj.io/v1alpha1"], Handler::Rollout),
+    (
+        "AnalysisTemplate",
+        &["argoproj.io/v1alpha1"],
+        Handler::AnalysisTemplate,
+    ),
     ("ScaledObject", &["keda.sh/v1alpha1"], Handler::Skip),
     (
         "DestinationRule",
@@ -281,6 +288,8 @@ struct Collected {
     traffic: Vec<Named<TrafficDoc>>,
     destination_rules: Vec<Named<DestinationRuleDoc>>,
     jobs: Vec<Named<crate::cluster::spec::JobSpec>>,
+    rollouts: Vec<Named<super::argo_docs::RolloutDoc>>,
+    analysis_templates: Vec<Named<crate::cluster::argo::spec::AnalysisTemplateSpec>>,
 }
 
 /// Error at the second of two objects with the same name.
@@ -494,6 +503,32 @@ impl Collected {
                 self.destination_rules.push(Named { value, loc });
                 Ok(())
             }
+            Handler::Rollout => {
+                let m = root.map(&mut cx, &super::argo_docs::ARGO_DOC)?;
+                let meta = read_meta(&mut cx, &m, &OBJECT_META, kind_name)?;
+                let loc = meta.name_loc.clone();
+                check_unique(&self.rollouts, &meta.name, &loc, "Rollout", |r| {
+                    &r.spec.name
+                })?;
+                let value = super::argo_docs::read_rollout(&mut cx, &m, meta)?;
+                self.rollouts.push(Named { value, loc });
+                Ok(())
+            }
+            Handler::AnalysisTemplate => {
+                let m = root.map(&mut cx, &super::argo_docs::ARGO_DOC)?;
+                let meta = read_meta(&mut cx, &m, &OBJECT_META, kind_name)?;
+                let loc = meta.name_loc.clone();
+                check_unique(
+                    &self.analysis_templates,
+                    &meta.name,
+                    &loc,
+                    "AnalysisTemplate",
+                    |t| &t.name,
+                )?;
+                let value = super::argo_docs::read_analysis_template(&mut cx, &m, meta)?;
+                self.analysis_templates.push(Named { value, loc });
+                Ok(())
+            }
             Handler::Timeline => {
                 let m = root.map(&mut cx, &KUBESIM_DOC)?;
                 let meta = read_meta(&mut cx, &m, &KUBESIM_META, kind_name)?;
@@ -665,7 +700,19 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
         .map(|d| d.value.name.as_str())
         .chain(c.replica_sets.iter().map(|r| r.value.name.as_str()))
         .chain(c.jobs.iter().map(|j| j.value.name.as_str()))
+        .chain(c.rollouts.iter().map(|r| r.value.spec.name.as_str()))
         .collect();
+    // A Rollout and a Deployment (or ReplicaSet) share the Behavior and pod-naming space.
+    for r in &c.rollouts {
+        let n = r.value.spec.name.as_str();
+        if c.deployments.iter().any(|d| d.value.name == n)
+            || c.replica_sets.iter().any(|d| d.value.name == n)
+        {
+            return Err(r.loc.err(format!(
+                "Rollout {n:?} has the name of a Deployment or ReplicaSet; workload names must be unique"
+            )));
+        }
+    }
     let mut behaviors: BTreeMap<String, BehaviorSpec> = BTreeMap::new();
     let mut behavior_at: BTreeMap<String, Loc> = BTreeMap::new();
     for b in &c.behaviors {
@@ -674,7 +721,7 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
             return Err(unknown_ref(
                 &w.name,
                 &w.loc,
-                "Deployment, ReplicaSet or Job",
+                "Deployment, ReplicaSet, Job or Rollout",
                 workload_names.iter().copied(),
             ));
         }
@@ -828,6 +875,38 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
             RawAction::ApiServerDown { duration } => TimelineAction::ApiServerDown {
                 duration: *duration,
             },
+            RawAction::Argo { rollout, command } => {
+                let names: Vec<&str> = c
+                    .rollouts
+                    .iter()
+                    .map(|r| r.value.spec.name.as_str())
+                    .collect();
+                resolve(rollout, "Rollout", &names)?;
+                if let crate::cluster::argo::spec::ArgoCommand::SetImage {
+                    container: Some(cn),
+                    ..
+                } = command
+                    && let Some(r) = c
+                        .rollouts
+                        .iter()
+                        .find(|r| r.value.spec.name == rollout.name)
+                    && !r
+                        .value
+                        .spec
+                        .template
+                        .containers
+                        .iter()
+                        .any(|x| &x.name == cn)
+                {
+                    return Err(rollout
+                        .loc
+                        .err(format!("Rollout {} has no container {cn:?}", rollout.name)));
+                }
+                TimelineAction::Argo {
+                    rollout: rollout.name.clone(),
+                    command: command.clone(),
+                }
+            }
         };
         timeline.push(TimelineEntry {
             at: SimTime(e.at.0),
@@ -839,6 +918,24 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
 
     // Request traffic: Traffic -> Service, DestinationRule host -> Service.
     let (services, traffic, destination_rules) = resolve_traffic(&c, &scenario)?;
+    let analysis_templates: Vec<crate::cluster::argo::spec::AnalysisTemplateSpec> = c
+        .analysis_templates
+        .iter()
+        .map(|t| t.value.clone())
+        .collect();
+    let rollout_locs: Vec<Loc> = c.rollouts.iter().map(|r| r.loc.clone()).collect();
+    let rollouts = super::argo_docs::resolve_rollouts(
+        std::mem::take(&mut c.rollouts)
+            .into_iter()
+            .map(|r| r.value)
+            .collect(),
+        &services,
+        &analysis_templates,
+    )?;
+    let argo = crate::cluster::argo::spec::ArgoSpec {
+        rollouts,
+        analysis_templates,
+    };
 
     // Workloads need somewhere to run.
     let first_workload = c
@@ -846,7 +943,8 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
         .first()
         .map(|d| (&d.loc, "Deployment"))
         .or_else(|| c.replica_sets.first().map(|r| (&r.loc, "ReplicaSet")))
-        .or_else(|| c.jobs.first().map(|j| (&j.loc, "Job")));
+        .or_else(|| c.jobs.first().map(|j| (&j.loc, "Job")))
+        .or_else(|| rollout_locs.first().map(|l| (l, "Rollout")));
     let addable = timeline
         .iter()
         .any(|e| matches!(e.action, TimelineAction::AddNodes { .. }));
@@ -927,6 +1025,7 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
         services,
         traffic,
         destination_rules,
+        argo,
     };
     Ok((spec, warnings))
 }

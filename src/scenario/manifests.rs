@@ -340,14 +340,14 @@ pub(crate) fn read_replica_set(cx: &mut Cx, doc: &Map, meta: Meta) -> R<ReplicaS
     })
 }
 
-struct WorkloadCommon {
-    replicas: i32,
-    selector: LabelSelector,
-    template: PodTemplateSpec,
-    min_ready_seconds: i32,
+pub(crate) struct WorkloadCommon {
+    pub replicas: i32,
+    pub selector: LabelSelector,
+    pub template: PodTemplateSpec,
+    pub min_ready_seconds: i32,
 }
 
-fn read_workload_spec(cx: &mut Cx, spec: &Map) -> R<WorkloadCommon> {
+pub(crate) fn read_workload_spec(cx: &mut Cx, spec: &Map) -> R<WorkloadCommon> {
     let replicas = match spec.get("replicas") {
         Some(v) => {
             let r = v.int_in(cx, 0, MAX_REPLICAS)?;

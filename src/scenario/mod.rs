@@ -21,6 +21,7 @@
 //! [`parse_source`], edit the trees with [`yaml::Yaml::set_path`] (find a document with
 //! [`SourceFile::document_mut`]), then [`build`].
 
+mod argo_docs;
 pub mod duration;
 pub mod error;
 mod health_docs;
