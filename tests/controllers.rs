@@ -89,6 +89,8 @@ fn spec(replicas: i32, nodes: u32, timeline: Vec<(u64, TimelineAction)>) -> Clus
         priority_classes: vec![],
         scheduler: SchedulerConfigSpec::default(),
         pod_disruption_budgets: vec![],
+        jobs: vec![],
+        argo: Default::default(),
         autoscaling: Default::default(),
         services: vec![],
         traffic: vec![],
@@ -202,9 +204,11 @@ fn pods_that_do_not_fit_stay_pending_until_a_node_is_added() {
         .iter()
         .find(|e| e.reason == "FailedScheduling")
         .expect("a FailedScheduling event");
+    // Upstream's FitError with DefaultPreemption's PostFilter diagnosis (all pods share one
+    // priority, so no node has victims).
     assert_eq!(
         failed.message,
-        "0/3 nodes are available: 3 Insufficient cpu."
+        "0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod."
     );
     // The new node registers after the pool's 60 s provisioning delay.
     let reg = out

@@ -149,6 +149,8 @@ fn scenario(
         ignored_fields: vec![],
         priority_classes: vec![],
         pod_disruption_budgets: vec![],
+        jobs: vec![],
+        argo: Default::default(),
         autoscaling: Default::default(),
         services: vec![],
         traffic: vec![],

@@ -62,8 +62,132 @@ fn behavior(spec: &str) -> String {
     )
 }
 
+/// The Deployment `web` of [`base`] with `extra` lines appended to its pod spec (indented 6);
+/// `extra` may continue with more documents.
+fn pod_spec_with(extra: &str) -> String {
+    format!(
+        "{SCENARIO}{POOL}{}{extra}\n",
+        DEPLOYMENT.trim_end_matches("---\n")
+    )
+}
+
 fn cases() -> Vec<(&'static str, String, &'static str)> {
     vec![
+        (
+            "node affinity In without values",
+            pod_spec_with("      affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: disk, operator: In}]}]}}}"),
+            "t.yaml:20:122: Deployment/web: spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].values: must be specified when `operator` is 'In' or 'NotIn'",
+        ),
+        (
+            "node affinity Gt with two values",
+            pod_spec_with("      affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: disk, operator: Gt, values: [\"1\", \"2\"]}]}]}}}"),
+            "t.yaml:20:156: Deployment/web: spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].values: must be specified single value when `operator` is 'Lt' or 'Gt'",
+        ),
+        (
+            "node affinity operator typo",
+            pod_spec_with("      affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: disk, operator: Inn, values: [a]}]}]}}}"),
+            "t.yaml:20:144: Deployment/web: spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].operator: unsupported value \"Inn\"; supported values: In, NotIn, Exists, DoesNotExist, Gt, Lt (did you mean \"In\"?)",
+        ),
+        (
+            "matchFields key other than metadata.name",
+            pod_spec_with("      affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchFields: [{key: metadata.nam, operator: In, values: [a]}]}]}}}"),
+            "t.yaml:20:123: Deployment/web: spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchFields[0].key: not a valid field selector key \"metadata.nam\"; supported: metadata.name (did you mean \"metadata.name\"?)",
+        ),
+        (
+            "preferred weight 0",
+            pod_spec_with("      affinity: {nodeAffinity: {preferredDuringSchedulingIgnoredDuringExecution: [{weight: 0, preference: {matchExpressions: [{key: a, operator: Exists}]}}]}}"),
+            "t.yaml:20:92: Deployment/web: spec.template.spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight: must be in the range 1-100, found 0",
+        ),
+        (
+            "pod anti-affinity empty topologyKey",
+            pod_spec_with("      affinity: {podAntiAffinity: {requiredDuringSchedulingIgnoredDuringExecution: [{labelSelector: {matchLabels: {app: web}}, topologyKey: \"\"}]}}"),
+            "t.yaml:20:141: Deployment/web: spec.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey: can not be empty",
+        ),
+        (
+            "pod affinity field typo",
+            pod_spec_with("      affinity: {podAffinity: {requiredDuringSchedulingIgnoredDuringExecution: [{labelSelector: {matchLabels: {app: web}}, topologyKye: zone}]}}"),
+            "t.yaml:20:124: Deployment/web: spec.template.spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKye: unknown field \"topologyKye\" (did you mean \"topologyKey\"?)",
+        ),
+        (
+            "maxSkew 0",
+            pod_spec_with("      topologySpreadConstraints: [{maxSkew: 0, topologyKey: zone, whenUnsatisfiable: DoNotSchedule}]"),
+            "t.yaml:20:45: Deployment/web: spec.template.spec.topologySpreadConstraints[0].maxSkew: must be greater than zero, found 0",
+        ),
+        (
+            "whenUnsatisfiable typo",
+            pod_spec_with("      topologySpreadConstraints: [{maxSkew: 1, topologyKey: zone, whenUnsatisfiable: DoNotSchedul}]"),
+            "t.yaml:20:86: Deployment/web: spec.template.spec.topologySpreadConstraints[0].whenUnsatisfiable: unsupported value \"DoNotSchedul\"; supported values: DoNotSchedule, ScheduleAnyway (did you mean \"DoNotSchedule\"?)",
+        ),
+        (
+            "minDomains with ScheduleAnyway",
+            pod_spec_with("      topologySpreadConstraints: [{maxSkew: 1, topologyKey: zone, whenUnsatisfiable: ScheduleAnyway, minDomains: 2}]"),
+            "t.yaml:20:114: Deployment/web: spec.template.spec.topologySpreadConstraints[0].minDomains: can only use minDomains if whenUnsatisfiable=DoNotSchedule, not ScheduleAnyway",
+        ),
+        (
+            "duplicate spread constraint",
+            pod_spec_with("      topologySpreadConstraints: [{maxSkew: 1, topologyKey: zone, whenUnsatisfiable: DoNotSchedule}, {maxSkew: 2, topologyKey: zone, whenUnsatisfiable: DoNotSchedule}]"),
+            "t.yaml:20:102: Deployment/web: spec.template.spec.topologySpreadConstraints[1]: Duplicate value: {\"zone\", DoNotSchedule}: a topologyKey and whenUnsatisfiable pair may appear once",
+        ),
+        (
+            "matchLabelKeys also in labelSelector",
+            pod_spec_with("      topologySpreadConstraints: [{maxSkew: 1, topologyKey: zone, whenUnsatisfiable: DoNotSchedule, labelSelector: {matchLabels: {app: web}}, matchLabelKeys: [app]}]"),
+            "t.yaml:20:160: Deployment/web: spec.template.spec.topologySpreadConstraints[0].matchLabelKeys[0]: exists in both matchLabelKeys and labelSelector",
+        ),
+        (
+            "unknown PriorityClass",
+            pod_spec_with("      priorityClassName: hihg\n---\napiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata: {name: high}\nvalue: 1000"),
+            "t.yaml:20:26: Deployment/web: spec.template.spec.priorityClassName: no PriorityClass with name \"hihg\" was found (did you mean \"high\"?)",
+        ),
+        (
+            "priority differs from the class",
+            pod_spec_with("      priorityClassName: high\n      priority: 5\n---\napiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata: {name: high}\nvalue: 1000"),
+            "t.yaml:21:17: Deployment/web: spec.template.spec.priority: the integer value of priority (5) must not be provided in pod spec; priority admission controller computed 1000 from the given PriorityClass name",
+        ),
+        (
+            "preemptionPolicy differs from the global default class",
+            pod_spec_with("      preemptionPolicy: Never\n---\napiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata: {name: high}\nvalue: 1000\nglobalDefault: true"),
+            "t.yaml:20:25: Deployment/web: spec.template.spec.preemptionPolicy: the string value of PreemptionPolicy (Never) must not be provided in pod spec; priority admission controller computed PreemptLowerPriority from the given PriorityClass name",
+        ),
+        (
+            "schedulerName without a profile",
+            pod_spec_with("      schedulerName: bin-packer"),
+            "t.yaml:20:22: Deployment/web: spec.template.spec.schedulerName: no scheduler profile named \"bin-packer\"; profiles: default-scheduler (add one to a KubeSchedulerConfiguration document)",
+        ),
+        (
+            "PriorityClass value above the user limit",
+            pod_spec_with("---\napiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata: {name: huge}\nvalue: 2000000000"),
+            "t.yaml:24:8: PriorityClass/huge: value: maximum allowed value of a user defined priority is 1000000000, found 2000000000",
+        ),
+        (
+            "two global default PriorityClasses",
+            pod_spec_with("---\napiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata: {name: a}\nvalue: 1\nglobalDefault: true\n---\napiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata: {name: b}\nvalue: 2\nglobalDefault: true"),
+            "t.yaml:31:16: PriorityClass/b: globalDefault: PriorityClass a is already marked as default (at t.yaml:23:18). Only one default can exist",
+        ),
+        (
+            "scoring strategy typo",
+            pod_spec_with("---\napiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nprofiles:\n- schedulerName: default-scheduler\n  pluginConfig:\n  - name: NodeResourcesFit\n    args: {scoringStrategy: {type: MostAlocated}}"),
+            "t.yaml:27:36: KubeSchedulerConfiguration: profiles[0].pluginConfig[0].args.scoringStrategy.type: unsupported value \"MostAlocated\"; supported values: LeastAllocated, MostAllocated, RequestedToCapacityRatio (did you mean \"MostAllocated\"?)",
+        ),
+        (
+            "score weight above 100",
+            pod_spec_with("---\napiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nprofiles:\n- schedulerName: default-scheduler\n  plugins: {score: {enabled: [{name: NodeResourcesFit, weight: 101}]}}"),
+            "t.yaml:25:64: KubeSchedulerConfiguration: profiles[0].plugins.score.enabled[0].weight: must be at most 100, found 101",
+        ),
+        (
+            "shape not increasing",
+            pod_spec_with("---\napiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nprofiles:\n- schedulerName: default-scheduler\n  pluginConfig:\n  - name: NodeResourcesFit\n    args: {scoringStrategy: {type: RequestedToCapacityRatio, requestedToCapacityRatio: {shape: [{utilization: 50, score: 5}, {utilization: 10, score: 10}]}}}"),
+            "t.yaml:27:140: KubeSchedulerConfiguration: profiles[0].pluginConfig[0].args.scoringStrategy.requestedToCapacityRatio.shape[1].utilization: utilization values must be sorted in increasing order",
+        ),
+        (
+            "extension point typo",
+            pod_spec_with("---\napiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nprofiles:\n- schedulerName: default-scheduler\n  plugins: {filtre: {enabled: [{name: X}]}}"),
+            "t.yaml:25:13: KubeSchedulerConfiguration: profiles[0].plugins.filtre: unknown field \"filtre\" (did you mean \"filter\"?)",
+        ),
+        (
+            "duplicate profile",
+            pod_spec_with("---\napiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nprofiles:\n- schedulerName: default-scheduler\n- schedulerName: default-scheduler"),
+            "t.yaml:25:18: KubeSchedulerConfiguration: profiles[1].schedulerName: duplicate schedulerName \"default-scheduler\" (first at t.yaml:24:18)",
+        ),
         (
             "yaml syntax error",
             "a: [1, 2\nb: c\n".to_string(),
@@ -177,7 +301,7 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
         (
             "Behavior for a workload that does not exist",
             format!("{}apiVersion: kubesim.dev/v1alpha1\nkind: Behavior\nmetadata: {{name: slow}}\nspec: {{workload: wbe, startup: 3s}}\n", base()),
-            "t.yaml:24:18: Behavior/slow: spec.workload: no Deployment or ReplicaSet named \"wbe\"; known: web (did you mean \"web\"?)",
+            "t.yaml:24:18: Behavior/slow: spec.workload: no Deployment, ReplicaSet, Job or Rollout named \"wbe\"; known: web (did you mean \"web\"?)",
         ),
         (
             "uniform with min above max",
@@ -202,7 +326,7 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
         (
             "unsupported timeline verb",
             timeline("- at: 20m\n  killLeader: {component: scheduler}"),
-            "t.yaml:26:3: Timeline/t: spec[0].killLeader: timeline verb \"killLeader\" is not supported yet; supported verbs: scale, setImage, addNodes, removeNode, cordon, uncordon, rollout, crashNode, recoverNode, zoneOutage, partition, kubeletStop, apiServerDown, slowNode, drainNode",
+            "t.yaml:26:3: Timeline/t: spec[0].killLeader: timeline verb \"killLeader\" is not supported yet; supported verbs: scale, setImage, addNodes, removeNode, cordon, uncordon, rollout, crashNode, recoverNode, zoneOutage, partition, kubeletStop, apiServerDown, slowNode, drainNode, argo",
         ),
         (
             "unknown rollout action",

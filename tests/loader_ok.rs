@@ -69,13 +69,13 @@ spec:
     metadata: {labels: {app: shop, tier: web}}
     spec:
       affinity:
-        nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: []}}
+        nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: disk, operator: In, values: [ssd]}], matchFields: [{key: metadata.name, operator: NotIn, values: [big-2]}]}]}}
       nodeSelector: {disk: ssd}
       tolerations:
       - {key: dedicated, operator: Equal, value: db, effect: NoSchedule}
       - {operator: Exists}
       - {key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute, tolerationSeconds: 60}
-      priority: 1000
+      priorityClassName: high
       terminationGracePeriodSeconds: 45
       initContainers:
       - name: migrate
@@ -137,6 +137,12 @@ spec:
 - {at: 2h, scale: {deployment: shop, replicas: 20}}
 - {at: 5h, uncordon: {node: big-1}}
 - {at: 5h30m, removeNode: {node: general-0}}
+---
+apiVersion: scheduling.k8s.io/v1
+kind: PriorityClass
+metadata: {name: high}
+value: 1000
+description: shop first
 "#;
 
 const GI: i64 = 1 << 30;
@@ -405,11 +411,10 @@ fn full_scenario_values() {
     assert_eq!(
         warnings,
         [
-            "full.yaml:60:7: Deployment/shop: spec.template.spec.affinity: read but not simulated; ignored",
             "full.yaml:76:9: Deployment/shop: spec.template.spec.containers[0].ports: read but not simulated; ignored",
         ]
     );
-    assert_eq!(s.ignored_fields.len(), 2);
+    assert_eq!(s.ignored_fields.len(), 1);
     // The pool's autoscaling makes it a cluster-autoscaler node group.
     assert_eq!(s.autoscaling.node_groups.len(), 1);
     assert_eq!(
@@ -422,11 +427,23 @@ fn full_scenario_values() {
     // The v1 Service is read (request traffic).
     assert_eq!(s.services.len(), 1);
     assert_eq!(s.services[0].name, "shop");
-    assert_eq!(s.ignored_fields[0].location, "full.yaml:60:7");
+    assert_eq!(s.ignored_fields[0].location, "full.yaml:76:9");
     assert_eq!(
         s.ignored_fields[0].path,
-        "Deployment/shop: spec.template.spec.affinity"
+        "Deployment/shop: spec.template.spec.containers[0].ports"
     );
+    // Priority admission resolved the class; the required node affinity was read.
+    assert_eq!(s.priority_classes.len(), 1);
+    let t = &s.deployments[0].template;
+    assert_eq!(t.priority_class_name.as_deref(), Some("high"));
+    let req = t
+        .affinity
+        .node_affinity
+        .required
+        .as_ref()
+        .expect("required");
+    assert_eq!(req[0].match_expressions[0].values, ["ssd"]);
+    assert_eq!(req[0].match_fields[0].key, "metadata.name");
     assert_eq!(loaded.files, [std::path::PathBuf::from("full.yaml")]);
 }
 

@@ -89,6 +89,8 @@ fn spec(
         priority_classes: vec![],
         scheduler: SchedulerConfigSpec::default(),
         pod_disruption_budgets: vec![],
+        jobs: vec![],
+        argo: Default::default(),
         autoscaling: Default::default(),
         services: vec![],
         traffic: vec![],

@@ -1,8 +1,9 @@
-//! The command line: `kubesim run`, `validate`, `sweep`, `merge`, `report` and `compare`. The only place that prints for
+//! The command line: `kubesim run`, `validate`, `explain`, `sweep`, `merge`, `report` and `compare`. The only place that prints for
 //! humans and picks exit codes (0 ok, 1 an expectation failed, 2 bad input or usage, 3 internal
 //! error).
 
 mod compare;
+pub mod explain;
 mod report;
 mod run;
 mod sweep;
@@ -37,6 +38,8 @@ pub enum Command {
         /// Scenario file (.yaml, several documents allowed) or folder of such files.
         scenario: std::path::PathBuf,
     },
+    /// Explain one pod's scheduling attempt: each node's filter verdict and scores.
+    Explain(explain::ExplainArgs),
     /// Run a sweep (points x replications of a scenario) on several threads; writes
     /// results.csv and aggregate.csv, resumes an interrupted sweep.
     Sweep(sweep::SweepArgs),
@@ -64,6 +67,7 @@ pub fn main() -> ExitCode {
     let code = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Validate { scenario } => run::validate(&scenario),
+        Command::Explain(args) => explain::explain(args),
         Command::Sweep(args) => sweep::sweep(args),
         Command::Merge(args) => sweep::merge_cmd(args),
         Command::Report { dir } => report::draw(&dir),

@@ -53,7 +53,7 @@ pub(super) fn report_error(e: &ScenarioError) {
     }
 }
 
-fn load(path: &Path) -> Result<Loaded, u8> {
+pub(crate) fn load(path: &Path) -> Result<Loaded, u8> {
     match scenario::load_path(path) {
         Ok(l) => {
             for w in &l.warnings {
@@ -143,8 +143,9 @@ pub fn run(args: RunArgs) -> u8 {
     }
     let started = Instant::now();
     let trace = args.trace;
-    let result = experiment::run(
+    let result = experiment::run::run_with(
         Arc::clone(&spec),
+        &crate::cluster::world::WorldOptions::default(),
         Limits {
             max_events: args.max_events,
             max_wall,
@@ -166,6 +167,13 @@ pub fn run(args: RunArgs) -> u8 {
         },
     );
     bar.finish_and_clear();
+    let result = match result {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
     let wall = started.elapsed();
 
     let summary = match experiment::write_outputs(&out, &result) {

@@ -37,6 +37,9 @@ pub enum Event {
     /// The timeline entry with this index ends (an outage or partition with a duration).
     /// Emitted and consumed by the timeline.
     TimelineEnd(usize),
+    /// Argo Rollouts: reconcile timers and measurements (emitted and consumed by the Rollout
+    /// controller) and user commands (emitted by the timeline).
+    Argo(crate::cluster::argo::controller::ArgoEvent),
     /// Autoscaler timers. Emitted and consumed by the HPA controller, the KEDA operator and
     /// the cluster autoscaler (`cluster::autoscaling`).
     Autoscaling(crate::cluster::autoscaling::AutoscalingTimer),
@@ -226,6 +229,14 @@ pub enum ApiWrite {
     },
     /// Create a PodDisruptionBudget.
     CreatePodDisruptionBudget(Box<crate::cluster::spec::PodDisruptionBudgetSpec>),
+    /// Patch a Service (index in `ClusterSpec::services`): the Rollout controller's selector
+    /// hash and traffic weight (emitted by the Rollout controller).
+    SetServiceRoute {
+        /// Service index.
+        service: usize,
+        /// The route.
+        route: crate::cluster::argo::spec::ServiceRoute,
+    },
     /// The kubelet reports the pod terminal (its container exited and `restartPolicy` does not
     /// restart it): phase `Succeeded` or `Failed`; the node's resources are released.
     PodFinished {
@@ -305,6 +316,9 @@ pub enum KubeletTimer {
     Exited(PodId, ContainerExit),
     /// CrashLoopBackOff ran out: start the container again.
     Restart(PodId),
+    /// A work-queue worker is free (just started, or finished its task): take the next task
+    /// or exit with code 0 (`cluster::work_queue`).
+    NextTask(PodId),
 }
 
 /// Why a container stopped (its `lastState.terminated.reason`, or the probe that killed it).

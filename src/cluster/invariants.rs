@@ -145,6 +145,8 @@ mod tests {
             priority_classes: vec![],
             scheduler: crate::cluster::spec::SchedulerConfigSpec::default(),
             pod_disruption_budgets: vec![],
+            jobs: vec![],
+            argo: Default::default(),
             autoscaling: Default::default(),
             services: vec![],
             traffic: vec![],

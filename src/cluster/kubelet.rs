@@ -56,6 +56,8 @@ struct PodTrack {
     run_started: SimTime,
     /// True while the kubelet reports the pod Ready.
     ready: bool,
+    /// The work-queue task the container is working on (its duration), if any.
+    task: Option<SimDuration>,
 }
 
 impl PodTrack {
@@ -175,6 +177,7 @@ impl Kubelets {
                 backoff: CrashLoopBackOff::new(),
                 run_started: now,
                 ready: false,
+                task: None,
             },
         );
     }
@@ -251,7 +254,22 @@ impl Kubelets {
                 );
                 track.stage = Stage::WaitingReady;
                 track.run_started = now;
-                let run = plan_run(pod, &behavior, now, now + d, &mut agent.rng);
+                let mut run = plan_run(pod, &behavior, now, now + d, &mut agent.rng);
+                // A work-queue worker exits with code 0 when the queue is empty, not after
+                // `runTime`: it takes its first task now.
+                if state.task_queues.contains_key(&pod.workload) {
+                    if run
+                        .exit
+                        .is_some_and(|(_, why)| why == ContainerExit::Completed)
+                    {
+                        run.exit = None;
+                    }
+                    let e = ctx.send_self(
+                        SimDuration::ZERO,
+                        Event::Kubelet(KubeletTimer::NextTask(id)),
+                    );
+                    track.extra.push(e);
+                }
                 let exit_at = run.exit.map(|(t, _)| t);
                 let before_exit = |t: SimTime| exit_at.is_none_or(|e| t < e);
                 track.timer = run.ready_at.filter(|t| before_exit(*t)).map(|t| {
@@ -324,6 +342,7 @@ impl Kubelets {
                 }
             }
             KubeletTimer::Exited(id, why) => self.on_exit(id, why, state, ctx),
+            KubeletTimer::NextTask(id) => self.next_task(id, state, ctx),
             KubeletTimer::Restart(id) => {
                 let Some(track) = self.pods.get_mut(&id) else {
                     return;
@@ -350,6 +369,34 @@ impl Kubelets {
 
     /// The main container of pod `id` exited (`why`): restart it after CrashLoopBackOff if
     /// the pod's `restartPolicy` says so, else report the pod terminal.
+    /// A work-queue worker is free: finish its task, then take the next or exit with code 0.
+    fn next_task(&mut self, id: PodId, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
+        let now = ctx.now();
+        let Some(track) = self.pods.get_mut(&id) else {
+            return;
+        };
+        if !matches!(track.stage, Stage::WaitingReady | Stage::Running) {
+            return;
+        }
+        let Some(pod) = state.store.pods.get(&id) else {
+            return;
+        };
+        let Some(queue) = state.task_queues.get_mut(&pod.workload) else {
+            return;
+        };
+        if track.task.take().is_some() {
+            queue.finish(now);
+        }
+        match queue.take() {
+            Some(d) => {
+                track.task = Some(d);
+                let e = ctx.send_self(d, Event::Kubelet(KubeletTimer::NextTask(id)));
+                track.extra.push(e);
+            }
+            None => self.on_exit(id, ContainerExit::Completed, state, ctx),
+        }
+    }
+
     fn on_exit(
         &mut self,
         id: PodId,
@@ -370,9 +417,15 @@ impl Kubelets {
         }
         track.cancel_all(ctx);
         let was_ready = std::mem::replace(&mut track.ready, false);
+        let task = track.task.take();
         let Some(pod) = state.store.pods.get(&id) else {
             return;
         };
+        if let Some(d) = task
+            && let Some(q) = state.task_queues.get_mut(&pod.workload)
+        {
+            q.give_back(d);
+        }
         let key = pod.key();
         let container = pod
             .template

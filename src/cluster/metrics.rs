@@ -85,6 +85,19 @@ impl LatencyHistogram {
         self.hist.reset();
     }
 
+    /// The values recorded since `earlier` was a copy of this histogram (a window).
+    pub fn since(&self, earlier: &LatencyHistogram) -> LatencyHistogram {
+        let mut hist = self.hist.clone();
+        // `earlier` is a past state of the same histogram, so every count is covered.
+        let _ = hist.subtract(&earlier.hist);
+        LatencyHistogram { hist }
+    }
+
+    /// Add every value of `other`.
+    pub fn add(&mut self, other: &LatencyHistogram) {
+        let _ = self.hist.add(&other.hist);
+    }
+
     /// Largest value in seconds, or 0 when empty.
     pub fn max_secs(&self) -> f64 {
         if self.hist.is_empty() {
@@ -162,8 +175,35 @@ pub struct Recorder {
     /// One record per injected failure (crash, zone outage, partition, kubelet stop), in
     /// order.
     pub failures: Vec<FailureRecord>,
+    /// One record per update of a Rollout's (or Deployment's) pod template, in start order.
+    pub updates: Vec<crate::cluster::argo::record::UpdateRecord>,
+    /// Analysis measurements taken (all Rollouts).
+    pub analysis_measurements: u64,
+    /// One record per Job that finished (complete or failed), in the order they finished.
+    pub jobs: Vec<JobRecord>,
     /// What the autoscalers did (HPA, KEDA, cluster autoscaler).
     pub autoscaling: crate::cluster::autoscaling::AutoscalingRecord,
+}
+
+/// How one Job ended.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JobRecord {
+    /// `metadata.name`.
+    pub name: String,
+    /// `namespace/name`.
+    pub key: String,
+    /// `status.startTime`.
+    pub start: SimTime,
+    /// `status.completionTime` (or when the `Failed` condition was set).
+    pub end: SimTime,
+    /// Condition and reason.
+    pub outcome: crate::cluster::controllers::job::JobOutcome,
+    /// `status.succeeded` at the end.
+    pub succeeded: i32,
+    /// `status.failed` at the end.
+    pub failed: i32,
+    /// For a work-queue Job (`Behavior` `spec.workQueue`): when its last task finished.
+    pub queue_drained_at: Option<SimTime>,
 }
 
 /// What one injected failure did: when it was detected, when the first replacement pod became

@@ -3,6 +3,7 @@
 //! validated [`spec::ClusterSpec`].
 
 pub mod apiserver;
+pub mod argo;
 pub mod autoscaling;
 pub mod autoscaling_spec;
 pub mod controllers;
@@ -12,6 +13,7 @@ pub mod distribution;
 pub mod drain;
 pub mod events;
 pub mod invariants;
+pub mod job_spec;
 pub mod kubelet;
 pub mod lifecycle_spec;
 pub mod metrics;
@@ -25,4 +27,5 @@ pub mod state;
 pub mod timeline;
 pub mod traffic;
 pub mod wiring;
+pub mod work_queue;
 pub mod world;

@@ -318,6 +318,8 @@ pub enum ObjectKind {
     Deployment,
     /// `policy/v1` PodDisruptionBudget.
     PodDisruptionBudget,
+    /// `v1` Service (only changes made by the Rollout controller are committed).
+    Service,
 }
 
 impl fmt::Display for ObjectKind {
@@ -328,6 +330,7 @@ impl fmt::Display for ObjectKind {
             ObjectKind::ReplicaSet => "ReplicaSet",
             ObjectKind::Deployment => "Deployment",
             ObjectKind::PodDisruptionBudget => "PodDisruptionBudget",
+            ObjectKind::Service => "Service",
         })
     }
 }

@@ -291,6 +291,10 @@ pub struct SchedulerProfileSpec {
     pub default_spread_constraints: Option<Vec<TopologySpreadConstraint>>,
     /// Per-profile `percentageOfNodesToScore` (None = the configuration's value).
     pub percentage_of_nodes_to_score: Option<i32>,
+    /// Plugins enabled at `multiPoint` that are not built in (custom plugins): the scheduler
+    /// adds each to the filter and/or score list according to the extension points its
+    /// registration declares, after the built-in ones.
+    pub custom_multi_point: Vec<PluginRef>,
 }
 
 /// The filter plugins of upstream's default profile, in order
@@ -345,6 +349,7 @@ impl SchedulerProfileSpec {
             balanced_resources: cpu_mem,
             default_spread_constraints: None,
             percentage_of_nodes_to_score: None,
+            custom_multi_point: Vec::new(),
         }
     }
 }

@@ -16,6 +16,7 @@ pub use crate::cluster::scheduling_spec::{
     UnsatisfiableConstraintAction, WeightedPodAffinityTerm,
 };
 
+pub use crate::cluster::job_spec::{CompletionMode, JobSpec, WorkQueueSpec};
 pub use crate::cluster::lifecycle_spec::{ContainerProbes, HealthSpec, ProbeSpec, RestartPolicy};
 
 /// Label set of an object (`metadata.labels`), ordered by key.
@@ -442,6 +443,8 @@ pub struct BehaviorSpec {
     pub health: HealthSpec,
     /// Per image version overrides of `health` (`spec.versions[]`), in file order.
     pub health_by_image: Vec<(String, HealthSpec)>,
+    /// The queue of tasks the workload's pods drain (`spec.workQueue`), if any.
+    pub work_queue: Option<WorkQueueSpec>,
 }
 
 impl BehaviorSpec {
@@ -463,6 +466,7 @@ impl BehaviorSpec {
             serving_by_image: Vec::new(),
             health: HealthSpec::default(),
             health_by_image: Vec::new(),
+            work_queue: None,
         }
     }
 
@@ -646,6 +650,14 @@ pub enum TimelineAction {
         /// Node name.
         node: String,
     },
+    /// A `kubectl argo rollouts` command on a Rollout (promote, abort, retry, pause, resume,
+    /// set image).
+    Argo {
+        /// Rollout name.
+        rollout: String,
+        /// The command.
+        command: crate::cluster::argo::spec::ArgoCommand,
+    },
 }
 
 impl TimelineAction {
@@ -762,6 +774,10 @@ pub struct ClusterSpec {
     pub scheduler: SchedulerConfigSpec,
     /// PodDisruptionBudgets, in file order.
     pub pod_disruption_budgets: Vec<PodDisruptionBudgetSpec>,
+    /// `batch/v1` Jobs, in file order.
+    pub jobs: Vec<JobSpec>,
+    /// Argo Rollouts objects (`Rollout`, `AnalysisTemplate`).
+    pub argo: crate::cluster::argo::spec::ArgoSpec,
     /// Autoscalers: HPAs, KEDA ScaledObjects, the cluster autoscaler's node groups and options.
     pub autoscaling: crate::cluster::autoscaling_spec::AutoscalingSpec,
 }

@@ -41,6 +41,8 @@ pub struct Store {
     pub pod_contribution: BTreeMap<PodId, (bool, bool)>,
     /// PodDisruptionBudgets by `namespace/name`.
     pub pdbs: BTreeMap<String, crate::cluster::spec::PodDisruptionBudgetSpec>,
+    /// Rollout-controller patches of Services, by index in `ClusterSpec::services`.
+    pub service_routes: BTreeMap<usize, crate::cluster::argo::spec::ServiceRoute>,
 }
 
 /// Pods of one owner, counted as the ReplicaSet controller counts them.
@@ -70,11 +72,14 @@ pub struct ClusterState {
     /// CPU usage of each pod that serves traffic over the last sampling interval, in millicores
     /// (like metrics-server's `PodMetrics`); written by the traffic model at every sample.
     pub pod_cpu_usage: BTreeMap<PodId, f64>,
+    /// Work queues (`Behavior` `spec.workQueue`) by workload name.
+    pub task_queues: BTreeMap<String, crate::cluster::work_queue::TaskQueue>,
 }
 
 impl ClusterState {
     /// A state with an empty store for `spec`.
     pub fn new(spec: Arc<ClusterSpec>) -> Self {
+        let task_queues = crate::cluster::work_queue::queues_for(&spec);
         ClusterState {
             store: Store::default(),
             control_plane: spec.control_plane.clone(),
@@ -83,6 +88,7 @@ impl ClusterState {
             recorder: Recorder::default(),
             api_down_until: None,
             pod_cpu_usage: BTreeMap::new(),
+            task_queues,
         }
     }
 
@@ -761,6 +767,30 @@ impl ClusterState {
                     ObjectKind::PodDisruptionBudget,
                     ObjectRef::Named(key),
                     Change::Added,
+                );
+            }
+            ApiWrite::SetServiceRoute { service, route } => {
+                let Some(svc) = self.spec.services.get(service) else {
+                    return;
+                };
+                if self.store.service_routes.get(&service) == Some(&route) {
+                    return;
+                }
+                let key = format!("{}/{}", svc.namespace, svc.name);
+                let what = match (&route.hash, route.canary) {
+                    (Some(h), Some((_, w))) => format!("selector hash {h}, canary weight {w}%"),
+                    (Some(h), None) => format!("selector hash {h}"),
+                    (None, Some((_, w))) => format!("canary weight {w}%"),
+                    (None, None) => "selector as written".to_string(),
+                };
+                self.recorder
+                    .event(now, "Service", key.clone(), "ServiceUpdated", what);
+                self.store.service_routes.insert(service, route);
+                self.notify(
+                    out,
+                    ObjectKind::Service,
+                    ObjectRef::Named(key),
+                    Change::Modified,
                 );
             }
         }

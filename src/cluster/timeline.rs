@@ -369,6 +369,43 @@ impl Timeline {
                     }),
                 );
             }
+            TimelineAction::Argo { rollout, command } => {
+                let Some(idx) = state
+                    .spec
+                    .argo
+                    .rollouts
+                    .iter()
+                    .position(|r| &r.name == rollout)
+                else {
+                    return;
+                };
+                let key = {
+                    let r = &state.spec.argo.rollouts[idx];
+                    format!("{}/{}", r.namespace, r.name)
+                };
+                state.recorder.event(
+                    now,
+                    "Timeline",
+                    key,
+                    "ArgoCommand",
+                    format!(
+                        "kubectl argo rollouts {} {rollout} ({})",
+                        command.describe(),
+                        entry.source
+                    ),
+                );
+                // The patch commits after the write latency; the controller sees it a watch
+                // delay later.
+                let delay = state.control_plane.api_write_latency + state.control_plane.watch_delay;
+                ctx.send(
+                    w.argo,
+                    delay,
+                    Event::Argo(crate::cluster::argo::controller::ArgoEvent::Command {
+                        rollout: idx as u32,
+                        command: command.clone(),
+                    }),
+                );
+            }
             TimelineAction::DrainNode { node } => {
                 state.recorder.event(
                     now,

@@ -31,6 +31,10 @@ pub struct Wiring {
     pub drain: ComponentId,
     /// The request-traffic model (Services, endpoints, pods as servers, clients).
     pub traffic: ComponentId,
+    /// The Job controller.
+    pub job: ComponentId,
+    /// The Argo Rollouts controller.
+    pub argo: ComponentId,
     /// The HorizontalPodAutoscaler controller.
     pub hpa: ComponentId,
     /// The KEDA operator (ScaledObjects).
@@ -42,7 +46,7 @@ pub struct Wiring {
 impl Wiring {
     /// Component names in the order they are added (ids 0, 1, 2, ...). The names also seed the
     /// components' random streams, so they are part of the determinism contract.
-    pub const ORDER: [&'static str; 15] = [
+    pub const ORDER: [&'static str; 17] = [
         "apiserver",
         "scheduler",
         "replicaset-controller",
@@ -55,6 +59,8 @@ impl Wiring {
         "taint-eviction-controller",
         "drain",
         "traffic",
+        "job-controller",
+        "argo-rollouts-controller",
         "horizontal-pod-autoscaler",
         "keda-operator",
         "cluster-autoscaler",
@@ -75,9 +81,11 @@ impl Wiring {
             taint_eviction: ComponentId(9),
             drain: ComponentId(10),
             traffic: ComponentId(11),
-            hpa: ComponentId(12),
-            keda: ComponentId(13),
-            cluster_autoscaler: ComponentId(14),
+            job: ComponentId(12),
+            argo: ComponentId(13),
+            hpa: ComponentId(14),
+            keda: ComponentId(15),
+            cluster_autoscaler: ComponentId(16),
         }
     }
 
@@ -92,12 +100,14 @@ impl Wiring {
                 W.deployment,
                 W.taint_eviction,
                 W.traffic,
+                W.job,
             ],
             ObjectKind::Node => &[W.scheduler, W.kubelet, W.nodes, W.taint_eviction],
-            ObjectKind::ReplicaSet => &[W.replicaset, W.deployment],
+            ObjectKind::ReplicaSet => &[W.replicaset, W.deployment, W.argo],
             ObjectKind::Deployment => &[W.deployment],
             // The Eviction API reads PDBs at commit; nothing else watches them.
             ObjectKind::PodDisruptionBudget => &[],
+            ObjectKind::Service => &[W.traffic],
         }
     }
 }

@@ -27,6 +27,7 @@ use crate::cluster::metrics::Recorder;
 use crate::cluster::objects::{Deployment, DeploymentStatus, ReplicaSet, ReplicaSetStatus};
 use crate::cluster::sampler::Sampler;
 use crate::cluster::scheduler::Scheduler;
+use crate::cluster::scheduler::framework::Registry;
 use crate::cluster::spec::ClusterSpec;
 use crate::cluster::state::{ClusterState, Store};
 use crate::cluster::timeline::Timeline;
@@ -59,9 +60,48 @@ pub struct RunOutput {
     pub trace_hash: u64,
 }
 
+/// How to build a [`World`] beyond its spec: the scheduler plugin registry (built-in plus a
+/// library user's custom plugins) and the pod whose scheduling attempts are recorded for
+/// `kubesim explain`.
+#[derive(Debug, Default)]
+pub struct WorldOptions {
+    /// Plugins the scenario's scheduler profiles may name; `None` = the built-in ones.
+    pub registry: Option<Registry>,
+    /// Pod to explain: `namespace/name`, `name`, or a prefix of either (the first pod that
+    /// matches is followed); `None` records nothing.
+    pub explain: Option<String>,
+}
+
 impl World {
-    /// Build the simulation for `spec` (its seed, its duration).
+    /// Build the simulation for `spec` (its seed, its duration) with the built-in scheduler
+    /// plugins. Panics if a scheduler profile names a plugin that is not built in: use
+    /// [`World::with_options`] with a [`Registry`] holding it.
     pub fn new(spec: Arc<ClusterSpec>) -> World {
+        match World::with_options(spec, &WorldOptions::default()) {
+            Ok(w) => w,
+            Err(e) => panic!("{e}; build the world with World::with_options and a Registry"),
+        }
+    }
+
+    /// Build the simulation for `spec` with `options`. `Err` names a plugin of a scheduler
+    /// profile that the registry does not hold.
+    pub fn with_options(spec: Arc<ClusterSpec>, options: &WorldOptions) -> Result<World, String> {
+        let builtins;
+        let registry = match &options.registry {
+            Some(r) => r,
+            None => {
+                builtins = Registry::with_builtins();
+                &builtins
+            }
+        };
+        let scheduler = Scheduler::with_config(&spec.scheduler, registry, options.explain.clone())
+            .map_err(|name| {
+                let known: Vec<&str> = registry.names().collect();
+                format!(
+                    "scheduler plugin {name:?} is not registered; registered plugins: {}",
+                    known.join(", ")
+                )
+            })?;
         let wiring = Wiring::new();
         let end = SimTime::ZERO + spec.duration;
         let mut sim = Simulation::new(spec.seed, ClusterState::new(Arc::clone(&spec)));
@@ -80,7 +120,7 @@ impl World {
             .collect();
         let ids = [
             sim.add_component(Box::new(ApiServer::new(wiring))),
-            sim.add_component(Box::new(Scheduler::new())),
+            sim.add_component(Box::new(scheduler)),
             sim.add_component(Box::new(ReplicaSetController::new())),
             sim.add_component(Box::new(DeploymentController::new())),
             sim.add_component(Box::new(Kubelets::new(spec.seed))),
@@ -91,6 +131,12 @@ impl World {
             sim.add_component(Box::new(TaintEvictionController::new())),
             sim.add_component(Box::new(Drainer::new())),
             sim.add_component(Box::new(Traffic::new(&spec, end))),
+            sim.add_component(Box::new(
+                crate::cluster::controllers::job::JobController::new(&spec.jobs),
+            )),
+            sim.add_component(Box::new(
+                crate::cluster::argo::controller::RolloutController::new(&spec.argo.rollouts),
+            )),
             sim.add_component(Box::new(HpaController::new(
                 hpas.clone(),
                 spec.autoscaling.hpa_controller.clone(),
@@ -119,6 +165,8 @@ impl World {
                 wiring.taint_eviction,
                 wiring.drain,
                 wiring.traffic,
+                wiring.job,
+                wiring.argo,
                 wiring.hpa,
                 wiring.keda,
                 wiring.cluster_autoscaler
@@ -126,6 +174,13 @@ impl World {
         );
 
         let t0 = SimTime::ZERO;
+        for j in &spec.jobs {
+            sim.schedule(
+                t0,
+                wiring.job,
+                Event::Controller(crate::cluster::events::ControllerTimer::Reconcile(j.key())),
+            );
+        }
         for n in &spec.nodes {
             sim.schedule(
                 t0,
@@ -182,6 +237,12 @@ impl World {
                 wiring.api,
                 Event::Api(ApiWrite::CreatePodDisruptionBudget(Box::new(b.clone()))),
             );
+        }
+        // Rollouts create their first ReplicaSet, after the Deployments and ReplicaSets.
+        for e in
+            crate::cluster::argo::controller::RolloutController::initial_events(&spec.argo.rollouts)
+        {
+            sim.schedule(t0, wiring.argo, Event::Argo(e));
         }
         sim.schedule(t0, wiring.sampler, Event::Sample);
         sim.state_mut().recorder.traffic.sources = spec
@@ -246,7 +307,7 @@ impl World {
             h.write_word(u64::from(target.0));
             t.set(h);
         }));
-        World { sim, end, trace }
+        Ok(World { sim, end, trace })
     }
 
     /// The end of the run (start + duration).

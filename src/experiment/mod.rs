@@ -5,6 +5,7 @@
 
 pub mod compare;
 pub mod outputs;
+pub mod rollout_summary;
 pub mod run;
 pub mod stats;
 pub mod summary;

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use crate::cluster::invariants::{self, Violation};
 use crate::cluster::metrics::EventRow;
 use crate::cluster::spec::ClusterSpec;
-use crate::cluster::world::{RunOutput, World};
+use crate::cluster::world::{RunOutput, World, WorldOptions};
 use crate::engine::{SimDuration, SimTime};
 
 /// Guards and checks on a run.
@@ -58,8 +58,22 @@ pub fn run(
     limits: Limits,
     on_progress: &mut dyn FnMut(&Progress<'_>),
 ) -> RunResult {
+    match run_with(spec, &WorldOptions::default(), limits, on_progress) {
+        Ok(r) => r,
+        Err(e) => panic!("{e}; use experiment::run_with with a Registry"),
+    }
+}
+
+/// As [`run`], with a scheduler plugin registry and an explained pod ([`WorldOptions`]).
+/// `Err` names a scheduler plugin the registry does not hold.
+pub fn run_with(
+    spec: Arc<ClusterSpec>,
+    options: &WorldOptions,
+    limits: Limits,
+    on_progress: &mut dyn FnMut(&Progress<'_>),
+) -> Result<RunResult, String> {
     let started = Instant::now();
-    let mut world = World::new(spec);
+    let mut world = World::with_options(spec, options)?;
     let end = world.end();
     let mut slice = SimDuration::from_nanos((end.as_nanos() / SLICES).max(1));
     if limits.check && slice > CHECK_EVERY {
@@ -128,9 +142,9 @@ pub fn run(
             break;
         }
     }
-    RunResult {
+    Ok(RunResult {
         output: world.finish(),
         partial,
         violation,
-    }
+    })
 }

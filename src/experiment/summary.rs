@@ -91,11 +91,22 @@ pub struct Summary {
     pub expectations_passed: bool,
     /// Fields the scenario set that kubesim does not simulate (`path at file:line:col`).
     pub ignored_fields: Vec<String>,
+    /// Pods still pending (not bound, not terminating) at the end, `namespace/name` to the
+    /// message of their last FailedScheduling attempt (upstream's `FitError`, e.g.
+    /// `0/50 nodes are available: 30 Insufficient cpu, ...`); pods never attempted are absent.
+    pub pending_pods: BTreeMap<String, String>,
     /// Request traffic per `Traffic` source (omitted when the scenario has none).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub traffic: BTreeMap<String, TrafficSummary>,
     /// One entry per injected failure (crash, zone outage, partition, kubelet stop).
     pub failures: Vec<FailureSummary>,
+    /// One entry per update of a pod template (Deployment rollouts, Argo Rollouts updates),
+    /// omitted when there is none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub updates: Vec<crate::experiment::rollout_summary::UpdateSummary>,
+    /// Requests served per version (workload and image), omitted without traffic.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub served_by_version: Vec<crate::experiment::rollout_summary::VersionSummary>,
 }
 
 /// What one injected failure did (times in seconds from the failure; `null` if it never
@@ -323,6 +334,29 @@ impl Summary {
         put("containers.probe_killed", c.probe_kills as f64);
         put("pods.succeeded", c.pods_succeeded as f64);
         put("pods.failed", c.pods_failed as f64);
+        // Jobs: how many ended each way, and per Job its duration (startTime to completion or
+        // failure) and, for work-queue Jobs, the makespan (startTime to the last task done).
+        if !out.spec.jobs.is_empty() {
+            let done = |o| rec.jobs.iter().filter(|j| j.outcome == o).count() as f64;
+            use crate::cluster::controllers::job::JobOutcome;
+            put("jobs.completed", done(JobOutcome::Complete));
+            put(
+                "jobs.failed",
+                done(JobOutcome::BackoffLimitExceeded) + done(JobOutcome::DeadlineExceeded),
+            );
+        }
+        for j in &rec.jobs {
+            let d = j.end.saturating_since(j.start).as_secs_f64();
+            put(&format!("job.{}.duration_s", j.name), d);
+            put(&format!("job.{}.succeeded", j.name), f64::from(j.succeeded));
+            put(&format!("job.{}.failed", j.name), f64::from(j.failed));
+            if let Some(t) = j.queue_drained_at {
+                put(
+                    &format!("job.{}.makespan_s", j.name),
+                    t.saturating_since(j.start).as_secs_f64(),
+                );
+            }
+        }
         let failures: Vec<FailureSummary> = rec
             .failures
             .iter()
@@ -367,6 +401,8 @@ impl Summary {
             );
         }
         let traffic = traffic_summary(result, &mut m);
+        let (updates, served_by_version) =
+            crate::experiment::rollout_summary::rollout_summary(rec, out.end_time, &mut m);
         autoscaling_summary(result, &mut m);
         let expectations: Vec<ExpectationResult> = out
             .spec
@@ -422,7 +458,19 @@ impl Summary {
                 .iter()
                 .map(|f| format!("{} at {}", f.path, f.location))
                 .collect(),
+            pending_pods: out
+                .store
+                .pods
+                .values()
+                .filter(|p| p.node.is_none() && p.deletion_timestamp.is_none())
+                .filter_map(|p| {
+                    let key = p.key();
+                    rec.pending_reasons.get(&key).map(|m| (key, m.clone()))
+                })
+                .collect(),
             failures,
+            updates,
+            served_by_version,
         }
     }
 }

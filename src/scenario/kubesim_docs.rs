@@ -37,7 +37,7 @@ pub(crate) struct Ref {
     pub loc: Loc,
 }
 
-fn read_ref(cx: &Cx, v: &Val) -> R<Ref> {
+pub(crate) fn read_ref(cx: &Cx, v: &Val) -> R<Ref> {
     Ok(Ref {
         name: v.nonempty_string(cx)?,
         loc: v.loc(cx),
@@ -365,8 +365,10 @@ const BEHAVIOR_SPEC: Fields = Fields::read(&[
     "serving",
     "versions",
     "failures",
+    "workQueue",
     "cpuLoad",
 ]);
+const WORK_QUEUE: Fields = Fields::read(&["tasks", "duration"]);
 const DISTRIBUTIONS: &[&str] = &["constant", "uniform", "exponential", "lognormal"];
 const UNIFORM: Fields = Fields::read(&["min", "max"]);
 const EXPONENTIAL: Fields = Fields::read(&["mean"]);
@@ -419,6 +421,12 @@ pub(crate) fn read_behavior(cx: &mut Cx, doc: &Map, meta: Meta) -> R<BehaviorDoc
     }
     if let Some(v) = field("versions") {
         b.health_by_image = super::health_docs::read_version_health(cx, &v, &b.health)?;
+    }
+    if let Some(v) = field("workQueue") {
+        let m = v.map(cx, &WORK_QUEUE)?;
+        let tasks = m.req(cx, "tasks")?.int_in(cx, 0, 10_000_000)? as u32;
+        let duration = read_distribution(cx, &m.req(cx, "duration")?)?;
+        b.work_queue = Some(crate::cluster::spec::WorkQueueSpec { tasks, duration });
     }
     let cpu_load = match field("cpuLoad") {
         Some(v) => Some(super::autoscaling_docs::read_cpu_load(cx, &v)?),
@@ -531,6 +539,7 @@ pub(crate) const TIMELINE_VERBS: &[&str] = &[
     "apiServerDown",
     "slowNode",
     "drainNode",
+    "argo",
 ];
 
 /// Verbs from the design that are not implemented yet: a clear error, not "unknown field".
@@ -547,6 +556,10 @@ const SLOW_NODE: Fields = Fields::read(&["node", "factor", "for"]);
 /// Largest `slowNode` factor.
 const MAX_SLOW_FACTOR: f64 = 1000.0;
 const ROLLOUT: Fields = Fields::read(&["deployment", "action", "toRevision"]);
+
+const ARGO: Fields = Fields::read(&["rollout", "action", "image", "container"]);
+/// `argo.action` values (`kubectl argo rollouts <action>`).
+const ARGO_ACTIONS: &[&str] = &["promote", "abort", "retry", "pause", "resume", "setImage"];
 
 /// `rollout.action` values (`kubectl rollout <action>`).
 const ROLLOUT_ACTIONS: &[&str] = &["undo", "pause", "resume"];
@@ -590,6 +603,10 @@ pub(crate) enum RawAction {
     Rollout {
         deployment: Ref,
         op: crate::cluster::spec::RolloutOp,
+    },
+    Argo {
+        rollout: Ref,
+        command: crate::cluster::argo::spec::ArgoCommand,
     },
 }
 
@@ -751,6 +768,38 @@ fn read_entry(cx: &mut Cx, item: &Val) -> R<RawEntry> {
                 }
             };
             RawAction::Rollout { deployment, op }
+        }
+        "argo" => {
+            use crate::cluster::argo::spec::ArgoCommand;
+            let m = body.map(cx, &ARGO)?;
+            let rollout = read_ref(cx, &m.req(cx, "rollout")?)?;
+            let av = m.req(cx, "action")?;
+            let action = av.one_of(cx, ARGO_ACTIONS)?;
+            let image = m.get("image");
+            let container = m.get("container");
+            if action != "setImage"
+                && let Some(v) = image.as_ref().or(container.as_ref())
+            {
+                return Err(v.err(
+                    cx,
+                    "image and container are only valid with action setImage",
+                ));
+            }
+            let command = match action {
+                "promote" => ArgoCommand::Promote,
+                "abort" => ArgoCommand::Abort,
+                "retry" => ArgoCommand::Retry,
+                "pause" => ArgoCommand::Pause,
+                "resume" => ArgoCommand::Resume,
+                _ => ArgoCommand::SetImage {
+                    container: match container {
+                        Some(c) => Some(c.nonempty_string(cx)?),
+                        None => None,
+                    },
+                    image: m.req(cx, "image")?.nonempty_string(cx)?,
+                },
+            };
+            RawAction::Argo { rollout, command }
         }
         "cordon" | "uncordon" => {
             let m = body.map(cx, &NODE_REF)?;

@@ -22,6 +22,11 @@ use super::manifests::{
     workload_doc_fields,
 };
 use super::reader::{Cx, Fields, Loc, R, Src, Val};
+use super::scheduling::{
+    PriorityRefs, SCHEDULER_CONFIG_API, SchedulerConfigDoc, apply_scheduler_config,
+    priority_class_doc_fields, priority_refs, read_priority_class, read_scheduler_config,
+    resolve_priority, scheduler_config_doc_fields,
+};
 use super::traffic_docs::{
     DESTINATION_RULE_DOC, DestinationRuleDoc, SERVICE_DOC, TrafficDoc, read_destination_rule,
     read_service, read_traffic,
@@ -173,10 +178,15 @@ enum Handler {
     DestinationRule,
     List,
     PodDisruptionBudget,
+    Job,
+    Rollout,
+    AnalysisTemplate,
     HorizontalPodAutoscaler,
     ScaledObject,
     /// A real kind kubesim does not simulate yet: warn and skip the document.
     Skip,
+    PriorityClass,
+    SchedulerConfig,
 }
 
 /// `(kind, apiVersions, handler)`. For skipped kinds any apiVersion is accepted.
@@ -192,7 +202,7 @@ const KINDS: &[(&str, &[&str], Handler)] = &[
     ("Traffic", &[KUBESIM_API], Handler::Traffic),
     ("StatefulSet", &["apps/v1"], Handler::Skip),
     ("DaemonSet", &["apps/v1"], Handler::Skip),
-    ("Job", &["batch/v1"], Handler::Skip),
+    ("Job", &["batch/v1"], Handler::Job),
     ("CronJob", &["batch/v1"], Handler::Skip),
     (
         "HorizontalPodAutoscaler",
@@ -204,7 +214,16 @@ const KINDS: &[(&str, &[&str], Handler)] = &[
         &["policy/v1"],
         Handler::PodDisruptionBudget,
     ),
-    ("PriorityClass", &["scheduling.k8s.io/v1"], Handler::Skip),
+    (
+        "PriorityClass",
+        &["scheduling.k8s.io/v1"],
+        Handler::PriorityClass,
+    ),
+    (
+        "KubeSchedulerConfiguration",
+        &[SCHEDULER_CONFIG_API],
+        Handler::SchedulerConfig,
+    ),
     ("Service", &["v1"], Handler::Service),
     ("ConfigMap", &["v1"], Handler::Skip),
     ("Secret", &["v1"], Handler::Skip),
@@ -216,7 +235,12 @@ const KINDS: &[(&str, &[&str], Handler)] = &[
     ("ResourceQuota", &["v1"], Handler::Skip),
     ("Ingress", &["networking.k8s.io/v1"], Handler::Skip),
     ("NetworkPolicy", &["networking.k8s.io/v1"], Handler::Skip),
-    ("Rollout", &["argoproj.io/v1alpha1"], Handler::Skip),
+    ("Rollout", &["argoproj.io/v1alpha1"], Handler::Rollout),
+    (
+        "AnalysisTemplate",
+        &["argoproj.io/v1alpha1"],
+        Handler::AnalysisTemplate,
+    ),
     ("ScaledObject", &["keda.sh/v1alpha1"], Handler::ScaledObject),
     (
         "DestinationRule",
@@ -255,10 +279,19 @@ struct Collected {
     timelines: Vec<Named<String>>,
     timeline: Vec<RawEntry>,
     warnings: Vec<(Pos, Warning)>,
+    priority_classes: Vec<Named<crate::cluster::spec::PriorityClassSpec>>,
+    scheduler_config: Option<(SchedulerConfigDoc, Loc)>,
+    /// Where each Deployment's template wrote its priority fields (same order as `deployments`).
+    deployment_priority: Vec<PriorityRefs>,
+    /// The same for stand-alone ReplicaSets.
+    replica_set_priority: Vec<PriorityRefs>,
     pdbs: Vec<Named<crate::cluster::spec::PodDisruptionBudgetSpec>>,
     services: Vec<Named<ServiceSpec>>,
     traffic: Vec<Named<TrafficDoc>>,
     destination_rules: Vec<Named<DestinationRuleDoc>>,
+    jobs: Vec<Named<crate::cluster::spec::JobSpec>>,
+    rollouts: Vec<Named<super::argo_docs::RolloutDoc>>,
+    analysis_templates: Vec<Named<crate::cluster::argo::spec::AnalysisTemplateSpec>>,
     hpas: Vec<Named<super::autoscaling_docs::HpaDoc>>,
     scaled_objects: Vec<Named<super::autoscaling_docs::ScaledObjectDoc>>,
     node_groups: Vec<crate::cluster::autoscaling_spec::NodeGroupSpec>,
@@ -374,6 +407,7 @@ impl Collected {
                     &d.name
                 })?;
                 let value = read_deployment(&mut cx, &m, meta)?;
+                self.deployment_priority.push(priority_refs(&cx, doc));
                 self.deployments.push(Named { value, loc });
                 Ok(())
             }
@@ -385,7 +419,17 @@ impl Collected {
                     &d.name
                 })?;
                 let value = read_replica_set(&mut cx, &m, meta)?;
+                self.replica_set_priority.push(priority_refs(&cx, doc));
                 self.replica_sets.push(Named { value, loc });
+                Ok(())
+            }
+            Handler::Job => {
+                let m = root.map(&mut cx, &super::jobs::JOB_DOC)?;
+                let meta = read_meta(&mut cx, &m, &OBJECT_META, kind_name)?;
+                let loc = meta.name_loc.clone();
+                check_unique(&self.jobs, &meta.name, &loc, "Job", |j| &j.name)?;
+                let value = super::jobs::read_job(&mut cx, &m, meta)?;
+                self.jobs.push(Named { value, loc });
                 Ok(())
             }
             Handler::PodDisruptionBudget => {
@@ -496,6 +540,32 @@ impl Collected {
                 self.scaled_objects.push(Named { value, loc });
                 Ok(())
             }
+            Handler::Rollout => {
+                let m = root.map(&mut cx, &super::argo_docs::ARGO_DOC)?;
+                let meta = read_meta(&mut cx, &m, &OBJECT_META, kind_name)?;
+                let loc = meta.name_loc.clone();
+                check_unique(&self.rollouts, &meta.name, &loc, "Rollout", |r| {
+                    &r.spec.name
+                })?;
+                let value = super::argo_docs::read_rollout(&mut cx, &m, meta)?;
+                self.rollouts.push(Named { value, loc });
+                Ok(())
+            }
+            Handler::AnalysisTemplate => {
+                let m = root.map(&mut cx, &super::argo_docs::ARGO_DOC)?;
+                let meta = read_meta(&mut cx, &m, &OBJECT_META, kind_name)?;
+                let loc = meta.name_loc.clone();
+                check_unique(
+                    &self.analysis_templates,
+                    &meta.name,
+                    &loc,
+                    "AnalysisTemplate",
+                    |t| &t.name,
+                )?;
+                let value = super::argo_docs::read_analysis_template(&mut cx, &m, meta)?;
+                self.analysis_templates.push(Named { value, loc });
+                Ok(())
+            }
             Handler::Timeline => {
                 let m = root.map(&mut cx, &KUBESIM_DOC)?;
                 let meta = read_meta(&mut cx, &m, &KUBESIM_META, kind_name)?;
@@ -505,6 +575,49 @@ impl Collected {
                 let entries = read_timeline(&mut cx, &m)?;
                 self.timelines.push(Named { value, loc });
                 self.timeline.extend(entries);
+                Ok(())
+            }
+            Handler::PriorityClass => {
+                let m = root.map(&mut cx, priority_class_doc_fields())?;
+                let meta = read_meta(&mut cx, &m, &OBJECT_META, kind_name)?;
+                let loc = meta.name_loc.clone();
+                check_unique(
+                    &self.priority_classes,
+                    &meta.name,
+                    &loc,
+                    "PriorityClass",
+                    |p| &p.name,
+                )?;
+                let value = read_priority_class(&mut cx, &m, meta.name)?;
+                if value.global_default
+                    && let Some(first) = self
+                        .priority_classes
+                        .iter()
+                        .find(|p| p.value.global_default)
+                {
+                    return Err(m.req(&cx, "globalDefault")?.err(
+                        &cx,
+                        format!(
+                            "PriorityClass {} is already marked as default (at {}). Only one default can exist",
+                            first.value.name,
+                            first.loc.at()
+                        ),
+                    ));
+                }
+                self.priority_classes.push(Named { value, loc });
+                Ok(())
+            }
+            Handler::SchedulerConfig => {
+                let m = root.map(&mut cx, scheduler_config_doc_fields())?;
+                if let Some((_, first)) = &self.scheduler_config {
+                    return Err(kind_loc.err(format!(
+                        "a second KubeSchedulerConfiguration document; a scenario has at most one (the first is at {})",
+                        first.at()
+                    )));
+                }
+                cx.label = kind_name.to_string();
+                let value = read_scheduler_config(&mut cx, &m)?;
+                self.scheduler_config = Some((value, kind_loc));
                 Ok(())
             }
         }
@@ -634,7 +747,20 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
         .iter()
         .map(|d| d.value.name.as_str())
         .chain(c.replica_sets.iter().map(|r| r.value.name.as_str()))
+        .chain(c.jobs.iter().map(|j| j.value.name.as_str()))
+        .chain(c.rollouts.iter().map(|r| r.value.spec.name.as_str()))
         .collect();
+    // A Rollout and a Deployment (or ReplicaSet) share the Behavior and pod-naming space.
+    for r in &c.rollouts {
+        let n = r.value.spec.name.as_str();
+        if c.deployments.iter().any(|d| d.value.name == n)
+            || c.replica_sets.iter().any(|d| d.value.name == n)
+        {
+            return Err(r.loc.err(format!(
+                "Rollout {n:?} has the name of a Deployment or ReplicaSet; workload names must be unique"
+            )));
+        }
+    }
     let mut behaviors: BTreeMap<String, BehaviorSpec> = BTreeMap::new();
     let mut behavior_at: BTreeMap<String, Loc> = BTreeMap::new();
     for b in &c.behaviors {
@@ -643,7 +769,7 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
             return Err(unknown_ref(
                 &w.name,
                 &w.loc,
-                "Deployment or ReplicaSet",
+                "Deployment, ReplicaSet, Job or Rollout",
                 workload_names.iter().copied(),
             ));
         }
@@ -800,6 +926,38 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
             RawAction::ApiServerDown { duration } => TimelineAction::ApiServerDown {
                 duration: *duration,
             },
+            RawAction::Argo { rollout, command } => {
+                let names: Vec<&str> = c
+                    .rollouts
+                    .iter()
+                    .map(|r| r.value.spec.name.as_str())
+                    .collect();
+                resolve(rollout, "Rollout", &names)?;
+                if let crate::cluster::argo::spec::ArgoCommand::SetImage {
+                    container: Some(cn),
+                    ..
+                } = command
+                    && let Some(r) = c
+                        .rollouts
+                        .iter()
+                        .find(|r| r.value.spec.name == rollout.name)
+                    && !r
+                        .value
+                        .spec
+                        .template
+                        .containers
+                        .iter()
+                        .any(|x| &x.name == cn)
+                {
+                    return Err(rollout
+                        .loc
+                        .err(format!("Rollout {} has no container {cn:?}", rollout.name)));
+                }
+                TimelineAction::Argo {
+                    rollout: rollout.name.clone(),
+                    command: command.clone(),
+                }
+            }
         };
         timeline.push(TimelineEntry {
             at: SimTime(e.at.0),
@@ -811,6 +969,24 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
 
     // Request traffic: Traffic -> Service, DestinationRule host -> Service.
     let (services, traffic, destination_rules) = resolve_traffic(&c, &scenario)?;
+    let analysis_templates: Vec<crate::cluster::argo::spec::AnalysisTemplateSpec> = c
+        .analysis_templates
+        .iter()
+        .map(|t| t.value.clone())
+        .collect();
+    let rollout_locs: Vec<Loc> = c.rollouts.iter().map(|r| r.loc.clone()).collect();
+    let rollouts = super::argo_docs::resolve_rollouts(
+        std::mem::take(&mut c.rollouts)
+            .into_iter()
+            .map(|r| r.value)
+            .collect(),
+        &services,
+        &analysis_templates,
+    )?;
+    let argo = crate::cluster::argo::spec::ArgoSpec {
+        rollouts,
+        analysis_templates,
+    };
 
     // Autoscalers: targets are Deployments, metric Services exist, one autoscaler per target.
     let autoscaling = resolve_autoscaling(&c, &deployment_names, &services, &scenario)?;
@@ -820,7 +996,9 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
         .deployments
         .first()
         .map(|d| (&d.loc, "Deployment"))
-        .or_else(|| c.replica_sets.first().map(|r| (&r.loc, "ReplicaSet")));
+        .or_else(|| c.replica_sets.first().map(|r| (&r.loc, "ReplicaSet")))
+        .or_else(|| c.jobs.first().map(|j| (&j.loc, "Job")))
+        .or_else(|| rollout_locs.first().map(|l| (l, "Rollout")));
     let addable = timeline
         .iter()
         .any(|e| matches!(e.action, TimelineAction::AddNodes { .. }));
@@ -831,6 +1009,45 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
         return Err(loc.err(format!(
             "this {kind} has no node to run on: add a v1 Node, a NodePool with count > 0, or a Timeline addNodes entry"
         )));
+    }
+
+    // Priority admission: resolve every template's priorityClassName (or the global default).
+    let classes: Vec<crate::cluster::spec::PriorityClassSpec> =
+        c.priority_classes.iter().map(|p| p.value.clone()).collect();
+    for (d, refs) in c.deployments.iter_mut().zip(&c.deployment_priority) {
+        resolve_priority(&mut d.value.template, refs, &classes)?;
+    }
+    for (r, refs) in c.replica_sets.iter_mut().zip(&c.replica_set_priority) {
+        resolve_priority(&mut r.value.template, refs, &classes)?;
+    }
+    // Scheduler profiles: every pod's schedulerName must have a profile.
+    let scheduler = apply_scheduler_config(c.scheduler_config.take().map(|(d, _)| d));
+    for (d, refs) in c
+        .deployments
+        .iter()
+        .map(|d| &d.value.template)
+        .zip(&c.deployment_priority)
+        .chain(
+            c.replica_sets
+                .iter()
+                .map(|r| &r.value.template)
+                .zip(&c.replica_set_priority),
+        )
+    {
+        if !scheduler.profiles.contains_key(&d.scheduler_name) {
+            let names: Vec<&str> = scheduler.profiles.keys().map(String::as_str).collect();
+            let loc = refs
+                .scheduler_name
+                .clone()
+                .unwrap_or_else(|| refs.template.clone());
+            return Err(loc
+                .err(format!(
+                    "no scheduler profile named {:?}; profiles: {} (add one to a KubeSchedulerConfiguration document)",
+                    d.scheduler_name,
+                    names.join(", ")
+                ))
+                .with_suggestion(suggest(&d.scheduler_name, names.iter().copied())));
+        }
     }
 
     let warnings: Vec<Warning> = c.warnings.into_iter().map(|(_, w)| w).collect();
@@ -855,12 +1072,14 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
         timeline,
         expectations: scenario.expectations,
         ignored_fields,
-        priority_classes: Vec::new(),
-        scheduler: crate::cluster::spec::SchedulerConfigSpec::default(),
+        priority_classes: classes,
+        scheduler,
         pod_disruption_budgets: c.pdbs.into_iter().map(|b| b.value).collect(),
+        jobs: c.jobs.into_iter().map(|j| j.value).collect(),
         services,
         traffic,
         destination_rules,
+        argo,
         autoscaling,
     };
     Ok((spec, warnings))

@@ -340,14 +340,14 @@ pub(crate) fn read_replica_set(cx: &mut Cx, doc: &Map, meta: Meta) -> R<ReplicaS
     })
 }
 
-struct WorkloadCommon {
-    replicas: i32,
-    selector: LabelSelector,
-    template: PodTemplateSpec,
-    min_ready_seconds: i32,
+pub(crate) struct WorkloadCommon {
+    pub replicas: i32,
+    pub selector: LabelSelector,
+    pub template: PodTemplateSpec,
+    pub min_ready_seconds: i32,
 }
 
-fn read_workload_spec(cx: &mut Cx, spec: &Map) -> R<WorkloadCommon> {
+pub(crate) fn read_workload_spec(cx: &mut Cx, spec: &Map) -> R<WorkloadCommon> {
     let replicas = match spec.get("replicas") {
         Some(v) => {
             let r = v.int_in(cx, 0, MAX_REPLICAS)?;
@@ -542,15 +542,16 @@ const POD_SPEC: Fields = Fields {
         "terminationGracePeriodSeconds",
         "schedulerName",
         "restartPolicy",
-    ],
-    warn: &[
         "affinity",
         "topologySpreadConstraints",
+        "priorityClassName",
+        "preemptionPolicy",
+    ],
+    warn: &[
         "volumes",
         "securityContext",
         "serviceAccountName",
         "serviceAccount",
-        "priorityClassName",
         "activeDeadlineSeconds",
         "automountServiceAccountToken",
         "ephemeralContainers",
@@ -560,7 +561,6 @@ const POD_SPEC: Fields = Fields {
         "hostUsers",
         "os",
         "overhead",
-        "preemptionPolicy",
         "readinessGates",
         "resourceClaims",
         "resources",
@@ -713,6 +713,30 @@ pub(crate) fn read_template_with(
         }
         None => 0,
     };
+    let affinity = match spec.get("affinity") {
+        Some(v) => super::scheduling::read_affinity(cx, &v)?,
+        None => Default::default(),
+    };
+    let topology_spread_constraints = match spec.get("topologySpreadConstraints") {
+        Some(v) => super::scheduling::read_spread_constraints(cx, &v, false)?,
+        None => Vec::new(),
+    };
+    let priority_class_name = match spec.get("priorityClassName") {
+        Some(v) => {
+            let n = v.string(cx)?;
+            if !n.is_empty()
+                && let Err(msg) = check_dns_subdomain(&n)
+            {
+                return Err(v.err(cx, format!("invalid priorityClassName {n:?}: {msg}")));
+            }
+            (!n.is_empty()).then_some(n)
+        }
+        None => None,
+    };
+    let preemption_policy = match spec.get("preemptionPolicy") {
+        Some(v) => Some(super::scheduling::read_preemption_policy(cx, &v)?),
+        None => None,
+    };
     let termination_grace_period = match spec.get("terminationGracePeriodSeconds") {
         Some(v) => {
             let s = v.int_in(cx, 0, i64::MAX)?;
@@ -736,7 +760,10 @@ pub(crate) fn read_template_with(
             termination_grace_period,
             scheduler_name,
             restart_policy,
-            ..PodTemplateSpec::default()
+            affinity,
+            topology_spread_constraints,
+            priority_class_name,
+            preemption_policy: preemption_policy.unwrap_or_default(),
         },
         labels_at,
     ))

@@ -21,10 +21,12 @@
 //! [`parse_source`], edit the trees with [`yaml::Yaml::set_path`] (find a document with
 //! [`SourceFile::document_mut`]), then [`build`].
 
+mod argo_docs;
 mod autoscaling_docs;
 pub mod duration;
 pub mod error;
 mod health_docs;
+mod jobs;
 mod kubesim_docs;
 mod load;
 mod manifests;
@@ -32,6 +34,7 @@ mod policy;
 mod probes;
 pub mod quantity;
 mod reader;
+mod scheduling;
 pub mod sweep;
 mod traffic_docs;
 pub mod yaml;

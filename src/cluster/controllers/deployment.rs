@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::cluster::apiserver;
+use crate::cluster::argo::record::UpdateRecord;
 use crate::cluster::controllers::rolling::{self, Rolling, RsSize};
 use crate::cluster::controllers::workqueue::WorkQueue;
 use crate::cluster::events::{ApiWrite, Change, ControllerTimer, Event, ObjectRef, WatchEvent};
@@ -64,6 +65,8 @@ struct RolloutTrack {
     last_available: i32,
     /// Whether the deadline was already reported.
     deadline_reported: bool,
+    /// Index of its record in `Recorder::updates`.
+    update: Option<usize>,
 }
 
 /// The Deployment controller component.
@@ -272,6 +275,28 @@ impl DeploymentController {
                 }
             }
         }
+        // A rollout to an existing ReplicaSet (rollback) is tracked from here.
+        if !complete
+            && let Some(n) = new_rs
+            && old.iter().any(|rs| rs.replicas > 0)
+            && self
+                .rollouts
+                .get(key)
+                .is_none_or(|t| t.hash != n.template_hash)
+        {
+            self.rollouts.insert(
+                key.to_string(),
+                RolloutTrack {
+                    hash: n.template_hash.clone(),
+                    started: now,
+                    last_progress: now,
+                    last_available: n.status.available_replicas,
+                    deadline_reported: false,
+                    update: None,
+                },
+            );
+        }
+        self.track_update(key, d, &owned, new_rs, complete, now, &mut state.recorder);
         self.track_progress(key, d, new_rs, complete, now, &mut state.recorder, ctx);
         if d.status != status {
             writes.push(ApiWrite::DeploymentStatus {
@@ -361,9 +386,88 @@ impl DeploymentController {
                 last_progress: now,
                 last_available: 0,
                 deadline_reported: false,
+                update: None,
             },
         );
         ApiWrite::CreateReplicaSet(Box::new(rs))
+    }
+
+    /// Update records (`Recorder::updates`): start one with each rollout, observe the pods at
+    /// every reconcile, close it when the rollout completes or another replaces it.
+    #[allow(clippy::too_many_arguments)]
+    fn track_update(
+        &mut self,
+        key: &str,
+        d: &Deployment,
+        owned: &[&ReplicaSet],
+        new_rs: Option<&ReplicaSet>,
+        complete: bool,
+        now: SimTime,
+        recorder: &mut Recorder,
+    ) {
+        let image = |t: &PodTemplateSpec| {
+            t.containers
+                .first()
+                .map(|c| c.image.clone())
+                .unwrap_or_default()
+        };
+        let pods: i32 = owned.iter().map(|rs| rs.status.replicas).sum();
+        let available: i32 = owned.iter().map(|rs| rs.status.available_replicas).sum();
+        let Some(track) = self.rollouts.get_mut(key) else {
+            return;
+        };
+        if track.update.is_none() {
+            // The first ReplicaSet of a Deployment is not an update.
+            if owned.len() < 2 {
+                return;
+            }
+            // A new update ends the records of the earlier ones.
+            let versions = &recorder.traffic.versions;
+            for rec in recorder
+                .updates
+                .iter_mut()
+                .filter(|r| r.kind == "Deployment" && r.object == key)
+            {
+                rec.stop_counting(versions);
+                rec.finish(now, "Superseded");
+            }
+            let from = owned
+                .iter()
+                .filter(|rs| rs.template_hash != track.hash)
+                .max_by_key(|rs| rs.revision)
+                .map(|rs| image(&rs.template))
+                .unwrap_or_default();
+            let strategy = match d.strategy {
+                DeploymentStrategy::Recreate => "Recreate",
+                DeploymentStrategy::RollingUpdate { .. } => "RollingUpdate",
+            };
+            let mut rec = UpdateRecord::start(
+                "Deployment",
+                key.to_string(),
+                strategy,
+                from,
+                image(&d.template),
+                d.replicas,
+                now,
+                pods,
+                available,
+            );
+            rec.count_from(&d.name, &recorder.traffic.versions);
+            recorder.updates.push(rec);
+            track.update = Some(recorder.updates.len() - 1);
+        }
+        let Some(u) = track.update else {
+            return;
+        };
+        if new_rs.is_none_or(|rs| rs.template_hash != track.hash) {
+            return;
+        }
+        let rec = &mut recorder.updates[u];
+        rec.observe(now, pods, available);
+        rec.refresh(&recorder.traffic.versions);
+        if complete {
+            rec.finish(now, "Completed");
+        }
     }
 
     /// Progress accounting (upstream Progressing condition): record rollout completion and

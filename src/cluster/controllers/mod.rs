@@ -1,6 +1,7 @@
 //! Controllers: reconcile loops driven by watch events through a [`workqueue::WorkQueue`].
 
 pub mod deployment;
+pub mod job;
 pub mod nodelifecycle;
 pub mod nodes;
 pub mod ranking;

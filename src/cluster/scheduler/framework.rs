@@ -339,9 +339,38 @@ pub trait Plugin {
 /// Builds a plugin for a profile.
 pub type PluginFactory = Box<dyn Fn(&SchedulerProfileSpec) -> Box<dyn Plugin>>;
 
+/// The extension points a registered plugin implements, used when a profile enables it at
+/// `multiPoint` (upstream discovers them by interface; a Rust trait object cannot say which
+/// default methods it overrides, so the registration declares them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExtensionPoints {
+    /// PreFilter + Filter.
+    pub filter: bool,
+    /// PreScore + Score + NormalizeScore.
+    pub score: bool,
+}
+
+impl ExtensionPoints {
+    /// Filter only.
+    pub const FILTER: ExtensionPoints = ExtensionPoints {
+        filter: true,
+        score: false,
+    };
+    /// Score only.
+    pub const SCORE: ExtensionPoints = ExtensionPoints {
+        filter: false,
+        score: true,
+    };
+    /// Filter and Score.
+    pub const FILTER_AND_SCORE: ExtensionPoints = ExtensionPoints {
+        filter: true,
+        score: true,
+    };
+}
+
 /// Plugins by name: the built-in ones, and custom ones a library user registers.
 pub struct Registry {
-    factories: BTreeMap<String, PluginFactory>,
+    factories: BTreeMap<String, (ExtensionPoints, PluginFactory)>,
 }
 
 impl fmt::Debug for Registry {
@@ -366,13 +395,36 @@ impl Registry {
         r
     }
 
-    /// Register (or replace) a plugin factory under `name`.
+    /// Register (or replace) a plugin factory under `name`, implementing Filter and Score
+    /// (see [`Registry::register_plugin`] to declare fewer extension points).
     pub fn register(
         &mut self,
         name: &str,
         factory: impl Fn(&SchedulerProfileSpec) -> Box<dyn Plugin> + 'static,
     ) {
-        self.factories.insert(name.to_string(), Box::new(factory));
+        self.register_plugin(name, ExtensionPoints::FILTER_AND_SCORE, factory);
+    }
+
+    /// Register (or replace) a plugin factory under `name` with the extension points it
+    /// implements; a profile then uses it by name (in `filter`, `score` or `multiPoint`).
+    pub fn register_plugin(
+        &mut self,
+        name: &str,
+        points: ExtensionPoints,
+        factory: impl Fn(&SchedulerProfileSpec) -> Box<dyn Plugin> + 'static,
+    ) {
+        self.factories
+            .insert(name.to_string(), (points, Box::new(factory)));
+    }
+
+    /// The extension points `name` was registered with.
+    pub fn points(&self, name: &str) -> Option<ExtensionPoints> {
+        self.factories.get(name).map(|(p, _)| *p)
+    }
+
+    /// Registered names, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.factories.keys().map(String::as_str)
     }
 
     /// True if a plugin of this name is registered.
@@ -382,7 +434,7 @@ impl Registry {
 
     /// Instantiate `name` for `profile`.
     pub fn build(&self, name: &str, profile: &SchedulerProfileSpec) -> Option<Box<dyn Plugin>> {
-        self.factories.get(name).map(|f| f(profile))
+        self.factories.get(name).map(|(_, f)| f(profile))
     }
 }
 
@@ -405,14 +457,27 @@ impl fmt::Debug for Framework {
 }
 
 impl Framework {
-    /// Instantiate `profile`'s plugins from `registry`; `Err(name)` for an unknown plugin.
+    /// Instantiate `profile`'s plugins from `registry` (custom `multiPoint` plugins go to the
+    /// points their registration declares, after the built-in ones); `Err(name)` for a plugin
+    /// the registry does not know.
     pub fn new(profile: &SchedulerProfileSpec, registry: &Registry) -> Result<Framework, String> {
+        let mut filter_names = profile.filter.clone();
+        let mut score_names = profile.score.clone();
+        for p in &profile.custom_multi_point {
+            let points = registry.points(&p.name).ok_or_else(|| p.name.clone())?;
+            if points.filter && !filter_names.contains(&p.name) {
+                filter_names.push(p.name.clone());
+            }
+            if points.score && !score_names.iter().any(|(n, _)| *n == p.name) {
+                score_names.push((p.name.clone(), p.weight.unwrap_or(1)));
+            }
+        }
         let mut filters = Vec::new();
-        for n in &profile.filter {
+        for n in &filter_names {
             filters.push(registry.build(n, profile).ok_or_else(|| n.clone())?);
         }
         let mut scores = Vec::new();
-        for (n, w) in &profile.score {
+        for (n, w) in &score_names {
             scores.push((registry.build(n, profile).ok_or_else(|| n.clone())?, *w));
         }
         Ok(Framework {

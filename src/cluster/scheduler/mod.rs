@@ -11,6 +11,7 @@
 pub mod explain;
 pub mod framework;
 pub mod plugins;
+pub mod preemption;
 pub mod queue;
 
 #[cfg(test)]
@@ -25,7 +26,7 @@ use crate::cluster::events::{ApiWrite, Change, Event, ObjectRef, SchedulerTimer,
 use crate::cluster::objects::{ObjectKind, Pod, PodId};
 use crate::cluster::spec::SchedulerConfigSpec;
 use crate::cluster::state::ClusterState;
-use crate::engine::{Component, Context, SimDuration};
+use crate::engine::{Component, Context, SimDuration, SimRng};
 use explain::{Explanation, NodeVerdict, PluginScore};
 use framework::{CycleContext, Framework, Reason, Registry, Snapshot, num_feasible_nodes_to_find};
 use queue::SchedulingQueue;
@@ -54,6 +55,12 @@ pub struct Scheduler {
     flush_armed: bool,
     backoff_armed: bool,
     explain: Option<String>,
+    /// The pod being explained, once the first pod matching `explain` was attempted.
+    explain_pod: Option<PodId>,
+    /// Nominated node of pods that preempted others (upstream `status.nominatedNodeName`).
+    nominated: BTreeMap<PodId, String>,
+    /// Nodes rejected in the last cycle with the index of the filter plugin that rejected them.
+    failed_nodes: Vec<(usize, usize)>,
     // Reused buffers (no per-node allocation per cycle).
     feasible: Vec<usize>,
     reasons: Vec<Reason>,
@@ -115,11 +122,32 @@ impl Scheduler {
             flush_armed: false,
             backoff_armed: false,
             explain,
+            explain_pod: None,
+            nominated: BTreeMap::new(),
+            failed_nodes: Vec::new(),
             feasible: Vec::new(),
             reasons: Vec::new(),
             scores: Vec::new(),
             totals: Vec::new(),
         })
+    }
+
+    /// One scheduling cycle of `pod` against the cluster in `state` (PreFilter, Filter with
+    /// percentageOfNodesToScore, PreScore, Score, NormalizeScore, selectHost), without
+    /// assuming or binding the result: the chosen node's name, or the FailedScheduling message.
+    /// For benchmarks and tools; the component runs the same code for every queued pod.
+    pub fn try_schedule(
+        &mut self,
+        pod: &Pod,
+        state: &ClusterState,
+        rng: &mut SimRng,
+    ) -> Result<String, String> {
+        if self.snapshot_dirty {
+            self.snapshot = Snapshot::build(&state.store, &self.assumed);
+            self.snapshot_dirty = false;
+        }
+        let i = self.schedule_pod(pod, state, rng, &mut None)?;
+        Ok(self.snapshot.nodes[i].name.clone())
     }
 
     fn priority_of(state: &ClusterState) -> impl Fn(PodId) -> i32 + '_ {
@@ -168,7 +196,7 @@ impl Scheduler {
         &mut self,
         pod: &Pod,
         state: &ClusterState,
-        ctx: &mut Context<'_, Event>,
+        rng: &mut SimRng,
         record: &mut Option<Explanation>,
     ) -> Result<usize, String> {
         let fw = self
@@ -176,6 +204,7 @@ impl Scheduler {
             .get_mut(&pod.template.scheduler_name)
             .expect("pods of unknown profiles are not queued");
         let n_all = self.snapshot.nodes.len();
+        self.failed_nodes.clear();
         if n_all == 0 {
             return Err("0/0 nodes are available: no nodes available to schedule pods.".into());
         }
@@ -191,9 +220,11 @@ impl Scheduler {
             pods: &state.store.pods,
         };
         let mut counts: BTreeMap<Reason, usize> = BTreeMap::new();
-        for p in fw.filters.iter_mut() {
+        self.failed_nodes.clear();
+        for (k, p) in fw.filters.iter_mut().enumerate() {
             if let Err(r) = p.pre_filter(&cx) {
                 counts.insert(r, n_all);
+                self.failed_nodes.extend((0..n_all).map(|i| (i, k)));
                 return Err(fit_error(n_all, &counts));
             }
         }
@@ -214,10 +245,11 @@ impl Scheduler {
             self.reasons.clear();
             let mut ok = true;
             let mut failed_by = "";
-            for p in fw.filters.iter() {
+            for (k, p) in fw.filters.iter().enumerate() {
                 if !p.filter(&cx, i, &mut self.reasons) {
                     ok = false;
                     failed_by = p.name();
+                    self.failed_nodes.push((i, k));
                     break;
                 }
             }
@@ -301,7 +333,7 @@ impl Scheduler {
                 ties = 1;
             } else if self.totals[k] == self.totals[best] {
                 ties += 1;
-                if ctx.rng().random_range(0..ties) == 0 {
+                if rng.random_range(0..ties) == 0 {
                     best = k;
                 }
             }
@@ -325,29 +357,38 @@ impl Scheduler {
             self.snapshot_dirty = false;
         }
         let key = pod.key();
-        let mut record = match &self.explain {
-            Some(k) if *k == key => Some(Explanation {
-                pod: key.clone(),
-                at: now,
-                selected: None,
-                nodes: Vec::new(),
-                message: None,
-            }),
-            _ => None,
+        let explained = match (self.explain_pod, &self.explain) {
+            (Some(e), _) => e == id,
+            (None, Some(target)) if explain_matches(target, &key, &pod.name) => {
+                self.explain_pod = Some(id);
+                true
+            }
+            _ => false,
         };
-        let result = self.schedule_pod(pod, state, ctx, &mut record);
+        let mut record = explained.then(|| Explanation {
+            pod: key.clone(),
+            at: now,
+            selected: None,
+            nodes: Vec::new(),
+            message: None,
+        });
+        let result = self.schedule_pod(pod, state, ctx.rng(), &mut record);
         match result {
             Ok(i) => {
                 let node = self.snapshot.nodes[i].name.clone();
                 self.snapshot.add_pod(pod, &node);
                 self.assumed.insert(id, node.clone());
+                self.nominated.remove(&id);
                 if let Some(r) = record.as_mut() {
                     r.selected = Some(node.clone());
                 }
                 state.recorder.pending_reasons.remove(&key);
                 apiserver::write(ctx, state, ApiWrite::BindPod { id, node });
             }
-            Err(msg) => {
+            Err(mut msg) => {
+                if let Some(m) = self.post_filter(id, now, state, ctx) {
+                    msg = format!("{msg} preemption: {m}");
+                }
                 if let Some(r) = record.as_mut() {
                     r.message = Some(msg.clone());
                 }
@@ -373,6 +414,68 @@ impl Scheduler {
         }
         if let Some(r) = record {
             state.recorder.explanations.push(r);
+        }
+    }
+
+    /// PostFilter (DefaultPreemption, when the profile enables it) after a failed cycle: on
+    /// success the victims are deleted through the API server and the pod is nominated to the
+    /// node; else upstream's preemption message to append to the FailedScheduling one.
+    fn post_filter(
+        &mut self,
+        id: PodId,
+        now: crate::engine::SimTime,
+        state: &mut ClusterState,
+        ctx: &mut Context<'_, Event>,
+    ) -> Option<String> {
+        let pod = &state.store.pods.get(&id)?.clone();
+        let fw = self.profiles.get_mut(&pod.template.scheduler_name)?;
+        if !fw.profile.preemption || self.failed_nodes.is_empty() {
+            return None;
+        }
+        let names: Vec<String> = fw.filters.iter().map(|p| p.name().to_string()).collect();
+        let failed: Vec<(usize, &str)> = self
+            .failed_nodes
+            .iter()
+            .map(|&(i, k)| (i, names[k].as_str()))
+            .collect();
+        let offset = ctx.rng().random_range(0..failed.len().max(1));
+        let result = preemption::post_filter(
+            pod,
+            self.nominated.get(&pod.id).map(String::as_str),
+            &failed,
+            offset,
+            &mut fw.filters,
+            &mut self.snapshot,
+            &state.store,
+        );
+        match result {
+            preemption::PostFilterResult::Unschedulable(m) => Some(m),
+            preemption::PostFilterResult::Nominate { node, victims } => {
+                let node = self.snapshot.nodes[node].name.clone();
+                let key = pod.key();
+                for v in victims {
+                    if let Some(victim) = state.store.pods.get(&v) {
+                        let vkey = victim.key();
+                        state.recorder.event(
+                            now,
+                            "Pod",
+                            vkey,
+                            "Preempted",
+                            format!("Preempted by pod {key} on node {node}"),
+                        );
+                    }
+                    apiserver::write(
+                        ctx,
+                        state,
+                        ApiWrite::DeletePod {
+                            id: v,
+                            by: format!("Pod {key} (preemption)"),
+                        },
+                    );
+                }
+                self.nominated.insert(pod.id, node);
+                None
+            }
         }
     }
 
@@ -416,6 +519,7 @@ impl Scheduler {
                 }
                 Change::Deleted => {
                     self.queue.delete(*id);
+                    self.nominated.remove(id);
                     self.assumed.remove(id);
                     if !self.snapshot_dirty {
                         self.snapshot.remove_pod(*id);
@@ -434,6 +538,16 @@ impl Scheduler {
             }
             _ => {}
         }
+    }
+}
+
+/// True if the `kubesim explain` target (`namespace/name`, `name`, or a prefix of either)
+/// names the pod with `key` (`namespace/name`) and `name`.
+pub fn explain_matches(target: &str, key: &str, name: &str) -> bool {
+    if target.contains('/') {
+        key.starts_with(target)
+    } else {
+        name.starts_with(target)
     }
 }
 

@@ -162,6 +162,10 @@ struct Svc {
     /// Connection-pool limit on tries in flight (`u64::MAX` = none).
     max_in_flight: u64,
     in_flight: u64,
+    /// `rollouts-pod-template-hash` the Rollout controller added to the selector, if any.
+    hash: Option<String>,
+    /// `(canary Service, weight %)`: the mesh sends that share of requests there instead.
+    split: Option<(u32, u32)>,
 }
 
 /// Where a request is.
@@ -186,6 +190,10 @@ struct Request {
     timeout: Option<EventId>,
     /// The try counts against the Service's connection pool.
     counted: bool,
+    /// Service of the current try (the source's, or a canary Service by weight).
+    svc: u32,
+    /// When the current try was sent.
+    try_started: SimTime,
 }
 
 /// A traffic source at run time.
@@ -243,6 +251,8 @@ impl Traffic {
                 outlier: None,
                 max_in_flight: u64::MAX,
                 in_flight: 0,
+                hash: None,
+                split: None,
             })
             .collect();
         for dr in &spec.destination_rules {
@@ -352,6 +362,8 @@ impl Traffic {
             server: u32::MAX,
             timeout: None,
             counted: false,
+            svc: self.sources[source as usize].service,
+            try_started: now,
         };
         match self.free.pop() {
             Some(i) => {
@@ -433,7 +445,15 @@ impl Traffic {
     fn send_try(&mut self, req: u32, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
         let r = self.requests[req as usize];
         let src = &self.sources[r.source as usize];
-        let svc = src.service;
+        let mut svc = src.service;
+        // A mesh route (Argo Rollouts traffic routing): a weighted share goes to the canary.
+        if let Some((canary, w)) = self.services[svc as usize].split
+            && w > 0
+            && ctx.rng().random_range(0..100u32) < w
+        {
+            svc = canary;
+        }
+        let src = &self.sources[r.source as usize];
         let lb = self.services[svc as usize]
             .lb
             .unwrap_or(src.spec.load_balancer);
@@ -445,6 +465,8 @@ impl Traffic {
             rq.phase = Phase::Try;
             rq.server = u32::MAX;
             rq.counted = false;
+            rq.svc = svc;
+            rq.try_started = ctx.now();
         }
         if self.services[svc as usize].in_flight >= self.services[svc as usize].max_in_flight {
             return self.end_try(req, TryEnd::Failed(FailureCause::Overflow), state, ctx);
@@ -542,6 +564,10 @@ impl Traffic {
         let p = &self.profiles[sv.profile as usize];
         sv.cpu_ns += p.cpu_per_request;
         let error = p.error_rate > 0.0 && ctx.rng().random::<f64>() < p.error_rate;
+        if let Some(v) = state.recorder.traffic.versions.get_mut(sv.profile as usize) {
+            v.served += 1;
+            v.errors += u64::from(error);
+        }
         // Next waiting try, if any (stale ones are still served: the pod cannot know the client
         // gave up).
         if let Some((nr, ng, at)) = self.servers[server as usize].queue.pop_front() {
@@ -594,7 +620,7 @@ impl Traffic {
         let now = ctx.now();
         let r = self.requests[req as usize];
         let src = r.source as usize;
-        let svc = self.sources[src].service;
+        let svc = r.svc;
         if let Some(id) = r.timeout {
             ctx.cancel(id);
         }
@@ -602,6 +628,11 @@ impl Traffic {
             self.services[svc as usize].in_flight -= 1;
             let sv = &mut self.servers[r.server as usize];
             sv.active = sv.active.saturating_sub(1);
+            if matches!(end, TryEnd::Ok | TryEnd::Failed(FailureCause::ServerError))
+                && let Some(v) = state.recorder.traffic.versions.get_mut(sv.profile as usize)
+            {
+                v.latency.record(now.saturating_since(r.try_started));
+            }
             // Outlier detection sees the host's answer (not client timeouts).
             let host_error = match end {
                 TryEnd::Ok => Some(false),
@@ -696,7 +727,7 @@ impl Traffic {
 
     // ----- pods and endpoints -------------------------------------------------------------
 
-    fn profile_for(&mut self, workload: &str, image: &str, state: &ClusterState) -> u32 {
+    fn profile_for(&mut self, workload: &str, image: &str, state: &mut ClusterState) -> u32 {
         let key = (workload.to_string(), image.to_string());
         if let Some(&p) = self.profile_ids.get(&key) {
             return p;
@@ -705,6 +736,12 @@ impl Traffic {
         let id = self.profiles.len() as u32;
         self.profiles.push(Profile::of(b.serving_for(image)));
         self.profile_ids.insert(key, id);
+        // Versions are indexed like profiles (one per workload and image).
+        state.recorder.traffic.versions.push(stats::VersionStats {
+            workload: workload.to_string(),
+            image: image.to_string(),
+            ..Default::default()
+        });
         id
     }
 
@@ -763,15 +800,72 @@ impl Traffic {
         let pod = state.store.pods.get(&id);
         // Endpoint membership per Service.
         for svc in 0..self.services.len() {
-            let s = &self.services[svc];
-            let ready = w.change != Change::Deleted
-                && pod.is_some_and(|p| {
-                    p.namespace == s.namespace
-                        && !s.selector.is_empty()
-                        && s.selector.iter().all(|(k, v)| p.labels.get(k) == Some(v))
-                        && p.is_ready()
-                        && !p.is_terminating()
-                });
+            let ready = w.change != Change::Deleted && pod.is_some_and(|p| self.selects(svc, p));
+            self.set_member(server, svc, ready, ctx);
+        }
+        if w.change == Change::Deleted {
+            self.server_of_pod.remove(&id);
+        }
+    }
+
+    /// True if `pod` is a ready endpoint of Service `svc`: selected (with any hash the Rollout
+    /// controller added), Ready and not terminating.
+    fn selects(&self, svc: usize, p: &crate::cluster::objects::Pod) -> bool {
+        let s = &self.services[svc];
+        p.namespace == s.namespace
+            && !s.selector.is_empty()
+            && s.selector.iter().all(|(k, v)| p.labels.get(k) == Some(v))
+            && s.hash.as_ref().is_none_or(|h| {
+                p.labels.get(crate::cluster::argo::spec::ROLLOUT_HASH_LABEL) == Some(h)
+            })
+            && p.is_ready()
+            && !p.is_terminating()
+    }
+
+    /// A Service was patched (Rollout controller): take its new selector hash and split, and
+    /// re-decide the membership of every live pod.
+    fn service_changed(
+        &mut self,
+        w: &WatchEvent,
+        state: &ClusterState,
+        ctx: &mut Context<'_, Event>,
+    ) {
+        let ObjectRef::Named(key) = &w.object else {
+            return;
+        };
+        let Some(svc) = state
+            .spec
+            .services
+            .iter()
+            .position(|s| format!("{}/{}", s.namespace, s.name) == *key)
+        else {
+            return;
+        };
+        let route = state
+            .store
+            .service_routes
+            .get(&svc)
+            .cloned()
+            .unwrap_or_default();
+        self.services[svc].hash = route.hash;
+        self.services[svc].split = route
+            .canary
+            .map(|(c, w)| (c as u32, w.clamp(0, 100) as u32));
+        let live: Vec<(PodId, u32)> = self.server_of_pod.iter().map(|(p, s)| (*p, *s)).collect();
+        for (pod, server) in live {
+            let ready = state
+                .store
+                .pods
+                .get(&pod)
+                .is_some_and(|p| self.selects(svc, p));
+            self.set_member(server, svc, ready, ctx);
+        }
+    }
+
+    /// Record `server`'s membership of `svc`; a change reaches kube-proxy after the
+    /// EndpointSlice write and watch.
+    fn set_member(&mut self, server: u32, svc: usize, ready: bool, ctx: &mut Context<'_, Event>) {
+        {
             let member = &mut self.servers[server as usize].member;
             let was = member.contains(&(svc as u32));
             if ready != was {
@@ -789,9 +883,6 @@ impl Traffic {
                     }),
                 );
             }
-        }
-        if w.change == Change::Deleted {
-            self.server_of_pod.remove(&id);
         }
     }
 
@@ -976,6 +1067,9 @@ impl Component<Event, ClusterState> for Traffic {
             },
             Event::Watch(w) if w.kind == ObjectKind::Pod && !self.services.is_empty() => {
                 self.pod_changed(&w, state, ctx)
+            }
+            Event::Watch(w) if w.kind == ObjectKind::Service => {
+                self.service_changed(&w, state, ctx)
             }
             _ => {}
         }

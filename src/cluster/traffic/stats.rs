@@ -107,4 +107,21 @@ pub struct TrafficRecord {
     pub sources: Vec<TrafficStats>,
     /// Outlier ejections performed (all Services).
     pub ejections: u64,
+    /// Per version (workload, image) of the pods that served, in first-seen order.
+    pub versions: Vec<VersionStats>,
+}
+
+/// What the pods of one version (workload and first container's image) served.
+#[derive(Clone, Debug, Default)]
+pub struct VersionStats {
+    /// Workload (Deployment, Rollout or ReplicaSet name).
+    pub workload: String,
+    /// Image.
+    pub image: String,
+    /// Tries served (a worker finished them), whether or not the client still waited.
+    pub served: u64,
+    /// Of which answered with a 5xx.
+    pub errors: u64,
+    /// Latency of the tries whose answer reached the client: sent to answered.
+    pub latency: LatencyHistogram,
 }

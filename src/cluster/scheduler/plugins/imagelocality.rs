@@ -30,27 +30,40 @@ pub fn scaled_image_score(size: i64, num_nodes: u32, total_nodes: usize) -> i64 
     (size as f64 * spread) as i64
 }
 
-/// The ImageLocality plugin.
-#[derive(Debug)]
-pub struct ImageLocality;
+/// The ImageLocality plugin. PreScore computes each of the pod's images' scaled score once
+/// (normalized name, node count); Score then only checks which images the node holds.
+#[derive(Debug, Default)]
+pub struct ImageLocality {
+    /// (normalized image, `scaledImageScore`) for the pod's containers, in order.
+    images: Vec<(String, i64)>,
+}
 
 impl Plugin for ImageLocality {
     fn name(&self) -> &str {
         "ImageLocality"
     }
 
-    fn score(&self, cx: &CycleContext<'_>, node: usize) -> i64 {
+    fn pre_score(&mut self, cx: &CycleContext<'_>, _feasible: &[usize]) {
         let s = cx.snapshot;
-        let n = &s.nodes[node];
         let t = &cx.pod.template;
-        let mut sum = 0;
+        self.images.clear();
         for c in t.init_containers.iter().chain(&t.containers) {
             let img = normalized_image_name(&c.image);
-            if n.images.contains(img.as_ref()) {
-                let num = s.image_nodes.get(img.as_ref()).copied().unwrap_or(0);
-                sum += scaled_image_score(ASSUMED_IMAGE_SIZE, num, s.nodes.len());
-            }
+            let num = s.image_nodes.get(img.as_ref()).copied().unwrap_or(0);
+            let score = scaled_image_score(ASSUMED_IMAGE_SIZE, num, s.nodes.len());
+            self.images.push((img.into_owned(), score));
         }
+    }
+
+    fn score(&self, cx: &CycleContext<'_>, node: usize) -> i64 {
+        let n = &cx.snapshot.nodes[node];
+        let t = &cx.pod.template;
+        let sum: i64 = self
+            .images
+            .iter()
+            .filter(|(img, _)| n.images.contains(img.as_str()))
+            .map(|(_, score)| score)
+            .sum();
         calculate_priority(sum, (t.init_containers.len() + t.containers.len()) as i64)
     }
 }

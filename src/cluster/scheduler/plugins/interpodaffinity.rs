@@ -40,6 +40,10 @@ fn count_terms(
 ) {
     per_term.clear();
     per_term.resize(terms.len(), Domains::new());
+    if terms.is_empty() {
+        // Most pods have no required (anti-)affinity: skip the scan of every placed pod.
+        return;
+    }
     for p in cx.snapshot.placed.values() {
         if p.terminating {
             continue;

@@ -32,7 +32,9 @@ pub fn register_builtins(r: &mut Registry) {
             &p.balanced_resources,
         ))
     });
-    r.register("ImageLocality", |_| Box::new(imagelocality::ImageLocality));
+    r.register("ImageLocality", |_| {
+        Box::new(imagelocality::ImageLocality::default())
+    });
     r.register("PodTopologySpread", |p| {
         Box::new(podtopologyspread::PodTopologySpread::new(
             p.default_spread_constraints.clone(),

@@ -1,0 +1,408 @@
+//! DefaultPreemption, the PostFilter plugin: when no node fits a pod, find nodes where
+//! evicting lower-priority pods would make it fit, pick one, and name the victims.
+//!
+//! Upstream: `pkg/scheduler/framework/plugins/defaultpreemption/default_preemption.go`
+//! (`SelectVictimsOnNode`, `PodEligibleToPreemptOthers`, `calculateNumCandidates` with
+//! `minCandidateNodesPercentage` 10 and `minCandidateNodesAbsolute` 100) and
+//! `pkg/scheduler/framework/preemption/preemption.go` (`DryRunPreemption` from a random offset,
+//! `pickOneNodeForPreemption`).
+//!
+//! PodDisruptionBudgets: kubesim has none yet, so every victim counts as non-violating; the seam
+//! is [`pdb_violations`], which a PDB model fills in (upstream `filterPodsWithPDBViolation`:
+//! violating victims are reprieved first and fewer violations win the node choice).
+
+use std::collections::BTreeMap;
+
+use crate::cluster::objects::{Pod, PodId};
+use crate::cluster::spec::PreemptionPolicy;
+use crate::cluster::state::Store;
+use crate::engine::SimTime;
+
+use super::framework::{CycleContext, Plugin, Reason, Snapshot};
+
+/// Upstream `minCandidateNodesPercentage` (DefaultPreemptionArgs default).
+pub const MIN_CANDIDATE_NODES_PERCENTAGE: usize = 10;
+/// Upstream `minCandidateNodesAbsolute` (DefaultPreemptionArgs default).
+pub const MIN_CANDIDATE_NODES_ABSOLUTE: usize = 100;
+
+/// Filter plugins whose failure preemption cannot fix (upstream returns
+/// `UnschedulableAndUnresolvable` from them): the node is not a candidate.
+pub fn unresolvable(plugin: &str) -> bool {
+    !matches!(
+        plugin,
+        "NodeResourcesFit" | "PodTopologySpread" | "InterPodAffinity"
+    )
+}
+
+/// A node where preemption would make the pod fit, with its victims.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    /// Node index in the snapshot.
+    pub node: usize,
+    /// Pods to evict, most important first.
+    pub victims: Vec<PodId>,
+    /// Victims whose eviction would violate a PodDisruptionBudget.
+    pub num_pdb_violations: usize,
+}
+
+/// The outcome of PostFilter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PostFilterResult {
+    /// Evict `victims` and nominate `node` for the pod.
+    Nominate {
+        /// Node index.
+        node: usize,
+        /// Victims.
+        victims: Vec<PodId>,
+    },
+    /// Preemption did not help; upstream's message (appended to the FailedScheduling one).
+    Unschedulable(String),
+}
+
+/// Upstream `calculateNumCandidates`: 10% of the nodes, at least 100, at most all.
+pub fn num_candidates(num_nodes: usize) -> usize {
+    (num_nodes * MIN_CANDIDATE_NODES_PERCENTAGE / 100)
+        .max(MIN_CANDIDATE_NODES_ABSOLUTE)
+        .min(num_nodes)
+}
+
+/// The seam for PodDisruptionBudgets: how many of `victims` would violate a budget (none
+/// while kubesim has no PDB model).
+pub fn pdb_violations(_store: &Store, _victims: &[PodId]) -> usize {
+    0
+}
+
+/// Upstream `util.MoreImportantPod`: higher priority, then earlier start time.
+fn more_important(a: &Pod, b: &Pod) -> std::cmp::Ordering {
+    b.template
+        .priority
+        .cmp(&a.template.priority)
+        .then_with(|| start_time(a).cmp(&start_time(b)))
+}
+
+/// Upstream `GetPodStartTime` (`status.startTime`, set when the kubelet takes the pod).
+fn start_time(p: &Pod) -> SimTime {
+    p.scheduled_at.or(p.started_at).unwrap_or(p.created_at)
+}
+
+/// Run every filter's prepare + PreFilter, then Filter on `node`: does `pod` fit there now?
+fn fits(
+    pod: &Pod,
+    node: usize,
+    filters: &mut [Box<dyn Plugin>],
+    snapshot: &mut Snapshot,
+    store: &Store,
+    reasons: &mut Vec<Reason>,
+) -> bool {
+    for p in filters.iter_mut() {
+        p.prepare(pod, snapshot, store);
+    }
+    let cx = CycleContext {
+        pod,
+        snapshot,
+        pods: &store.pods,
+    };
+    for p in filters.iter_mut() {
+        if p.pre_filter(&cx).is_err() {
+            return false;
+        }
+    }
+    reasons.clear();
+    filters.iter().all(|p| p.filter(&cx, node, reasons))
+}
+
+/// Upstream `SelectVictimsOnNode`: remove every lower-priority pod from the node; if the pod
+/// then fits, add them back most important first, keeping out only those without which it
+/// does not fit. The snapshot is restored before returning.
+pub fn select_victims_on_node(
+    pod: &Pod,
+    node: usize,
+    filters: &mut [Box<dyn Plugin>],
+    snapshot: &mut Snapshot,
+    store: &Store,
+) -> Option<Candidate> {
+    let prio = pod.template.priority;
+    let mut potential: Vec<&Pod> = snapshot.nodes[node]
+        .pods
+        .iter()
+        .filter_map(|id| store.pods.get(id))
+        .filter(|p| p.template.priority < prio)
+        .collect();
+    if potential.is_empty() {
+        return None;
+    }
+    potential.sort_by(|a, b| more_important(a, b));
+    let node_name = snapshot.nodes[node].name.clone();
+    for p in &potential {
+        snapshot.remove_pod(p.id);
+    }
+    let mut reasons = Vec::new();
+    let mut victims: Vec<PodId> = Vec::new();
+    if fits(pod, node, filters, snapshot, store, &mut reasons) {
+        // Reprieve: PDB-violating victims first, then the others (both most important first).
+        let violating: Vec<&Pod> = potential
+            .iter()
+            .copied()
+            .filter(|p| pdb_violations(store, &[p.id]) > 0)
+            .collect();
+        let rest: Vec<&Pod> = potential
+            .iter()
+            .copied()
+            .filter(|p| pdb_violations(store, &[p.id]) == 0)
+            .collect();
+        for p in violating.into_iter().chain(rest) {
+            snapshot.add_pod(p, &node_name);
+            if !fits(pod, node, filters, snapshot, store, &mut reasons) {
+                snapshot.remove_pod(p.id);
+                victims.push(p.id);
+            }
+        }
+    } else {
+        for p in &potential {
+            snapshot.add_pod(p, &node_name);
+        }
+        return None;
+    }
+    // Restore the victims.
+    for id in &victims {
+        if let Some(p) = store.pods.get(id) {
+            snapshot.add_pod(p, &node_name);
+        }
+    }
+    if victims.is_empty() {
+        return None;
+    }
+    let num_pdb_violations = pdb_violations(store, &victims);
+    Some(Candidate {
+        node,
+        victims,
+        num_pdb_violations,
+    })
+}
+
+/// Upstream `pickOneNodeForPreemption`: fewest PDB violations, then the lowest highest-victim
+/// priority, then the smallest sum of victim priorities (each shifted by 2^31 so all are
+/// positive), then the fewest victims, then the latest start time of the highest-priority
+/// victims, then the first.
+pub fn pick_one_node(candidates: &[Candidate], store: &Store) -> Option<usize> {
+    let prio = |id: &PodId| store.pods.get(id).map_or(0, |p| p.template.priority);
+    let key = |c: &Candidate| {
+        let highest = c.victims.iter().map(prio).max().unwrap_or(i32::MIN);
+        let sum: i64 = c
+            .victims
+            .iter()
+            .map(|id| i64::from(prio(id)) + i64::from(i32::MAX) + 1)
+            .sum();
+        // Earliest start time among the highest-priority victims; later is better.
+        let earliest = c
+            .victims
+            .iter()
+            .filter(|id| prio(id) == highest)
+            .filter_map(|id| store.pods.get(id).map(start_time))
+            .min()
+            .unwrap_or(SimTime::ZERO);
+        (
+            c.num_pdb_violations,
+            highest,
+            sum,
+            c.victims.len(),
+            std::cmp::Reverse(earliest),
+        )
+    };
+    let mut best: Option<(usize, _)> = None;
+    for (i, c) in candidates.iter().enumerate() {
+        let k = key(c);
+        if best.as_ref().is_none_or(|(_, bk)| k < *bk) {
+            best = Some((i, k));
+        }
+    }
+    best.map(|(i, _)| i)
+}
+
+/// Upstream `PodEligibleToPreemptOthers`: not with `preemptionPolicy: Never`, nor while a
+/// lower-priority pod on the node it was nominated to is still terminating (its earlier
+/// preemption is under way).
+pub fn eligible(
+    pod: &Pod,
+    nominated: Option<&str>,
+    snapshot: &Snapshot,
+    store: &Store,
+) -> Result<(), String> {
+    if pod.template.preemption_policy == PreemptionPolicy::Never {
+        return Err("not eligible due to preemptionPolicy=Never.".into());
+    }
+    if let Some(n) = nominated
+        && let Some(&i) = snapshot.index.get(n)
+    {
+        let waiting = snapshot.nodes[i].pods.iter().any(|id| {
+            snapshot.placed.get(id).is_some_and(|p| p.terminating)
+                && store
+                    .pods
+                    .get(id)
+                    .is_some_and(|p| p.template.priority < pod.template.priority)
+        });
+        if waiting {
+            return Err("not eligible due to a terminating pod on the nominated node.".into());
+        }
+    }
+    Ok(())
+}
+
+/// PostFilter: `failed` lists every node with the filter plugin that rejected it; `offset` is
+/// the random start of the dry run (upstream draws it from the scheduler's random source).
+pub fn post_filter(
+    pod: &Pod,
+    nominated: Option<&str>,
+    failed: &[(usize, &str)],
+    offset: usize,
+    filters: &mut [Box<dyn Plugin>],
+    snapshot: &mut Snapshot,
+    store: &Store,
+) -> PostFilterResult {
+    if let Err(msg) = eligible(pod, nominated, snapshot, store) {
+        return PostFilterResult::Unschedulable(msg);
+    }
+    let n_all = snapshot.nodes.len();
+    let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let potential: Vec<usize> = failed
+        .iter()
+        .filter(|(_, plugin)| {
+            if unresolvable(plugin) {
+                *counts
+                    .entry("Preemption is not helpful for scheduling")
+                    .or_insert(0) += 1;
+                false
+            } else {
+                true
+            }
+        })
+        .map(|(i, _)| *i)
+        .collect();
+    let want = num_candidates(potential.len().max(1));
+    let mut candidates = Vec::new();
+    for k in 0..potential.len() {
+        if candidates.len() >= want {
+            break;
+        }
+        let i = potential[(offset + k) % potential.len()];
+        match select_victims_on_node(pod, i, filters, snapshot, store) {
+            Some(c) => candidates.push(c),
+            None => {
+                *counts
+                    .entry("No preemption victims found for incoming pod")
+                    .or_insert(0) += 1
+            }
+        }
+    }
+    // Restore the plugins' cycle state for the snapshot as it is.
+    for p in filters.iter_mut() {
+        p.prepare(pod, snapshot, store);
+    }
+    match pick_one_node(&candidates, store) {
+        Some(best) => PostFilterResult::Nominate {
+            node: candidates[best].node,
+            victims: candidates[best].victims.clone(),
+        },
+        None => {
+            let mut parts: Vec<String> = counts.iter().map(|(r, c)| format!("{c} {r}")).collect();
+            parts.sort();
+            PostFilterResult::Unschedulable(format!(
+                "0/{n_all} nodes are available: {}.",
+                parts.join(", ")
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::scheduler::tests_support::pod;
+    use std::sync::Arc;
+
+    fn store(pods: &[(u32, i32, u64)]) -> Store {
+        let mut s = Store::default();
+        for &(id, prio, started) in pods {
+            let mut p = pod();
+            p.id = PodId(id.into());
+            let mut t = (*p.template).clone();
+            t.priority = prio;
+            p.template = Arc::new(t);
+            p.scheduled_at = Some(SimTime(started));
+            s.pods.insert(p.id, p);
+        }
+        s
+    }
+
+    fn cand(node: usize, victims: &[u32], pdb: usize) -> Candidate {
+        Candidate {
+            node,
+            victims: victims.iter().map(|&v| PodId(v.into())).collect(),
+            num_pdb_violations: pdb,
+        }
+    }
+
+    #[test]
+    fn pick_one_node_table() {
+        // Pods: (id, priority, start time); upstream `TestPickOneNodeForPreemption` criteria.
+        let s = store(&[
+            (1, 10, 5),
+            (2, 20, 5),
+            (3, 10, 5),
+            (4, 10, 9),
+            (5, 5, 1),
+            (6, 5, 1),
+        ]);
+        let cases: &[(&str, Vec<Candidate>, usize)] = &[
+            (
+                "fewer PDB violations first",
+                vec![cand(0, &[1], 1), cand(1, &[2], 0)],
+                1,
+            ),
+            (
+                "lowest highest-priority victim",
+                vec![cand(0, &[2], 0), cand(1, &[1], 0)],
+                1,
+            ),
+            (
+                "smallest sum of priorities",
+                vec![cand(0, &[1, 3], 0), cand(1, &[1, 5], 0)],
+                1,
+            ),
+            (
+                "fewer victims win through the 2^31 shift of the sum",
+                vec![cand(0, &[5, 6, 1], 0), cand(1, &[3, 5], 0)],
+                1,
+            ),
+            (
+                "latest start of the highest-priority victims",
+                vec![cand(0, &[1], 0), cand(1, &[4], 0)],
+                1,
+            ),
+            (
+                "first of equals",
+                vec![cand(0, &[1], 0), cand(1, &[3], 0)],
+                0,
+            ),
+        ];
+        for (name, cands, want) in cases {
+            assert_eq!(pick_one_node(cands, &s), Some(*want), "{name}");
+        }
+        assert_eq!(pick_one_node(&[], &s), None);
+    }
+
+    #[test]
+    fn num_candidates_table() {
+        // calculateNumCandidates: 10% of nodes, at least 100, at most all.
+        for (n, want) in [(5, 5), (100, 100), (500, 100), (2000, 200), (5000, 500)] {
+            assert_eq!(num_candidates(n), want, "n={n}");
+        }
+    }
+
+    #[test]
+    fn resolvable_plugins() {
+        assert!(!unresolvable("NodeResourcesFit"));
+        assert!(unresolvable("TaintToleration"));
+        assert!(unresolvable("NodeAffinity"));
+    }
+}

@@ -1,0 +1,139 @@
+//! DefaultPreemption end to end: a high-priority pod that does not fit evicts the
+//! lowest-priority pod it needs and lands on the node; `preemptionPolicy: Never` and equal
+//! priorities do not preempt (upstream `default_preemption_test.go` cases
+//! "pod preempts lower priority pod", "preemptionPolicy=Never", "no victims").
+
+use std::sync::Arc;
+
+use kubesim::cluster::world::World;
+
+/// One 4-CPU node full of `low` pods (4 x 1 CPU); at 30 s the `high` Deployment is scaled to 1.
+fn scenario(high_class: &str) -> String {
+    format!(
+        r#"apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+metadata: {{name: preempt}}
+spec: {{seed: 5, duration: 3m}}
+---
+apiVersion: kubesim.dev/v1alpha1
+kind: NodePool
+metadata: {{name: pool}}
+spec: {{count: 1, capacity: {{cpu: "4", memory: 16Gi}}}}
+---
+apiVersion: scheduling.k8s.io/v1
+kind: PriorityClass
+metadata: {{name: low}}
+value: 100
+globalDefault: true
+---
+apiVersion: scheduling.k8s.io/v1
+kind: PriorityClass
+metadata: {{name: high}}
+value: 1000
+---
+apiVersion: scheduling.k8s.io/v1
+kind: PriorityClass
+metadata: {{name: polite}}
+value: 1000
+preemptionPolicy: Never
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: low}}
+spec:
+  replicas: 4
+  selector: {{matchLabels: {{app: low}}}}
+  template:
+    metadata: {{labels: {{app: low}}}}
+    spec:
+      containers: [{{name: c, image: "low:v1", resources: {{requests: {{cpu: "1"}}}}}}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: high}}
+spec:
+  replicas: 0
+  selector: {{matchLabels: {{app: high}}}}
+  template:
+    metadata: {{labels: {{app: high}}}}
+    spec:
+      priorityClassName: {high_class}
+      containers: [{{name: c, image: "high:v1", resources: {{requests: {{cpu: "1"}}}}}}]
+---
+apiVersion: kubesim.dev/v1alpha1
+kind: Timeline
+metadata: {{name: t}}
+spec: [{{at: 30s, scale: {{deployment: high, replicas: 1}}}}]
+"#
+    )
+}
+
+struct Outcome {
+    high_bound: bool,
+    preempted: usize,
+    messages: Vec<String>,
+}
+
+fn run(high_class: &str) -> Outcome {
+    let loaded = kubesim::scenario::load_str("p.yaml", &scenario(high_class)).expect("valid");
+    let mut world = World::new(Arc::new(loaded.spec));
+    let end = world.end();
+    world.advance(end, u64::MAX);
+    let out = world.finish();
+    let high_bound = out
+        .store
+        .pods
+        .values()
+        .any(|p| p.workload == "high" && p.node.is_some());
+    let preempted = out
+        .recorder
+        .events
+        .iter()
+        .filter(|e| e.reason == "Preempted")
+        .count();
+    let messages = out
+        .recorder
+        .events
+        .iter()
+        .filter(|e| e.reason == "FailedScheduling" && e.object.contains("high-"))
+        .map(|e| e.message.clone())
+        .collect();
+    Outcome {
+        high_bound,
+        preempted,
+        messages,
+    }
+}
+
+#[test]
+fn a_higher_priority_pod_preempts_one_victim() {
+    let o = run("high");
+    assert_eq!(o.preempted, 1, "exactly the one victim needed");
+    assert!(o.high_bound, "the preemptor lands once the victim is gone");
+    assert_eq!(
+        o.messages[0], "0/1 nodes are available: 1 Insufficient cpu.",
+        "the first attempt nominates the node (no preemption failure message)"
+    );
+}
+
+#[test]
+fn preemption_policy_never_does_not_preempt() {
+    let o = run("polite");
+    assert_eq!(o.preempted, 0);
+    assert!(!o.high_bound);
+    assert_eq!(
+        o.messages[0],
+        "0/1 nodes are available: 1 Insufficient cpu. preemption: not eligible due to preemptionPolicy=Never."
+    );
+}
+
+#[test]
+fn equal_priority_finds_no_victims() {
+    let o = run("low");
+    assert_eq!(o.preempted, 0);
+    assert!(!o.high_bound);
+    assert_eq!(
+        o.messages[0],
+        "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."
+    );
+}
