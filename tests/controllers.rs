@@ -88,6 +88,7 @@ fn spec(replicas: i32, nodes: u32, timeline: Vec<(u64, TimelineAction)>) -> Clus
         priority_classes: vec![],
         scheduler: SchedulerConfigSpec::default(),
         pod_disruption_budgets: vec![],
+        trace: None,
         services: vec![],
         traffic: vec![],
         destination_rules: vec![],

@@ -148,6 +148,7 @@ fn scenario(
         ignored_fields: vec![],
         priority_classes: vec![],
         pod_disruption_budgets: vec![],
+        trace: None,
         services: vec![],
         traffic: vec![],
         destination_rules: vec![],

@@ -88,6 +88,7 @@ fn spec(
         priority_classes: vec![],
         scheduler: SchedulerConfigSpec::default(),
         pod_disruption_budgets: vec![],
+        trace: None,
         services: vec![],
         traffic: vec![],
         destination_rules: vec![],

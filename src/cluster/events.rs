@@ -37,6 +37,9 @@ pub enum Event {
     /// The timeline entry with this index ends (an outage or partition with a duration).
     /// Emitted and consumed by the timeline.
     TimelineEnd(usize),
+    /// Trace replay timers (next arrival, next node event, PodGC of terminated pods). Emitted
+    /// and consumed by the trace replayer (`cluster::trace`).
+    Trace(crate::cluster::trace::TraceTimer),
 }
 
 /// A fault the timeline injects.
@@ -223,6 +226,12 @@ pub enum ApiWrite {
     },
     /// Create a PodDisruptionBudget.
     CreatePodDisruptionBudget(Box<crate::cluster::spec::PodDisruptionBudgetSpec>),
+    /// The kubelet reports that all containers exited successfully (phase `Succeeded`): the
+    /// pod stops counting against its node's resources.
+    PodSucceeded {
+        /// Pod.
+        id: PodId,
+    },
 }
 
 /// How an object changed.
@@ -287,6 +296,8 @@ pub enum KubeletTimer {
     Ready(PodId),
     /// The containers exited after SIGTERM (or the grace period ran out).
     Terminated(PodId),
+    /// A run-to-completion pod's containers finished their `run_for`.
+    Completed(PodId),
 }
 
 /// Controller timers.

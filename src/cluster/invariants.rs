@@ -145,6 +145,7 @@ mod tests {
             priority_classes: vec![],
             scheduler: crate::cluster::spec::SchedulerConfigSpec::default(),
             pod_disruption_budgets: vec![],
+            trace: None,
             services: vec![],
             traffic: vec![],
             destination_rules: vec![],

@@ -15,6 +15,9 @@
 //! killed, if still running), running pods report Ready again, and after a crash the remaining
 //! pods' containers are restarted (`restartCount` + 1). A slow node's kubelet steps take
 //! `factor` times as long.
+//!
+//! A run-to-completion pod (`run_for`, e.g. a trace pod) runs for that long from the moment its
+//! containers started, then the kubelet reports it `Succeeded` and stops tracking it.
 
 use std::collections::BTreeMap;
 
@@ -213,6 +216,11 @@ impl Kubelets {
                 let d = sample(&behavior.readiness, &mut agent.rng);
                 let d = agent.stretch(d);
                 let connected = agent.connected;
+                // A run-to-completion pod runs for `run_for` from now; the timer is ignored if
+                // the pod is killed first (it is no longer tracked then).
+                if let Some(run) = pod.run_for {
+                    ctx.send_self(run, Event::Kubelet(KubeletTimer::Completed(id)));
+                }
                 state.recorder.event(
                     now,
                     "Pod",
@@ -236,6 +244,39 @@ impl Kubelets {
                 if self.connected(&node) {
                     apiserver::write(ctx, state, ApiWrite::PodReady { id, ready: true });
                 }
+            }
+            KubeletTimer::Completed(id) => {
+                let Some(track) = self.pods.get(&id) else {
+                    return;
+                };
+                if !matches!(track.stage, Stage::WaitingReady | Stage::Running) {
+                    return;
+                }
+                let node = track.node.clone();
+                if !self.connected(&node) {
+                    // The containers exited, but a cut-off kubelet cannot report it: it tries
+                    // again at its next status update (`nodeStatusUpdateFrequency`). A crashed
+                    // node no longer tracks the pod, so this is a partition.
+                    let retry = state
+                        .control_plane
+                        .node_status_update_frequency
+                        .max(crate::engine::SimDuration::from_secs(1));
+                    ctx.send_self(retry, Event::Kubelet(KubeletTimer::Completed(id)));
+                    return;
+                }
+                if let Some(t) = self.pods.remove(&id).and_then(|t| t.timer) {
+                    ctx.cancel(t);
+                }
+                if let Some(pod) = state.store.pods.get(&id) {
+                    state.recorder.event(
+                        now,
+                        "Pod",
+                        pod.key(),
+                        "Completed",
+                        format!("Containers completed on {node}"),
+                    );
+                }
+                apiserver::write(ctx, state, ApiWrite::PodSucceeded { id });
             }
             KubeletTimer::Terminated(id) => {
                 let mut connected = true;

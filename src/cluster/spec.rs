@@ -740,6 +740,8 @@ pub struct ClusterSpec {
     pub scheduler: SchedulerConfigSpec,
     /// PodDisruptionBudgets, in file order.
     pub pod_disruption_budgets: Vec<PodDisruptionBudgetSpec>,
+    /// The workload trace to replay (a kubesim `Trace` document), if any.
+    pub trace: Option<crate::cluster::trace::TraceSpec>,
 }
 
 /// A `policy/v1` PodDisruptionBudget.

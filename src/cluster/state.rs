@@ -41,6 +41,9 @@ pub struct Store {
     pub pod_contribution: BTreeMap<PodId, (bool, bool)>,
     /// PodDisruptionBudgets by `namespace/name`.
     pub pdbs: BTreeMap<String, crate::cluster::spec::PodDisruptionBudgetSpec>,
+    /// Terminated (`Succeeded`) pods still in the store, oldest first (ids are creation
+    /// order), for PodGC's terminated-pod threshold.
+    pub terminated: std::collections::BTreeSet<PodId>,
 }
 
 /// Pods of one owner, counted as the ReplicaSet controller counts them.
@@ -203,7 +206,10 @@ impl ClusterState {
                 pod.id = id;
                 // A generated name that collides is retried with a new suffix, as the apiserver's
                 // generateName does (AlreadyExists -> retry).
-                pod.name = format!("{generate_name}{}", name_suffix());
+                // A pod with a fixed name (empty `generate_name`, e.g. a trace pod) keeps it.
+                if !(generate_name.is_empty() && !pod.name.is_empty()) {
+                    pod.name = format!("{generate_name}{}", name_suffix());
+                }
                 pod.created_at = now;
                 self.recorder.counters.pods_created += 1;
                 let r = Self::pod_ref(&pod);
@@ -265,6 +271,13 @@ impl ClusterState {
                 self.recorder
                     .scheduling_latency
                     .record(now.saturating_since(pod.created_at));
+                if pod.run_for.is_some() && self.recorder.trace.active {
+                    self.recorder.trace.pods_bound += 1;
+                    self.recorder
+                        .trace
+                        .scheduling_delay
+                        .record(now.saturating_since(pod.created_at));
+                }
                 let key = pod.key();
                 let r = Self::pod_ref(pod);
                 self.recorder.event(
@@ -712,6 +725,7 @@ impl ClusterState {
                 let r = Self::pod_ref(pod);
                 self.notify(out, ObjectKind::Pod, r, Change::Modified);
             }
+            ApiWrite::PodSucceeded { id } => self.pod_succeeded(id, now, out),
             ApiWrite::CreatePodDisruptionBudget(b) => {
                 let key = format!("{}/{}", b.namespace, b.name);
                 if self.store.pdbs.contains_key(&key) {
@@ -728,10 +742,38 @@ impl ClusterState {
         }
     }
 
+    /// Phase `Succeeded`: the pod leaves its node's aggregate (a terminal pod holds no
+    /// resources: the kubelet admits, and the scheduler's `NodeInfo` counts, only
+    /// non-terminated pods) and joins the terminated set PodGC trims.
+    fn pod_succeeded(&mut self, id: PodId, now: SimTime, out: &mut Vec<WatchEvent>) {
+        let Some(pod) = self.store.pods.get_mut(&id) else {
+            return;
+        };
+        if pod.phase.is_terminal() {
+            return;
+        }
+        pod.phase = PodPhase::Succeeded;
+        pod.ready_since = None;
+        if let Some(node) = pod.node.as_ref().and_then(|n| self.store.nodes.get_mut(n))
+            && node.pods.remove(&id)
+        {
+            node.requested = node.requested.sub(&pod.requests);
+            node.non_zero_requested = node.non_zero_requested.sub(&pod.non_zero_requests);
+        }
+        self.store.terminated.insert(id);
+        if pod.run_for.is_some() && self.recorder.trace.active {
+            self.recorder.trace.pods_succeeded += 1;
+            self.recorder.trace.last_completion = Some(now);
+        }
+        let r = Self::pod_ref(pod);
+        self.notify(out, ObjectKind::Pod, r, Change::Modified);
+    }
+
     fn remove_pod(&mut self, id: PodId, out: &mut Vec<WatchEvent>) {
         let Some(pod) = self.store.pods.remove(&id) else {
             return;
         };
+        self.store.terminated.remove(&id);
         if let Some(node) = pod.node.as_ref().and_then(|n| self.store.nodes.get_mut(n))
             && node.pods.remove(&id)
         {

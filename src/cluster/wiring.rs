@@ -31,12 +31,14 @@ pub struct Wiring {
     pub drain: ComponentId,
     /// The request-traffic model (Services, endpoints, pods as servers, clients).
     pub traffic: ComponentId,
+    /// The workload-trace replayer (`cluster::trace`).
+    pub trace: ComponentId,
 }
 
 impl Wiring {
     /// Component names in the order they are added (ids 0, 1, 2, ...). The names also seed the
     /// components' random streams, so they are part of the determinism contract.
-    pub const ORDER: [&'static str; 12] = [
+    pub const ORDER: [&'static str; 13] = [
         "apiserver",
         "scheduler",
         "replicaset-controller",
@@ -49,6 +51,7 @@ impl Wiring {
         "taint-eviction-controller",
         "drain",
         "traffic",
+        "trace",
     ];
 
     /// The fixed wiring.
@@ -66,6 +69,7 @@ impl Wiring {
             taint_eviction: ComponentId(9),
             drain: ComponentId(10),
             traffic: ComponentId(11),
+            trace: ComponentId(12),
         }
     }
 

@@ -3,7 +3,8 @@
 //! At time zero, in this order (same-instant events are FIFO): every node registers, then every
 //! Deployment and stand-alone ReplicaSet is created, then every PodDisruptionBudget, then the
 //! first metrics sample is taken (seeing the time-zero commits), then timeline entries due at
-//! zero fire, then the node lifecycle controller's first monitor pass.
+//! zero fire, then the node lifecycle controller's first monitor pass. A replayed trace's
+//! nodes due at zero register right after the scenario's nodes.
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -26,6 +27,7 @@ use crate::cluster::scheduler::Scheduler;
 use crate::cluster::spec::ClusterSpec;
 use crate::cluster::state::{ClusterState, Store};
 use crate::cluster::timeline::Timeline;
+use crate::cluster::trace::{TraceReplayer, TraceSources, TraceTimer};
 use crate::cluster::traffic::Traffic;
 use crate::cluster::traffic::stats::TrafficStats;
 use crate::cluster::wiring::Wiring;
@@ -58,6 +60,14 @@ pub struct RunOutput {
 impl World {
     /// Build the simulation for `spec` (its seed, its duration).
     pub fn new(spec: Arc<ClusterSpec>) -> World {
+        Self::with_trace(spec, None)
+    }
+
+    /// Build the simulation for `spec`, replaying the workload trace read from `trace` (the
+    /// sources the scenario layer opened for `spec.trace`). Trace nodes due at time zero
+    /// register with the scenario's nodes, before the first sample; later node events and pod
+    /// arrivals are pulled from the sources as virtual time reaches them.
+    pub fn with_trace(spec: Arc<ClusterSpec>, trace: Option<TraceSources>) -> World {
         let wiring = Wiring::new();
         let end = SimTime::ZERO + spec.duration;
         let mut sim = Simulation::new(spec.seed, ClusterState::new(Arc::clone(&spec)));
@@ -80,6 +90,17 @@ impl World {
             sim.add_component(Box::new(Drainer::new())),
             sim.add_component(Box::new(Traffic::new(&spec, end))),
         ];
+        let (namespace, workload) = spec
+            .trace
+            .as_ref()
+            .map(|t| (t.namespace.clone(), t.name.clone()))
+            .unwrap_or_default();
+        let mut replayer = TraceReplayer::new(trace, namespace, workload, end);
+        if let Some(t) = &spec.trace {
+            sim.state_mut().recorder.event_level = t.events;
+        }
+        let (first_pod, first_node, initial_nodes) = replayer.prime(sim.state_mut());
+        let trace_id = sim.add_component(Box::new(replayer));
         debug_assert_eq!(
             ids,
             [
@@ -97,6 +118,7 @@ impl World {
                 wiring.traffic
             ]
         );
+        debug_assert_eq!(trace_id, wiring.trace);
 
         let t0 = SimTime::ZERO;
         for n in &spec.nodes {
@@ -105,6 +127,15 @@ impl World {
                 wiring.api,
                 Event::Api(ApiWrite::CreateNode(Box::new(n.clone()))),
             );
+        }
+        for n in initial_nodes {
+            sim.schedule(t0, wiring.api, Event::Api(ApiWrite::CreateNode(n)));
+        }
+        if let Some(at) = first_node {
+            sim.schedule(at, wiring.trace, Event::Trace(TraceTimer::NodeEventDue));
+        }
+        if let Some(at) = first_pod {
+            sim.schedule(at, wiring.trace, Event::Trace(TraceTimer::PodArrives));
         }
         for d in &spec.deployments {
             let obj = Deployment {

@@ -173,6 +173,7 @@ enum Handler {
     DestinationRule,
     List,
     PodDisruptionBudget,
+    Trace,
     /// A real kind kubesim does not simulate yet: warn and skip the document.
     Skip,
 }
@@ -188,6 +189,7 @@ const KINDS: &[(&str, &[&str], Handler)] = &[
     ("Timeline", &[KUBESIM_API], Handler::Timeline),
     ("List", &["v1"], Handler::List),
     ("Traffic", &[KUBESIM_API], Handler::Traffic),
+    ("Trace", &[KUBESIM_API], Handler::Trace),
     ("StatefulSet", &["apps/v1"], Handler::Skip),
     ("DaemonSet", &["apps/v1"], Handler::Skip),
     ("Job", &["batch/v1"], Handler::Skip),
@@ -257,6 +259,7 @@ struct Collected {
     services: Vec<Named<ServiceSpec>>,
     traffic: Vec<Named<TrafficDoc>>,
     destination_rules: Vec<Named<DestinationRuleDoc>>,
+    trace: Option<crate::cluster::trace::TraceSpec>,
 }
 
 /// Error at the second of two objects with the same name.
@@ -444,6 +447,15 @@ impl Collected {
                 self.traffic.push(Named { value, loc });
                 Ok(())
             }
+            Handler::Trace => {
+                let m = root.map(&mut cx, &KUBESIM_DOC)?;
+                if self.trace.is_some() {
+                    return Err(kind_loc.err("a second Trace document; a scenario replays at most one"));
+                }
+                let meta = read_meta(&mut cx, &m, &KUBESIM_META, kind_name)?;
+                self.trace = Some(super::trace::read_trace(&mut cx, &m, meta)?);
+                Ok(())
+            }
             Handler::DestinationRule => {
                 let m = root.map(&mut cx, &DESTINATION_RULE_DOC)?;
                 let meta = read_meta(&mut cx, &m, &OBJECT_META, kind_name)?;
@@ -586,6 +598,7 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
         .iter()
         .map(|d| d.value.name.as_str())
         .chain(c.replica_sets.iter().map(|r| r.value.name.as_str()))
+        .chain(c.trace.iter().map(|t| t.name.as_str()))
         .collect();
     let mut behaviors: BTreeMap<String, BehaviorSpec> = BTreeMap::new();
     let mut behavior_at: BTreeMap<String, Loc> = BTreeMap::new();
@@ -595,7 +608,7 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
             return Err(unknown_ref(
                 &w.name,
                 &w.loc,
-                "Deployment or ReplicaSet",
+                "Deployment, ReplicaSet or Trace",
                 workload_names.iter().copied(),
             ));
         }
@@ -804,6 +817,7 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
         priority_classes: Vec::new(),
         scheduler: crate::cluster::spec::SchedulerConfigSpec::default(),
         pod_disruption_budgets: c.pdbs.into_iter().map(|b| b.value).collect(),
+        trace: c.trace,
         services,
         traffic,
         destination_rules,

@@ -30,6 +30,7 @@ mod policy;
 pub mod quantity;
 mod reader;
 pub mod sweep;
+pub mod trace;
 mod traffic_docs;
 pub mod yaml;
 

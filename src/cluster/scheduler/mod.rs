@@ -352,6 +352,9 @@ impl Scheduler {
                     r.message = Some(msg.clone());
                 }
                 state.recorder.counters.failed_scheduling += 1;
+                if pod.run_for.is_some() && state.recorder.trace.active {
+                    state.recorder.trace.record_failure(&msg);
+                }
                 state
                     .recorder
                     .pending_reasons
@@ -383,7 +386,16 @@ impl Scheduler {
                     let Some(pod) = state.store.pods.get(id) else {
                         return;
                     };
-                    if let Some(n) = &pod.node {
+                    if pod.node.is_some() && pod.phase.is_terminal() {
+                        // A terminated pod no longer occupies its node: drop it from the cache
+                        // and, as on an assigned pod's deletion, retry unschedulable pods.
+                        self.queue.delete(*id);
+                        self.assumed.remove(id);
+                        if !self.snapshot_dirty {
+                            self.snapshot.remove_pod(*id);
+                        }
+                        self.on_cluster_event(state, ctx);
+                    } else if let Some(n) = &pod.node {
                         self.queue.delete(*id);
                         self.assumed.remove(id);
                         if !self.snapshot_dirty {

@@ -133,6 +133,7 @@ pub fn mmc_spec(c: u32, lambda: f64, mu: f64, duration: SimDuration, seed: u64) 
         priority_classes: vec![],
         scheduler: crate::cluster::spec::SchedulerConfigSpec::default(),
         pod_disruption_budgets: vec![],
+        trace: None,
     }
 }
 
