@@ -40,6 +40,10 @@ fn count_terms(
 ) {
     per_term.clear();
     per_term.resize(terms.len(), Domains::new());
+    // No terms, nothing to count: skip the scan of every placed pod (same result).
+    if terms.is_empty() {
+        return;
+    }
     for p in cx.snapshot.placed.values() {
         if p.terminating {
             continue;
