@@ -6,13 +6,19 @@
 //!
 //! - `hold/simulation/N`: through [`Simulation`] with one component, so dispatch (the virtual
 //!   handler call, the `Context`, the component's own ChaCha8 stream) is included;
-//! - `hold/queue/N`: the bare [`EventQueue`], with the same ChaCha8 + `Exp1` draw per event.
+//! - `hold/queue/N`: the bare [`EventQueue`], with the same ChaCha8 + `Exp1` draw per event;
+//! - `hold/binary_heap_keys/N`: for reference, a `std::collections::BinaryHeap` of bare
+//!   `(time, seq)` keys (no payloads, no cancellation) with the same draws: the design the
+//!   engine's radix-heap queue replaced (see the `engine::queue` module docs);
+//! - `hold/draw_only`: the ChaCha8 + `Exp1` draw alone, the floor under all of the above.
 //!
 //! Each measured iteration processes [`BATCH`] events; throughput is reported in events/s.
 //! The design target is >= 9 M events/s at N = 10^5 on one thread.
 //!
 //! Run: `cargo bench --bench engine_hold -- --warm-up-time 1 --measurement-time 3`
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -112,6 +118,40 @@ fn bench_queue(c: &mut Criterion) {
     g.finish();
 }
 
+fn bench_binary_heap(c: &mut Criterion) {
+    let mut g = c.benchmark_group("hold/binary_heap_keys");
+    g.throughput(Throughput::Elements(BATCH));
+    for &n in &SIZES {
+        // (time, seq) packed into one u128, min-first via Reverse.
+        let mut h: BinaryHeap<Reverse<u128>> = BinaryHeap::with_capacity(n);
+        let mut seq = 0u64;
+        let mut rng = stream_rng(1, "prefill");
+        for _ in 0..n {
+            h.push(Reverse(
+                u128::from(exp_delay(&mut rng).0) << 64 | u128::from(seq),
+            ));
+            seq += 1;
+        }
+        let mut rng = stream_rng(1, "hold");
+        g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+            b.iter_custom(|iters| {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    for _ in 0..BATCH {
+                        let Reverse(k) = h.pop().expect("hold keeps N pending");
+                        let t = SimTime((k >> 64) as u64) + exp_delay(&mut rng);
+                        h.push(Reverse(u128::from(t.0) << 64 | u128::from(seq)));
+                        seq += 1;
+                    }
+                }
+                start.elapsed()
+            });
+        });
+        assert_eq!(h.len(), n);
+    }
+    g.finish();
+}
+
 /// Cost of the random draw alone (ChaCha8 + `Exp1` + conversion), for reference.
 fn bench_draw(c: &mut Criterion) {
     let mut g = c.benchmark_group("hold/draw_only");
@@ -135,7 +175,12 @@ fn bench_draw(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default().warm_up_time(Duration::from_secs(1));
-    targets = bench_simulation, bench_queue, bench_draw
+    // No plots: with the crate's `plotters` features (ab_glyph, no system fonts) criterion's
+    // plotting backend finds no font and panics; the numbers are what matter here.
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .sample_size(30)
+        .without_plots();
+    targets = bench_simulation, bench_queue, bench_binary_heap, bench_draw
 }
 criterion_main!(benches);

@@ -20,6 +20,7 @@ fn template(cpu_milli: i64, mem: i64) -> PodTemplateSpec {
                 pods: 0,
             },
             limits: Resources::default(),
+            probes: Default::default(),
         }],
         init_containers: vec![],
         node_selector: Labels::new(),

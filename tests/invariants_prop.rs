@@ -23,6 +23,7 @@ fn template(app: &str, cpu: i64) -> PodTemplateSpec {
                 pods: 0,
             },
             limits: Resources::default(),
+            probes: Default::default(),
         }],
         init_containers: vec![],
         node_selector: Labels::new(),

@@ -57,6 +57,7 @@ fn spec(
                         pods: 0,
                     },
                     limits: Resources::default(),
+                    probes: Default::default(),
                 }],
                 init_containers: vec![],
                 node_selector: Labels::new(),

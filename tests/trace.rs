@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use kubesim::experiment::{Limits, RunResult, run};
 use kubesim::experiment::summary::Summary;
+use kubesim::experiment::{Limits, RunResult, run};
 use kubesim::scenario::load_path;
 
 fn replay(dir: &str) -> (RunResult, Summary) {
@@ -29,7 +29,10 @@ fn replay(dir: &str) -> (RunResult, Summary) {
 }
 
 fn near(v: f64, want: f64) {
-    assert!((v - want).abs() < 0.05, "got {v}, want {want} (within 0.05)");
+    assert!(
+        (v - want).abs() < 0.05,
+        "got {v}, want {want} (within 0.05)"
+    );
 }
 
 #[test]
@@ -109,14 +112,21 @@ fn google_2019_sample() {
 fn malformed_row_stops_the_run_naming_file_line_and_column() {
     let (result, s) = replay("bad");
     let e = result.input_error.expect("an input error");
-    assert!(e.ends_with("pods.csv:3: column `cpu`: expected a whole number >= 0, found \"lots\""), "{e}");
+    assert!(
+        e.ends_with("pods.csv:3: column `cpu`: expected a whole number >= 0, found \"lots\""),
+        "{e}"
+    );
     assert!(s.partial);
     assert_eq!(s.trace.expect("trace").pods_arrived, 1);
 }
 
 #[test]
 fn missing_column_is_a_load_error() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/trace/bad/missing-column.yaml");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/trace/bad/missing-column.yaml");
     let e = load_path(&path).expect_err("missing column").to_string();
-    assert!(e.contains("nodes.csv:1: column `id`: missing column"), "{e}");
+    assert!(
+        e.contains("nodes.csv:1: column `id`: missing column"),
+        "{e}"
+    );
 }

@@ -52,12 +52,7 @@ fn main() -> std::io::Result<()> {
         let cpu = rng.random_range(1..=8u64) * 1000;
         let mem = rng.random_range(1..=16u64) * GIB;
         let dur = rng.random_range(60..=7200u64);
-        writeln!(
-            w,
-            "p{i},{}.{:03},{cpu},{mem},{dur}",
-            at / 1000,
-            at % 1000
-        )?;
+        writeln!(w, "p{i},{}.{:03},{cpu},{mem},{dur}", at / 1000, at % 1000)?;
     }
     w.flush()?;
     fs::write(

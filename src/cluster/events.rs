@@ -226,11 +226,13 @@ pub enum ApiWrite {
     },
     /// Create a PodDisruptionBudget.
     CreatePodDisruptionBudget(Box<crate::cluster::spec::PodDisruptionBudgetSpec>),
-    /// The kubelet reports that all containers exited successfully (phase `Succeeded`): the
-    /// pod stops counting against its node's resources.
-    PodSucceeded {
+    /// The kubelet reports the pod terminal (its container exited and `restartPolicy` does not
+    /// restart it): phase `Succeeded` or `Failed`; the node's resources are released.
+    PodFinished {
         /// Pod.
         id: PodId,
+        /// True for `Succeeded` (exit code 0), false for `Failed`.
+        succeeded: bool,
     },
 }
 
@@ -296,8 +298,47 @@ pub enum KubeletTimer {
     Ready(PodId),
     /// The containers exited after SIGTERM (or the grace period ran out).
     Terminated(PodId),
-    /// A run-to-completion pod's containers finished their `run_for`.
-    Completed(PodId),
+    /// The readiness probe failed `failureThreshold` times in a row: the pod is no longer
+    /// Ready.
+    Unready(PodId),
+    /// The main container exited on its own (or was killed by a probe or the OOM killer).
+    Exited(PodId, ContainerExit),
+    /// CrashLoopBackOff ran out: start the container again.
+    Restart(PodId),
+}
+
+/// Why a container stopped (its `lastState.terminated.reason`, or the probe that killed it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContainerExit {
+    /// Exit code 0 (a batch run finished).
+    Completed,
+    /// Non-zero exit code (a crash).
+    Error,
+    /// Killed by the kernel: memory usage passed the container's limit (exit code 137).
+    OomKilled,
+    /// Killed by the kubelet after the liveness probe failed.
+    Liveness,
+    /// Killed by the kubelet after the startup probe failed.
+    Startup,
+}
+
+impl ContainerExit {
+    /// True unless the container exited with code 0.
+    pub fn failed(&self) -> bool {
+        !matches!(self, ContainerExit::Completed)
+    }
+
+    /// Upstream `lastState.terminated.reason` spelling (`Completed`, `Error`, `OOMKilled`); a
+    /// probe kill shows as `Error` upstream (exit code 137 or 143), named here after the probe.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ContainerExit::Completed => "Completed",
+            ContainerExit::Error => "Error",
+            ContainerExit::OomKilled => "OOMKilled",
+            ContainerExit::Liveness => "LivenessProbeFailed",
+            ContainerExit::Startup => "StartupProbeFailed",
+        }
+    }
 }
 
 /// Controller timers.

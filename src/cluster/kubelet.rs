@@ -16,15 +16,20 @@
 //! pods' containers are restarted (`restartCount` + 1). A slow node's kubelet steps take
 //! `factor` times as long.
 //!
-//! A run-to-completion pod (`run_for`, e.g. a trace pod) runs for that long from the moment its
-//! containers started, then the kubelet reports it `Succeeded` and stops tracking it.
+//! A pod with its own run time (`run_for`, a trace pod) exits with code 0 that long after its
+//! container started, like a Behavior's `runTime`.
 
 use std::collections::BTreeMap;
 
 use crate::cluster::apiserver;
+use crate::cluster::crashloop::CrashLoopBackOff;
 use crate::cluster::distribution::sample;
-use crate::cluster::events::{ApiWrite, Change, Event, Fault, KubeletTimer, ObjectRef, WatchEvent};
+use crate::cluster::events::{
+    ApiWrite, Change, ContainerExit, Event, Fault, KubeletTimer, ObjectRef, WatchEvent,
+};
 use crate::cluster::objects::{ObjectKind, PodId};
+use crate::cluster::probe::{self, Health};
+use crate::cluster::spec::Distribution;
 use crate::cluster::state::ClusterState;
 use crate::engine::{Component, Context, EventId, SimDuration, SimRng, SimTime, stream_rng};
 
@@ -36,13 +41,35 @@ enum Stage {
     WaitingReady,
     Running,
     Terminating,
+    /// The container exited; waiting for CrashLoopBackOff to run out.
+    BackOff,
 }
 
 #[derive(Debug)]
 struct PodTrack {
     node: String,
     stage: Stage,
+    /// The next lifecycle step (pull, start, ready, restart, termination).
     timer: Option<EventId>,
+    /// Pending outcomes of the current run: readiness lost, container exit.
+    extra: Vec<EventId>,
+    /// The container's restart back-off.
+    backoff: CrashLoopBackOff,
+    /// When the current run of the container started.
+    run_started: SimTime,
+    /// True while the kubelet reports the pod Ready.
+    ready: bool,
+}
+
+impl PodTrack {
+    fn cancel_all(&mut self, ctx: &mut Context<'_, Event>) {
+        if let Some(t) = self.timer.take() {
+            ctx.cancel(t);
+        }
+        for t in self.extra.drain(..) {
+            ctx.cancel(t);
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -147,6 +174,10 @@ impl Kubelets {
                 node: node.to_string(),
                 stage: Stage::Pulling,
                 timer: Some(timer),
+                extra: Vec::new(),
+                backoff: CrashLoopBackOff::new(),
+                run_started: now,
+                ready: false,
             },
         );
     }
@@ -160,9 +191,7 @@ impl Kubelets {
         if track.stage == Stage::Terminating {
             return;
         }
-        if let Some(t) = track.timer.take() {
-            ctx.cancel(t);
-        }
+        track.cancel_all(ctx);
         let Some(pod) = state.store.pods.get(&id) else {
             return;
         };
@@ -216,11 +245,6 @@ impl Kubelets {
                 let d = sample(&behavior.readiness, &mut agent.rng);
                 let d = agent.stretch(d);
                 let connected = agent.connected;
-                // A run-to-completion pod runs for `run_for` from now; the timer is ignored if
-                // the pod is killed first (it is no longer tracked then).
-                if let Some(run) = pod.run_for {
-                    ctx.send_self(run, Event::Kubelet(KubeletTimer::Completed(id)));
-                }
                 state.recorder.event(
                     now,
                     "Pod",
@@ -229,7 +253,26 @@ impl Kubelets {
                     format!("Started containers on {}", track.node),
                 );
                 track.stage = Stage::WaitingReady;
-                track.timer = Some(ctx.send_self(d, Event::Kubelet(KubeletTimer::Ready(id))));
+                track.run_started = now;
+                let run = plan_run(pod, &behavior, now, now + d, &mut agent.rng);
+                let exit_at = run.exit.map(|(t, _)| t);
+                let before_exit = |t: SimTime| exit_at.is_none_or(|e| t < e);
+                track.timer = run.ready_at.filter(|t| before_exit(*t)).map(|t| {
+                    ctx.send_at(ctx.self_id(), t, Event::Kubelet(KubeletTimer::Ready(id)))
+                });
+                if let Some(t) = run.unready_at.filter(|t| before_exit(*t)) {
+                    let e =
+                        ctx.send_at(ctx.self_id(), t, Event::Kubelet(KubeletTimer::Unready(id)));
+                    track.extra.push(e);
+                }
+                if let Some((t, why)) = run.exit {
+                    let e = ctx.send_at(
+                        ctx.self_id(),
+                        t,
+                        Event::Kubelet(KubeletTimer::Exited(id, why)),
+                    );
+                    track.extra.push(e);
+                }
                 if connected {
                     apiserver::write(ctx, state, ApiWrite::PodStarted { id });
                 }
@@ -240,43 +283,11 @@ impl Kubelets {
                 };
                 track.stage = Stage::Running;
                 track.timer = None;
+                track.ready = true;
                 let node = track.node.clone();
                 if self.connected(&node) {
                     apiserver::write(ctx, state, ApiWrite::PodReady { id, ready: true });
                 }
-            }
-            KubeletTimer::Completed(id) => {
-                let Some(track) = self.pods.get(&id) else {
-                    return;
-                };
-                if !matches!(track.stage, Stage::WaitingReady | Stage::Running) {
-                    return;
-                }
-                let node = track.node.clone();
-                if !self.connected(&node) {
-                    // The containers exited, but a cut-off kubelet cannot report it: it tries
-                    // again at its next status update (`nodeStatusUpdateFrequency`). A crashed
-                    // node no longer tracks the pod, so this is a partition.
-                    let retry = state
-                        .control_plane
-                        .node_status_update_frequency
-                        .max(crate::engine::SimDuration::from_secs(1));
-                    ctx.send_self(retry, Event::Kubelet(KubeletTimer::Completed(id)));
-                    return;
-                }
-                if let Some(t) = self.pods.remove(&id).and_then(|t| t.timer) {
-                    ctx.cancel(t);
-                }
-                if let Some(pod) = state.store.pods.get(&id) {
-                    state.recorder.event(
-                        now,
-                        "Pod",
-                        pod.key(),
-                        "Completed",
-                        format!("Containers completed on {node}"),
-                    );
-                }
-                apiserver::write(ctx, state, ApiWrite::PodSucceeded { id });
             }
             KubeletTimer::Terminated(id) => {
                 let mut connected = true;
@@ -295,6 +306,162 @@ impl Kubelets {
                 if connected {
                     apiserver::write(ctx, state, ApiWrite::RemovePod { id });
                 }
+            }
+            KubeletTimer::Unready(id) => {
+                let Some(track) = self.pods.get_mut(&id) else {
+                    return;
+                };
+                track.ready = false;
+                let node = track.node.clone();
+                if let Some(pod) = state.store.pods.get(&id) {
+                    state.recorder.event(
+                        now,
+                        "Pod",
+                        pod.key(),
+                        "Unhealthy",
+                        "Readiness probe failed",
+                    );
+                }
+                if self.connected(&node) {
+                    apiserver::write(ctx, state, ApiWrite::PodReady { id, ready: false });
+                }
+            }
+            KubeletTimer::Exited(id, why) => self.on_exit(id, why, state, ctx),
+            KubeletTimer::Restart(id) => {
+                let Some(track) = self.pods.get_mut(&id) else {
+                    return;
+                };
+                let (Some(pod), Some(agent)) =
+                    (state.store.pods.get(&id), self.nodes.get_mut(&track.node))
+                else {
+                    return;
+                };
+                let behavior = state.behavior(&pod.workload);
+                let d = sample(&behavior.startup, &mut agent.rng);
+                let d = agent.stretch(d);
+                let connected = agent.connected;
+                track.stage = Stage::Starting;
+                track.timer =
+                    Some(ctx.send_self(d, Event::Kubelet(KubeletTimer::ContainersStarted(id))));
+                state.recorder.counters.container_restarts += 1;
+                if connected {
+                    apiserver::write(ctx, state, ApiWrite::PodRestarted { id });
+                }
+            }
+        }
+    }
+
+    /// The main container of pod `id` exited (`why`): restart it after CrashLoopBackOff if
+    /// the pod's `restartPolicy` says so, else report the pod terminal.
+    fn on_exit(
+        &mut self,
+        id: PodId,
+        why: ContainerExit,
+        state: &mut ClusterState,
+        ctx: &mut Context<'_, Event>,
+    ) {
+        let now = ctx.now();
+        let Some(node) = self.pods.get(&id).map(|t| t.node.clone()) else {
+            return;
+        };
+        let connected = self.connected(&node);
+        let Some(track) = self.pods.get_mut(&id) else {
+            return;
+        };
+        if !matches!(track.stage, Stage::WaitingReady | Stage::Running) {
+            return;
+        }
+        track.cancel_all(ctx);
+        let was_ready = std::mem::replace(&mut track.ready, false);
+        let Some(pod) = state.store.pods.get(&id) else {
+            return;
+        };
+        let key = pod.key();
+        let container = pod
+            .template
+            .containers
+            .first()
+            .map(|c| c.name.clone())
+            .unwrap_or_default();
+        let policy = pod.template.restart_policy;
+        let ran = now.saturating_since(track.run_started).as_secs_f64();
+        let c = &mut state.recorder.counters;
+        match why {
+            ContainerExit::Liveness | ContainerExit::Startup => c.probe_kills += 1,
+            ContainerExit::OomKilled => c.oom_kills += 1,
+            ContainerExit::Error => c.container_crashes += 1,
+            ContainerExit::Completed => {}
+        }
+        if let ContainerExit::Liveness | ContainerExit::Startup = why {
+            let probe = if why == ContainerExit::Liveness {
+                "Liveness"
+            } else {
+                "Startup"
+            };
+            state.recorder.event(
+                now,
+                "Pod",
+                key.clone(),
+                "Unhealthy",
+                format!("{probe} probe failed"),
+            );
+            state.recorder.event(
+                now,
+                "Pod",
+                key.clone(),
+                "Killing",
+                format!(
+                    "Container {container} failed {} probe, will be restarted",
+                    probe.to_lowercase()
+                ),
+            );
+        }
+        let code = match why {
+            ContainerExit::Completed => 0,
+            ContainerExit::Error => 1,
+            ContainerExit::OomKilled | ContainerExit::Liveness | ContainerExit::Startup => 137,
+        };
+        state.recorder.event(
+            now,
+            "Pod",
+            key.clone(),
+            why.reason(),
+            format!("Container {container} terminated with exit code {code} after {ran:.1}s"),
+        );
+        if was_ready && connected {
+            apiserver::write(ctx, state, ApiWrite::PodReady { id, ready: false });
+        }
+        let Some(track) = self.pods.get_mut(&id) else {
+            return;
+        };
+        if policy.restarts(why.failed()) {
+            let at = track.backoff.restart_at(now);
+            if at > now {
+                state.recorder.event(
+                    now,
+                    "Pod",
+                    key.clone(),
+                    "BackOff",
+                    format!(
+                        "Back-off {} restarting failed container {container} in pod {key}",
+                        at.saturating_since(now)
+                    ),
+                );
+            }
+            track.stage = Stage::BackOff;
+            track.timer =
+                Some(ctx.send_at(ctx.self_id(), at, Event::Kubelet(KubeletTimer::Restart(id))));
+        } else {
+            self.pods.remove(&id);
+            if connected {
+                apiserver::write(
+                    ctx,
+                    state,
+                    ApiWrite::PodFinished {
+                        id,
+                        succeeded: !why.failed(),
+                    },
+                );
             }
         }
     }
@@ -325,14 +492,14 @@ impl Kubelets {
                     .map(|(id, _)| *id)
                     .collect();
                 for id in gone {
-                    if let Some(t) = self.pods.remove(&id).and_then(|t| t.timer) {
-                        ctx.cancel(t);
+                    if let Some(mut t) = self.pods.remove(&id) {
+                        t.cancel_all(ctx);
                     }
                 }
             }
             (ObjectKind::Pod, ObjectRef::Pod { id, .. }, Change::Deleted) => {
-                if let Some(t) = self.pods.remove(id).and_then(|t| t.timer) {
-                    ctx.cancel(t);
+                if let Some(mut t) = self.pods.remove(id) {
+                    t.cancel_all(ctx);
                 }
             }
             (ObjectKind::Pod, ObjectRef::Pod { id, .. }, _) => {
@@ -393,8 +560,8 @@ impl Kubelets {
                         .map(|(id, _)| *id)
                         .collect();
                     for id in gone {
-                        if let Some(t) = self.pods.remove(&id).and_then(|t| t.timer) {
-                            ctx.cancel(t);
+                        if let Some(mut t) = self.pods.remove(&id) {
+                            t.cancel_all(ctx);
                         }
                     }
                 }
@@ -438,8 +605,8 @@ impl Kubelets {
             .map(|(id, _)| *id)
             .collect();
         for id in stale {
-            if let Some(t) = self.pods.remove(&id).and_then(|t| t.timer) {
-                ctx.cancel(t);
+            if let Some(mut t) = self.pods.remove(&id) {
+                t.cancel_all(ctx);
             }
         }
         let bound: Vec<PodId> = state
@@ -457,6 +624,11 @@ impl Kubelets {
             let ready = pod.is_ready();
             let phase_pending = pod.phase == crate::cluster::objects::PodPhase::Pending;
             match self.pods.get(&id).map(|t| t.stage) {
+                Some(Stage::Running) if !self.pods.get(&id).is_some_and(|t| t.ready) => {
+                    if ready {
+                        apiserver::write(ctx, state, ApiWrite::PodReady { id, ready: false });
+                    }
+                }
                 Some(_) if terminating => self.terminate(id, state, ctx),
                 None if terminating => {
                     apiserver::write(ctx, state, ApiWrite::RemovePod { id });
@@ -495,5 +667,97 @@ impl Component<Event, ClusterState> for Kubelets {
             Event::Fault(f) => self.on_fault(f, state, ctx),
             _ => {}
         }
+    }
+}
+
+/// What one run of a pod's main container does, from its start (kubesim's failure model plus
+/// the kubelet's probes).
+struct RunPlan {
+    /// When the pod becomes Ready.
+    ready_at: Option<SimTime>,
+    /// When the readiness probe fails for good afterwards.
+    unready_at: Option<SimTime>,
+    /// When and why the container stops on its own (crash, OOM, probe kill, completion).
+    exit: Option<(SimTime, ContainerExit)>,
+}
+
+/// Plan the run of `pod`'s main container started at `start`, which answers from `up_at` on.
+/// Draws from `rng` only for the failure behaviours the Behavior sets, so workloads without
+/// them draw exactly as before.
+fn plan_run(
+    pod: &crate::cluster::objects::Pod,
+    behavior: &crate::cluster::spec::BehaviorSpec,
+    start: SimTime,
+    up_at: SimTime,
+    rng: &mut SimRng,
+) -> RunPlan {
+    let main = pod.template.containers.first();
+    let image = main.map(|c| c.image.as_str()).unwrap_or("");
+    let health = behavior.health_for(image);
+    let probes = main.map(|c| c.probes).unwrap_or_default();
+    let mut exit: Option<(SimTime, ContainerExit)> = None;
+    let mut earliest = |t: SimTime, why: ContainerExit| {
+        if exit.is_none_or(|(e, _)| t < e) {
+            exit = Some((t, why));
+        }
+    };
+    if health.crash_on_start {
+        earliest(start, ContainerExit::Error);
+    }
+    if let Some(mean) = health.mean_time_between_crashes {
+        earliest(
+            start + sample(&Distribution::Exponential { mean }, rng),
+            ContainerExit::Error,
+        );
+    }
+    // Memory in use grows linearly from `initial`; the kernel kills the container the moment
+    // it exceeds the limit (cgroup memory.max).
+    let limit = main.map(|c| c.limits.memory_bytes).unwrap_or(0);
+    if limit > 0 {
+        if health.memory_initial > limit {
+            earliest(start, ContainerExit::OomKilled);
+        } else if health.memory_leak_per_sec > 0.0 {
+            let secs = (limit - health.memory_initial) as f64 / health.memory_leak_per_sec;
+            earliest(
+                start + SimDuration::from_secs_f64(secs),
+                ContainerExit::OomKilled,
+            );
+        }
+    }
+    if let Some(rt) = &health.run_time {
+        earliest(start + sample(rt, rng), ContainerExit::Completed);
+    }
+    // A pod with its own run time (a trace pod) completes after it, exit code 0.
+    if let Some(d) = pod.run_for {
+        earliest(start + d, ContainerExit::Completed);
+    }
+    let down_at = health
+        .mean_time_to_hang
+        .map(|mean| start + sample(&Distribution::Exponential { mean }, rng));
+    let alive = Health {
+        up_at: (!health.crash_on_start).then_some(up_at),
+        down_at,
+    };
+    let ready = if health.never_ready {
+        Health {
+            up_at: None,
+            down_at: None,
+        }
+    } else {
+        alive
+    };
+    let plan = probe::plan(&probes, start, alive, ready);
+    if let Some((t, kind)) = plan.kill {
+        let why = if kind == probe::ProbeKind::Startup {
+            ContainerExit::Startup
+        } else {
+            ContainerExit::Liveness
+        };
+        earliest(t, why);
+    }
+    RunPlan {
+        ready_at: plan.ready_at,
+        unready_at: plan.unready_at,
+        exit,
     }
 }

@@ -119,6 +119,18 @@ pub struct Counters {
     pub evictions_blocked: u64,
     /// Pods deleted by the taint eviction controller (NoExecute taints).
     pub taint_evictions: u64,
+    /// Container restarts by the kubelet (after a crash, an OOM kill or a probe kill).
+    pub container_restarts: u64,
+    /// Containers that exited with a non-zero code on their own (crashes).
+    pub container_crashes: u64,
+    /// Containers killed by the OOM killer.
+    pub oom_kills: u64,
+    /// Containers killed after a failed liveness or startup probe.
+    pub probe_kills: u64,
+    /// Pods that ended `Succeeded`.
+    pub pods_succeeded: u64,
+    /// Pods that ended `Failed`.
+    pub pods_failed: u64,
 }
 
 /// Everything recorded during a run.

@@ -4,14 +4,17 @@
 
 pub mod apiserver;
 pub mod controllers;
+pub mod crashloop;
 pub mod disruption;
 pub mod distribution;
 pub mod drain;
 pub mod events;
 pub mod invariants;
 pub mod kubelet;
+pub mod lifecycle_spec;
 pub mod metrics;
 pub mod objects;
+pub mod probe;
 pub mod sampler;
 pub mod scheduler;
 pub mod scheduling_spec;

@@ -16,6 +16,8 @@ pub use crate::cluster::scheduling_spec::{
     UnsatisfiableConstraintAction, WeightedPodAffinityTerm,
 };
 
+pub use crate::cluster::lifecycle_spec::{ContainerProbes, HealthSpec, ProbeSpec, RestartPolicy};
+
 /// Label set of an object (`metadata.labels`), ordered by key.
 pub type Labels = BTreeMap<String, String>;
 
@@ -159,6 +161,8 @@ pub struct ContainerSpec {
     pub requests: Resources,
     /// `resources.limits` (0 = no limit).
     pub limits: Resources,
+    /// `livenessProbe`, `readinessProbe`, `startupProbe`.
+    pub probes: ContainerProbes,
 }
 
 /// A pod template (`spec.template` of a workload).
@@ -191,6 +195,8 @@ pub struct PodTemplateSpec {
     /// `spec.preemptionPolicy`, from the pod or its PriorityClass (default
     /// PreemptLowerPriority).
     pub preemption_policy: PreemptionPolicy,
+    /// `spec.restartPolicy` (default Always).
+    pub restart_policy: RestartPolicy,
 }
 
 impl Default for PodTemplateSpec {
@@ -210,6 +216,7 @@ impl Default for PodTemplateSpec {
             topology_spread_constraints: Vec::new(),
             priority_class_name: None,
             preemption_policy: PreemptionPolicy::default(),
+            restart_policy: RestartPolicy::default(),
         }
     }
 }
@@ -431,6 +438,10 @@ pub struct BehaviorSpec {
     /// Per image version overrides (`spec.versions[]`): `(image, serving)`, in file order; a
     /// pod whose first container runs `image` serves with that entry.
     pub serving_by_image: Vec<(String, ServingSpec)>,
+    /// How the containers fail (`spec.failures`), for every image without its own entry.
+    pub health: HealthSpec,
+    /// Per image version overrides of `health` (`spec.versions[]`), in file order.
+    pub health_by_image: Vec<(String, HealthSpec)>,
 }
 
 impl BehaviorSpec {
@@ -450,7 +461,18 @@ impl BehaviorSpec {
             shutdown: Distribution::Constant(SimDuration::from_secs(1)),
             serving: ServingSpec::default(),
             serving_by_image: Vec::new(),
+            health: HealthSpec::default(),
+            health_by_image: Vec::new(),
         }
+    }
+
+    /// How a pod whose first container runs `image` fails.
+    pub fn health_for(&self, image: &str) -> &HealthSpec {
+        self.health_by_image
+            .iter()
+            .find(|(i, _)| i == image)
+            .map(|(_, s)| s)
+            .unwrap_or(&self.health)
     }
 
     /// The serving behaviour of a pod whose first container runs `image`.

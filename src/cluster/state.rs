@@ -725,7 +725,48 @@ impl ClusterState {
                 let r = Self::pod_ref(pod);
                 self.notify(out, ObjectKind::Pod, r, Change::Modified);
             }
-            ApiWrite::PodSucceeded { id } => self.pod_succeeded(id, now, out),
+            ApiWrite::PodFinished { id, succeeded } => {
+                let Some(pod) = self.store.pods.get_mut(&id) else {
+                    return;
+                };
+                if pod.phase.is_terminal() {
+                    return;
+                }
+                pod.phase = if succeeded {
+                    PodPhase::Succeeded
+                } else {
+                    PodPhase::Failed
+                };
+                pod.ready_since = None;
+                self.store.terminated.insert(id);
+                if pod.run_for.is_some() && self.recorder.trace.active {
+                    self.recorder.trace.pods_finished(succeeded, now);
+                }
+                if succeeded {
+                    self.recorder.counters.pods_succeeded += 1;
+                } else {
+                    self.recorder.counters.pods_failed += 1;
+                }
+                let (key, node, requests, nz) = (
+                    pod.key(),
+                    pod.node.clone(),
+                    pod.requests,
+                    pod.non_zero_requests,
+                );
+                let r = Self::pod_ref(pod);
+                // A terminal pod no longer holds its node's resources (upstream: the scheduler
+                // cache and kubelet admission count only non-terminal pods).
+                if let Some(n) = node.as_ref().and_then(|n| self.store.nodes.get_mut(n))
+                    && n.pods.remove(&id)
+                {
+                    n.requested = n.requested.sub(&requests);
+                    n.non_zero_requested = n.non_zero_requested.sub(&nz);
+                }
+                let phase = if succeeded { "Succeeded" } else { "Failed" };
+                self.recorder
+                    .event(now, "Pod", key, phase, format!("Pod phase is now {phase}"));
+                self.notify(out, ObjectKind::Pod, r, Change::Modified);
+            }
             ApiWrite::CreatePodDisruptionBudget(b) => {
                 let key = format!("{}/{}", b.namespace, b.name);
                 if self.store.pdbs.contains_key(&key) {
@@ -740,33 +781,6 @@ impl ClusterState {
                 );
             }
         }
-    }
-
-    /// Phase `Succeeded`: the pod leaves its node's aggregate (a terminal pod holds no
-    /// resources: the kubelet admits, and the scheduler's `NodeInfo` counts, only
-    /// non-terminated pods) and joins the terminated set PodGC trims.
-    fn pod_succeeded(&mut self, id: PodId, now: SimTime, out: &mut Vec<WatchEvent>) {
-        let Some(pod) = self.store.pods.get_mut(&id) else {
-            return;
-        };
-        if pod.phase.is_terminal() {
-            return;
-        }
-        pod.phase = PodPhase::Succeeded;
-        pod.ready_since = None;
-        if let Some(node) = pod.node.as_ref().and_then(|n| self.store.nodes.get_mut(n))
-            && node.pods.remove(&id)
-        {
-            node.requested = node.requested.sub(&pod.requests);
-            node.non_zero_requested = node.non_zero_requested.sub(&pod.non_zero_requests);
-        }
-        self.store.terminated.insert(id);
-        if pod.run_for.is_some() && self.recorder.trace.active {
-            self.recorder.trace.pods_succeeded += 1;
-            self.recorder.trace.last_completion = Some(now);
-        }
-        let r = Self::pod_ref(pod);
-        self.notify(out, ObjectKind::Pod, r, Change::Modified);
     }
 
     fn remove_pod(&mut self, id: PodId, out: &mut Vec<WatchEvent>) {

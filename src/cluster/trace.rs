@@ -130,7 +130,11 @@ impl fmt::Display for TraceError {
         match (self.line, self.column.is_empty()) {
             (0, _) => write!(f, "{}: {}", self.file, self.message),
             (l, true) => write!(f, "{}:{l}: {}", self.file, self.message),
-            (l, false) => write!(f, "{}:{l}: column `{}`: {}", self.file, self.column, self.message),
+            (l, false) => write!(
+                f,
+                "{}:{l}: column `{}`: {}",
+                self.file, self.column, self.message
+            ),
         }
     }
 }
@@ -174,6 +178,8 @@ pub struct TraceStats {
     pub pods_bound: u64,
     /// Pods that ran their duration and Succeeded.
     pub pods_succeeded: u64,
+    /// Pods that ended `Failed` (a Behavior made them crash).
+    pub pods_failed: u64,
     /// Node events applied (additions and removals).
     pub node_events: u64,
     /// First arrival.
@@ -219,6 +225,16 @@ impl TraceStats {
                 .entry(reason.to_string())
                 .or_insert(0) += 1;
         }
+    }
+
+    /// A trace pod reached a terminal phase at `now`.
+    pub fn pods_finished(&mut self, succeeded: bool, now: SimTime) {
+        if succeeded {
+            self.pods_succeeded += 1;
+        } else {
+            self.pods_failed += 1;
+        }
+        self.last_completion = Some(now);
     }
 
     /// Makespan: first arrival to last completion (zero if nothing completed).
@@ -382,8 +398,11 @@ impl TraceReplayer {
                 image: TRACE_IMAGE.to_string(),
                 requests,
                 limits: Resources::default(),
+                probes: Default::default(),
             }],
             priority: p.priority,
+            // A batch task: it runs once (a Behavior-made crash ends it Failed).
+            restart_policy: crate::cluster::lifecycle_spec::RestartPolicy::Never,
             ..PodTemplateSpec::default()
         };
         let template = Arc::new(template);
@@ -470,7 +489,13 @@ impl TraceReplayer {
             .terminated
             .len()
             .saturating_sub(TERMINATED_POD_GC_THRESHOLD);
-        let victims: Vec<PodId> = state.store.terminated.iter().take(excess).copied().collect();
+        let victims: Vec<PodId> = state
+            .store
+            .terminated
+            .iter()
+            .take(excess)
+            .copied()
+            .collect();
         for id in victims {
             state.recorder.trace.pods_garbage_collected += 1;
             ctx.send(
@@ -511,9 +536,7 @@ mod tests {
     #[test]
     fn failure_reasons_are_counted_from_fit_errors() {
         let mut s = TraceStats::default();
-        s.record_failure(
-            "0/5 nodes are available: 2 Insufficient memory, 3 Insufficient cpu.",
-        );
+        s.record_failure("0/5 nodes are available: 2 Insufficient memory, 3 Insufficient cpu.");
         s.record_failure("0/5 nodes are available: 5 Insufficient cpu.");
         assert_eq!(s.failed_attempts, 2);
         assert_eq!(s.unschedulable_by_reason["Insufficient cpu"], 2);
@@ -528,6 +551,9 @@ mod tests {
             column: "cpu".into(),
             message: "expected an integer".into(),
         };
-        assert_eq!(e.to_string(), "pods.csv:7: column `cpu`: expected an integer");
+        assert_eq!(
+            e.to_string(),
+            "pods.csv:7: column `cpu`: expected an integer"
+        );
     }
 }

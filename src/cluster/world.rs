@@ -218,9 +218,9 @@ impl World {
         let t = Rc::clone(&trace);
         sim.set_observer(Box::new(move |time, seq, target, _| {
             let mut h = t.get();
-            h.write_u64(time.as_nanos());
-            h.write_u64(seq);
-            h.write_u64(u64::from(target.0));
+            h.write_word(time.as_nanos());
+            h.write_word(seq);
+            h.write_word(u64::from(target.0));
             t.set(h);
         }));
         World { sim, end, trace }

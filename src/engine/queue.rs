@@ -478,7 +478,7 @@ mod tests {
     }
 
     #[test]
-    fn key_is_small() {
+    fn entries_ids_and_slots_are_small() {
         assert_eq!(std::mem::size_of::<Entry>(), 16);
         assert_eq!(std::mem::size_of::<EventId>(), 8);
         assert_eq!(std::mem::size_of::<Slot<u64>>(), 32);

@@ -58,6 +58,16 @@ impl TraceHasher {
         self.write_bytes(&v.to_le_bytes());
     }
 
+    /// Feeds a `u64` as one word: an FNV-1a step over the whole word followed by a xor-shift.
+    /// Not byte-compatible with [`Self::write_u64`], but 8 times fewer multiplications: the
+    /// event loop fingerprints every event with three of these (time, seq, target), where the
+    /// byte-wise form cost about 16% of an M/M/c run's time.
+    #[inline]
+    pub fn write_word(&mut self, v: u64) {
+        let h = (self.state ^ v).wrapping_mul(FNV_PRIME);
+        self.state = h ^ (h >> 29);
+    }
+
     /// Feeds a `u32` as 4 little-endian bytes.
     #[inline]
     pub fn write_u32(&mut self, v: u32) {
@@ -115,5 +125,23 @@ mod tests {
         d.write_str("a");
         d.write_str("bc");
         assert_ne!(c.finish(), d.finish());
+    }
+
+    #[test]
+    fn words_are_order_sensitive_and_pinned() {
+        let mut a = TraceHasher::new();
+        a.write_word(1);
+        a.write_word(2);
+        let mut b = TraceHasher::new();
+        b.write_word(2);
+        b.write_word(1);
+        assert_ne!(a.finish(), b.finish());
+        // Pinned so an accidental change of the mix (and of every run's trace_hash) is caught.
+        let mut c = TraceHasher::new();
+        c.write_word(42);
+        assert_eq!(c.finish(), {
+            let h = (0xcbf2_9ce4_8422_2325u64 ^ 42).wrapping_mul(0x0000_0100_0000_01b3);
+            h ^ (h >> 29)
+        });
     }
 }

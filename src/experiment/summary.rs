@@ -349,6 +349,12 @@ impl Summary {
         put("evictions", c.evictions as f64);
         put("evictions.blocked", c.evictions_blocked as f64);
         put("pods.taint_evicted", c.taint_evictions as f64);
+        put("containers.restarts", c.container_restarts as f64);
+        put("containers.crashes", c.container_crashes as f64);
+        put("containers.oom_killed", c.oom_kills as f64);
+        put("containers.probe_killed", c.probe_kills as f64);
+        put("pods.succeeded", c.pods_succeeded as f64);
+        put("pods.failed", c.pods_failed as f64);
         let failures: Vec<FailureSummary> = rec
             .failures
             .iter()

@@ -349,6 +349,7 @@ const BEHAVIOR_SPEC: Fields = Fields::read(&[
     "shutdown",
     "serving",
     "versions",
+    "failures",
 ]);
 const DISTRIBUTIONS: &[&str] = &["constant", "uniform", "exponential", "lognormal"];
 const UNIFORM: Fields = Fields::read(&["min", "max"]);
@@ -394,6 +395,12 @@ pub(crate) fn read_behavior(cx: &mut Cx, doc: &Map, meta: Meta) -> R<BehaviorDoc
     }
     if let Some(v) = field("versions") {
         b.serving_by_image = super::traffic_docs::read_versions(cx, &v, &b.serving)?;
+    }
+    if let Some(v) = field("failures") {
+        b.health = super::health_docs::read_failures(cx, &v)?;
+    }
+    if let Some(v) = field("versions") {
+        b.health_by_image = super::health_docs::read_version_health(cx, &v, &b.health)?;
     }
     Ok(BehaviorDoc { spec: b, workload })
 }

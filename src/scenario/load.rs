@@ -450,7 +450,9 @@ impl Collected {
             Handler::Trace => {
                 let m = root.map(&mut cx, &KUBESIM_DOC)?;
                 if self.trace.is_some() {
-                    return Err(kind_loc.err("a second Trace document; a scenario replays at most one"));
+                    return Err(
+                        kind_loc.err("a second Trace document; a scenario replays at most one")
+                    );
                 }
                 let meta = read_meta(&mut cx, &m, &KUBESIM_META, kind_name)?;
                 self.trace = Some(super::trace::read_trace(&mut cx, &m, meta)?);

@@ -13,6 +13,7 @@
 //!   resource requirements).
 //! - kubelet: a node without `pods` capacity gets 110 (`--max-pods` default).
 
+use crate::cluster::spec::RestartPolicy;
 use crate::cluster::spec::{
     ContainerSpec, DeploymentSpec, DeploymentStrategy, IntOrPercent, LabelSelector,
     LabelSelectorRequirement, Labels, NodeSpec, PodTemplateSpec, ReplicaSetSpec, Resources,
@@ -579,16 +580,20 @@ const POD_SPEC: Fields = Fields {
     ],
 };
 const CONTAINER: Fields = Fields {
-    read: &["name", "image", "resources"],
+    read: &[
+        "name",
+        "image",
+        "resources",
+        "livenessProbe",
+        "readinessProbe",
+        "startupProbe",
+    ],
     warn: &[
         "command",
         "args",
         "env",
         "envFrom",
         "ports",
-        "livenessProbe",
-        "readinessProbe",
-        "startupProbe",
         "volumeMounts",
         "volumeDevices",
         "securityContext",
@@ -615,7 +620,17 @@ const TOLERATION: Fields =
     Fields::read(&["key", "operator", "value", "effect", "tolerationSeconds"]);
 
 /// A pod template; also returns where its labels were written (for the selector check).
+/// Its `restartPolicy` must be `Always`, as for every workload but Job.
 pub(crate) fn read_template(cx: &mut Cx, v: &Val) -> R<(PodTemplateSpec, Pos)> {
+    read_template_with(cx, v, &["Always"])
+}
+
+/// A pod template whose `restartPolicy` may be one of `restart_policies`.
+pub(crate) fn read_template_with(
+    cx: &mut Cx,
+    v: &Val,
+    restart_policies: &[&'static str],
+) -> R<(PodTemplateSpec, Pos)> {
     let t = v.map(cx, &TEMPLATE)?;
     let mut labels = Labels::new();
     let mut labels_at = t.key_pos("metadata").unwrap_or(t.pos);
@@ -663,10 +678,20 @@ pub(crate) fn read_template(cx: &mut Cx, v: &Val) -> R<(PodTemplateSpec, Pos)> {
         }
         seen.push(&c.name);
     }
-    if let Some(rp) = spec.get("restartPolicy") {
-        // Workload pod templates must restart always (upstream `ValidatePodTemplateSpecForRC`).
-        rp.one_of(cx, &["Always"])?;
-    }
+    let restart_policy = match spec.get("restartPolicy") {
+        // Workload pod templates must restart always (upstream `ValidatePodTemplateSpecForRC`),
+        // Job templates OnFailure or Never (`validateJobSpec`): the caller says which.
+        Some(rp) => match rp.one_of(cx, restart_policies)? {
+            "OnFailure" => RestartPolicy::OnFailure,
+            "Never" => RestartPolicy::Never,
+            _ => RestartPolicy::Always,
+        },
+        None => match restart_policies.first() {
+            Some(&"OnFailure") => RestartPolicy::OnFailure,
+            Some(&"Never") => RestartPolicy::Never,
+            _ => RestartPolicy::Always,
+        },
+    };
     let node_selector = match spec.get("nodeSelector") {
         Some(v) => v.labels(cx)?,
         None => Labels::new(),
@@ -710,6 +735,7 @@ pub(crate) fn read_template(cx: &mut Cx, v: &Val) -> R<(PodTemplateSpec, Pos)> {
             priority,
             termination_grace_period,
             scheduler_name,
+            restart_policy,
             ..PodTemplateSpec::default()
         },
         labels_at,
@@ -766,11 +792,13 @@ fn read_container(cx: &mut Cx, v: &Val) -> R<ContainerSpec> {
             ));
         }
     }
+    let probes = super::probes::read_probes(cx, &c)?;
     Ok(ContainerSpec {
         name,
         image,
         requests,
         limits,
+        probes,
     })
 }
 

@@ -23,10 +23,12 @@
 
 pub mod duration;
 pub mod error;
+mod health_docs;
 mod kubesim_docs;
 mod load;
 mod manifests;
 mod policy;
+mod probes;
 pub mod quantity;
 mod reader;
 pub mod sweep;

@@ -488,6 +488,13 @@ const VERSION: Fields = Fields::read(&[
     "queueLimit",
     "cpuPerRequest",
     "errorRate",
+    // Failure fields, read by `health_docs`.
+    "crashOnStart",
+    "meanTimeBetweenCrashes",
+    "meanTimeToHang",
+    "neverReady",
+    "memoryLeak",
+    "runTime",
 ]);
 
 fn read_serving_fields(cx: &mut Cx, m: &Map, mut s: ServingSpec) -> R<ServingSpec> {

@@ -386,16 +386,21 @@ impl Scheduler {
                     let Some(pod) = state.store.pods.get(id) else {
                         return;
                     };
-                    if pod.node.is_some() && pod.phase.is_terminal() {
-                        // A terminated pod no longer occupies its node: drop it from the cache
-                        // and, as on an assigned pod's deletion, retry unschedulable pods.
+                    if pod.phase.is_terminal() {
+                        // A pod that finished no longer counts on its node (upstream's cache
+                        // drops terminal pods): like an assigned pod's deletion, it may free
+                        // room.
                         self.queue.delete(*id);
                         self.assumed.remove(id);
                         if !self.snapshot_dirty {
                             self.snapshot.remove_pod(*id);
                         }
-                        self.on_cluster_event(state, ctx);
-                    } else if let Some(n) = &pod.node {
+                        if pod.node.is_some() {
+                            self.on_cluster_event(state, ctx);
+                        }
+                        return;
+                    }
+                    if let Some(n) = &pod.node {
                         self.queue.delete(*id);
                         self.assumed.remove(id);
                         if !self.snapshot_dirty {

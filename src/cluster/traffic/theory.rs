@@ -86,6 +86,7 @@ pub fn mmc_spec(c: u32, lambda: f64, mu: f64, duration: SimDuration, seed: u64) 
                         pods: 0,
                     },
                     limits: Resources::default(),
+                    probes: Default::default(),
                 }],
                 init_containers: vec![],
                 node_selector: Labels::new(),

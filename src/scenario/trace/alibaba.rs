@@ -126,10 +126,13 @@ pub(crate) fn read_servers_v2017(path: &Path, spec: &TraceSpec) -> Result<NodeTa
                     spec.max_pods,
                     Labels::new(),
                 );
-                table.push(&rows, TraceNodeEvent::Add {
-                    at,
-                    node: Box::new(node),
-                })?;
+                table.push(
+                    &rows,
+                    TraceNodeEvent::Add {
+                        at,
+                        node: Box::new(node),
+                    },
+                )?;
             }
             "remove" | "harderror" => table.push(&rows, TraceNodeEvent::Remove { at, name })?,
             "softerror" => {}
@@ -164,10 +167,13 @@ pub(crate) fn read_machines_v2018(path: &Path, spec: &TraceSpec) -> Result<NodeT
             spec.max_pods,
             Labels::new(),
         );
-        table.push(&rows, TraceNodeEvent::Add {
-            at: SimTime::ZERO,
-            node: Box::new(node),
-        })?;
+        table.push(
+            &rows,
+            TraceNodeEvent::Add {
+                at: SimTime::ZERO,
+                node: Box::new(node),
+            },
+        )?;
     }
     Ok(table)
 }
@@ -193,12 +199,19 @@ const MAX_TASKS: usize = 50_000_000;
 
 impl AlibabaPods {
     /// v2017 `batch_task.csv` (read whole) and `batch_instance.csv` (lazily).
-    pub fn open_v2017(tasks: &Path, instances: &Path, spec: &TraceSpec) -> Result<Self, TraceError> {
+    pub fn open_v2017(
+        tasks: &Path,
+        instances: &Path,
+        spec: &TraceSpec,
+    ) -> Result<Self, TraceError> {
         let s = V2017_TASK;
         let mut rows = Rows::open(tasks, Some(s))?;
         let mut map = BTreeMap::new();
         while rows.advance()? {
-            let key = (rows.string(col(s, "job_id"))?, rows.string(col(s, "task_id"))?);
+            let key = (
+                rows.string(col(s, "job_id"))?,
+                rows.string(col(s, "task_id"))?,
+            );
             let cpu = rows.non_negative(col(s, "plan_cpu"))?;
             let mem = rows.non_negative(col(s, "plan_mem"))?;
             if map.len() >= MAX_TASKS {
@@ -221,12 +234,19 @@ impl AlibabaPods {
     }
 
     /// v2018 `batch_task.csv` (read whole) and `batch_instance.csv` (lazily).
-    pub fn open_v2018(tasks: &Path, instances: &Path, spec: &TraceSpec) -> Result<Self, TraceError> {
+    pub fn open_v2018(
+        tasks: &Path,
+        instances: &Path,
+        spec: &TraceSpec,
+    ) -> Result<Self, TraceError> {
         let s = V2018_TASK;
         let mut rows = Rows::open(tasks, Some(s))?;
         let mut map = BTreeMap::new();
         while rows.advance()? {
-            let key = (rows.string(col(s, "job_name"))?, rows.string(col(s, "task_name"))?);
+            let key = (
+                rows.string(col(s, "job_name"))?,
+                rows.string(col(s, "task_name"))?,
+            );
             let cpu = rows.non_negative(col(s, "plan_cpu"))?;
             let mem = rows.non_negative(col(s, "plan_mem"))?;
             if map.len() >= MAX_TASKS {
@@ -257,7 +277,13 @@ impl AlibabaPods {
                 "job_id",
                 "task_id",
             ),
-            Version::V2018 => (V2018_INSTANCE, "start_time", "end_time", "job_name", "task_name"),
+            Version::V2018 => (
+                V2018_INSTANCE,
+                "start_time",
+                "end_time",
+                "job_name",
+                "task_name",
+            ),
         };
         loop {
             let r = &mut self.rows;

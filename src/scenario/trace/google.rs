@@ -67,15 +67,21 @@ pub(crate) fn read_machines(path: &Path, spec: &TraceSpec) -> Result<NodeTable, 
                     spec.max_pods,
                     Labels::new(),
                 );
-                table.push(&rows, TraceNodeEvent::Add {
-                    at: micros(t),
-                    node: Box::new(node),
-                })?;
+                table.push(
+                    &rows,
+                    TraceNodeEvent::Add {
+                        at: micros(t),
+                        node: Box::new(node),
+                    },
+                )?;
             }
-            2 => table.push(&rows, TraceNodeEvent::Remove {
-                at: micros(t),
-                name,
-            })?,
+            2 => table.push(
+                &rows,
+                TraceNodeEvent::Remove {
+                    at: micros(t),
+                    name,
+                },
+            )?,
             3 => {}
             other => {
                 return Err(rows.err(
@@ -155,7 +161,10 @@ impl GooglePods {
         if t < self.last_time {
             return Err(r.err(
                 "time",
-                format!("events must be sorted by time: {t} is before {}", self.last_time),
+                format!(
+                    "events must be sorted by time: {t} is before {}",
+                    self.last_time
+                ),
             ));
         }
         self.last_time = t;
@@ -207,7 +216,10 @@ impl GooglePods {
             }
             0..=10 => {}
             other => {
-                return Err(r.err("type", format!("expected an event type 0..10, found {other}")));
+                return Err(r.err(
+                    "type",
+                    format!("expected an event type 0..10, found {other}"),
+                ));
             }
         }
         Ok(true)

@@ -36,7 +36,11 @@ use rows::Rows;
 /// The formats and the files each needs (`required`, `optional`).
 pub const FORMATS: &[(&str, &[&str], &[&str])] = &[
     ("neutral", &["nodes", "pods"], &[]),
-    ("alibaba-v2017", &["serverEvents", "tasks", "instances"], &[]),
+    (
+        "alibaba-v2017",
+        &["serverEvents", "tasks", "instances"],
+        &[],
+    ),
     ("alibaba-v2018", &["machines", "tasks", "instances"], &[]),
     ("google-2019", &["machineEvents", "instanceEvents"], &[]),
 ];
@@ -87,10 +91,7 @@ pub(crate) fn read_trace(cx: &mut Cx, doc: &Map, meta: Meta) -> R<TraceSpec> {
     }
     for r in required {
         if !files.contains_key(*r) {
-            return Err(files_v.err(
-                cx,
-                format!("format {format} needs spec.files.{r}"),
-            ));
+            return Err(files_v.err(cx, format!("format {format} needs spec.files.{r}")));
         }
     }
     let machine = match spec.get("machine") {

@@ -51,10 +51,13 @@ pub(crate) fn read_nodes(path: &Path, max_pods: i64) -> Result<NodeTable, TraceE
             _ => crate::engine::SimTime::ZERO,
         };
         let spec = node_spec(&n, cpu_milli, mem, max, l);
-        table.push(&rows, TraceNodeEvent::Add {
-            at,
-            node: Box::new(spec),
-        })?;
+        table.push(
+            &rows,
+            TraceNodeEvent::Add {
+                at,
+                node: Box::new(spec),
+            },
+        )?;
         if let Some(i) = remove
             && !rows.text(i).is_empty()
         {

@@ -157,8 +157,12 @@ impl Rows {
     /// Column `i` as an integer (may be negative).
     pub fn int(&self, i: usize) -> Result<i64, TraceError> {
         let t = self.text(i);
-        t.parse::<i64>()
-            .map_err(|_| self.err(&self.columns[i], format!("expected an integer, found {t:?}")))
+        t.parse::<i64>().map_err(|_| {
+            self.err(
+                &self.columns[i],
+                format!("expected an integer, found {t:?}"),
+            )
+        })
     }
 
     /// Column `i`, seconds (decimal), as a time since the start of the run.
