@@ -207,7 +207,7 @@ impl ClusterState {
                 // A generated name that collides is retried with a new suffix, as the apiserver's
                 // generateName does (AlreadyExists -> retry).
                 // A pod with a fixed name (empty `generate_name`, e.g. a trace pod) keeps it.
-                if !(generate_name.is_empty() && !pod.name.is_empty()) {
+                if !generate_name.is_empty() || pod.name.is_empty() {
                     pod.name = format!("{generate_name}{}", name_suffix());
                 }
                 pod.created_at = now;

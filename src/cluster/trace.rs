@@ -504,7 +504,8 @@ impl TraceReplayer {
                 Event::Api(ApiWrite::RemovePod { id }),
             );
         }
-        let live = !(self.pods_done && self.nodes_done) || !state.store.terminated.is_empty();
+        let live = !(self.pods_done && self.nodes_done)
+            || state.store.terminated.len() > TERMINATED_POD_GC_THRESHOLD;
         if live && ctx.now() + GC_CHECK_PERIOD <= self.end {
             ctx.send_self(GC_CHECK_PERIOD, Event::Trace(TraceTimer::GcTerminated));
         } else {

@@ -610,7 +610,7 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
             return Err(unknown_ref(
                 &w.name,
                 &w.loc,
-                "Deployment, ReplicaSet or Trace",
+                "Deployment or ReplicaSet",
                 workload_names.iter().copied(),
             ));
         }
