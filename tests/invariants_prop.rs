@@ -151,6 +151,7 @@ fn scenario(
         pod_disruption_budgets: vec![],
         jobs: vec![],
         argo: Default::default(),
+        trace: None,
         services: vec![],
         traffic: vec![],
         destination_rules: vec![],

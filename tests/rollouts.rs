@@ -91,6 +91,7 @@ fn spec(
         pod_disruption_budgets: vec![],
         jobs: vec![],
         argo: Default::default(),
+        trace: None,
         services: vec![],
         traffic: vec![],
         destination_rules: vec![],

@@ -147,6 +147,7 @@ mod tests {
             pod_disruption_budgets: vec![],
             jobs: vec![],
             argo: Default::default(),
+            trace: None,
             services: vec![],
             traffic: vec![],
             destination_rules: vec![],

@@ -35,12 +35,14 @@ pub struct Wiring {
     pub job: ComponentId,
     /// The Argo Rollouts controller.
     pub argo: ComponentId,
+    /// The workload-trace replayer (`cluster::trace`).
+    pub trace: ComponentId,
 }
 
 impl Wiring {
     /// Component names in the order they are added (ids 0, 1, 2, ...). The names also seed the
     /// components' random streams, so they are part of the determinism contract.
-    pub const ORDER: [&'static str; 14] = [
+    pub const ORDER: [&'static str; 15] = [
         "apiserver",
         "scheduler",
         "replicaset-controller",
@@ -55,6 +57,7 @@ impl Wiring {
         "traffic",
         "job-controller",
         "argo-rollouts-controller",
+        "trace",
     ];
 
     /// The fixed wiring.
@@ -74,6 +77,7 @@ impl Wiring {
             traffic: ComponentId(11),
             job: ComponentId(12),
             argo: ComponentId(13),
+            trace: ComponentId(14),
         }
     }
 

@@ -35,6 +35,7 @@ pub mod quantity;
 mod reader;
 mod scheduling;
 pub mod sweep;
+pub mod trace;
 mod traffic_docs;
 pub mod yaml;
 
