@@ -91,6 +91,7 @@ fn spec(replicas: i32, nodes: u32, timeline: Vec<(u64, TimelineAction)>) -> Clus
         pod_disruption_budgets: vec![],
         jobs: vec![],
         argo: Default::default(),
+        trace: None,
         autoscaling: Default::default(),
         services: vec![],
         traffic: vec![],

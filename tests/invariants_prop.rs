@@ -151,6 +151,7 @@ fn scenario(
         pod_disruption_budgets: vec![],
         jobs: vec![],
         argo: Default::default(),
+        trace: None,
         autoscaling: Default::default(),
         services: vec![],
         traffic: vec![],

@@ -91,6 +91,7 @@ fn spec(
         pod_disruption_budgets: vec![],
         jobs: vec![],
         argo: Default::default(),
+        trace: None,
         autoscaling: Default::default(),
         services: vec![],
         traffic: vec![],

@@ -224,6 +224,10 @@ pub fn run(args: RunArgs) -> u8 {
         "  wrote {}/{{events.csv,timeseries.csv,summary.json}}",
         out.display()
     );
+    if let Some(e) = &result.input_error {
+        eprintln!("error: {e}");
+        return EXIT_BAD_INPUT;
+    }
     if let Some(v) = &result.violation {
         eprintln!(
             "error: --check: invariant violated at {}: {}",

@@ -40,6 +40,9 @@ pub enum Event {
     /// Argo Rollouts: reconcile timers and measurements (emitted and consumed by the Rollout
     /// controller) and user commands (emitted by the timeline).
     Argo(crate::cluster::argo::controller::ArgoEvent),
+    /// Trace replay timers (next arrival, next node event, PodGC of terminated pods). Emitted
+    /// and consumed by the trace replayer (`cluster::trace`).
+    Trace(crate::cluster::trace::TraceTimer),
     /// Autoscaler timers. Emitted and consumed by the HPA controller, the KEDA operator and
     /// the cluster autoscaler (`cluster::autoscaling`).
     Autoscaling(crate::cluster::autoscaling::AutoscalingTimer),

@@ -147,6 +147,7 @@ mod tests {
             pod_disruption_budgets: vec![],
             jobs: vec![],
             argo: Default::default(),
+            trace: None,
             autoscaling: Default::default(),
             services: vec![],
             traffic: vec![],

@@ -15,6 +15,9 @@
 //! killed, if still running), running pods report Ready again, and after a crash the remaining
 //! pods' containers are restarted (`restartCount` + 1). A slow node's kubelet steps take
 //! `factor` times as long.
+//!
+//! A pod with its own run time (`run_for`, a trace pod) exits with code 0 that long after its
+//! container started, like a Behavior's `runTime`.
 
 use std::collections::BTreeMap;
 
@@ -776,6 +779,10 @@ fn plan_run(
     }
     if let Some(rt) = &health.run_time {
         earliest(start + sample(rt, rng), ContainerExit::Completed);
+    }
+    // A pod with its own run time (a trace pod) completes after it, exit code 0.
+    if let Some(d) = pod.run_for {
+        earliest(start + d, ContainerExit::Completed);
     }
     let down_at = health
         .mean_time_to_hang

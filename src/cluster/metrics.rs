@@ -172,6 +172,10 @@ pub struct Recorder {
     pub explanations: Vec<crate::cluster::scheduler::explain::Explanation>,
     /// The latest FailedScheduling message of each pod not scheduled since (`namespace/name`).
     pub pending_reasons: BTreeMap<String, String>,
+    /// What a trace replay records (see [`crate::cluster::trace`]).
+    pub trace: crate::cluster::trace::TraceStats,
+    /// Which rows the event log keeps (default: all).
+    pub event_level: EventLevel,
     /// One record per injected failure (crash, zone outage, partition, kubelet stop), in
     /// order.
     pub failures: Vec<FailureRecord>,
@@ -240,6 +244,12 @@ impl Recorder {
         reason: &'static str,
         message: impl Into<String>,
     ) {
+        if self.event_level != EventLevel::All
+            && !(self.event_level == EventLevel::Warnings
+                && (kind == "Timeline" || is_warning(reason)))
+        {
+            return;
+        }
         let seq = self.events.len() as u64;
         self.events.push(EventRow {
             time,
@@ -292,4 +302,40 @@ impl Recorder {
             }
         }
     }
+}
+
+/// Which rows the event log (`events.csv`) keeps. A trace of a million pods logs several rows
+/// per pod at `All`; `Warnings` keeps only what went wrong.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EventLevel {
+    /// Every state change (the default).
+    #[default]
+    All,
+    /// Only warnings: `FailedScheduling`, evictions, node failures and other reasons that
+    /// `kubectl get events` shows with type `Warning` (see [`is_warning`]).
+    Warnings,
+    /// No rows.
+    None,
+}
+
+/// True for reasons upstream emits as `Warning` events (or that kubesim logs for a failure):
+/// `FailedScheduling`, `EvictionBlocked`, `NodeNotReady`, `NodeNotSchedulable`, `TaintAdded`,
+/// `Evicted`, `Killing`, `PodGC`, `BackOff`, `Unhealthy`, `RemovingNode`,
+/// `TaintManagerEviction`. (At [`EventLevel::Warnings`] rows of kind `Timeline` are kept too.)
+pub fn is_warning(reason: &str) -> bool {
+    matches!(
+        reason,
+        "FailedScheduling"
+            | "EvictionBlocked"
+            | "NodeNotReady"
+            | "NodeNotSchedulable"
+            | "TaintAdded"
+            | "Evicted"
+            | "Killing"
+            | "PodGC"
+            | "BackOff"
+            | "Unhealthy"
+            | "RemovingNode"
+            | "TaintManagerEviction"
+    )
 }

@@ -25,6 +25,7 @@ pub mod scheduling_spec;
 pub mod spec;
 pub mod state;
 pub mod timeline;
+pub mod trace;
 pub mod traffic;
 pub mod wiring;
 pub mod work_queue;

@@ -104,6 +104,9 @@ pub struct Pod {
     pub deletion_timestamp: Option<SimTime>,
     /// `status.containerStatuses[].restartCount` summed.
     pub restart_count: u32,
+    /// For a pod that runs to completion (a trace pod): how long its containers run once
+    /// started, after which the kubelet reports it `Succeeded`. `None` = runs until deleted.
+    pub run_for: Option<crate::engine::SimDuration>,
 }
 
 impl Pod {

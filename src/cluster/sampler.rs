@@ -75,7 +75,8 @@ pub fn sample_all(state: &mut ClusterState, now: SimTime) {
         "",
         ratio(mem_req, mem_alloc),
     );
-    for n in store.nodes.values() {
+    let per_node = state.spec.trace.as_ref().is_none_or(|t| t.node_metrics);
+    for n in store.nodes.values().filter(|_| per_node) {
         rec.sample(
             now,
             "node.cpu_requested_ratio",

@@ -778,6 +778,8 @@ pub struct ClusterSpec {
     pub jobs: Vec<JobSpec>,
     /// Argo Rollouts objects (`Rollout`, `AnalysisTemplate`).
     pub argo: crate::cluster::argo::spec::ArgoSpec,
+    /// The workload trace to replay (a kubesim `Trace` document), if any.
+    pub trace: Option<crate::cluster::trace::TraceSpec>,
     /// Autoscalers: HPAs, KEDA ScaledObjects, the cluster autoscaler's node groups and options.
     pub autoscaling: crate::cluster::autoscaling_spec::AutoscalingSpec,
 }

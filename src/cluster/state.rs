@@ -43,6 +43,9 @@ pub struct Store {
     pub pdbs: BTreeMap<String, crate::cluster::spec::PodDisruptionBudgetSpec>,
     /// Rollout-controller patches of Services, by index in `ClusterSpec::services`.
     pub service_routes: BTreeMap<usize, crate::cluster::argo::spec::ServiceRoute>,
+    /// Terminated (`Succeeded`) pods still in the store, oldest first (ids are creation
+    /// order), for PodGC's terminated-pod threshold.
+    pub terminated: std::collections::BTreeSet<PodId>,
 }
 
 /// Pods of one owner, counted as the ReplicaSet controller counts them.
@@ -209,7 +212,10 @@ impl ClusterState {
                 pod.id = id;
                 // A generated name that collides is retried with a new suffix, as the apiserver's
                 // generateName does (AlreadyExists -> retry).
-                pod.name = format!("{generate_name}{}", name_suffix());
+                // A pod with a fixed name (empty `generate_name`, e.g. a trace pod) keeps it.
+                if !generate_name.is_empty() || pod.name.is_empty() {
+                    pod.name = format!("{generate_name}{}", name_suffix());
+                }
                 pod.created_at = now;
                 self.recorder.counters.pods_created += 1;
                 let r = Self::pod_ref(&pod);
@@ -271,6 +277,13 @@ impl ClusterState {
                 self.recorder
                     .scheduling_latency
                     .record(now.saturating_since(pod.created_at));
+                if pod.run_for.is_some() && self.recorder.trace.active {
+                    self.recorder.trace.pods_bound += 1;
+                    self.recorder
+                        .trace
+                        .scheduling_delay
+                        .record(now.saturating_since(pod.created_at));
+                }
                 let key = pod.key();
                 let r = Self::pod_ref(pod);
                 self.recorder.event(
@@ -731,6 +744,10 @@ impl ClusterState {
                     PodPhase::Failed
                 };
                 pod.ready_since = None;
+                self.store.terminated.insert(id);
+                if pod.run_for.is_some() && self.recorder.trace.active {
+                    self.recorder.trace.pods_finished(succeeded, now);
+                }
                 if succeeded {
                     self.recorder.counters.pods_succeeded += 1;
                 } else {
@@ -800,6 +817,7 @@ impl ClusterState {
         let Some(pod) = self.store.pods.remove(&id) else {
             return;
         };
+        self.store.terminated.remove(&id);
         if let Some(node) = pod.node.as_ref().and_then(|n| self.store.nodes.get_mut(n))
             && node.pods.remove(&id)
         {

@@ -35,6 +35,8 @@ pub struct Wiring {
     pub job: ComponentId,
     /// The Argo Rollouts controller.
     pub argo: ComponentId,
+    /// The workload-trace replayer (`cluster::trace`).
+    pub trace: ComponentId,
     /// The HorizontalPodAutoscaler controller.
     pub hpa: ComponentId,
     /// The KEDA operator (ScaledObjects).
@@ -46,7 +48,7 @@ pub struct Wiring {
 impl Wiring {
     /// Component names in the order they are added (ids 0, 1, 2, ...). The names also seed the
     /// components' random streams, so they are part of the determinism contract.
-    pub const ORDER: [&'static str; 17] = [
+    pub const ORDER: [&'static str; 18] = [
         "apiserver",
         "scheduler",
         "replicaset-controller",
@@ -61,6 +63,7 @@ impl Wiring {
         "traffic",
         "job-controller",
         "argo-rollouts-controller",
+        "trace",
         "horizontal-pod-autoscaler",
         "keda-operator",
         "cluster-autoscaler",
@@ -83,9 +86,10 @@ impl Wiring {
             traffic: ComponentId(11),
             job: ComponentId(12),
             argo: ComponentId(13),
-            hpa: ComponentId(14),
-            keda: ComponentId(15),
-            cluster_autoscaler: ComponentId(16),
+            trace: ComponentId(14),
+            hpa: ComponentId(15),
+            keda: ComponentId(16),
+            cluster_autoscaler: ComponentId(17),
         }
     }
 

@@ -3,7 +3,8 @@
 //! At time zero, in this order (same-instant events are FIFO): every node registers, then every
 //! Deployment and stand-alone ReplicaSet is created, then every PodDisruptionBudget, then the
 //! first metrics sample is taken (seeing the time-zero commits), then timeline entries due at
-//! zero fire, then the node lifecycle controller's first monitor pass.
+//! zero fire, then the node lifecycle controller's first monitor pass. A replayed trace's
+//! nodes due at zero register right after the scenario's nodes.
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -31,6 +32,7 @@ use crate::cluster::scheduler::framework::Registry;
 use crate::cluster::spec::ClusterSpec;
 use crate::cluster::state::{ClusterState, Store};
 use crate::cluster::timeline::Timeline;
+use crate::cluster::trace::{TraceReplayer, TraceSources, TraceTimer};
 use crate::cluster::traffic::Traffic;
 use crate::cluster::traffic::stats::TrafficStats;
 use crate::cluster::wiring::Wiring;
@@ -86,6 +88,26 @@ impl World {
     /// Build the simulation for `spec` with `options`. `Err` names a plugin of a scheduler
     /// profile that the registry does not hold.
     pub fn with_options(spec: Arc<ClusterSpec>, options: &WorldOptions) -> Result<World, String> {
+        Self::with_options_and_trace(spec, options, None)
+    }
+
+    /// Build the simulation for `spec`, replaying the workload trace read from `trace` (the
+    /// sources the scenario layer opened for `spec.trace`). Trace nodes due at time zero
+    /// register with the scenario's nodes, before the first sample; later node events and pod
+    /// arrivals are pulled from the sources as virtual time reaches them.
+    pub fn with_trace(spec: Arc<ClusterSpec>, trace: Option<TraceSources>) -> World {
+        match World::with_options_and_trace(spec, &WorldOptions::default(), trace) {
+            Ok(w) => w,
+            Err(e) => panic!("{e}; build the world with World::with_options and a Registry"),
+        }
+    }
+
+    /// [`World::with_options`] with a workload trace to replay.
+    pub fn with_options_and_trace(
+        spec: Arc<ClusterSpec>,
+        options: &WorldOptions,
+        trace: Option<TraceSources>,
+    ) -> Result<World, String> {
         let builtins;
         let registry = match &options.registry {
             Some(r) => r,
@@ -137,6 +159,20 @@ impl World {
             sim.add_component(Box::new(
                 crate::cluster::argo::controller::RolloutController::new(&spec.argo.rollouts),
             )),
+        ];
+        let (namespace, workload) = spec
+            .trace
+            .as_ref()
+            .map(|t| (t.namespace.clone(), t.name.clone()))
+            .unwrap_or_default();
+        let mut replayer = TraceReplayer::new(trace, namespace, workload, end);
+        if let Some(t) = &spec.trace {
+            sim.state_mut().recorder.event_level = t.events;
+        }
+        let (first_pod, first_node, initial_nodes) = replayer.prime(sim.state_mut());
+        let trace_id = sim.add_component(Box::new(replayer));
+        // The autoscalers come after the trace replayer (ids in `Wiring::ORDER`).
+        let autoscaler_ids = [
             sim.add_component(Box::new(HpaController::new(
                 hpas.clone(),
                 spec.autoscaling.hpa_controller.clone(),
@@ -150,6 +186,10 @@ impl World {
                 &spec.scheduler,
             ))),
         ];
+        debug_assert_eq!(
+            autoscaler_ids,
+            [wiring.hpa, wiring.keda, wiring.cluster_autoscaler]
+        );
         debug_assert_eq!(
             ids,
             [
@@ -166,12 +206,10 @@ impl World {
                 wiring.drain,
                 wiring.traffic,
                 wiring.job,
-                wiring.argo,
-                wiring.hpa,
-                wiring.keda,
-                wiring.cluster_autoscaler
+                wiring.argo
             ]
         );
+        debug_assert_eq!(trace_id, wiring.trace);
 
         let t0 = SimTime::ZERO;
         for j in &spec.jobs {
@@ -187,6 +225,15 @@ impl World {
                 wiring.api,
                 Event::Api(ApiWrite::CreateNode(Box::new(n.clone()))),
             );
+        }
+        for n in initial_nodes {
+            sim.schedule(t0, wiring.api, Event::Api(ApiWrite::CreateNode(n)));
+        }
+        if let Some(at) = first_node {
+            sim.schedule(at, wiring.trace, Event::Trace(TraceTimer::NodeEventDue));
+        }
+        if let Some(at) = first_pod {
+            sim.schedule(at, wiring.trace, Event::Trace(TraceTimer::PodArrives));
         }
         for d in &spec.deployments {
             let obj = Deployment {
@@ -298,8 +345,8 @@ impl World {
         }
         sim.state_mut().recorder.autoscaling.active = !hpas.is_empty() || !a.node_groups.is_empty();
 
-        let trace = Rc::new(Cell::new(TraceHasher::new()));
-        let t = Rc::clone(&trace);
+        let fingerprint = Rc::new(Cell::new(TraceHasher::new()));
+        let t = Rc::clone(&fingerprint);
         sim.set_observer(Box::new(move |time, seq, target, _| {
             let mut h = t.get();
             h.write_word(time.as_nanos());
@@ -307,7 +354,11 @@ impl World {
             h.write_word(u64::from(target.0));
             t.set(h);
         }));
-        Ok(World { sim, end, trace })
+        Ok(World {
+            sim,
+            end,
+            trace: fingerprint,
+        })
     }
 
     /// The end of the run (start + duration).

@@ -43,6 +43,9 @@ pub struct RunResult {
     pub partial: Option<String>,
     /// The invariant `--check` found broken, if any (the run stopped there).
     pub violation: Option<Violation>,
+    /// Bad input found while running (a malformed trace row: `file:line: column ...`); the run
+    /// stopped there and is partial. The CLI exits 2.
+    pub input_error: Option<String>,
 }
 
 /// Number of slices a run is cut into for progress reporting.
@@ -73,7 +76,27 @@ pub fn run_with(
     on_progress: &mut dyn FnMut(&Progress<'_>),
 ) -> Result<RunResult, String> {
     let started = Instant::now();
-    let mut world = World::with_options(spec, options)?;
+    // A trace is opened here (the scenario layer reads the files; the model pulls rows).
+    let mut input_error = None;
+    let sources = match &spec.trace {
+        Some(t) => match crate::scenario::trace::open(t) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                input_error = Some(e.to_string());
+                None
+            }
+        },
+        None => None,
+    };
+    let mut world = World::with_options_and_trace(spec, options, sources)?;
+    if let Some(e) = &input_error {
+        return Ok(RunResult {
+            output: world.finish(),
+            partial: Some(format!("trace could not be opened: {e}")),
+            violation: None,
+            input_error,
+        });
+    }
     let end = world.end();
     let mut slice = SimDuration::from_nanos((end.as_nanos() / SLICES).max(1));
     if limits.check && slice > CHECK_EVERY {
@@ -120,6 +143,11 @@ pub fn run_with(
         if violation.is_some() {
             break;
         }
+        if let Some(e) = &world.state().recorder.trace.error {
+            partial = Some(format!("trace replay stopped: {e}"));
+            input_error = Some(e.to_string());
+            break;
+        }
         if hit {
             partial = Some(format!(
                 "stopped by --max-events {} at simulated time {}",
@@ -146,5 +174,6 @@ pub fn run_with(
         output: world.finish(),
         partial,
         violation,
+        input_error,
     })
 }

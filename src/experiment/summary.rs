@@ -107,6 +107,38 @@ pub struct Summary {
     /// Requests served per version (workload and image), omitted without traffic.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub served_by_version: Vec<crate::experiment::rollout_summary::VersionSummary>,
+    /// What a workload-trace replay did (absent without a `Trace` document).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<TraceSummary>,
+}
+
+/// What a workload-trace replay did.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct TraceSummary {
+    /// Trace format.
+    pub format: String,
+    /// Pods created from the trace.
+    pub pods_arrived: u64,
+    /// Trace pods bound to a node.
+    pub pods_bound: u64,
+    /// Trace pods that ran their duration and Succeeded.
+    pub pods_succeeded: u64,
+    /// Trace pods still unscheduled at the end of the run.
+    pub pods_pending_at_end: u64,
+    /// Node additions and removals applied.
+    pub node_events: u64,
+    /// True if the whole trace was read before the run ended.
+    pub exhausted: bool,
+    /// Scheduling delay (arrival -> bound), seconds.
+    pub scheduling_delay_seconds: Percentiles,
+    /// First arrival to last completion, seconds.
+    pub makespan_s: f64,
+    /// Failed scheduling attempts of trace pods.
+    pub failed_attempts: u64,
+    /// Failed scheduling attempts by reason (each attempt counts once per reason it named).
+    pub unschedulable_by_reason: BTreeMap<String, u64>,
+    /// Terminated pods removed by PodGC's threshold.
+    pub pods_garbage_collected: u64,
 }
 
 /// What one injected failure did (times in seconds from the failure; `null` if it never
@@ -403,6 +435,39 @@ impl Summary {
         let traffic = traffic_summary(result, &mut m);
         let (updates, served_by_version) =
             crate::experiment::rollout_summary::rollout_summary(rec, out.end_time, &mut m);
+        let trace = out.spec.trace.as_ref().map(|spec| {
+            let t = &rec.trace;
+            let pending = out
+                .store
+                .pods
+                .values()
+                .filter(|p| p.run_for.is_some() && p.node.is_none())
+                .count() as u64;
+            let delay = percentiles(&t.scheduling_delay);
+            m.insert("trace.pods_arrived".into(), t.pods_arrived as f64);
+            m.insert("trace.pods_succeeded".into(), t.pods_succeeded as f64);
+            m.insert("trace.pods_pending_at_end".into(), pending as f64);
+            m.insert("trace.makespan_s".into(), t.makespan().as_secs_f64());
+            m.insert("trace.scheduling_delay.p50".into(), delay.p50);
+            m.insert("trace.scheduling_delay.p90".into(), delay.p90);
+            m.insert("trace.scheduling_delay.p99".into(), delay.p99);
+            m.insert("trace.scheduling_delay.max".into(), delay.max);
+            m.insert("trace.failed_attempts".into(), t.failed_attempts as f64);
+            TraceSummary {
+                format: spec.format.clone(),
+                pods_arrived: t.pods_arrived,
+                pods_bound: t.pods_bound,
+                pods_succeeded: t.pods_succeeded,
+                pods_pending_at_end: pending,
+                node_events: t.node_events,
+                exhausted: t.exhausted,
+                scheduling_delay_seconds: delay,
+                makespan_s: t.makespan().as_secs_f64(),
+                failed_attempts: t.failed_attempts,
+                unschedulable_by_reason: t.unschedulable_by_reason.clone(),
+                pods_garbage_collected: t.pods_garbage_collected,
+            }
+        });
         autoscaling_summary(result, &mut m);
         let expectations: Vec<ExpectationResult> = out
             .spec
@@ -471,6 +536,7 @@ impl Summary {
             failures,
             updates,
             served_by_version,
+            trace,
         }
     }
 }

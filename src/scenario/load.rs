@@ -181,6 +181,7 @@ enum Handler {
     Job,
     Rollout,
     AnalysisTemplate,
+    Trace,
     HorizontalPodAutoscaler,
     ScaledObject,
     /// A real kind kubesim does not simulate yet: warn and skip the document.
@@ -200,6 +201,7 @@ const KINDS: &[(&str, &[&str], Handler)] = &[
     ("Timeline", &[KUBESIM_API], Handler::Timeline),
     ("List", &["v1"], Handler::List),
     ("Traffic", &[KUBESIM_API], Handler::Traffic),
+    ("Trace", &[KUBESIM_API], Handler::Trace),
     ("StatefulSet", &["apps/v1"], Handler::Skip),
     ("DaemonSet", &["apps/v1"], Handler::Skip),
     ("Job", &["batch/v1"], Handler::Job),
@@ -292,6 +294,7 @@ struct Collected {
     jobs: Vec<Named<crate::cluster::spec::JobSpec>>,
     rollouts: Vec<Named<super::argo_docs::RolloutDoc>>,
     analysis_templates: Vec<Named<crate::cluster::argo::spec::AnalysisTemplateSpec>>,
+    trace: Option<crate::cluster::trace::TraceSpec>,
     hpas: Vec<Named<super::autoscaling_docs::HpaDoc>>,
     scaled_objects: Vec<Named<super::autoscaling_docs::ScaledObjectDoc>>,
     node_groups: Vec<crate::cluster::autoscaling_spec::NodeGroupSpec>,
@@ -493,6 +496,17 @@ impl Collected {
                 check_unique(&self.traffic, &meta.name, &loc, "Traffic", |t| &t.name)?;
                 let value = read_traffic(&mut cx, &m, meta)?;
                 self.traffic.push(Named { value, loc });
+                Ok(())
+            }
+            Handler::Trace => {
+                let m = root.map(&mut cx, &KUBESIM_DOC)?;
+                if self.trace.is_some() {
+                    return Err(
+                        kind_loc.err("a second Trace document; a scenario replays at most one")
+                    );
+                }
+                let meta = read_meta(&mut cx, &m, &KUBESIM_META, kind_name)?;
+                self.trace = Some(super::trace::read_trace(&mut cx, &m, meta)?);
                 Ok(())
             }
             Handler::DestinationRule => {
@@ -749,6 +763,7 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
         .chain(c.replica_sets.iter().map(|r| r.value.name.as_str()))
         .chain(c.jobs.iter().map(|j| j.value.name.as_str()))
         .chain(c.rollouts.iter().map(|r| r.value.spec.name.as_str()))
+        .chain(c.trace.iter().map(|t| t.name.as_str()))
         .collect();
     // A Rollout and a Deployment (or ReplicaSet) share the Behavior and pod-naming space.
     for r in &c.rollouts {
@@ -1076,6 +1091,7 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
         scheduler,
         pod_disruption_budgets: c.pdbs.into_iter().map(|b| b.value).collect(),
         jobs: c.jobs.into_iter().map(|j| j.value).collect(),
+        trace: c.trace,
         services,
         traffic,
         destination_rules,

@@ -36,6 +36,7 @@ pub mod quantity;
 mod reader;
 mod scheduling;
 pub mod sweep;
+pub mod trace;
 mod traffic_docs;
 pub mod yaml;
 

@@ -53,8 +53,10 @@ pub(crate) fn read_probes(cx: &mut Cx, c: &Map) -> R<ContainerProbes> {
             p.failure_threshold = s as u32;
         }
         if let Some(s) = secs(cx, "successThreshold")?.filter(|s| *s > 0) {
-            if s != 1 && key != "readinessProbe" {
-                let at = m.get("successThreshold").expect("read above");
+            if s != 1
+                && key != "readinessProbe"
+                && let Some(at) = m.get("successThreshold")
+            {
                 return Err(at.err(cx, "must be 1 for liveness and startup probes"));
             }
             p.success_threshold = s as u32;

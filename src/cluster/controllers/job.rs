@@ -160,6 +160,7 @@ impl JobController {
             ready_since: None,
             deletion_timestamp: None,
             restart_count: 0,
+            run_for: None,
         }
     }
 

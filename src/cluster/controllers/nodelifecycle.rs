@@ -69,24 +69,36 @@ impl NodeLifecycleController {
         if state.api_down_until.is_some_and(|t| now < t) {
             return;
         }
-        self.health
-            .retain(|name, _| state.store.nodes.contains_key(name));
+        // One ordered pass over the nodes and the health records together (both sorted by
+        // name): records of deleted nodes are dropped, new nodes get one, and no per-node map
+        // lookup or allocation is needed for the nodes already known.
+        let mut old = std::mem::take(&mut self.health).into_iter().peekable();
+        let mut health: Vec<(String, Health)> = Vec::with_capacity(state.store.nodes.len());
         let mut writes: Vec<ApiWrite> = Vec::new();
-        // (zone) -> (ready, not ready)
-        let mut counts: BTreeMap<String, (u32, u32)> = BTreeMap::new();
-        let names: Vec<String> = state.store.nodes.keys().cloned().collect();
-        for name in &names {
-            let node = &state.store.nodes[name];
-            let renew = node.lease.renew_time(now, cp.node_status_update_frequency);
-            let h = self.health.entry(name.clone()).or_insert(Health {
-                last_renew: renew,
-                probe: now,
-            });
-            if renew != h.last_renew {
-                h.last_renew = renew;
-                h.probe = now;
+        // (zone, ready, not ready), in first-seen order; sorted into a map below.
+        let mut zone_counts: Vec<(&str, u32, u32)> = Vec::new();
+        let store = &state.store;
+        for (name, node) in &store.nodes {
+            while old.peek().is_some_and(|(k, _)| k < name) {
+                old.next();
             }
-            let stale = now.saturating_since(h.probe) > cp.node_monitor_grace_period;
+            let renew = node.lease.renew_time(now, cp.node_status_update_frequency);
+            let mut h = match old.next_if(|(k, _)| k == name) {
+                Some((k, h)) => (k, h),
+                None => (
+                    name.clone(),
+                    Health {
+                        last_renew: renew,
+                        probe: now,
+                    },
+                ),
+            };
+            if renew != h.1.last_renew {
+                h.1.last_renew = renew;
+                h.1.probe = now;
+            }
+            let stale = now.saturating_since(h.1.probe) > cp.node_monitor_grace_period;
+            health.push(h);
             let mut ready = node.ready;
             if ready && stale {
                 ready = false;
@@ -96,7 +108,7 @@ impl NodeLifecycleController {
                 });
                 // MarkPodsNotReady.
                 for id in &node.pods {
-                    if state.store.pods.get(id).is_some_and(|p| p.is_ready()) {
+                    if store.pods.get(id).is_some_and(|p| p.is_ready()) {
                         writes.push(ApiWrite::PodReady {
                             id: *id,
                             ready: false,
@@ -104,27 +116,36 @@ impl NodeLifecycleController {
                     }
                 }
             }
-            let zone = node.labels.get(ZONE_LABEL).cloned().unwrap_or_default();
-            let c = counts.entry(zone.clone()).or_default();
+            let zone = node.labels.get(ZONE_LABEL).map_or("", String::as_str);
+            let c = match zone_counts.iter_mut().position(|z| z.0 == zone) {
+                Some(i) => &mut zone_counts[i],
+                None => {
+                    zone_counts.push((zone, 0, 0));
+                    zone_counts.last_mut().expect("just pushed")
+                }
+            };
             if ready {
-                c.0 += 1;
-            } else {
                 c.1 += 1;
+            } else {
+                c.2 += 1;
             }
             let tainted = node
                 .taints
                 .iter()
                 .any(|t| t.key == TAINT_UNREACHABLE && t.effect == TaintEffect::NoExecute);
             if !ready && !tainted {
-                let q = self.zones.entry(zone).or_insert_with(|| ZoneQueue {
-                    queue: VecDeque::new(),
-                    limiter: TokenBucket::new(cp.node_eviction_rate),
-                });
+                let q = self
+                    .zones
+                    .entry(zone.to_string())
+                    .or_insert_with(|| ZoneQueue {
+                        queue: VecDeque::new(),
+                        limiter: TokenBucket::new(cp.node_eviction_rate),
+                    });
                 if !q.queue.contains(name) {
                     q.queue.push_back(name.clone());
                 }
             } else if ready {
-                if let Some(q) = self.zones.get_mut(&zone) {
+                if let Some(q) = self.zones.get_mut(zone) {
                     q.queue.retain(|n| n != name);
                 }
                 if tainted {
@@ -136,6 +157,12 @@ impl NodeLifecycleController {
                 }
             }
         }
+        // Sorted by name already: a bulk build.
+        self.health = health.into_iter().collect();
+        let counts: BTreeMap<String, (u32, u32)> = zone_counts
+            .into_iter()
+            .map(|(z, r, n)| (z.to_string(), (r, n)))
+            .collect();
         // handleDisruption: zone states and rates.
         let all_full = !counts.is_empty()
             && counts.values().all(|(r, n)| {

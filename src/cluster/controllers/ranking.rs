@@ -147,6 +147,7 @@ mod tests {
             ready_since: ready_s.map(|s| SimTime(s * 1_000_000_000)),
             deletion_timestamp: None,
             restart_count: 0,
+            run_for: None,
         }
     }
 

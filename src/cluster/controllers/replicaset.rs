@@ -62,6 +62,7 @@ pub fn pod_from_template(rs: &ReplicaSet) -> Pod {
         ready_since: None,
         deletion_timestamp: None,
         restart_count: 0,
+        run_for: None,
     }
 }
 

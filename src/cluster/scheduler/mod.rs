@@ -386,6 +386,7 @@ impl Scheduler {
                 apiserver::write(ctx, state, ApiWrite::BindPod { id, node });
             }
             Err(mut msg) => {
+                let is_trace_pod = pod.run_for.is_some();
                 if let Some(m) = self.post_filter(id, now, state, ctx) {
                     msg = format!("{msg} preemption: {m}");
                 }
@@ -393,6 +394,9 @@ impl Scheduler {
                     r.message = Some(msg.clone());
                 }
                 state.recorder.counters.failed_scheduling += 1;
+                if is_trace_pod && state.recorder.trace.active {
+                    state.recorder.trace.record_failure(&msg);
+                }
                 state
                     .recorder
                     .pending_reasons

@@ -26,5 +26,6 @@ pub fn pod() -> Pod {
         ready_since: None,
         deletion_timestamp: None,
         restart_count: 0,
+        run_for: None,
     }
 }

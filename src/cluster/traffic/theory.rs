@@ -136,6 +136,7 @@ pub fn mmc_spec(c: u32, lambda: f64, mu: f64, duration: SimDuration, seed: u64) 
         pod_disruption_budgets: vec![],
         jobs: vec![],
         argo: Default::default(),
+        trace: None,
         autoscaling: Default::default(),
     }
 }
