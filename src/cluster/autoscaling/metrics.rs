@@ -119,23 +119,31 @@ pub fn service_in_flight(state: &ClusterState, service: usize) -> u64 {
 /// Request rate per Service between successive reads.
 #[derive(Clone, Debug, Default)]
 pub struct RateMeter {
-    last: BTreeMap<usize, (u64, SimTime)>,
+    /// Per Service: (requests at the last read, its time, the rate it returned).
+    last: BTreeMap<usize, (u64, SimTime, f64)>,
 }
 
 impl RateMeter {
-    /// Requests per second to `service` since the previous call for it (since the start on the
-    /// first call); 0 when no time has passed.
+    /// Requests per second to `service` since the previous read at an earlier time (since the
+    /// start on the first read); a second read at the same instant returns the same rate.
     pub fn rate(&mut self, state: &ClusterState, service: usize, now: SimTime) -> f64 {
         let total = service_requests(state, service);
-        let (prev, since) = self
-            .last
-            .insert(service, (total, now))
-            .unwrap_or((0, SimTime::ZERO));
-        let dt = now.saturating_since(since).as_secs_f64();
-        if dt <= 0.0 {
-            return 0.0;
+        let (prev, since, last_rate) =
+            self.last
+                .get(&service)
+                .copied()
+                .unwrap_or((0, SimTime::ZERO, 0.0));
+        if since == now && self.last.contains_key(&service) {
+            return last_rate;
         }
-        total.saturating_sub(prev) as f64 / dt
+        let dt = now.saturating_since(since).as_secs_f64();
+        let rate = if dt > 0.0 {
+            total.saturating_sub(prev) as f64 / dt
+        } else {
+            0.0
+        };
+        self.last.insert(service, (total, now, rate));
+        rate
     }
 }
 
