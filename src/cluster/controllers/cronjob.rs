@@ -93,8 +93,10 @@ struct Cron {
     spec: CronJobSpec,
     /// `status.lastScheduleTime`.
     last_schedule: Option<SimTime>,
-    /// The last scheduled time reported as missed or forbidden (so it is counted once).
-    last_skipped: Option<SimTime>,
+    /// The last scheduled time reported as past its starting deadline (reported once).
+    last_missed: Option<SimTime>,
+    /// The last scheduled time held back by `Forbid` (reported once).
+    last_forbidden: Option<SimTime>,
     /// `status.active`: Job keys.
     active: BTreeSet<String>,
     /// Finished Jobs still kept: (scheduled time, key, succeeded).
@@ -120,7 +122,8 @@ impl CronJobController {
                 .map(|s| Cron {
                     spec: s.clone(),
                     last_schedule: None,
-                    last_skipped: None,
+                    last_missed: None,
+                    last_forbidden: None,
                     active: BTreeSet::new(),
                     finished: Vec::new(),
                     started: Vec::new(),
@@ -161,9 +164,11 @@ impl CronJobController {
         }
         let key = c.spec.key();
         let after = c.last_schedule.unwrap_or(SimTime::ZERO);
-        if let Some((scheduled, missed)) = most_recent_schedule_time(&c.spec, after, now)
-            && c.last_skipped != Some(scheduled)
-        {
+        if let Some((scheduled, missed)) = most_recent_schedule_time(&c.spec, after, now) {
+            // A skipped time is reported once, but looked at again at every sync: a run
+            // Forbid held back starts when the active Job is gone, deadline permitting.
+            let first_miss = c.last_missed != Some(scheduled);
+            let first_forbid = c.last_forbidden != Some(scheduled);
             if missed > MAX_MISSED_TIMES {
                 state.recorder.event(
                     now,
@@ -176,8 +181,8 @@ impl CronJobController {
             let rec = state.recorder.stateful.cron_jobs.get_mut(i);
             match decide(&c.spec, scheduled, now, c.active.len()) {
                 Decision::Suspended => {}
-                Decision::MissedDeadline => {
-                    c.last_skipped = Some(scheduled);
+                Decision::MissedDeadline if first_miss => {
+                    c.last_missed = Some(scheduled);
                     if let Some(r) = rec {
                         r.missed_deadline += 1;
                     }
@@ -192,8 +197,10 @@ impl CronJobController {
                         ),
                     );
                 }
+                Decision::MissedDeadline => {}
+                Decision::Forbidden if !first_forbid => {}
                 Decision::Forbidden => {
-                    c.last_skipped = Some(scheduled);
+                    c.last_forbidden = Some(scheduled);
                     if let Some(r) = rec {
                         r.skipped_forbid += 1;
                     }
@@ -215,7 +222,7 @@ impl CronJobController {
                                 "CronJob",
                                 key.clone(),
                                 "SuccessfulDelete",
-                                format!("Deleted job {job}"),
+                                format!("Deleted job {}", job.rsplit('/').next().unwrap_or(&job)),
                             );
                             ctx.send(
                                 w.job,
@@ -323,7 +330,7 @@ impl CronJobController {
                     "CronJob",
                     key.clone(),
                     "SuccessfulDelete",
-                    format!("Deleted job {k}"),
+                    format!("Deleted job {}", k.rsplit('/').next().unwrap_or(&k)),
                 );
                 if let Some(r) = state.recorder.stateful.cron_jobs.get_mut(i) {
                     r.jobs_deleted += 1;
