@@ -1021,6 +1021,7 @@ impl ClusterState {
                         format!("update to revision {} complete", s.update_revision),
                     );
                 }
+                self.check_recovery(now);
                 self.notify(
                     out,
                     ObjectKind::StatefulSet,

@@ -105,6 +105,13 @@ impl Wiring {
         }
     }
 
+    /// True if the StatefulSet controller watches this change: its informer sees only pods
+    /// owned by a StatefulSet (`owner_is_statefulset`), so other runs' event streams are
+    /// unchanged by it.
+    pub fn statefulset_watches(kind: ObjectKind, owner_is_statefulset: bool) -> bool {
+        kind == ObjectKind::Pod && owner_is_statefulset
+    }
+
     /// The components that watch objects of `kind`, in delivery order.
     pub fn watchers(&self, kind: ObjectKind) -> &'static [ComponentId] {
         const W: Wiring = Wiring::new();
@@ -117,7 +124,6 @@ impl Wiring {
                 W.taint_eviction,
                 W.traffic,
                 W.job,
-                W.statefulset,
             ],
             ObjectKind::Node => &[W.scheduler, W.kubelet, W.nodes, W.taint_eviction],
             ObjectKind::ReplicaSet => &[W.replicaset, W.deployment, W.argo],
