@@ -137,3 +137,132 @@ fn equal_priority_finds_no_victims() {
         "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."
     );
 }
+
+/// Two 4-CPU pools, `a` and `b`, each full of one Deployment's 1-CPU pods (`on-a`, `on-b`);
+/// `pdb` is a PodDisruptionBudget document (or empty). At 30 s a higher-priority pod that fits
+/// nowhere arrives: both nodes are candidates with one victim each, equal on every other
+/// criterion, so the budget decides (upstream `pickOneNodeForPreemption`: fewest PDB
+/// violations first; `default_preemption_test.go` "pod with PDB").
+fn two_nodes(pdb: &str) -> String {
+    let mut docs = String::from(
+        r#"apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+metadata: {name: preempt-pdb}
+spec: {seed: 5, duration: 3m}
+---
+apiVersion: scheduling.k8s.io/v1
+kind: PriorityClass
+metadata: {name: low}
+value: 100
+globalDefault: true
+---
+apiVersion: scheduling.k8s.io/v1
+kind: PriorityClass
+metadata: {name: high}
+value: 1000
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: high}
+spec:
+  replicas: 0
+  selector: {matchLabels: {app: high}}
+  template:
+    metadata: {labels: {app: high}}
+    spec:
+      priorityClassName: high
+      containers: [{name: c, image: "high:v1", resources: {requests: {cpu: "1"}}}]
+---
+apiVersion: kubesim.dev/v1alpha1
+kind: Timeline
+metadata: {name: t}
+spec: [{at: 30s, scale: {deployment: high, replicas: 1}}]
+"#,
+    );
+    for pool in ["a", "b"] {
+        docs.push_str(&format!(
+            r#"---
+apiVersion: kubesim.dev/v1alpha1
+kind: NodePool
+metadata: {{name: {pool}}}
+spec: {{count: 1, capacity: {{cpu: "4", memory: 16Gi}}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: on-{pool}}}
+spec:
+  replicas: 4
+  selector: {{matchLabels: {{app: on-{pool}}}}}
+  template:
+    metadata: {{labels: {{app: on-{pool}}}}}
+    spec:
+      nodeSelector: {{kubesim.dev/pool: {pool}}}
+      containers: [{{name: c, image: "low:v1", resources: {{requests: {{cpu: "1"}}}}}}]
+"#
+        ));
+    }
+    docs.push_str(pdb);
+    docs
+}
+
+fn budget(app: &str, min_available: u32) -> String {
+    format!(
+        r#"---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {{name: guard-{app}}}
+spec:
+  minAvailable: {min_available}
+  selector: {{matchLabels: {{app: {app}}}}}
+"#
+    )
+}
+
+/// The workloads whose pods were preempted, in event order.
+fn preempted_workloads(yaml: &str) -> Vec<String> {
+    let loaded = kubesim::scenario::load_str("p.yaml", yaml).expect("valid");
+    let mut world = World::new(Arc::new(loaded.spec));
+    let end = world.end();
+    world.advance(end, u64::MAX);
+    let out = world.finish();
+    out.recorder
+        .events
+        .iter()
+        .filter(|e| e.reason == "Preempted")
+        .map(|e| {
+            let name = e.object.rsplit('/').next().unwrap_or_default();
+            if name.starts_with("on-a-") {
+                "on-a"
+            } else {
+                "on-b"
+            }
+            .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn preemption_avoids_the_node_whose_victim_would_violate_a_budget() {
+    // A budget with no disruption allowed on either workload steers the victim to the other.
+    assert_eq!(
+        preempted_workloads(&two_nodes(&budget("on-a", 4))),
+        vec!["on-b"]
+    );
+    assert_eq!(
+        preempted_workloads(&two_nodes(&budget("on-b", 4))),
+        vec!["on-a"]
+    );
+    // A budget that still allows a disruption does not count as violated: either node may go,
+    // and the choice is the same as with no budget at all.
+    assert_eq!(
+        preempted_workloads(&two_nodes(&budget("on-a", 3))),
+        preempted_workloads(&two_nodes(""))
+    );
+}
+
+#[test]
+fn preemption_is_best_effort_when_every_victim_violates_a_budget() {
+    // Upstream preempts anyway (PDBs are best-effort for the scheduler): one victim, not zero.
+    let both = format!("{}{}", budget("on-a", 4), budget("on-b", 4));
+    assert_eq!(preempted_workloads(&two_nodes(&both)).len(), 1);
+}
