@@ -187,6 +187,8 @@ pub struct Recorder {
     pub jobs: Vec<JobRecord>,
     /// What the autoscalers did (HPA, KEDA, cluster autoscaler).
     pub autoscaling: crate::cluster::autoscaling::AutoscalingRecord,
+    /// Every eviction the Eviction API allowed, with the PDB status it saw (for `--check`).
+    pub evictions: Vec<crate::cluster::disruption::EvictionRecord>,
 }
 
 /// How one Job ended.

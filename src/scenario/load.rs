@@ -14,9 +14,10 @@ use crate::engine::SimTime;
 use super::duration::format_duration;
 use super::error::{ScenarioError, Warning, suggest};
 use super::kubesim_docs::{
-    BehaviorDoc, KUBESIM_DOC, KUBESIM_META, MAX_NODES, RawAction, RawEntry, Ref, ScenarioDoc,
-    read_behavior, read_node_pool, read_scenario, read_timeline,
+    BehaviorDoc, KUBESIM_DOC, KUBESIM_META, RawAction, RawEntry, Ref, ScenarioDoc, read_behavior,
+    read_node_pool, read_scenario, read_timeline,
 };
+use super::limits::{SizeLimits, check_total};
 use super::manifests::{
     OBJECT_META, node_doc_fields, read_deployment, read_meta, read_node, read_replica_set,
     workload_doc_fields,
@@ -139,8 +140,13 @@ pub fn read_sources(path: &Path) -> Result<(Vec<SourceFile>, Vec<PathBuf>), Scen
 /// such files (sorted by file name, not recursive). A missing file or folder is an error at
 /// line 0.
 pub fn load_path(path: &Path) -> Result<Loaded, ScenarioError> {
+    load_path_with_limits(path, &SizeLimits::default())
+}
+
+/// As [`load_path`], with size limits other than the defaults.
+pub fn load_path_with_limits(path: &Path, limits: &SizeLimits) -> Result<Loaded, ScenarioError> {
     let (sources, files) = read_sources(path)?;
-    let (spec, warnings) = build(&sources)?;
+    let (spec, warnings) = build_with_limits(&sources, limits)?;
     Ok(Loaded {
         spec,
         warnings,
@@ -643,6 +649,15 @@ impl Collected {
 
 /// Turn parsed files into a validated [`ClusterSpec`], with the warnings met on the way.
 pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), ScenarioError> {
+    build_with_limits(files, &SizeLimits::default())
+}
+
+/// As [`build`], refusing scenarios larger than `limits`.
+pub fn build_with_limits(
+    files: &[SourceFile],
+    limits: &SizeLimits,
+) -> Result<(ClusterSpec, Vec<Warning>), ScenarioError> {
+    let max_nodes = limits.max_nodes;
     let mut c = Collected::default();
     for file in files {
         let src = Src {
@@ -675,12 +690,12 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
     let mut total: u64 = 0;
     let over = |loc: &Loc, total: u64| {
         loc.err(format!(
-            "too many nodes: the scenario would have {total} nodes; at most {MAX_NODES} are supported"
+            "too many nodes: the scenario would have {total} nodes; at most {max_nodes} are allowed (raise the limit with --max-nodes N)"
         ))
     };
     for n in &c.nodes {
         total += 1;
-        if total > MAX_NODES {
+        if total > max_nodes {
             return Err(over(&n.loc, total));
         }
     }
@@ -691,14 +706,14 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
             .find(|g| g.pool == p.value.name)
             .map_or(0, |g| g.max);
         total += u64::from(p.value.count.max(group_max));
-        if total > MAX_NODES {
+        if total > max_nodes {
             return Err(over(&p.loc, total));
         }
     }
     for e in &c.timeline {
         if let RawAction::AddNodes { count, pool } = &e.action {
             total += u64::from(*count);
-            if total > MAX_NODES {
+            if total > max_nodes {
                 return Err(over(&pool.loc, total));
             }
         }
@@ -1006,6 +1021,9 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
     // Autoscalers: targets are Deployments, metric Services exist, one autoscaler per target.
     let autoscaling = resolve_autoscaling(&c, &deployment_names, &services, &scenario)?;
 
+    // Size: the most pods the workloads may ask for together.
+    check_pod_total(&c, &timeline, &autoscaling, &argo, &rollout_locs, limits)?;
+
     // Workloads need somewhere to run.
     let first_workload = c
         .deployments
@@ -1099,6 +1117,67 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
         autoscaling,
     };
     Ok((spec, warnings))
+}
+
+/// [`SizeLimits::max_pods`]: each workload counted at the most replicas it may want during the
+/// run, failing at the workload that takes the total over the limit.
+fn check_pod_total(
+    c: &Collected,
+    timeline: &[TimelineEntry],
+    autoscaling: &crate::cluster::autoscaling_spec::AutoscalingSpec,
+    argo: &crate::cluster::argo::spec::ArgoSpec,
+    rollout_locs: &[Loc],
+    limits: &SizeLimits,
+) -> R<()> {
+    let most = |name: &str, namespace: &str, replicas: i32| -> u64 {
+        let scaled = timeline.iter().filter_map(|e| match &e.action {
+            TimelineAction::ScaleDeployment {
+                deployment,
+                replicas,
+            } if deployment == name => Some(*replicas),
+            _ => None,
+        });
+        let autoscaled = autoscaling
+            .hpas
+            .iter()
+            .filter(|h| h.target == name && h.namespace == namespace)
+            .map(|h| h.max_replicas)
+            .chain(
+                autoscaling
+                    .scaled_objects
+                    .iter()
+                    .filter(|s| s.target == name && s.namespace == namespace)
+                    .map(|s| s.max_replicas),
+            );
+        let m = scaled.chain(autoscaled).fold(replicas, i32::max);
+        u64::try_from(m).unwrap_or(0)
+    };
+    let items = c
+        .deployments
+        .iter()
+        .map(|d| {
+            (
+                most(&d.value.name, &d.value.namespace, d.value.replicas),
+                &d.loc,
+            )
+        })
+        .chain(
+            c.replica_sets
+                .iter()
+                .map(|r| (u64::try_from(r.value.replicas).unwrap_or(0), &r.loc)),
+        )
+        .chain(
+            argo.rollouts
+                .iter()
+                .zip(rollout_locs)
+                .map(|(r, loc)| (u64::try_from(r.replicas).unwrap_or(0), loc)),
+        )
+        .chain(
+            c.jobs
+                .iter()
+                .map(|j| (u64::try_from(j.value.parallelism).unwrap_or(0), &j.loc)),
+        );
+    check_total(items, limits.max_pods, "pods", "--max-pods")
 }
 
 fn unknown_ref<'a>(
