@@ -37,23 +37,22 @@ impl Default for SizeLimits {
     }
 }
 
-/// Add up `items` (a count and where its workload is named), failing at the first one that
-/// takes the total above `limit`. `what` names the unit (`pods`), `flag` the CLI flag that
-/// raises the limit.
-pub(crate) fn check_total<'a>(
-    items: impl IntoIterator<Item = (u64, &'a Loc)>,
-    limit: u64,
-    what: &str,
-    flag: &str,
-) -> R<()> {
-    let mut total: u64 = 0;
-    for (n, loc) in items {
-        total = total.saturating_add(n);
-        if total > limit {
-            return Err(loc.err(format!(
-                "too many {what}: the scenario would have {total} {what}; at most {limit} are allowed (raise the limit with {flag} N)"
-            )));
-        }
+/// Add up `items` (a count and where it was asked for); over `limit`, fail at the item that
+/// asks for the most (the first of equals). `what` names the unit (`pods`), `flag` the CLI flag
+/// that raises the limit.
+pub(crate) fn check_total(items: &[(u64, &Loc)], limit: u64, what: &str, flag: &str) -> R<()> {
+    let total = items.iter().fold(0u64, |t, (n, _)| t.saturating_add(*n));
+    if total <= limit {
+        return Ok(());
     }
-    Ok(())
+    let Some((most, loc)) = items
+        .iter()
+        .copied()
+        .reduce(|a, b| if b.0 > a.0 { b } else { a })
+    else {
+        return Ok(());
+    };
+    Err(loc.err(format!(
+        "too many {what}: the scenario may ask for {total} {what} in all, {most} of them here; at most {limit} are allowed (raise the limit with {flag} N)"
+    )))
 }

@@ -33,7 +33,7 @@ use super::traffic_docs::{
     read_service, read_traffic,
 };
 use super::yaml::{Node, Pos, Yaml, parse_documents};
-use crate::cluster::spec::{DestinationRuleSpec, ServiceSpec, TrafficSpec};
+use crate::cluster::spec::{DestinationRuleSpec, Labels, ServiceSpec, TrafficSpec};
 
 /// The result of loading a scenario.
 #[derive(Clone, Debug)]
@@ -999,6 +999,8 @@ pub fn build_with_limits(
 
     // Request traffic: Traffic -> Service, DestinationRule host -> Service.
     let (services, traffic, destination_rules) = resolve_traffic(&c, &scenario)?;
+    let selects_nothing = warn_selects_nothing(&c);
+    c.warnings.extend(selects_nothing);
     let analysis_templates: Vec<crate::cluster::argo::spec::AnalysisTemplateSpec> = c
         .analysis_templates
         .iter()
@@ -1022,7 +1024,7 @@ pub fn build_with_limits(
     let autoscaling = resolve_autoscaling(&c, &deployment_names, &services, &scenario)?;
 
     // Size: the most pods the workloads may ask for together.
-    check_pod_total(&c, &timeline, &autoscaling, &argo, &rollout_locs, limits)?;
+    check_pod_total(&c, &argo, &rollout_locs, limits)?;
 
     // Workloads need somewhere to run.
     let first_workload = c
@@ -1120,64 +1122,132 @@ pub fn build_with_limits(
 }
 
 /// [`SizeLimits::max_pods`]: each workload counted at the most replicas it may want during the
-/// run, failing at the workload that takes the total over the limit.
+/// run; over the limit, the error points at what asks for the most (a workload's `replicas`, a
+/// Timeline `scale`, an autoscaler's `maxReplicas`).
 fn check_pod_total(
     c: &Collected,
-    timeline: &[TimelineEntry],
-    autoscaling: &crate::cluster::autoscaling_spec::AutoscalingSpec,
     argo: &crate::cluster::argo::spec::ArgoSpec,
     rollout_locs: &[Loc],
     limits: &SizeLimits,
 ) -> R<()> {
-    let most = |name: &str, namespace: &str, replicas: i32| -> u64 {
-        let scaled = timeline.iter().filter_map(|e| match &e.action {
-            TimelineAction::ScaleDeployment {
+    let count = |n: i32| u64::try_from(n).unwrap_or(0);
+    let mut items: Vec<(u64, &Loc)> = Vec::new();
+    for d in &c.deployments {
+        let (name, ns) = (d.value.name.as_str(), d.value.namespace.as_str());
+        let scaled = c.timeline.iter().filter_map(|e| match &e.action {
+            RawAction::Scale {
                 deployment,
                 replicas,
-            } if deployment == name => Some(*replicas),
+            } if deployment.name == name => Some((count(*replicas), &deployment.loc)),
             _ => None,
         });
-        let autoscaled = autoscaling
+        let hpas = c
             .hpas
             .iter()
-            .filter(|h| h.target == name && h.namespace == namespace)
-            .map(|h| h.max_replicas)
-            .chain(
-                autoscaling
-                    .scaled_objects
-                    .iter()
-                    .filter(|s| s.target == name && s.namespace == namespace)
-                    .map(|s| s.max_replicas),
-            );
-        let m = scaled.chain(autoscaled).fold(replicas, i32::max);
-        u64::try_from(m).unwrap_or(0)
-    };
-    let items = c
-        .deployments
+            .filter(|h| h.value.target.name == name && h.value.spec.namespace == ns)
+            .map(|h| (count(h.value.spec.max_replicas), &h.loc));
+        let scaled_objects = c
+            .scaled_objects
+            .iter()
+            .filter(|s| s.value.target.name == name && s.value.spec.namespace == ns)
+            .map(|s| (count(s.value.spec.max_replicas), &s.loc));
+        let most = scaled.chain(hpas).chain(scaled_objects).fold(
+            (count(d.value.replicas), &d.loc),
+            |a, b| {
+                if b.0 > a.0 { b } else { a }
+            },
+        );
+        items.push(most);
+    }
+    items.extend(
+        c.replica_sets
+            .iter()
+            .map(|r| (count(r.value.replicas), &r.loc)),
+    );
+    items.extend(
+        argo.rollouts
+            .iter()
+            .zip(rollout_locs)
+            .map(|(r, loc)| (count(r.replicas), loc)),
+    );
+    items.extend(c.jobs.iter().map(|j| (count(j.value.parallelism), &j.loc)));
+    check_total(&items, limits.max_pods, "pods", "--max-pods")
+}
+
+/// True if some workload's pod template in `namespace` has labels for which `selects` holds.
+fn any_template(c: &Collected, namespace: &str, selects: impl Fn(&Labels) -> bool) -> bool {
+    c.deployments
         .iter()
-        .map(|d| {
-            (
-                most(&d.value.name, &d.value.namespace, d.value.replicas),
-                &d.loc,
-            )
-        })
+        .filter(|d| d.value.namespace == namespace)
+        .map(|d| &d.value.template.labels)
         .chain(
             c.replica_sets
                 .iter()
-                .map(|r| (u64::try_from(r.value.replicas).unwrap_or(0), &r.loc)),
-        )
-        .chain(
-            argo.rollouts
-                .iter()
-                .zip(rollout_locs)
-                .map(|(r, loc)| (u64::try_from(r.replicas).unwrap_or(0), loc)),
+                .filter(|r| r.value.namespace == namespace)
+                .map(|r| &r.value.template.labels),
         )
         .chain(
             c.jobs
                 .iter()
-                .map(|j| (u64::try_from(j.value.parallelism).unwrap_or(0), &j.loc)),
-        );
-    check_total(items, limits.max_pods, "pods", "--max-pods")
+                .filter(|j| j.value.namespace == namespace)
+                .map(|j| &j.value.template.labels),
+        )
+        .chain(
+            c.rollouts
+                .iter()
+                .filter(|r| r.value.spec.namespace == namespace)
+                .map(|r| &r.value.spec.template.labels),
+        )
+        .any(selects)
+}
+
+/// A Service's selector picks pods with all its labels; an empty selector picks none (its
+/// endpoints would be managed by hand, which kubesim does not model).
+fn service_selects(svc: &ServiceSpec, labels: &Labels) -> bool {
+    !svc.selector.is_empty() && svc.selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+}
+
+/// Warnings for objects that select no workload's pods: a Service no Traffic uses, and a
+/// PodDisruptionBudget (upstream's disruption controller reports the same as its `NoPods`
+/// event, "No matching pods found"). Valid in Kubernetes, but most likely a typo here.
+fn warn_selects_nothing(c: &Collected) -> Vec<(Pos, Warning)> {
+    if c.trace.is_some() {
+        return Vec::new();
+    }
+    let mut found = Vec::new();
+    for s in &c.services {
+        let used = c
+            .traffic
+            .iter()
+            .any(|t| t.value.service.name == s.value.name);
+        if !used && !any_template(c, &s.value.namespace, |l| service_selects(&s.value, l)) {
+            found.push((&s.loc, "Service"));
+        }
+    }
+    for b in &c.pdbs {
+        if !any_template(c, &b.value.namespace, |l| b.value.selector.matches(l)) {
+            found.push((&b.loc, "PodDisruptionBudget"));
+        }
+    }
+    // In input order (files are read sorted by name).
+    found.sort_by(|(a, _), (b, _)| {
+        (&a.file, a.pos.line, a.pos.column).cmp(&(&b.file, b.pos.line, b.pos.column))
+    });
+    found
+        .into_iter()
+        .map(|(loc, kind)| {
+            (
+                loc.pos,
+                Warning {
+                    location: loc.at(),
+                    path: loc.path.clone(),
+                    message: format!(
+                        "this {kind} selects no pods of any Deployment, ReplicaSet, Job or Rollout"
+                    ),
+                },
+            )
+        })
+        .collect()
 }
 
 fn unknown_ref<'a>(
@@ -1259,6 +1329,22 @@ fn resolve_traffic(
                 names.iter().copied(),
             ));
         };
+        // Requests to a Service that no workload's pods can ever join would all fail: a typo
+        // in the selector (or a template's labels), refused rather than run.
+        let svc = &services[service];
+        if c.trace.is_none() && !any_template(c, &svc.namespace, |l| service_selects(svc, l)) {
+            let shown: Vec<String> = svc
+                .selector
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            return Err(d.service.loc.err(format!(
+                "Service {:?} selects no pods: no Deployment, ReplicaSet, Job or Rollout template in namespace {:?} has the labels {}; its requests could never be served",
+                svc.name,
+                svc.namespace,
+                if shown.is_empty() { "(no selector)".to_string() } else { shown.join(",") }
+            )));
+        }
         for (s, loc) in d.steps.iter().zip(&d.steps_loc) {
             if s.at > SimTime::ZERO + scenario.duration {
                 return Err(loc.err(format!(
