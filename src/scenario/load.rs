@@ -999,8 +999,8 @@ pub fn build_with_limits(
 
     // Request traffic: Traffic -> Service, DestinationRule host -> Service.
     let (services, traffic, destination_rules) = resolve_traffic(&c, &scenario)?;
+    // Not ignored fields: reported after them, and not in `spec.ignored_fields`.
     let selects_nothing = warn_selects_nothing(&c);
-    c.warnings.extend(selects_nothing);
     let analysis_templates: Vec<crate::cluster::argo::spec::AnalysisTemplateSpec> = c
         .analysis_templates
         .iter()
@@ -1085,7 +1085,7 @@ pub fn build_with_limits(
         }
     }
 
-    let warnings: Vec<Warning> = c.warnings.into_iter().map(|(_, w)| w).collect();
+    let mut warnings: Vec<Warning> = c.warnings.into_iter().map(|(_, w)| w).collect();
     let ignored_fields = warnings
         .iter()
         .map(|w| IgnoredField {
@@ -1093,6 +1093,7 @@ pub fn build_with_limits(
             path: w.path.clone(),
         })
         .collect();
+    warnings.extend(selects_nothing);
     let spec = ClusterSpec {
         name: scenario.name,
         seed: scenario.seed,
@@ -1210,7 +1211,7 @@ fn service_selects(svc: &ServiceSpec, labels: &Labels) -> bool {
 /// Warnings for objects that select no workload's pods: a Service no Traffic uses, and a
 /// PodDisruptionBudget (upstream's disruption controller reports the same as its `NoPods`
 /// event, "No matching pods found"). Valid in Kubernetes, but most likely a typo here.
-fn warn_selects_nothing(c: &Collected) -> Vec<(Pos, Warning)> {
+fn warn_selects_nothing(c: &Collected) -> Vec<Warning> {
     if c.trace.is_some() {
         return Vec::new();
     }
@@ -1235,17 +1236,12 @@ fn warn_selects_nothing(c: &Collected) -> Vec<(Pos, Warning)> {
     });
     found
         .into_iter()
-        .map(|(loc, kind)| {
-            (
-                loc.pos,
-                Warning {
-                    location: loc.at(),
-                    path: loc.path.clone(),
-                    message: format!(
-                        "this {kind} selects no pods of any Deployment, ReplicaSet, Job or Rollout"
-                    ),
-                },
-            )
+        .map(|(loc, kind)| Warning {
+            location: loc.at(),
+            path: loc.path.clone(),
+            message: format!(
+                "this {kind} selects no pods of any Deployment, ReplicaSet, Job or Rollout"
+            ),
         })
         .collect()
 }
