@@ -185,3 +185,69 @@ proptest! {
         }
     }
 }
+
+/// A PodDisruptionBudget for `app{i}`: `kind` picks minAvailable / maxUnavailable, as a count or
+/// a percentage.
+fn pdb(i: usize, kind: u8, v: i32) -> PodDisruptionBudgetSpec {
+    let app = format!("app{i}");
+    let amount = if kind.is_multiple_of(2) {
+        IntOrPercent::Int(v % 4)
+    } else {
+        IntOrPercent::Percent(25 * (v % 5))
+    };
+    PodDisruptionBudgetSpec {
+        name: format!("{app}-pdb"),
+        namespace: "default".into(),
+        selector: LabelSelector {
+            match_labels: BTreeMap::from([("app".to_string(), app)]),
+            match_expressions: vec![],
+        },
+        budget: if (kind / 2).is_multiple_of(2) {
+            DisruptionBudget::MinAvailable(amount)
+        } else {
+            DisruptionBudget::MaxUnavailable(amount)
+        },
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, .. ProptestConfig::default() })]
+
+    /// Drains evict through the Eviction API; with random PDBs over the Deployments (and random
+    /// other timeline actions), no allowed eviction ever takes a budget below its desired
+    /// healthy count (`--check`'s PDB invariant), nor breaks the other invariants.
+    #[test]
+    fn drains_never_breach_a_pod_disruption_budget(
+        seed in 0u64..1000,
+        nodes in 2u32..5,
+        deployments in prop::collection::vec((1i32..8, 100i64..1500, any::<bool>()), 1..4),
+        budgets in prop::collection::vec((any::<u8>(), 0i32..20), 1..4),
+        drains in prop::collection::vec((10u64..600, 0u32..8), 1..4),
+        actions in prop::collection::vec((0u64..600, any::<u8>(), 0usize..4, 0u32..40), 0..4),
+    ) {
+        let count = deployments.len();
+        let mut spec = scenario(seed, nodes, 8000, deployments, actions);
+        spec.pod_disruption_budgets = budgets
+            .iter()
+            .take(count)
+            .enumerate()
+            .map(|(i, (kind, v))| pdb(i, *kind, *v))
+            .collect();
+        for (at, n) in drains {
+            spec.timeline.push(TimelineEntry {
+                at: SimTime(at * 1_000_000_000),
+                action: TimelineAction::DrainNode { node: format!("pool-{}", n % nodes) },
+                source: "prop".into(),
+            });
+        }
+        spec.timeline.sort_by_key(|e| e.at);
+        let mut world = World::new(Arc::new(spec));
+        while !world.is_done() {
+            let next = world.now() + SimDuration::from_secs(1);
+            world.advance(next, u64::MAX);
+            if let Err(v) = invariants::check(world.state(), world.now()) {
+                prop_assert!(false, "invariant violated at {}: {}", v.at, v.message);
+            }
+        }
+    }
+}

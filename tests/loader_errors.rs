@@ -386,7 +386,7 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
         (
             "too many nodes in total",
             format!("{SCENARIO}apiVersion: kubesim.dev/v1alpha1\nkind: NodePool\nmetadata: {{name: a}}\nspec: {{count: 60000, capacity: {{cpu: \"4\", memory: 8Gi}}}}\n---\napiVersion: kubesim.dev/v1alpha1\nkind: NodePool\nmetadata: {{name: b}}\nspec: {{count: 60000, capacity: {{cpu: \"4\", memory: 8Gi}}}}\n"),
-            "t.yaml:13:18: NodePool/b: metadata.name: too many nodes: the scenario would have 120000 nodes; at most 100000 are supported",
+            "t.yaml:13:18: NodePool/b: metadata.name: too many nodes: the scenario would have 120000 nodes; at most 100000 are allowed (raise the limit with --max-nodes N)",
         ),
         (
             "maxSurge and maxUnavailable both 0",

@@ -4,6 +4,7 @@
 
 mod compare;
 pub mod explain;
+mod interrupt;
 mod report;
 mod run;
 mod sweep;

@@ -42,6 +42,13 @@ pub struct RunArgs {
     /// Do not draw plots/ and report.html.
     #[arg(long)]
     pub no_report: bool,
+    /// Refuse scenarios whose workloads may ask for more pods than this in total
+    /// (replicas, Timeline scales, autoscaler maxReplicas, Job parallelism).
+    #[arg(long, default_value_t = scenario::limits::DEFAULT_MAX_PODS)]
+    pub max_pods: u64,
+    /// Refuse scenarios with more nodes than this at once (Nodes, NodePools, addNodes).
+    #[arg(long, default_value_t = scenario::limits::DEFAULT_MAX_NODES)]
+    pub max_nodes: u64,
 }
 
 /// Print a scenario error: with a source snippet on a terminal, as one line otherwise.
@@ -54,7 +61,12 @@ pub(super) fn report_error(e: &ScenarioError) {
 }
 
 pub(crate) fn load(path: &Path) -> Result<Loaded, u8> {
-    match scenario::load_path(path) {
+    load_with_limits(path, &scenario::SizeLimits::default())
+}
+
+/// As [`load`], with size limits other than the defaults.
+pub(crate) fn load_with_limits(path: &Path, limits: &scenario::SizeLimits) -> Result<Loaded, u8> {
+    match scenario::load_path_with_limits(path, limits) {
         Ok(l) => {
             for w in &l.warnings {
                 eprintln!("warning: {w}");
@@ -92,7 +104,11 @@ pub fn validate(path: &Path) -> u8 {
 
 /// `kubesim run`.
 pub fn run(args: RunArgs) -> u8 {
-    let mut loaded = match load(&args.scenario) {
+    let limits = scenario::SizeLimits {
+        max_pods: args.max_pods,
+        max_nodes: args.max_nodes,
+    };
+    let mut loaded = match load_with_limits(&args.scenario, &limits) {
         Ok(l) => l,
         Err(code) => return code,
     };
@@ -143,7 +159,8 @@ pub fn run(args: RunArgs) -> u8 {
     }
     let started = Instant::now();
     let trace = args.trace;
-    let result = experiment::run::run_with(
+    let stop = super::interrupt::stop_flag();
+    let result = experiment::run::run_until_stopped(
         Arc::clone(&spec),
         &crate::cluster::world::WorldOptions::default(),
         Limits {
@@ -151,6 +168,7 @@ pub fn run(args: RunArgs) -> u8 {
             max_wall,
             check: args.check,
         },
+        stop,
         &mut |p| {
             if trace {
                 bar.suspend(|| {
@@ -227,6 +245,9 @@ pub fn run(args: RunArgs) -> u8 {
     if let Some(e) = &result.input_error {
         eprintln!("error: {e}");
         return EXIT_BAD_INPUT;
+    }
+    if stop.load(std::sync::atomic::Ordering::SeqCst) && summary.partial {
+        return super::interrupt::EXIT_INTERRUPTED;
     }
     if let Some(v) = &result.violation {
         eprintln!(

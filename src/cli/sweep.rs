@@ -8,7 +8,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{EXIT_BAD_INPUT, EXIT_INTERNAL};
-use crate::experiment::sweep::{Shard, SweepError, SweepOptions, merge, run_sweep};
+use crate::experiment::sweep::{Shard, SweepError, SweepOptions, merge, run_sweep_until_stopped};
 use crate::scenario;
 
 /// Arguments of `kubesim sweep`.
@@ -106,9 +106,11 @@ pub fn sweep(args: SweepArgs) -> u8 {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     let started = Instant::now();
-    let result = run_sweep(&spec, &out, SweepOptions { jobs, shard }, &|_row| {
-        bar.inc(1)
-    });
+    let stop = super::interrupt::stop_flag();
+    let result =
+        run_sweep_until_stopped(&spec, &out, SweepOptions { jobs, shard }, stop, &|_row| {
+            bar.inc(1)
+        });
     bar.finish_and_clear();
     let outcome = match result {
         Ok(o) => o,
@@ -148,6 +150,14 @@ pub fn sweep(args: SweepArgs) -> u8 {
         );
     }
     println!("  wrote {}/{{results.csv,aggregate.csv}}", out.display());
+    if outcome.interrupted {
+        eprintln!(
+            "warning: sweep interrupted: {} of {} runs done; the outputs cover those; run the same command again to resume",
+            outcome.runs_resumed + outcome.runs_executed,
+            outcome.runs_total
+        );
+        return super::interrupt::EXIT_INTERRUPTED;
+    }
     if !args.no_report && shard == Shard::ALL {
         return super::report::draw(&out);
     }

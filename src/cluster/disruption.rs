@@ -138,6 +138,25 @@ pub fn eviction_verdict(
     }
 }
 
+/// One eviction the Eviction API allowed, with the PodDisruptionBudget status it was decided
+/// on, kept for `--check` ([`crate::cluster::invariants`]: no voluntary eviction violates a
+/// PDB).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EvictionRecord {
+    /// When the eviction was allowed.
+    pub at: crate::engine::SimTime,
+    /// The evicted pod, `namespace/name`.
+    pub pod: String,
+    /// The pod was Ready (counted in `currentHealthy`) when evicted.
+    pub pod_ready: bool,
+    /// The pod had finished (Succeeded or Failed): always evictable.
+    pub pod_terminal: bool,
+    /// How many PDBs selected the pod (upstream refuses more than one).
+    pub pdbs: usize,
+    /// The one selecting PDB's name and status just before the eviction, if any.
+    pub budget: Option<(String, PdbStatus)>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

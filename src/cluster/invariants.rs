@@ -116,6 +116,50 @@ pub fn check(state: &ClusterState, now: SimTime) -> Result<(), Violation> {
             ));
         }
     }
+    check_evictions(state).map_err(|message| Violation { at: now, message })?;
+    Ok(())
+}
+
+/// No voluntary eviction violates a PodDisruptionBudget: every eviction the Eviction API allowed
+/// is recorded, and for each one of a pod that had not finished, at most one PDB selected the
+/// pod, and its budget still held after the eviction: the healthy pods left (`currentHealthy`,
+/// less the pod if it was Ready) are at least `desiredHealthy`, and a Ready pod went only with
+/// `disruptionsAllowed > 0` (`pkg/registry/core/pod/storage/eviction.go`).
+pub fn check_evictions(state: &ClusterState) -> Result<(), String> {
+    let rec = &state.recorder;
+    if rec.counters.evictions != rec.evictions.len() as u64 {
+        return Err(format!(
+            "{} evictions counted but {} recorded: an eviction bypassed the Eviction API's record",
+            rec.counters.evictions,
+            rec.evictions.len()
+        ));
+    }
+    for e in &rec.evictions {
+        if e.pod_terminal {
+            continue;
+        }
+        if e.pdbs > 1 {
+            return Err(format!(
+                "pod {} was evicted at {} although {} PodDisruptionBudgets select it",
+                e.pod, e.at, e.pdbs
+            ));
+        }
+        let Some((name, st)) = &e.budget else {
+            continue;
+        };
+        let left = st.current_healthy - i32::from(e.pod_ready);
+        if left < st.desired_healthy || (e.pod_ready && st.disruptions_allowed <= 0) {
+            return Err(format!(
+                "eviction of pod {} at {} violated PodDisruptionBudget {name}: {} healthy, {} desired, {} disruptions allowed, pod Ready: {}",
+                e.pod,
+                e.at,
+                st.current_healthy,
+                st.desired_healthy,
+                st.disruptions_allowed,
+                e.pod_ready
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -176,6 +220,45 @@ mod tests {
             &mut out,
         );
         state
+    }
+
+    #[test]
+    fn an_eviction_through_a_spent_budget_is_caught() {
+        use crate::cluster::disruption::{EvictionRecord, PdbStatus};
+        let mut s = state_with_node();
+        let status = |healthy, desired| PdbStatus {
+            expected_pods: 3,
+            current_healthy: healthy,
+            desired_healthy: desired,
+            disruptions_allowed: (healthy - desired).max(0),
+        };
+        let record = |ready, terminal, pdbs, healthy, desired| EvictionRecord {
+            at: SimTime(5),
+            pod: "default/p".into(),
+            pod_ready: ready,
+            pod_terminal: terminal,
+            pdbs,
+            budget: Some(("pdb".into(), status(healthy, desired))),
+        };
+        // (record, holds): a Ready pod needs a disruption to spare; a pod not Ready needs the
+        // budget met; a finished pod may always go; two PDBs never.
+        let table = [
+            (record(true, false, 1, 3, 2), true),
+            (record(true, false, 1, 2, 2), false),
+            (record(false, false, 1, 2, 2), true),
+            (record(false, false, 1, 1, 2), false),
+            (record(true, true, 1, 0, 2), true),
+            (record(true, false, 2, 3, 1), false),
+        ];
+        for (r, holds) in table {
+            s.recorder.evictions = vec![r.clone()];
+            s.recorder.counters.evictions = 1;
+            let got = check(&s, SimTime(9));
+            assert_eq!(got.is_ok(), holds, "{r:?}: {got:?}");
+        }
+        s.recorder.counters.evictions = 2;
+        let v = check(&s, SimTime(9)).expect_err("a counted eviction without a record");
+        assert!(v.message.contains("bypassed"), "{}", v.message);
     }
 
     #[test]

@@ -189,6 +189,8 @@ pub struct Recorder {
     pub autoscaling: crate::cluster::autoscaling::AutoscalingRecord,
     /// What the StatefulSets, CronJobs and leader elections did.
     pub stateful: crate::cluster::stateful_record::StatefulRecord,
+    /// Every eviction the Eviction API allowed, with the PDB status it saw (for `--check`).
+    pub evictions: Vec<crate::cluster::disruption::EvictionRecord>,
 }
 
 /// How one Job ended.

@@ -693,6 +693,16 @@ impl ClusterState {
                     .collect();
                 // Upstream refuses a pod covered by more than one PDB (500); kubesim blocks it
                 // the same way, so a drain keeps retrying and reports it.
+                let record = crate::cluster::disruption::EvictionRecord {
+                    at: now,
+                    pod: pod.key(),
+                    pod_ready: pod.is_ready(),
+                    pod_terminal: pod.phase.is_terminal(),
+                    pdbs: pdbs.len(),
+                    budget: pdbs
+                        .first()
+                        .map(|b| (b.name.clone(), pdb_status(b, &self.store))),
+                };
                 let blocked = if pdbs.len() > 1 {
                     Some("This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.".to_string())
                 } else if let Some(b) = pdbs.first() {
@@ -715,6 +725,7 @@ impl ClusterState {
                     }
                     None => {
                         self.recorder.counters.evictions += 1;
+                        self.recorder.evictions.push(record);
                         self.recorder.event(
                             now,
                             "Pod",

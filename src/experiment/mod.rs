@@ -13,6 +13,6 @@ pub mod summary;
 pub mod sweep;
 
 pub use outputs::write_outputs;
-pub use run::{Limits, Progress, RunResult, run};
+pub use run::{Limits, Progress, RunResult, run, run_until_stopped};
 pub use summary::{ExpectationResult, Summary};
-pub use sweep::{Shard, SweepOptions, SweepOutcome, merge, run_sweep};
+pub use sweep::{Shard, SweepOptions, SweepOutcome, merge, run_sweep, run_sweep_until_stopped};

@@ -1,6 +1,7 @@
 //! Running one scenario to its end, or until a guard stops it.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::cluster::invariants::{self, Violation};
@@ -75,6 +76,31 @@ pub fn run_with(
     limits: Limits,
     on_progress: &mut dyn FnMut(&Progress<'_>),
 ) -> Result<RunResult, String> {
+    run_until_stopped(spec, options, limits, &AtomicBool::new(false), on_progress)
+}
+
+/// Events processed between two looks at the stop flag (and at `--max-wall`), so a stop request
+/// is honoured within a bounded number of events even when one progress slice is long. Cutting
+/// [`World::advance`] at an event count does not change the run.
+const STOP_POLL_EVENTS: u64 = 1 << 16;
+
+/// The reason recorded in `summary.json` (`partial_reason`) when a run is stopped through its
+/// stop flag: it starts with the word `interrupted`.
+pub fn interrupted_reason(now: SimTime) -> String {
+    format!("interrupted (stop requested, e.g. Ctrl-C) at simulated time {now}")
+}
+
+/// As [`run_with`], and the run stops at the next event boundary once `stop` is set (by a
+/// Ctrl-C handler in the CLI, or another thread): the result is then partial, with a reason
+/// starting with `interrupted` ([`interrupted_reason`]). The flag is read only here, between
+/// batches of events: the model never sees it, so a run that is not stopped is unchanged.
+pub fn run_until_stopped(
+    spec: Arc<ClusterSpec>,
+    options: &WorldOptions,
+    limits: Limits,
+    stop: &AtomicBool,
+    on_progress: &mut dyn FnMut(&Progress<'_>),
+) -> Result<RunResult, String> {
     let started = Instant::now();
     // A trace is opened here (the scenario layer reads the files; the model pulls rows).
     let mut input_error = None;
@@ -108,7 +134,7 @@ pub fn run_with(
     let mut last_report = SimTime::ZERO;
     let report_every = SimDuration::from_nanos((end.as_nanos() / SLICES).max(1));
     loop {
-        let budget = match limits.max_events {
+        let remaining = match limits.max_events {
             Some(m) => m.saturating_sub(world.events_processed()),
             None => u64::MAX,
         };
@@ -117,7 +143,35 @@ pub fn run_with(
         } else {
             world.now() + slice
         };
-        let hit = world.advance(target, budget);
+        // Advance to `target` in batches of events, looking at the stop flag and the wall clock
+        // between batches.
+        let mut hit = false;
+        let mut stopped = false;
+        let mut wall_hit = false;
+        let mut left = remaining;
+        loop {
+            let before = world.events_processed();
+            let batch = left.min(STOP_POLL_EVENTS);
+            let cut = world.advance(target, batch);
+            left = left.saturating_sub(world.events_processed() - before);
+            if cut && left == 0 {
+                hit = true;
+                break;
+            }
+            if stop.load(Ordering::Relaxed) {
+                stopped = true;
+                break;
+            }
+            if !cut {
+                break;
+            }
+            if let Some(w) = limits.max_wall
+                && started.elapsed() >= w
+            {
+                wall_hit = true;
+                break;
+            }
+        }
         if limits.check
             && let Err(v) = invariants::check(world.state(), world.now())
         {
@@ -127,6 +181,8 @@ pub fn run_with(
         let done = world.is_done();
         if done
             || hit
+            || stopped
+            || wall_hit
             || violation.is_some()
             || world.now().saturating_since(last_report) >= report_every
         {
@@ -156,11 +212,15 @@ pub fn run_with(
             ));
             break;
         }
+        if !done && (stopped || stop.load(Ordering::Relaxed)) {
+            partial = Some(interrupted_reason(world.now()));
+            break;
+        }
         if done {
             break;
         }
         if let Some(w) = limits.max_wall
-            && started.elapsed() >= w
+            && (wall_hit || started.elapsed() >= w)
         {
             partial = Some(format!(
                 "stopped by --max-wall {:.3}s at simulated time {}",

@@ -19,12 +19,14 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::spec::ClusterSpec;
+use crate::cluster::world::WorldOptions;
 use crate::engine::stream_rng;
 use crate::experiment::outputs::write_atomic;
-use crate::experiment::run::{Limits, run};
+use crate::experiment::run::{Limits, run_until_stopped};
 use crate::experiment::stats::estimate;
 use crate::experiment::summary::Summary;
 use crate::scenario::{ScenarioError, SweepSpec, Warning};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Version of the sweep output format (`sweep.json`, `results.csv`, `aggregate.csv`).
 pub const SWEEP_FORMAT_VERSION: u32 = 1;
@@ -238,6 +240,9 @@ pub struct SweepOutcome {
     pub missing_metrics: Vec<String>,
     /// Runs whose expectations failed.
     pub expectation_failures: usize,
+    /// True if a stop request ([`run_sweep_until_stopped`]) left runs of this shard undone:
+    /// the outputs cover the finished runs only; running the sweep again resumes it.
+    pub interrupted: bool,
 }
 
 fn csv_line(fields: &[String]) -> Vec<u8> {
@@ -434,6 +439,21 @@ pub fn run_sweep(
     options: SweepOptions,
     on_done: &(dyn Fn(&RunRow) + Sync),
 ) -> Result<SweepOutcome, SweepError> {
+    run_sweep_until_stopped(spec, out, options, &AtomicBool::new(false), on_done)
+}
+
+/// As [`run_sweep`], and once `stop` is set (Ctrl-C in the CLI) no new run starts and the runs
+/// under way stop at their next event boundary; those are not journalled (a resume runs them
+/// again), the finished ones are, and `results.csv` / `aggregate.csv` are written over the
+/// finished runs (`aggregate.csv` column `n` shows how many). [`SweepOutcome::interrupted`]
+/// tells.
+pub fn run_sweep_until_stopped(
+    spec: &SweepSpec,
+    out: &Path,
+    options: SweepOptions,
+    stop: &AtomicBool,
+    on_done: &(dyn Fn(&RunRow) + Sync),
+) -> Result<SweepOutcome, SweepError> {
     let meta = SweepMeta::of(spec);
     let mine: Vec<usize> = (0..spec.point_count())
         .filter(|p| options.shard.has(*p))
@@ -514,10 +534,27 @@ pub fn run_sweep(
             let Some(base) = specs.get(&point) else {
                 return Ok(());
             };
+            if stop.load(Ordering::Relaxed) {
+                return Ok(());
+            }
             let seed = run_seed(spec.seed, point, replication);
             let mut s = ClusterSpec::clone(base);
             s.seed = seed;
-            let result = run(Arc::new(s), Limits::default(), &mut |_| {});
+            let result = run_until_stopped(
+                Arc::new(s),
+                &WorldOptions::default(),
+                Limits::default(),
+                stop,
+                &mut |_| {},
+            )
+            .map_err(|message| SweepError::Invalid {
+                path: out.to_path_buf(),
+                message,
+            })?;
+            if result.partial.is_some() && stop.load(Ordering::Relaxed) {
+                // Cut short by the stop request: not a result; a resume runs it again.
+                return Ok(());
+            }
             let summary = Summary::of(&result);
             let row = RunRow {
                 point,
@@ -538,8 +575,10 @@ pub fn run_sweep(
             Ok::<(), SweepError>(())
         })
     })?;
-    let runs_executed = todo.len();
-    for row in new_rows.into_inner().unwrap_or_default() {
+    let new_rows = new_rows.into_inner().unwrap_or_default();
+    let runs_executed = new_rows.len();
+    let interrupted = runs_executed < todo.len();
+    for row in new_rows {
         done.insert((row.point, row.replication), row);
     }
     let missing_metrics = meta
@@ -564,6 +603,7 @@ pub fn run_sweep(
         warnings,
         missing_metrics,
         expectation_failures,
+        interrupted,
     })
 }
 

@@ -14,9 +14,10 @@ use crate::engine::SimTime;
 use super::duration::format_duration;
 use super::error::{ScenarioError, Warning, suggest};
 use super::kubesim_docs::{
-    BehaviorDoc, KUBESIM_DOC, KUBESIM_META, MAX_NODES, RawAction, RawEntry, Ref, ScenarioDoc,
-    read_behavior, read_node_pool, read_scenario, read_timeline,
+    BehaviorDoc, KUBESIM_DOC, KUBESIM_META, RawAction, RawEntry, Ref, ScenarioDoc, read_behavior,
+    read_node_pool, read_scenario, read_timeline,
 };
+use super::limits::{SizeLimits, check_total};
 use super::manifests::{
     OBJECT_META, node_doc_fields, read_deployment, read_meta, read_node, read_replica_set,
     workload_doc_fields,
@@ -32,7 +33,7 @@ use super::traffic_docs::{
     read_service, read_traffic,
 };
 use super::yaml::{Node, Pos, Yaml, parse_documents};
-use crate::cluster::spec::{DestinationRuleSpec, ServiceSpec, TrafficSpec};
+use crate::cluster::spec::{DestinationRuleSpec, Labels, ServiceSpec, TrafficSpec};
 
 /// The result of loading a scenario.
 #[derive(Clone, Debug)]
@@ -139,8 +140,13 @@ pub fn read_sources(path: &Path) -> Result<(Vec<SourceFile>, Vec<PathBuf>), Scen
 /// such files (sorted by file name, not recursive). A missing file or folder is an error at
 /// line 0.
 pub fn load_path(path: &Path) -> Result<Loaded, ScenarioError> {
+    load_path_with_limits(path, &SizeLimits::default())
+}
+
+/// As [`load_path`], with size limits other than the defaults.
+pub fn load_path_with_limits(path: &Path, limits: &SizeLimits) -> Result<Loaded, ScenarioError> {
     let (sources, files) = read_sources(path)?;
-    let (spec, warnings) = build(&sources)?;
+    let (spec, warnings) = build_with_limits(&sources, limits)?;
     Ok(Loaded {
         spec,
         warnings,
@@ -686,6 +692,15 @@ impl Collected {
 
 /// Turn parsed files into a validated [`ClusterSpec`], with the warnings met on the way.
 pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), ScenarioError> {
+    build_with_limits(files, &SizeLimits::default())
+}
+
+/// As [`build`], refusing scenarios larger than `limits`.
+pub fn build_with_limits(
+    files: &[SourceFile],
+    limits: &SizeLimits,
+) -> Result<(ClusterSpec, Vec<Warning>), ScenarioError> {
+    let max_nodes = limits.max_nodes;
     let mut c = Collected::default();
     for file in files {
         let src = Src {
@@ -718,12 +733,12 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
     let mut total: u64 = 0;
     let over = |loc: &Loc, total: u64| {
         loc.err(format!(
-            "too many nodes: the scenario would have {total} nodes; at most {MAX_NODES} are supported"
+            "too many nodes: the scenario would have {total} nodes; at most {max_nodes} are allowed (raise the limit with --max-nodes N)"
         ))
     };
     for n in &c.nodes {
         total += 1;
-        if total > MAX_NODES {
+        if total > max_nodes {
             return Err(over(&n.loc, total));
         }
     }
@@ -734,14 +749,14 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
             .find(|g| g.pool == p.value.name)
             .map_or(0, |g| g.max);
         total += u64::from(p.value.count.max(group_max));
-        if total > MAX_NODES {
+        if total > max_nodes {
             return Err(over(&p.loc, total));
         }
     }
     for e in &c.timeline {
         if let RawAction::AddNodes { count, pool } = &e.action {
             total += u64::from(*count);
-            if total > MAX_NODES {
+            if total > max_nodes {
                 return Err(over(&pool.loc, total));
             }
         }
@@ -1089,6 +1104,8 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
 
     // Request traffic: Traffic -> Service, DestinationRule host -> Service.
     let (services, traffic, destination_rules) = resolve_traffic(&c, &scenario)?;
+    // Not ignored fields: reported after them, and not in `spec.ignored_fields`.
+    let selects_nothing = warn_selects_nothing(&c);
     let analysis_templates: Vec<crate::cluster::argo::spec::AnalysisTemplateSpec> = c
         .analysis_templates
         .iter()
@@ -1111,6 +1128,9 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
 
     // Autoscalers: targets are Deployments, metric Services exist, one autoscaler per target.
     let autoscaling = resolve_autoscaling(&c, &deployment_names, &services, &scenario)?;
+
+    // Size: the most pods the workloads may ask for together.
+    check_pod_total(&c, &argo, &rollout_locs, limits)?;
 
     // Workloads need somewhere to run.
     let first_workload = c
@@ -1173,7 +1193,7 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
         }
     }
 
-    let warnings: Vec<Warning> = c.warnings.into_iter().map(|(_, w)| w).collect();
+    let mut warnings: Vec<Warning> = c.warnings.into_iter().map(|(_, w)| w).collect();
     let ignored_fields = warnings
         .iter()
         .map(|w| IgnoredField {
@@ -1181,6 +1201,7 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
             path: w.path.clone(),
         })
         .collect();
+    warnings.extend(selects_nothing);
     let spec = ClusterSpec {
         name: scenario.name,
         seed: scenario.seed,
@@ -1208,6 +1229,130 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
         stateful,
     };
     Ok((spec, warnings))
+}
+
+/// [`SizeLimits::max_pods`]: each workload counted at the most replicas it may want during the
+/// run; over the limit, the error points at what asks for the most (a workload's `replicas`, a
+/// Timeline `scale`, an autoscaler's `maxReplicas`).
+fn check_pod_total(
+    c: &Collected,
+    argo: &crate::cluster::argo::spec::ArgoSpec,
+    rollout_locs: &[Loc],
+    limits: &SizeLimits,
+) -> R<()> {
+    let count = |n: i32| u64::try_from(n).unwrap_or(0);
+    let mut items: Vec<(u64, &Loc)> = Vec::new();
+    for d in &c.deployments {
+        let (name, ns) = (d.value.name.as_str(), d.value.namespace.as_str());
+        let scaled = c.timeline.iter().filter_map(|e| match &e.action {
+            RawAction::Scale {
+                deployment,
+                replicas,
+            } if deployment.name == name => Some((count(*replicas), &deployment.loc)),
+            _ => None,
+        });
+        let hpas = c
+            .hpas
+            .iter()
+            .filter(|h| h.value.target.name == name && h.value.spec.namespace == ns)
+            .map(|h| (count(h.value.spec.max_replicas), &h.loc));
+        let scaled_objects = c
+            .scaled_objects
+            .iter()
+            .filter(|s| s.value.target.name == name && s.value.spec.namespace == ns)
+            .map(|s| (count(s.value.spec.max_replicas), &s.loc));
+        let most = scaled.chain(hpas).chain(scaled_objects).fold(
+            (count(d.value.replicas), &d.loc),
+            |a, b| {
+                if b.0 > a.0 { b } else { a }
+            },
+        );
+        items.push(most);
+    }
+    items.extend(
+        c.replica_sets
+            .iter()
+            .map(|r| (count(r.value.replicas), &r.loc)),
+    );
+    items.extend(
+        argo.rollouts
+            .iter()
+            .zip(rollout_locs)
+            .map(|(r, loc)| (count(r.replicas), loc)),
+    );
+    items.extend(c.jobs.iter().map(|j| (count(j.value.parallelism), &j.loc)));
+    check_total(&items, limits.max_pods, "pods", "--max-pods")
+}
+
+/// True if some workload's pod template in `namespace` has labels for which `selects` holds.
+fn any_template(c: &Collected, namespace: &str, selects: impl Fn(&Labels) -> bool) -> bool {
+    c.deployments
+        .iter()
+        .filter(|d| d.value.namespace == namespace)
+        .map(|d| &d.value.template.labels)
+        .chain(
+            c.replica_sets
+                .iter()
+                .filter(|r| r.value.namespace == namespace)
+                .map(|r| &r.value.template.labels),
+        )
+        .chain(
+            c.jobs
+                .iter()
+                .filter(|j| j.value.namespace == namespace)
+                .map(|j| &j.value.template.labels),
+        )
+        .chain(
+            c.rollouts
+                .iter()
+                .filter(|r| r.value.spec.namespace == namespace)
+                .map(|r| &r.value.spec.template.labels),
+        )
+        .any(selects)
+}
+
+/// A Service's selector picks pods with all its labels; an empty selector picks none (its
+/// endpoints would be managed by hand, which kubesim does not model).
+fn service_selects(svc: &ServiceSpec, labels: &Labels) -> bool {
+    !svc.selector.is_empty() && svc.selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+}
+
+/// Warnings for objects that select no workload's pods: a Service no Traffic uses, and a
+/// PodDisruptionBudget (upstream's disruption controller reports the same as its `NoPods`
+/// event, "No matching pods found"). Valid in Kubernetes, but most likely a typo here.
+fn warn_selects_nothing(c: &Collected) -> Vec<Warning> {
+    if c.trace.is_some() {
+        return Vec::new();
+    }
+    let mut found = Vec::new();
+    for s in &c.services {
+        let used = c
+            .traffic
+            .iter()
+            .any(|t| t.value.service.name == s.value.name);
+        if !used && !any_template(c, &s.value.namespace, |l| service_selects(&s.value, l)) {
+            found.push((&s.loc, "Service"));
+        }
+    }
+    for b in &c.pdbs {
+        if !any_template(c, &b.value.namespace, |l| b.value.selector.matches(l)) {
+            found.push((&b.loc, "PodDisruptionBudget"));
+        }
+    }
+    // In input order (files are read sorted by name).
+    found.sort_by(|(a, _), (b, _)| {
+        (&a.file, a.pos.line, a.pos.column).cmp(&(&b.file, b.pos.line, b.pos.column))
+    });
+    found
+        .into_iter()
+        .map(|(loc, kind)| Warning {
+            location: loc.at(),
+            path: loc.path.clone(),
+            message: format!(
+                "this {kind} selects no pods of any Deployment, ReplicaSet, Job or Rollout"
+            ),
+        })
+        .collect()
 }
 
 fn unknown_ref<'a>(
@@ -1289,6 +1434,22 @@ fn resolve_traffic(
                 names.iter().copied(),
             ));
         };
+        // Requests to a Service that no workload's pods can ever join would all fail: a typo
+        // in the selector (or a template's labels), refused rather than run.
+        let svc = &services[service];
+        if c.trace.is_none() && !any_template(c, &svc.namespace, |l| service_selects(svc, l)) {
+            let shown: Vec<String> = svc
+                .selector
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            return Err(d.service.loc.err(format!(
+                "Service {:?} selects no pods: no Deployment, ReplicaSet, Job or Rollout template in namespace {:?} has the labels {}; its requests could never be served",
+                svc.name,
+                svc.namespace,
+                if shown.is_empty() { "(no selector)".to_string() } else { shown.join(",") }
+            )));
+        }
         for (s, loc) in d.steps.iter().zip(&d.steps_loc) {
             if s.at > SimTime::ZERO + scenario.duration {
                 return Err(loc.err(format!(

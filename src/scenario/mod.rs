@@ -28,6 +28,7 @@ pub mod error;
 mod health_docs;
 mod jobs;
 mod kubesim_docs;
+pub mod limits;
 mod load;
 mod manifests;
 mod policy;
@@ -42,5 +43,9 @@ mod traffic_docs;
 pub mod yaml;
 
 pub use error::{ScenarioError, Warning, edit_distance, suggest};
-pub use load::{Loaded, SourceFile, build, load_path, load_str, parse_source, read_sources};
+pub use limits::SizeLimits;
+pub use load::{
+    Loaded, SourceFile, build, build_with_limits, load_path, load_path_with_limits, load_str,
+    parse_source, read_sources,
+};
 pub use sweep::{SweepSpec, load_sweep};
