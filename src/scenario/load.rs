@@ -188,6 +188,7 @@ enum Handler {
     Skip,
     PriorityClass,
     SchedulerConfig,
+    RequestGraph,
 }
 
 /// `(kind, apiVersions, handler)`. For skipped kinds any apiVersion is accepted.
@@ -201,6 +202,7 @@ const KINDS: &[(&str, &[&str], Handler)] = &[
     ("Timeline", &[KUBESIM_API], Handler::Timeline),
     ("List", &["v1"], Handler::List),
     ("Traffic", &[KUBESIM_API], Handler::Traffic),
+    ("RequestGraph", &[KUBESIM_API], Handler::RequestGraph),
     ("Trace", &[KUBESIM_API], Handler::Trace),
     ("StatefulSet", &["apps/v1"], Handler::Skip),
     ("DaemonSet", &["apps/v1"], Handler::Skip),
@@ -298,6 +300,7 @@ struct Collected {
     hpas: Vec<Named<super::autoscaling_docs::HpaDoc>>,
     scaled_objects: Vec<Named<super::autoscaling_docs::ScaledObjectDoc>>,
     node_groups: Vec<crate::cluster::autoscaling_spec::NodeGroupSpec>,
+    request_graphs: Vec<Named<super::graph_docs::RequestGraphDoc>>,
     cpu_load: BTreeMap<String, crate::cluster::autoscaling_spec::CpuLoad>,
 }
 
@@ -496,6 +499,21 @@ impl Collected {
                 check_unique(&self.traffic, &meta.name, &loc, "Traffic", |t| &t.name)?;
                 let value = read_traffic(&mut cx, &m, meta)?;
                 self.traffic.push(Named { value, loc });
+                Ok(())
+            }
+            Handler::RequestGraph => {
+                let m = root.map(&mut cx, &KUBESIM_DOC)?;
+                let meta = read_meta(&mut cx, &m, &KUBESIM_META, kind_name)?;
+                let loc = meta.name_loc.clone();
+                check_unique(
+                    &self.request_graphs,
+                    &meta.name,
+                    &loc,
+                    "RequestGraph",
+                    |g| &g.name,
+                )?;
+                let value = super::graph_docs::read_request_graph(&mut cx, &m, meta)?;
+                self.request_graphs.push(Named { value, loc });
                 Ok(())
             }
             Handler::Trace => {
@@ -984,6 +1002,15 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
 
     // Request traffic: Traffic -> Service, DestinationRule host -> Service.
     let (services, traffic, destination_rules) = resolve_traffic(&c, &scenario)?;
+    let graph_docs: Vec<(&super::graph_docs::RequestGraphDoc, &Loc)> = c
+        .request_graphs
+        .iter()
+        .map(|g| (&g.value, &g.loc))
+        .collect();
+    let request_graphs = super::graph_docs::resolve_request_graphs(&graph_docs, &services, |r| {
+        let names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
+        unknown_ref(&r.name, &r.loc, "Service", names.iter().copied())
+    })?;
     let analysis_templates: Vec<crate::cluster::argo::spec::AnalysisTemplateSpec> = c
         .analysis_templates
         .iter()
@@ -1097,6 +1124,7 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
         destination_rules,
         argo,
         autoscaling,
+        request_graphs,
     };
     Ok((spec, warnings))
 }
@@ -1180,6 +1208,18 @@ fn resolve_traffic(
                 names.iter().copied(),
             ));
         };
+        let mut steps = d.steps.clone();
+        if let Some((path, loc)) = &d.rate_trace {
+            let file = path.display().to_string();
+            let text: std::sync::Arc<str> = std::fs::read_to_string(path)
+                .map_err(|e| loc.err(format!("cannot read the rate trace {file}: {e}")))?
+                .into();
+            steps = super::rate_trace::parse_rate_trace(
+                &file,
+                &text,
+                SimTime::ZERO + scenario.duration,
+            )?;
+        }
         for (s, loc) in d.steps.iter().zip(&d.steps_loc) {
             if s.at > SimTime::ZERO + scenario.duration {
                 return Err(loc.err(format!(
@@ -1194,12 +1234,13 @@ fn resolve_traffic(
             rate: d.rate,
             arrival: d.arrival.clone(),
             diurnal: d.diurnal,
-            steps: d.steps.clone(),
+            steps,
             timeout: d.timeout,
             retries: d.retries,
             retry_backoff: d.retry_backoff,
             load_balancer: d.load_balancer,
             network_latency: d.network_latency,
+            circuit_breaker: d.circuit_breaker,
         });
     }
     let mut rules: Vec<DestinationRuleSpec> = Vec::new();
