@@ -57,12 +57,10 @@ use std::collections::{BTreeMap, VecDeque};
 
 use rand::RngExt;
 
-use crate::cluster::distribution::sample;
+use crate::cluster::distribution::{Sampler, sample};
 use crate::cluster::events::{Change, Event, ObjectRef, WatchEvent};
 use crate::cluster::objects::{ObjectKind, PodId};
-use crate::cluster::spec::{
-    ArrivalProcess, ClusterSpec, Distribution, LoadBalancer, ServingSpec, TrafficSpec,
-};
+use crate::cluster::spec::{ArrivalProcess, ClusterSpec, LoadBalancer, ServingSpec, TrafficSpec};
 use crate::cluster::state::ClusterState;
 use crate::engine::{Component, Context, EventId, SimDuration, SimRng, SimTime};
 
@@ -157,7 +155,7 @@ struct Server {
 /// A pod's serving behaviour, resolved once per (workload, image).
 #[derive(Debug)]
 struct Profile {
-    service_time: Distribution,
+    service_time: Sampler,
     concurrency: u32,
     queue_limit: u32,
     /// Application plus sidecar CPU per try, ns.
@@ -171,7 +169,7 @@ impl Profile {
     fn of(s: &ServingSpec) -> Profile {
         let sc = s.sidecar.unwrap_or_default();
         Profile {
-            service_time: s.service_time.clone(),
+            service_time: Sampler::new(&s.service_time),
             concurrency: s.concurrency.max(1),
             queue_limit: s.queue_limit.unwrap_or(u32::MAX),
             cpu_per_request: s.cpu_per_request.as_nanos() + sc.cpu_per_request.as_nanos(),
@@ -810,7 +808,9 @@ impl Traffic {
         ctx: &mut Context<'_, Event>,
     ) {
         let sv = &self.servers[server as usize];
-        let d = sample(&self.profiles[sv.profile as usize].service_time, ctx.rng());
+        let d = self.profiles[sv.profile as usize]
+            .service_time
+            .sample(ctx.rng());
         let id = ctx.send_self(
             d,
             Event::Traffic(TrafficEvent::Done {
