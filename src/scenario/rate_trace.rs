@@ -151,7 +151,7 @@ mod tests {
     use super::*;
 
     fn parse(s: &str) -> Result<Vec<RateStep>, ScenarioError> {
-        parse_rate_trace("r.csv", &Arc::from(s), SimTime(3600_000_000_000))
+        parse_rate_trace("r.csv", &Arc::from(s), SimTime(3_600_000_000_000))
     }
 
     #[test]

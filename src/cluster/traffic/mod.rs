@@ -265,23 +265,20 @@ struct Client {
 }
 
 impl Client {
+    /// A client of `service` with breaker `cb`, for source `source` (`NONE` for a call); no
+    /// timeout, retries or latency yet.
     fn new(
         service: u32,
-        timeout: Option<SimDuration>,
-        retries: u32,
-        retry_backoff: SimDuration,
-        lb: LoadBalancer,
-        latency: SimDuration,
         cb: Option<crate::cluster::request_graph_spec::CircuitBreakerSpec>,
         source: u32,
     ) -> Client {
         Client {
             service,
-            timeout,
-            retries,
-            retry_backoff,
-            lb,
-            latency,
+            timeout: None,
+            retries: 0,
+            retry_backoff: SimDuration::ZERO,
+            lb: LoadBalancer::Random,
+            latency: SimDuration::ZERO,
             max_active: cb.map_or(u32::MAX, |c| c.max_active()),
             max_pending: cb.map_or(u32::MAX, |c| c.max_pending_requests),
             max_retries: cb.map_or(u32::MAX, |c| c.max_retries),
@@ -394,17 +391,13 @@ impl Traffic {
             .traffic
             .iter()
             .enumerate()
-            .map(|(i, t)| {
-                Client::new(
-                    t.service as u32,
-                    t.timeout,
-                    t.retries,
-                    t.retry_backoff,
-                    t.load_balancer,
-                    t.network_latency,
-                    t.circuit_breaker,
-                    i as u32,
-                )
+            .map(|(i, t)| Client {
+                timeout: t.timeout,
+                retries: t.retries,
+                retry_backoff: t.retry_backoff,
+                lb: t.load_balancer,
+                latency: t.network_latency,
+                ..Client::new(t.service as u32, t.circuit_breaker, i as u32)
             })
             .collect();
         let n_sources = clients.len() as u32;
@@ -420,16 +413,14 @@ impl Traffic {
             }
         }
         for c in edge_calls.into_iter().flatten() {
-            clients.push(Client::new(
-                c.service as u32,
-                c.timeout,
-                c.retries,
-                c.retry_backoff,
-                c.load_balancer,
-                c.network_latency,
-                c.circuit_breaker,
-                NONE,
-            ));
+            clients.push(Client {
+                timeout: c.timeout,
+                retries: c.retries,
+                retry_backoff: c.retry_backoff,
+                lb: c.load_balancer,
+                latency: c.network_latency,
+                ..Client::new(c.service as u32, c.circuit_breaker, NONE)
+            });
         }
         let mut graphs = Vec::new();
         for g in &rg.graphs {
