@@ -93,6 +93,7 @@ fn spec(
         argo: Default::default(),
         trace: None,
         autoscaling: Default::default(),
+        stateful: Default::default(),
         request_graphs: Default::default(),
         services: vec![],
         traffic: vec![],

@@ -181,6 +181,7 @@ mod tests {
             argo: Default::default(),
             trace: None,
             autoscaling: Default::default(),
+            stateful: Default::default(),
             request_graphs: Default::default(),
             services: vec![],
             traffic: vec![],

@@ -37,6 +37,7 @@ pub mod quantity;
 mod rate_trace;
 mod reader;
 mod scheduling;
+mod stateful_docs;
 pub mod sweep;
 pub mod trace;
 mod traffic_docs;
