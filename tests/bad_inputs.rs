@@ -92,7 +92,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "21-ref-service-selects-nothing.yaml",
-        "{file}:30:17: Traffic/u: spec.service: Service \"web\" selects no pods: no Deployment, ReplicaSet, Job or Rollout template in namespace \"default\" has the labels app=wbe; its requests could never be served",
+        "{file}:30:17: Traffic/u: spec.service: Service \"web\" selects no pods: no Deployment, ReplicaSet, Job, Rollout, StatefulSet or CronJob template in namespace \"default\" has the labels app=wbe; its requests could never be served",
     ),
     (
         "22-ref-destinationrule-missing-host.yaml",

@@ -94,6 +94,7 @@ fn spec(replicas: i32, nodes: u32, timeline: Vec<(u64, TimelineAction)>) -> Clus
         trace: None,
         autoscaling: Default::default(),
         stateful: Default::default(),
+        request_graphs: Default::default(),
         services: vec![],
         traffic: vec![],
         destination_rules: vec![],

@@ -154,6 +154,7 @@ fn scenario(
         trace: None,
         autoscaling: Default::default(),
         stateful: Default::default(),
+        request_graphs: Default::default(),
         services: vec![],
         traffic: vec![],
         destination_rules: vec![],

@@ -94,6 +94,7 @@ fn spec(
         trace: None,
         autoscaling: Default::default(),
         stateful: Default::default(),
+        request_graphs: Default::default(),
         services: vec![],
         traffic: vec![],
         destination_rules: vec![],

@@ -46,6 +46,58 @@ pub fn sample(d: &Distribution, rng: &mut SimRng) -> SimDuration {
     }
 }
 
+/// A distribution prepared for many draws (the traffic model's service times): what
+/// [`sample`] recomputes on every call is computed once. Draws are bit-identical to
+/// [`sample`]'s for the same generator state.
+#[derive(Clone, Debug)]
+pub enum Sampler {
+    /// Always this duration (a constant, or an exponential whose rate is not a number).
+    Fixed(SimDuration),
+    /// Exponential: a standard exponential draw times `lambda_inverse` seconds, where
+    /// `lambda_inverse = 1 / (1 / mean)` exactly as `rand_distr::Exp::new` computes it.
+    Exponential {
+        /// Mean in seconds, as `Exp` rounds it.
+        lambda_inverse: f64,
+    },
+    /// Any other distribution, drawn by [`sample`].
+    Other(Distribution),
+}
+
+impl Sampler {
+    /// Prepare `d`.
+    pub fn new(d: &Distribution) -> Sampler {
+        match d {
+            Distribution::Constant(v) => Sampler::Fixed(*v),
+            Distribution::Exponential { mean } => {
+                if mean.as_nanos() == 0 {
+                    return Sampler::Fixed(SimDuration::ZERO);
+                }
+                let lambda = 1.0 / mean.as_secs_f64();
+                if lambda.is_sign_negative() || lambda.is_nan() {
+                    return Sampler::Fixed(*mean);
+                }
+                Sampler::Exponential {
+                    lambda_inverse: 1.0 / lambda,
+                }
+            }
+            other => Sampler::Other(other.clone()),
+        }
+    }
+
+    /// Draw one duration.
+    #[inline]
+    pub fn sample(&self, rng: &mut SimRng) -> SimDuration {
+        match self {
+            Sampler::Fixed(v) => *v,
+            Sampler::Exponential { lambda_inverse } => {
+                let x: f64 = rand_distr::Exp1.sample(rng);
+                SimDuration::from_secs_f64(x * lambda_inverse)
+            }
+            Sampler::Other(d) => sample(d, rng),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,5 +154,36 @@ mod tests {
         let p99 = v[v.len() * 99 / 100];
         assert!((median - 2.0).abs() < 0.06, "median {median}");
         assert!((p99 - 10.0).abs() < 0.8, "p99 {p99}");
+    }
+
+    #[test]
+    fn sampler_draws_are_identical_to_sample() {
+        let table = [
+            Distribution::Constant(SimDuration::from_millis(7)),
+            Distribution::Exponential {
+                mean: SimDuration::from_millis(40),
+            },
+            Distribution::Exponential {
+                mean: SimDuration::from_nanos(3),
+            },
+            Distribution::Exponential {
+                mean: SimDuration::ZERO,
+            },
+            Distribution::LogNormal {
+                median: SimDuration::from_millis(20),
+                p99: SimDuration::from_millis(150),
+            },
+            Distribution::Uniform {
+                min: SimDuration::from_millis(1),
+                max: SimDuration::from_millis(9),
+            },
+        ];
+        for d in &table {
+            let s = Sampler::new(d);
+            let (mut a, mut b) = (stream_rng(3, "x"), stream_rng(3, "x"));
+            for _ in 0..10_000 {
+                assert_eq!(s.sample(&mut a), sample(d, &mut b), "{d:?}");
+            }
+        }
     }
 }

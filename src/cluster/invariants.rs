@@ -23,9 +23,11 @@ pub struct Violation {
 ///   those pods names that node (a pod is on at most one node);
 /// - pods are conserved: created - deleted = pods in the store;
 /// - the ReplicaSet ownership index lists exactly the pods that name that owner, and the
-///   per-owner active / ready counts equal a recount.
+///   per-owner active / ready counts equal a recount;
+/// - requests are conserved ([`check_requests`]).
 pub fn check(state: &ClusterState, now: SimTime) -> Result<(), Violation> {
     let fail = |message: String| Err(Violation { at: now, message });
+    check_requests(state, now)?;
     let store = &state.store;
     for node in store.nodes.values() {
         if !node.requested.fits_within(&node.allocatable) {
@@ -163,6 +165,36 @@ pub fn check_evictions(state: &ClusterState) -> Result<(), String> {
     Ok(())
 }
 
+/// Requests are conserved, for every traffic source and every request-graph call edge:
+/// requests in = succeeded + failed + cancelled + in flight (DESIGN §7: "requests in = out +
+/// in flight"; `cancelled` are graph calls abandoned by their caller).
+pub fn check_requests(state: &ClusterState, now: SimTime) -> Result<(), Violation> {
+    let t = &state.recorder.traffic;
+    for (kind, st) in t
+        .sources
+        .iter()
+        .map(|s| ("traffic source", s))
+        .chain(t.edges.iter().map(|s| ("call edge", s)))
+    {
+        if st.requests != st.accounted() {
+            return Err(Violation {
+                at: now,
+                message: format!(
+                    "requests not conserved for {kind} {}: {} in != {} succeeded + {} failed + \
+                     {} cancelled + {} in flight",
+                    st.name,
+                    st.requests,
+                    st.succeeded,
+                    st.failed_total(),
+                    st.cancelled,
+                    st.in_flight
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,6 +226,7 @@ mod tests {
             trace: None,
             autoscaling: Default::default(),
             stateful: Default::default(),
+            request_graphs: Default::default(),
             services: vec![],
             traffic: vec![],
             destination_rules: vec![],
@@ -301,5 +334,37 @@ mod tests {
                 .message
                 .contains("not conserved")
         );
+    }
+
+    #[test]
+    fn lost_requests_are_caught() {
+        use crate::cluster::traffic::stats::TrafficStats;
+        let mut s = state_with_node();
+        s.recorder.traffic.sources.push(TrafficStats {
+            name: "users".into(),
+            requests: 10,
+            succeeded: 6,
+            failed: [1, 0, 0, 0, 0],
+            in_flight: 3,
+            ..TrafficStats::default()
+        });
+        s.recorder.traffic.edges.push(TrafficStats {
+            name: "a->b".into(),
+            requests: 5,
+            succeeded: 3,
+            cancelled: 2,
+            ..TrafficStats::default()
+        });
+        assert!(check(&s, SimTime::ZERO).is_ok());
+        s.recorder.traffic.edges[0].cancelled = 1;
+        let v = check(&s, SimTime(3)).expect_err("lost call");
+        assert_eq!(
+            v.message,
+            "requests not conserved for call edge a->b: 5 in != 3 succeeded + 0 failed + 1 \
+             cancelled + 0 in flight"
+        );
+        s.recorder.traffic.edges[0].cancelled = 2;
+        s.recorder.traffic.sources[0].in_flight = 2;
+        assert!(check(&s, SimTime(3)).is_err());
     }
 }

@@ -21,6 +21,7 @@ pub mod lifecycle_spec;
 pub mod metrics;
 pub mod objects;
 pub mod probe;
+pub mod request_graph_spec;
 pub mod sampler;
 pub mod scheduler;
 pub mod scheduling_spec;

@@ -804,6 +804,8 @@ pub struct ClusterSpec {
     pub autoscaling: crate::cluster::autoscaling_spec::AutoscalingSpec,
     /// StatefulSets, CronJobs and leader elections.
     pub stateful: crate::cluster::stateful_spec::StatefulSpec,
+    /// Request graphs: the calls each Service's handler makes (kubesim `RequestGraph`).
+    pub request_graphs: crate::cluster::request_graph_spec::RequestGraphs,
 }
 
 /// A `policy/v1` PodDisruptionBudget.
@@ -881,6 +883,8 @@ pub struct ServingSpec {
     pub cpu_per_request: SimDuration,
     /// Probability that a served request answers with a 5xx (0..=1). Default 0.
     pub error_rate: f64,
+    /// Cost of a sidecar proxy in front of the application, if the pods have one.
+    pub sidecar: Option<crate::cluster::request_graph_spec::SidecarSpec>,
 }
 
 impl Default for ServingSpec {
@@ -892,6 +896,7 @@ impl Default for ServingSpec {
             queue_limit: None,
             cpu_per_request: SimDuration::ZERO,
             error_rate: 0.0,
+            sidecar: None,
         }
     }
 }
@@ -996,6 +1001,8 @@ pub struct TrafficSpec {
     pub load_balancer: LoadBalancer,
     /// One-way network latency added to each try (and to each response). Default 0.
     pub network_latency: SimDuration,
+    /// Client-side circuit breaker (Envoy thresholds), if any.
+    pub circuit_breaker: Option<crate::cluster::request_graph_spec::CircuitBreakerSpec>,
 }
 
 /// Istio `DestinationRule` `trafficPolicy.outlierDetection`, with Envoy's defaults.

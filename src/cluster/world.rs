@@ -351,6 +351,19 @@ impl World {
                 }
             })
             .collect();
+        sim.state_mut().recorder.traffic.edges = spec
+            .request_graphs
+            .edges
+            .iter()
+            .map(|e| {
+                let s = &spec.services[e.callee];
+                TrafficStats {
+                    name: e.name.clone(),
+                    service: format!("{}/{}", s.namespace, s.name),
+                    ..TrafficStats::default()
+                }
+            })
+            .collect();
         for (at, e) in Traffic::initial_events(&spec) {
             sim.schedule(at, wiring.traffic, Event::Traffic(e));
         }

@@ -113,6 +113,22 @@ pub struct Summary {
     /// One entry per `LeaderElection` (omitted when there is none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub leader_elections: Vec<crate::experiment::stateful_summary::LeaderElectionSummary>,
+    /// Request graphs: end-to-end latency per entry Service and per call edge (absent
+    /// without a `RequestGraph` document).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_graph: Option<RequestGraphSummary>,
+}
+
+/// What the request graphs did.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct RequestGraphSummary {
+    /// Per entry Service (`namespace/name`, a Service some `Traffic` source sends to):
+    /// end-to-end latency of the successful requests of all its sources, seconds.
+    pub entry_services: BTreeMap<String, RequestLatency>,
+    /// Per call edge (`caller->callee`, `#2`... for repeated calls of one pair): the calls as
+    /// a client saw them (a call's latency runs from its first try to its answer, retries
+    /// included).
+    pub calls: BTreeMap<String, TrafficSummary>,
 }
 
 /// What a workload-trace replay did.
@@ -210,6 +226,105 @@ pub struct TrafficSummary {
     pub latency_seconds: RequestLatency,
     /// Exact mean time tries waited in a pod's queue, seconds.
     pub mean_queue_wait_seconds: f64,
+    /// Requests abandoned by their caller (graph calls cancelled when their stage was
+    /// decided); omitted when 0.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub cancelled: u64,
+    /// Retries refused by the client's circuit breaker (`maxRetries`); omitted when 0.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub retry_overflow: u64,
+}
+
+fn is_zero(x: &u64) -> bool {
+    *x == 0
+}
+
+/// The summary of one client (a source or a call edge) over `secs` simulated seconds.
+fn client_summary(st: &crate::cluster::traffic::stats::TrafficStats, secs: f64) -> TrafficSummary {
+    use crate::cluster::traffic::stats::FailureCause;
+    let failed = st.failed_total();
+    let finished = st.succeeded + failed;
+    TrafficSummary {
+        service: st.service.clone(),
+        requests: st.requests,
+        succeeded: st.succeeded,
+        failed,
+        failed_by_cause: FailureCause::ALL
+            .iter()
+            .zip(st.failed)
+            .map(|(c, n)| (c.as_str(), n))
+            .collect(),
+        in_flight: st.in_flight,
+        tries: st.tries,
+        retries: st.retries,
+        error_rate: if finished == 0 {
+            0.0
+        } else {
+            failed as f64 / finished as f64
+        },
+        throughput_per_s: if secs > 0.0 {
+            st.succeeded as f64 / secs
+        } else {
+            0.0
+        },
+        latency_seconds: request_latency(&st.latency),
+        mean_queue_wait_seconds: st.mean_wait_secs(),
+        cancelled: st.cancelled,
+        retry_overflow: st.retry_overflow,
+    }
+}
+
+/// The request-graph part of the summary (`None` without graphs), and its scalar metrics
+/// (`graph.entry.<service>.latency.<q>`, `graph.call.<edge>.{error_rate,latency.<q>}`) into `m`.
+fn request_graph_summary(
+    result: &RunResult,
+    m: &mut BTreeMap<String, f64>,
+) -> Option<RequestGraphSummary> {
+    let out = &result.output;
+    if out.spec.request_graphs.graphs.is_empty() {
+        return None;
+    }
+    let rec = &out.recorder.traffic;
+    let secs = out.end_time.as_secs_f64();
+    let mut entry: BTreeMap<String, crate::cluster::metrics::LatencyHistogram> = BTreeMap::new();
+    for st in &rec.sources {
+        entry
+            .entry(st.service.clone())
+            .or_default()
+            .add(&st.latency);
+    }
+    let put = |m: &mut BTreeMap<String, f64>, p: &str, l: &RequestLatency| {
+        for (k, v) in [
+            ("mean", l.mean),
+            ("p50", l.p50),
+            ("p90", l.p90),
+            ("p99", l.p99),
+            ("p999", l.p999),
+            ("max", l.max),
+        ] {
+            m.insert(format!("{p}.latency.{k}"), v);
+        }
+    };
+    let entry_services: BTreeMap<String, RequestLatency> = entry
+        .iter()
+        .map(|(k, h)| (k.clone(), request_latency(h)))
+        .collect();
+    for (k, l) in &entry_services {
+        put(m, &format!("graph.entry.{k}"), l);
+    }
+    let mut calls = BTreeMap::new();
+    for st in &rec.edges {
+        let t = client_summary(st, secs);
+        let p = format!("graph.call.{}", st.name);
+        m.insert(format!("{p}.error_rate"), t.error_rate);
+        m.insert(format!("{p}.cancelled"), t.cancelled as f64);
+        put(m, &p, &t.latency_seconds);
+        calls.insert(st.name.clone(), t);
+    }
+    Some(RequestGraphSummary {
+        entry_services,
+        calls,
+    })
 }
 
 fn request_latency(h: &crate::cluster::metrics::LatencyHistogram) -> RequestLatency {
@@ -229,7 +344,6 @@ fn traffic_summary(
     result: &RunResult,
     m: &mut BTreeMap<String, f64>,
 ) -> BTreeMap<String, TrafficSummary> {
-    use crate::cluster::traffic::stats::FailureCause;
     let out = &result.output;
     let rec = &out.recorder.traffic;
     let secs = out.end_time.as_secs_f64();
@@ -238,34 +352,7 @@ fn traffic_summary(
         m.insert("traffic.ejections".into(), rec.ejections as f64);
     }
     for st in &rec.sources {
-        let failed = st.failed_total();
-        let finished = st.succeeded + failed;
-        let t = TrafficSummary {
-            service: st.service.clone(),
-            requests: st.requests,
-            succeeded: st.succeeded,
-            failed,
-            failed_by_cause: FailureCause::ALL
-                .iter()
-                .zip(st.failed)
-                .map(|(c, n)| (c.as_str(), n))
-                .collect(),
-            in_flight: st.in_flight,
-            tries: st.tries,
-            retries: st.retries,
-            error_rate: if finished == 0 {
-                0.0
-            } else {
-                failed as f64 / finished as f64
-            },
-            throughput_per_s: if secs > 0.0 {
-                st.succeeded as f64 / secs
-            } else {
-                0.0
-            },
-            latency_seconds: request_latency(&st.latency),
-            mean_queue_wait_seconds: st.mean_wait_secs(),
-        };
+        let t = client_summary(st, secs);
         let p = |k: &str| format!("traffic.{}.{k}", st.name);
         m.insert(p("requests"), t.requests as f64);
         m.insert(p("succeeded"), t.succeeded as f64);
@@ -441,6 +528,7 @@ impl Summary {
             );
         }
         let traffic = traffic_summary(result, &mut m);
+        let request_graph = request_graph_summary(result, &mut m);
         let (updates, served_by_version) =
             crate::experiment::rollout_summary::rollout_summary(rec, out.end_time, &mut m);
         let trace = out.spec.trace.as_ref().map(|spec| {
@@ -526,6 +614,7 @@ impl Summary {
             scheduling_latency_seconds: sched,
             pod_startup_seconds: start,
             traffic,
+            request_graph,
             ignored_fields: out
                 .spec
                 .ignored_fields

@@ -197,6 +197,7 @@ enum Handler {
     StatefulSet,
     CronJob,
     LeaderElection,
+    RequestGraph,
 }
 
 /// `(kind, apiVersions, handler)`. For skipped kinds any apiVersion is accepted.
@@ -210,6 +211,7 @@ const KINDS: &[(&str, &[&str], Handler)] = &[
     ("Timeline", &[KUBESIM_API], Handler::Timeline),
     ("List", &["v1"], Handler::List),
     ("Traffic", &[KUBESIM_API], Handler::Traffic),
+    ("RequestGraph", &[KUBESIM_API], Handler::RequestGraph),
     ("Trace", &[KUBESIM_API], Handler::Trace),
     ("StatefulSet", &["apps/v1"], Handler::StatefulSet),
     ("DaemonSet", &["apps/v1"], Handler::Skip),
@@ -308,6 +310,7 @@ struct Collected {
     hpas: Vec<Named<super::autoscaling_docs::HpaDoc>>,
     scaled_objects: Vec<Named<super::autoscaling_docs::ScaledObjectDoc>>,
     node_groups: Vec<crate::cluster::autoscaling_spec::NodeGroupSpec>,
+    request_graphs: Vec<Named<super::graph_docs::RequestGraphDoc>>,
     cpu_load: BTreeMap<String, crate::cluster::autoscaling_spec::CpuLoad>,
     stateful_sets: Vec<Named<crate::cluster::stateful_spec::StatefulSetSpec>>,
     cron_jobs: Vec<Named<crate::cluster::stateful_spec::CronJobSpec>>,
@@ -545,6 +548,21 @@ impl Collected {
                 check_unique(&self.traffic, &meta.name, &loc, "Traffic", |t| &t.name)?;
                 let value = read_traffic(&mut cx, &m, meta)?;
                 self.traffic.push(Named { value, loc });
+                Ok(())
+            }
+            Handler::RequestGraph => {
+                let m = root.map(&mut cx, &KUBESIM_DOC)?;
+                let meta = read_meta(&mut cx, &m, &KUBESIM_META, kind_name)?;
+                let loc = meta.name_loc.clone();
+                check_unique(
+                    &self.request_graphs,
+                    &meta.name,
+                    &loc,
+                    "RequestGraph",
+                    |g| &g.name,
+                )?;
+                let value = super::graph_docs::read_request_graph(&mut cx, &m, meta)?;
+                self.request_graphs.push(Named { value, loc });
                 Ok(())
             }
             Handler::Trace => {
@@ -1106,6 +1124,15 @@ pub fn build_with_limits(
     let (services, traffic, destination_rules) = resolve_traffic(&c, &scenario)?;
     // Not ignored fields: reported after them, and not in `spec.ignored_fields`.
     let selects_nothing = warn_selects_nothing(&c);
+    let graph_docs: Vec<(&super::graph_docs::RequestGraphDoc, &Loc)> = c
+        .request_graphs
+        .iter()
+        .map(|g| (&g.value, &g.loc))
+        .collect();
+    let request_graphs = super::graph_docs::resolve_request_graphs(&graph_docs, &services, |r| {
+        let names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
+        unknown_ref(&r.name, &r.loc, "Service", names.iter().copied())
+    })?;
     let analysis_templates: Vec<crate::cluster::argo::spec::AnalysisTemplateSpec> = c
         .analysis_templates
         .iter()
@@ -1227,6 +1254,7 @@ pub fn build_with_limits(
         argo,
         autoscaling,
         stateful,
+        request_graphs,
     };
     Ok((spec, warnings))
 }
@@ -1307,6 +1335,18 @@ fn any_template(c: &Collected, namespace: &str, selects: impl Fn(&Labels) -> boo
                 .iter()
                 .filter(|r| r.value.spec.namespace == namespace)
                 .map(|r| &r.value.spec.template.labels),
+        )
+        .chain(
+            c.stateful_sets
+                .iter()
+                .filter(|s| s.value.namespace == namespace)
+                .map(|s| &s.value.template.labels),
+        )
+        .chain(
+            c.cron_jobs
+                .iter()
+                .filter(|j| j.value.namespace == namespace)
+                .map(|j| &j.value.job_template.template.labels),
         )
         .any(selects)
 }
@@ -1444,11 +1484,23 @@ fn resolve_traffic(
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect();
             return Err(d.service.loc.err(format!(
-                "Service {:?} selects no pods: no Deployment, ReplicaSet, Job or Rollout template in namespace {:?} has the labels {}; its requests could never be served",
+                "Service {:?} selects no pods: no Deployment, ReplicaSet, Job, Rollout, StatefulSet or CronJob template in namespace {:?} has the labels {}; its requests could never be served",
                 svc.name,
                 svc.namespace,
                 if shown.is_empty() { "(no selector)".to_string() } else { shown.join(",") }
             )));
+        }
+        let mut steps = d.steps.clone();
+        if let Some((path, loc)) = &d.rate_trace {
+            let file = path.display().to_string();
+            let text: std::sync::Arc<str> = std::fs::read_to_string(path)
+                .map_err(|e| loc.err(format!("cannot read the rate trace {file}: {e}")))?
+                .into();
+            steps = super::rate_trace::parse_rate_trace(
+                &file,
+                &text,
+                SimTime::ZERO + scenario.duration,
+            )?;
         }
         for (s, loc) in d.steps.iter().zip(&d.steps_loc) {
             if s.at > SimTime::ZERO + scenario.duration {
@@ -1464,12 +1516,13 @@ fn resolve_traffic(
             rate: d.rate,
             arrival: d.arrival.clone(),
             diurnal: d.diurnal,
-            steps: d.steps.clone(),
+            steps,
             timeout: d.timeout,
             retries: d.retries,
             retry_backoff: d.retry_backoff,
             load_balancer: d.load_balancer,
             network_latency: d.network_latency,
+            circuit_breaker: d.circuit_breaker,
         });
     }
     let mut rules: Vec<DestinationRuleSpec> = Vec::new();

@@ -9,6 +9,7 @@
 //! `OutlierDetection`: `consecutive5xxErrors` 5, `interval` 10s, `baseEjectionTime` 30s,
 //! `maxEjectionPercent` 10, which are Envoy's defaults too).
 
+use crate::cluster::request_graph_spec::{CircuitBreakerSpec, SidecarSpec};
 use crate::cluster::spec::{
     ArrivalProcess, Distribution, Diurnal, LoadBalancer, OutlierDetectionSpec, RateStep,
     ServicePort, ServiceSpec, ServingSpec,
@@ -129,6 +130,15 @@ const TRAFFIC_SPEC: Fields = Fields::read(&[
     "retryBackoff",
     "loadBalancer",
     "networkLatency",
+    "circuitBreaker",
+    "rateTrace",
+]);
+/// Fields of a client's `circuitBreaker` (Envoy `circuit_breakers.thresholds`, camelCase).
+pub(crate) const CIRCUIT_BREAKER: Fields = Fields::read(&[
+    "maxConnections",
+    "maxPendingRequests",
+    "maxRequests",
+    "maxRetries",
 ]);
 const DIURNAL: Fields = Fields::read(&["amplitude", "peakAt"]);
 const STEP: Fields = Fields::read(&["at", "rate"]);
@@ -152,6 +162,39 @@ pub(crate) struct TrafficDoc {
     pub retry_backoff: SimDuration,
     pub load_balancer: LoadBalancer,
     pub network_latency: SimDuration,
+    pub circuit_breaker: Option<CircuitBreakerSpec>,
+    /// `rateTrace`: the CSV file (relative to the scenario file's folder) and where it was
+    /// named; read when the run's duration is known.
+    pub rate_trace: Option<(std::path::PathBuf, super::reader::Loc)>,
+}
+
+/// A client's `circuitBreaker`: Envoy's thresholds, each defaulting to Envoy's value
+/// (1024 / 1024 / 1024 / 3).
+pub(crate) fn read_circuit_breaker(cx: &mut Cx, v: &Val) -> R<CircuitBreakerSpec> {
+    let m = v.map(cx, &CIRCUIT_BREAKER)?;
+    let mut cb = CircuitBreakerSpec::default();
+    let field = |cx: &mut Cx, k: &str| -> R<Option<u32>> {
+        match m.get(k) {
+            Some(v) => Ok(Some(v.int_in(cx, 0, i64::from(u32::MAX))? as u32)),
+            None => Ok(None),
+        }
+    };
+    if let Some(x) = field(cx, "maxConnections")? {
+        cb.max_connections = x;
+    }
+    if let Some(x) = field(cx, "maxPendingRequests")? {
+        cb.max_pending_requests = x;
+    }
+    if let Some(x) = field(cx, "maxRequests")? {
+        cb.max_requests = x;
+    }
+    if let Some(x) = field(cx, "maxRetries")? {
+        cb.max_retries = x;
+    }
+    if cb.max_active() == 0 {
+        return Err(v.err(cx, "maxConnections and maxRequests must be at least 1"));
+    }
+    Ok(cb)
 }
 
 /// A rate: `800/s`, `30/m`, `5` (per second), or a YAML number (per second).
@@ -183,6 +226,23 @@ pub(crate) fn read_traffic(cx: &mut Cx, doc: &Map, meta: Meta) -> R<TrafficDoc> 
         None => None,
     };
     let rate_v = spec.get("rate");
+    let rate_trace = match spec.get("rateTrace") {
+        Some(v) => {
+            if users.is_some() {
+                return Err(v.err(cx, "a closed-loop source (users) has no rate trace"));
+            }
+            if let Some(st) = spec.get("steps") {
+                return Err(st.err(cx, "give either steps or rateTrace, not both"));
+            }
+            let rel = v.nonempty_string(cx)?;
+            let base = std::path::Path::new(&cx.src.name)
+                .parent()
+                .map(std::path::Path::to_path_buf)
+                .unwrap_or_default();
+            Some((base.join(rel), v.loc(cx)))
+        }
+        None => None,
+    };
     let arrival = match (users, &rate_v) {
         (Some(users), None) => {
             let think_time = match spec.get("thinkTime") {
@@ -200,8 +260,8 @@ pub(crate) fn read_traffic(cx: &mut Cx, doc: &Map, meta: Meta) -> R<TrafficDoc> 
                 "give either rate (open loop) or users (closed loop), not both",
             ));
         }
-        (None, None) => return Err(spec.missing(cx, "rate")),
-        (None, Some(_)) => {
+        (None, None) if rate_trace.is_none() => return Err(spec.missing(cx, "rate")),
+        (None, _) => {
             if let Some(v) = spec.get("thinkTime") {
                 return Err(v.err(cx, "thinkTime needs users (a closed-loop source)"));
             }
@@ -278,6 +338,10 @@ pub(crate) fn read_traffic(cx: &mut Cx, doc: &Map, meta: Meta) -> R<TrafficDoc> 
         Some(v) => v.duration(cx)?,
         None => SimDuration::ZERO,
     };
+    let circuit_breaker = match spec.get("circuitBreaker") {
+        Some(v) => Some(read_circuit_breaker(cx, &v)?),
+        None => None,
+    };
     Ok(TrafficDoc {
         name: meta.name,
         service,
@@ -291,6 +355,8 @@ pub(crate) fn read_traffic(cx: &mut Cx, doc: &Map, meta: Meta) -> R<TrafficDoc> 
         retry_backoff,
         load_balancer,
         network_latency,
+        circuit_breaker,
+        rate_trace,
     })
 }
 
@@ -480,7 +546,9 @@ pub(crate) const SERVING: Fields = Fields::read(&[
     "queueLimit",
     "cpuPerRequest",
     "errorRate",
+    "sidecar",
 ]);
+const SIDECAR: Fields = Fields::read(&["latency", "cpuPerRequest"]);
 const VERSION: Fields = Fields::read(&[
     "image",
     "serviceTime",
@@ -488,6 +556,7 @@ const VERSION: Fields = Fields::read(&[
     "queueLimit",
     "cpuPerRequest",
     "errorRate",
+    "sidecar",
     // Failure fields, read by `health_docs`.
     "crashOnStart",
     "meanTimeBetweenCrashes",
@@ -516,6 +585,17 @@ fn read_serving_fields(cx: &mut Cx, m: &Map, mut s: ServingSpec) -> R<ServingSpe
             return Err(v.err(cx, "must be between 0 and 1"));
         }
         s.error_rate = e;
+    }
+    if let Some(v) = m.get("sidecar") {
+        let sm = v.map(cx, &SIDECAR)?;
+        let mut sc = SidecarSpec::default();
+        if let Some(x) = sm.get("latency") {
+            sc.latency = x.duration(cx)?;
+        }
+        if let Some(x) = sm.get("cpuPerRequest") {
+            sc.cpu_per_request = x.duration(cx)?;
+        }
+        s.sidecar = Some(sc);
     }
     Ok(s)
 }

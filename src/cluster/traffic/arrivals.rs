@@ -105,6 +105,7 @@ mod tests {
             retry_backoff: SimDuration::from_millis(25),
             load_balancer: LoadBalancer::Random,
             network_latency: SimDuration::ZERO,
+            circuit_breaker: None,
         }
     }
 

@@ -1,5 +1,7 @@
 //! Request traffic: Services and their endpoints, pods as servers, traffic sources, client
-//! timeouts and retries, connection-pool limits and Envoy outlier detection.
+//! timeouts and retries, connection-pool limits, client-side circuit breakers, Envoy outlier
+//! detection, and request graphs (a Service's handler calling other Services, in sequence or
+//! in parallel fan-out).
 //!
 //! ## Model
 //!
@@ -14,19 +16,35 @@
 //!   `concurrency` workers, a FIFO queue (optionally bounded: a full queue answers 503), a
 //!   service time per request, a 5xx probability, and CPU time per request. A pod whose process
 //!   is gone (removed from the store) refuses connections; its queued and in-service requests
-//!   are reset.
-//! - **Clients.** Each `Traffic` source sends requests to one Service. A try picks an endpoint
-//!   (random = kube-proxy iptables mode; round robin = IPVS `rr`; least request = Envoy's
-//!   power of two choices, when a DestinationRule asks for `LEAST_REQUEST`), skipping hosts
-//!   ejected by outlier detection unless fewer than half the hosts are healthy (Envoy's
-//!   default `healthy_panic_threshold` 50%, when it uses all hosts). A try that fails (timeout,
-//!   5xx, overflow, no endpoint, reset) is retried up to `retries` times after Envoy's fully
-//!   jittered exponential back-off (base 25 ms, cap 10x base; Envoy router
-//!   `x-envoy-max-retries` docs). A try that times out is abandoned by the client, but the pod
-//!   still does the work.
-//! - **Cost.** Requests and tries live in `Vec` pools indexed by `u32` ids; the hot path
-//!   allocates nothing and clones nothing. Events carry ids plus a generation to drop stale
-//!   completions.
+//!   are reset. A sidecar proxy (`serving.sidecar`) adds its latency to each try on the way in
+//!   and its CPU time to the pod's usage.
+//! - **Clients.** Each `Traffic` source, and each call of a request graph, is a client of one
+//!   Service. A try picks an endpoint (random = kube-proxy iptables mode; round robin = IPVS
+//!   `rr`; least request = Envoy's power of two choices, when a DestinationRule asks for
+//!   `LEAST_REQUEST`), skipping hosts ejected by outlier detection unless fewer than half the
+//!   hosts are healthy (Envoy's default `healthy_panic_threshold` 50%, when it uses all hosts).
+//!   A try that fails (timeout, 5xx, overflow, no endpoint, reset) is retried up to `retries`
+//!   times after Envoy's fully jittered exponential back-off (base 25 ms, cap 10x base; Envoy
+//!   router `x-envoy-max-retries` docs). A try that times out is abandoned by the client, but
+//!   the pod still does the work.
+//! - **Circuit breaker** (a client's `circuitBreaker`, Envoy's cluster `circuit_breakers`
+//!   thresholds): at most `min(maxConnections, maxRequests)` tries of the client in flight;
+//!   more wait in the client's FIFO pending queue (their timeout runs), up to
+//!   `maxPendingRequests`, beyond which a try fails at once with 503 `overflow`; a retry is
+//!   only scheduled while fewer than `maxRetries` retries of the client are outstanding (from
+//!   the retry decision to the end of that retry's try), else the request fails
+//!   (`retry_overflow` counts them).
+//! - **Request graphs.** When a pod has done its own work for a try of a Service that has a
+//!   `RequestGraph`, its handler runs the graph's stages in order (the worker is free again:
+//!   an asynchronous handler). A stage sends its calls together, each a child request with its
+//!   own client (timeout, retries, breaker); it completes when `complete` of them succeeded
+//!   (all of n, or k of n), or fails as soon as that can no longer happen; calls still out are
+//!   cancelled (the client abandons them; pods still do the work they hold). The response
+//!   leaves after the last stage, or as a 5xx when a stage fails. A handler whose pod died
+//!   meanwhile answers with a reset.
+//! - **Cost.** Requests, tries and handlers live in `Vec` pools indexed by `u32` ids; the hot
+//!   path allocates nothing, hashes nothing and clones nothing. Events carry ids plus a
+//!   generation to drop stale ones.
 //!
 //! Time series and summary metrics are documented in `docs/OUTPUTS.md`.
 
@@ -39,17 +57,18 @@ use std::collections::{BTreeMap, VecDeque};
 
 use rand::RngExt;
 
-use crate::cluster::distribution::sample;
+use crate::cluster::distribution::{Sampler, sample};
 use crate::cluster::events::{Change, Event, ObjectRef, WatchEvent};
 use crate::cluster::objects::{ObjectKind, PodId};
-use crate::cluster::spec::{
-    ArrivalProcess, ClusterSpec, Distribution, LoadBalancer, ServingSpec, TrafficSpec,
-};
+use crate::cluster::spec::{ArrivalProcess, ClusterSpec, LoadBalancer, ServingSpec, TrafficSpec};
 use crate::cluster::state::ClusterState;
 use crate::engine::{Component, Context, EventId, SimDuration, SimRng, SimTime};
 
 use self::outlier::OutlierDetector;
 use self::stats::FailureCause;
+
+/// "None" for `u32` ids.
+const NONE: u32 = u32::MAX;
 
 /// Traffic events. All are emitted and consumed by the traffic component.
 #[derive(Clone, Copy, Debug)]
@@ -90,8 +109,14 @@ pub enum TrafficEvent {
         /// Try generation.
         generation: u32,
     },
-    /// Send the next try of `req` (retry back-off over).
-    Retry(u32),
+    /// Send the next try of `req` (retry back-off over, or a graph call starting); dropped if
+    /// the request moved on (`generation` differs).
+    Retry {
+        /// Request id.
+        req: u32,
+        /// Generation at scheduling.
+        generation: u32,
+    },
     /// kube-proxy sees the EndpointSlice change: `server` joins (`ready`) or leaves `service`.
     Endpoint {
         /// Service index.
@@ -130,21 +155,26 @@ struct Server {
 /// A pod's serving behaviour, resolved once per (workload, image).
 #[derive(Debug)]
 struct Profile {
-    service_time: Distribution,
+    service_time: Sampler,
     concurrency: u32,
     queue_limit: u32,
+    /// Application plus sidecar CPU per try, ns.
     cpu_per_request: u64,
     error_rate: f64,
+    /// Sidecar latency on the way in.
+    sidecar_latency: SimDuration,
 }
 
 impl Profile {
     fn of(s: &ServingSpec) -> Profile {
+        let sc = s.sidecar.unwrap_or_default();
         Profile {
-            service_time: s.service_time.clone(),
+            service_time: Sampler::new(&s.service_time),
             concurrency: s.concurrency.max(1),
             queue_limit: s.queue_limit.unwrap_or(u32::MAX),
-            cpu_per_request: s.cpu_per_request.as_nanos(),
+            cpu_per_request: s.cpu_per_request.as_nanos() + sc.cpu_per_request.as_nanos(),
             error_rate: s.error_rate,
+            sidecar_latency: sc.latency,
         }
     }
 }
@@ -166,15 +196,17 @@ struct Svc {
     hash: Option<String>,
     /// `(canary Service, weight %)`: the mesh sends that share of requests there instead.
     split: Option<(u32, u32)>,
+    /// Index into `graphs` of this Service's request graph, or `NONE`.
+    graph: u32,
 }
 
 /// Where a request is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
     Free,
-    /// A try is out (to `server`).
+    /// A try is out (to `server`, or waiting in the client's pending queue).
     Try,
-    /// Waiting for the retry back-off.
+    /// Waiting for the retry back-off (or for a graph call's first try).
     Backoff,
 }
 
@@ -183,30 +215,122 @@ struct Request {
     phase: Phase,
     /// Current try generation; bumped whenever a try ends, never reset.
     generation: u32,
-    source: u32,
+    /// Bumped at each allocation of this slot: tells a live request from a reused slot.
+    incarnation: u32,
+    /// Client index: sources first, then call edges.
+    client: u32,
     started: SimTime,
     attempt: u32,
     server: u32,
     timeout: Option<EventId>,
-    /// The try counts against the Service's connection pool.
+    /// The try counts against the Service's connection pool and the client's active tries.
     counted: bool,
-    /// Service of the current try (the source's, or a canary Service by weight).
+    /// The try waits in the client's pending queue.
+    pending: bool,
+    /// The request holds one of its client's outstanding-retry slots.
+    retry_out: bool,
+    /// Service of the current try (the client's, or a canary Service by weight).
     svc: u32,
     /// When the current try was sent.
     try_started: SimTime,
+    /// Handler waiting for this request (a graph call), or `NONE`.
+    parent: u32,
+    /// That handler's incarnation when the call was made.
+    parent_inc: u32,
+}
+
+/// A client: a traffic source's or a graph call's proxy.
+#[derive(Debug)]
+struct Client {
+    service: u32,
+    timeout: Option<SimDuration>,
+    retries: u32,
+    retry_backoff: SimDuration,
+    lb: LoadBalancer,
+    latency: SimDuration,
+    /// Circuit-breaker limits (`u32::MAX` = none).
+    max_active: u32,
+    max_pending: u32,
+    max_retries: u32,
+    /// Tries in flight, live pending tries, outstanding retries.
+    active: u32,
+    pending_live: u32,
+    retries_out: u32,
+    /// Pending tries `(req, generation)`, oldest first (stale entries skipped when popped).
+    pending: VecDeque<(u32, u32)>,
+    /// A pump of the pending queue is running (re-entrancy guard).
+    pumping: bool,
+    /// Source index for sources, `NONE` for graph calls.
+    source: u32,
+}
+
+impl Client {
+    /// A client of `service` with breaker `cb`, for source `source` (`NONE` for a call); no
+    /// timeout, retries or latency yet.
+    fn new(
+        service: u32,
+        cb: Option<crate::cluster::request_graph_spec::CircuitBreakerSpec>,
+        source: u32,
+    ) -> Client {
+        Client {
+            service,
+            timeout: None,
+            retries: 0,
+            retry_backoff: SimDuration::ZERO,
+            lb: LoadBalancer::Random,
+            latency: SimDuration::ZERO,
+            max_active: cb.map_or(u32::MAX, |c| c.max_active()),
+            max_pending: cb.map_or(u32::MAX, |c| c.max_pending_requests),
+            max_retries: cb.map_or(u32::MAX, |c| c.max_retries),
+            active: 0,
+            pending_live: 0,
+            retries_out: 0,
+            pending: VecDeque::new(),
+            pumping: false,
+            source,
+        }
+    }
+}
+
+/// One stage of a graph at run time.
+#[derive(Debug)]
+struct Stage {
+    /// Client ids of the calls.
+    calls: Vec<u32>,
+    complete: u32,
+}
+
+/// A handler running a request graph for one try.
+#[derive(Debug)]
+struct Handler {
+    /// Bumped whenever a stage ends (children of an ended stage are ignored).
+    incarnation: u32,
+    /// The try being answered.
+    req: u32,
+    generation: u32,
+    server: u32,
+    graph: u32,
+    stage: u32,
+    ok: u32,
+    failed: u32,
+    /// The calls of the current stage: `(request, its incarnation)`.
+    children: Vec<(u32, u32)>,
 }
 
 /// A traffic source at run time.
 #[derive(Debug)]
 struct Source {
     spec: TrafficSpec,
-    service: u32,
 }
 
 /// The traffic component.
 pub struct Traffic {
     sources: Vec<Source>,
+    clients: Vec<Client>,
     services: Vec<Svc>,
+    graphs: Vec<Vec<Stage>>,
+    handlers: Vec<Handler>,
+    free_handlers: Vec<u32>,
     servers: Vec<Server>,
     server_of_pod: BTreeMap<PodId, u32>,
     profiles: Vec<Profile>,
@@ -253,6 +377,7 @@ impl Traffic {
                 in_flight: 0,
                 hash: None,
                 split: None,
+                graph: NONE,
             })
             .collect();
         for dr in &spec.destination_rules {
@@ -262,16 +387,65 @@ impl Traffic {
             s.max_in_flight =
                 u64::from(dr.max_requests).saturating_add(u64::from(dr.max_pending_requests));
         }
+        let mut clients: Vec<Client> = spec
+            .traffic
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Client {
+                timeout: t.timeout,
+                retries: t.retries,
+                retry_backoff: t.retry_backoff,
+                lb: t.load_balancer,
+                latency: t.network_latency,
+                ..Client::new(t.service as u32, t.circuit_breaker, i as u32)
+            })
+            .collect();
+        let n_sources = clients.len() as u32;
+        let rg = &spec.request_graphs;
+        // One client per call edge, in edge order (after the sources).
+        let mut edge_calls: Vec<Option<&crate::cluster::request_graph_spec::CallSpec>> =
+            vec![None; rg.edges.len()];
+        for g in &rg.graphs {
+            for st in &g.stages {
+                for c in &st.calls {
+                    edge_calls[c.edge] = Some(c);
+                }
+            }
+        }
+        for c in edge_calls.into_iter().flatten() {
+            clients.push(Client {
+                timeout: c.timeout,
+                retries: c.retries,
+                retry_backoff: c.retry_backoff,
+                lb: c.load_balancer,
+                latency: c.network_latency,
+                ..Client::new(c.service as u32, c.circuit_breaker, NONE)
+            });
+        }
+        let mut graphs = Vec::new();
+        for g in &rg.graphs {
+            services[g.service].graph = graphs.len() as u32;
+            graphs.push(
+                g.stages
+                    .iter()
+                    .map(|st| Stage {
+                        calls: st.calls.iter().map(|c| n_sources + c.edge as u32).collect(),
+                        complete: st.complete,
+                    })
+                    .collect(),
+            );
+        }
         Traffic {
             sources: spec
                 .traffic
                 .iter()
-                .map(|t| Source {
-                    spec: t.clone(),
-                    service: t.service as u32,
-                })
+                .map(|t| Source { spec: t.clone() })
                 .collect(),
+            clients,
             services,
+            graphs,
+            handlers: Vec::new(),
+            free_handlers: Vec::new(),
             servers: Vec::new(),
             server_of_pod: BTreeMap::new(),
             profiles: Vec::new(),
@@ -345,30 +519,41 @@ impl Traffic {
         ) {
             self.schedule_next_arrival(src, ctx);
         }
+        // Source `src` is client `src`.
         let req = self.alloc(src, ctx.now());
-        let st = &mut state.recorder.traffic.sources[src as usize];
+        let st = state.recorder.traffic.client_mut(src);
         st.requests += 1;
         st.in_flight += 1;
         self.send_try(req, state, ctx);
     }
 
-    fn alloc(&mut self, source: u32, now: SimTime) -> u32 {
+    fn alloc(&mut self, client: u32, now: SimTime) -> u32 {
         let r = Request {
             phase: Phase::Backoff,
             generation: 0,
-            source,
+            incarnation: 0,
+            client,
             started: now,
             attempt: 0,
-            server: u32::MAX,
+            server: NONE,
             timeout: None,
             counted: false,
-            svc: self.sources[source as usize].service,
+            pending: false,
+            retry_out: false,
+            svc: self.clients[client as usize].service,
             try_started: now,
+            parent: NONE,
+            parent_inc: 0,
         };
         match self.free.pop() {
             Some(i) => {
-                let g = self.requests[i as usize].generation;
-                self.requests[i as usize] = Request { generation: g, ..r };
+                let old = &self.requests[i as usize];
+                let (g, inc) = (old.generation, old.incarnation.wrapping_add(1));
+                self.requests[i as usize] = Request {
+                    generation: g,
+                    incarnation: inc,
+                    ..r
+                };
                 i
             }
             None => {
@@ -386,6 +571,26 @@ impl Traffic {
         let n = s.endpoints.len();
         if n == 0 {
             return None;
+        }
+        // Fast path: no outlier detection, nothing to skip.
+        if s.outlier.is_none() {
+            return Some(match lb {
+                LoadBalancer::Random => s.endpoints[rng.random_range(0..n)],
+                LoadBalancer::RoundRobin => {
+                    let e = s.endpoints[s.rr as usize % n];
+                    s.rr = s.rr.wrapping_add(1);
+                    e
+                }
+                LoadBalancer::LeastRequest => {
+                    let a = s.endpoints[rng.random_range(0..n)];
+                    let b = s.endpoints[rng.random_range(0..n)];
+                    if self.servers[a as usize].active <= self.servers[b as usize].active {
+                        a
+                    } else {
+                        b
+                    }
+                }
+            });
         }
         // Envoy's panic mode: below 50% healthy hosts, balance over all of them.
         let healthy = |s: &Svc, e: u32| s.outlier.as_ref().is_none_or(|o| !o.is_ejected(e));
@@ -442,10 +647,11 @@ impl Traffic {
         }
     }
 
+    /// Send a new try of `req`: through the client's circuit breaker (pending queue or
+    /// overflow), then to an endpoint.
     fn send_try(&mut self, req: u32, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
-        let r = self.requests[req as usize];
-        let src = &self.sources[r.source as usize];
-        let mut svc = src.service;
+        let client = self.requests[req as usize].client;
+        let mut svc = self.clients[client as usize].service;
         // A mesh route (Argo Rollouts traffic routing): a weighted share goes to the canary.
         if let Some((canary, w)) = self.services[svc as usize].split
             && w > 0
@@ -453,21 +659,52 @@ impl Traffic {
         {
             svc = canary;
         }
-        let src = &self.sources[r.source as usize];
-        let lb = self.services[svc as usize]
-            .lb
-            .unwrap_or(src.spec.load_balancer);
-        let latency = src.spec.network_latency;
-        let timeout = src.spec.timeout;
-        state.recorder.traffic.sources[r.source as usize].tries += 1;
+        state.recorder.traffic.client_mut(client).tries += 1;
         {
             let rq = &mut self.requests[req as usize];
             rq.phase = Phase::Try;
-            rq.server = u32::MAX;
+            rq.server = NONE;
             rq.counted = false;
+            rq.pending = false;
             rq.svc = svc;
             rq.try_started = ctx.now();
         }
+        let c = &mut self.clients[client as usize];
+        if c.active >= c.max_active {
+            if c.pending_live >= c.max_pending {
+                return self.end_try(req, TryEnd::Failed(FailureCause::Overflow), state, ctx);
+            }
+            c.pending_live += 1;
+            let generation = self.requests[req as usize].generation;
+            c.pending.push_back((req, generation));
+            let timeout = c.timeout;
+            self.requests[req as usize].pending = true;
+            if let Some(t) = timeout {
+                let id =
+                    ctx.send_self(t, Event::Traffic(TrafficEvent::Timeout { req, generation }));
+                self.requests[req as usize].timeout = Some(id);
+            }
+            return;
+        }
+        self.dispatch(req, true, state, ctx);
+    }
+
+    /// Send the try of `req` (already accounted by [`Self::send_try`]) to an endpoint; start
+    /// its timeout unless it already runs (a try that waited in the pending queue).
+    fn dispatch(
+        &mut self,
+        req: u32,
+        start_timer: bool,
+        state: &mut ClusterState,
+        ctx: &mut Context<'_, Event>,
+    ) {
+        let (client, svc) = {
+            let r = &self.requests[req as usize];
+            (r.client, r.svc)
+        };
+        let c = &self.clients[client as usize];
+        let lb = self.services[svc as usize].lb.unwrap_or(c.lb);
+        let (latency, timeout) = (c.latency, c.timeout);
         if self.services[svc as usize].in_flight >= self.services[svc as usize].max_in_flight {
             return self.end_try(req, TryEnd::Failed(FailureCause::Overflow), state, ctx);
         }
@@ -476,24 +713,52 @@ impl Traffic {
         };
         self.services[svc as usize].in_flight += 1;
         self.servers[server as usize].active += 1;
+        self.clients[client as usize].active += 1;
         let generation = {
             let rq = &mut self.requests[req as usize];
             rq.server = server;
             rq.counted = true;
             rq.generation
         };
-        if let Some(t) = timeout {
+        if start_timer && let Some(t) = timeout {
             let id = ctx.send_self(t, Event::Traffic(TrafficEvent::Timeout { req, generation }));
             self.requests[req as usize].timeout = Some(id);
         }
-        if latency.as_nanos() == 0 {
+        let inbound =
+            latency + self.profiles[self.servers[server as usize].profile as usize].sidecar_latency;
+        if inbound.as_nanos() == 0 {
             self.deliver(req, state, ctx);
         } else {
             ctx.send_self(
-                latency,
+                inbound,
                 Event::Traffic(TrafficEvent::Deliver { req, generation }),
             );
         }
+    }
+
+    /// Move pending tries of `client` to endpoints while it has room.
+    fn pump(&mut self, client: u32, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
+        if self.clients[client as usize].pumping {
+            return;
+        }
+        self.clients[client as usize].pumping = true;
+        loop {
+            let c = &mut self.clients[client as usize];
+            if c.active >= c.max_active {
+                break;
+            }
+            let Some((req, g)) = c.pending.pop_front() else {
+                break;
+            };
+            let r = &mut self.requests[req as usize];
+            if r.generation != g || r.phase != Phase::Try || !r.pending {
+                continue;
+            }
+            r.pending = false;
+            c.pending_live -= 1;
+            self.dispatch(req, false, state, ctx);
+        }
+        self.clients[client as usize].pumping = false;
     }
 
     /// The try of `req` arrives at its server.
@@ -508,8 +773,12 @@ impl Traffic {
         }
         let p = &self.profiles[sv.profile as usize];
         if (sv.in_service.len() as u32) < p.concurrency {
-            let src = self.requests[req as usize].source;
-            state.recorder.traffic.sources[src as usize].record_wait(SimDuration::ZERO);
+            let client = self.requests[req as usize].client;
+            state
+                .recorder
+                .traffic
+                .client_mut(client)
+                .record_wait(SimDuration::ZERO);
             self.begin_service(server, req, generation, ctx);
         } else if sv.queue.len() as u32 >= p.queue_limit {
             // The pod refuses: 503 from the pod, a host error for outlier detection.
@@ -530,7 +799,9 @@ impl Traffic {
         ctx: &mut Context<'_, Event>,
     ) {
         let sv = &self.servers[server as usize];
-        let d = sample(&self.profiles[sv.profile as usize].service_time, ctx.rng());
+        let d = self.profiles[sv.profile as usize]
+            .service_time
+            .sample(ctx.rng());
         let id = ctx.send_self(
             d,
             Event::Traffic(TrafficEvent::Done {
@@ -571,15 +842,36 @@ impl Traffic {
         // Next waiting try, if any (stale ones are still served: the pod cannot know the client
         // gave up).
         if let Some((nr, ng, at)) = self.servers[server as usize].queue.pop_front() {
-            let src = self.requests[nr as usize].source;
-            state.recorder.traffic.sources[src as usize].record_wait(now.saturating_since(at));
+            let client = self.requests[nr as usize].client;
+            state
+                .recorder
+                .traffic
+                .client_mut(client)
+                .record_wait(now.saturating_since(at));
             self.begin_service(server, nr, ng, ctx);
         }
         let r = &self.requests[req as usize];
         if r.generation != generation || r.phase != Phase::Try {
             return;
         }
-        let latency = self.sources[r.source as usize].spec.network_latency;
+        let graph = self.services[r.svc as usize].graph;
+        if !error && graph != NONE {
+            return self.start_handler(req, generation, server, graph, state, ctx);
+        }
+        self.send_response(req, generation, error, state, ctx);
+    }
+
+    /// The pod answers the try `(req, generation)`; the answer reaches the client after the
+    /// network latency.
+    fn send_response(
+        &mut self,
+        req: u32,
+        generation: u32,
+        error: bool,
+        state: &mut ClusterState,
+        ctx: &mut Context<'_, Event>,
+    ) {
+        let latency = self.clients[self.requests[req as usize].client as usize].latency;
         if latency.as_nanos() == 0 {
             self.respond(req, error, state, ctx);
         } else {
@@ -609,6 +901,42 @@ impl Traffic {
         self.end_try(req, end, state, ctx);
     }
 
+    /// Release what the current try of `req` holds: its timeout, its pending-queue place, its
+    /// connection-pool and client slots (then let pending tries in). Returns `(server,
+    /// counted)` of the try.
+    fn release_try(
+        &mut self,
+        req: u32,
+        state: &mut ClusterState,
+        ctx: &mut Context<'_, Event>,
+    ) -> (u32, bool) {
+        let r = self.requests[req as usize];
+        if let Some(id) = r.timeout {
+            ctx.cancel(id);
+        }
+        {
+            let rq = &mut self.requests[req as usize];
+            rq.generation = rq.generation.wrapping_add(1);
+            rq.timeout = None;
+            rq.counted = false;
+            rq.pending = false;
+        }
+        let c = &mut self.clients[r.client as usize];
+        if r.pending {
+            c.pending_live -= 1;
+        }
+        if r.counted {
+            c.active -= 1;
+            self.services[r.svc as usize].in_flight -= 1;
+            let sv = &mut self.servers[r.server as usize];
+            sv.active = sv.active.saturating_sub(1);
+            if !self.clients[r.client as usize].pending.is_empty() {
+                self.pump(r.client, state, ctx);
+            }
+        }
+        (r.server, r.counted)
+    }
+
     /// The current try of `req` ended with `end`: account it, then finish or retry.
     fn end_try(
         &mut self,
@@ -619,15 +947,10 @@ impl Traffic {
     ) {
         let now = ctx.now();
         let r = self.requests[req as usize];
-        let src = r.source as usize;
+        let client = r.client;
         let svc = r.svc;
-        if let Some(id) = r.timeout {
-            ctx.cancel(id);
-        }
         if r.counted {
-            self.services[svc as usize].in_flight -= 1;
-            let sv = &mut self.servers[r.server as usize];
-            sv.active = sv.active.saturating_sub(1);
+            let sv = &self.servers[r.server as usize];
             if matches!(end, TryEnd::Ok | TryEnd::Failed(FailureCause::ServerError))
                 && let Some(v) = state.recorder.traffic.versions.get_mut(sv.profile as usize)
             {
@@ -647,26 +970,26 @@ impl Traffic {
                 state.recorder.traffic.ejections += 1;
             }
         }
-        {
-            let rq = &mut self.requests[req as usize];
-            rq.generation = rq.generation.wrapping_add(1);
-            rq.timeout = None;
-            rq.counted = false;
+        if r.retry_out {
+            self.requests[req as usize].retry_out = false;
+            self.clients[client as usize].retries_out -= 1;
         }
-        let spec = &self.sources[src].spec;
+        self.release_try(req, state, ctx);
         match end {
             TryEnd::Ok => {
-                let st = &mut state.recorder.traffic.sources[src];
+                let st = state.recorder.traffic.client_mut(client);
                 let d = now.saturating_since(r.started);
                 st.succeeded += 1;
                 st.latency.record(d);
                 st.interval_latency.record(d);
-                self.finish(req, state, ctx);
+                self.finish(req, true, state, ctx);
             }
             TryEnd::Failed(cause) => {
-                if r.attempt < spec.retries {
+                let c = &self.clients[client as usize];
+                let want_retry = r.attempt < c.retries;
+                if want_retry && c.retries_out < c.max_retries {
                     let n = r.attempt;
-                    let base = spec.retry_backoff.as_nanos();
+                    let base = c.retry_backoff.as_nanos();
                     let upper = base
                         .saturating_mul(1u64 << n.min(20))
                         .min(base.saturating_mul(10));
@@ -675,39 +998,77 @@ impl Traffic {
                     } else {
                         ctx.rng().random_range(0..upper)
                     };
+                    self.clients[client as usize].retries_out += 1;
                     let rq = &mut self.requests[req as usize];
                     rq.attempt += 1;
                     rq.phase = Phase::Backoff;
-                    state.recorder.traffic.sources[src].retries += 1;
+                    rq.retry_out = true;
+                    let generation = rq.generation;
+                    state.recorder.traffic.client_mut(client).retries += 1;
                     ctx.send_self(
                         SimDuration::from_nanos(wait),
-                        Event::Traffic(TrafficEvent::Retry(req)),
+                        Event::Traffic(TrafficEvent::Retry { req, generation }),
                     );
                 } else {
-                    let st = &mut state.recorder.traffic.sources[src];
+                    let st = state.recorder.traffic.client_mut(client);
+                    if want_retry {
+                        st.retry_overflow += 1;
+                    }
                     let i = FailureCause::ALL
                         .iter()
                         .position(|c| *c == cause)
                         .unwrap_or(0);
                     st.failed[i] += 1;
-                    self.finish(req, state, ctx);
+                    self.finish(req, false, state, ctx);
                 }
             }
         }
     }
 
-    fn finish(&mut self, req: u32, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
+    /// `req` is over (its outcome accounted): free it, let a closed-loop user think, tell a
+    /// waiting handler.
+    fn finish(
+        &mut self,
+        req: u32,
+        ok: bool,
+        state: &mut ClusterState,
+        ctx: &mut Context<'_, Event>,
+    ) {
         let r = &mut self.requests[req as usize];
         r.phase = Phase::Free;
-        let src = r.source;
+        let (client, parent, parent_inc) = (r.client, r.parent, r.parent_inc);
         self.free.push(req);
-        state.recorder.traffic.sources[src as usize].in_flight -= 1;
-        if let ArrivalProcess::ClosedLoop { think_time, .. } =
-            &self.sources[src as usize].spec.arrival
+        state.recorder.traffic.client_mut(client).in_flight -= 1;
+        let src = self.clients[client as usize].source;
+        if src != NONE
+            && let ArrivalProcess::ClosedLoop { think_time, .. } =
+                &self.sources[src as usize].spec.arrival
         {
             let d = sample(think_time, ctx.rng());
             ctx.send_self(d, Event::Traffic(TrafficEvent::Arrival(src)));
         }
+        if parent != NONE {
+            self.call_done(parent, parent_inc, ok, state, ctx);
+        }
+    }
+
+    /// The client abandons `req` (a straggler of a decided stage): release its try or
+    /// back-off and free it; its handler is not told. It counts as `cancelled`, not `failed`.
+    fn cancel_request(&mut self, req: u32, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
+        let r = self.requests[req as usize];
+        if r.retry_out {
+            self.requests[req as usize].retry_out = false;
+            self.clients[r.client as usize].retries_out -= 1;
+        }
+        // A try (pending or out) releases its slots; a back-off's Retry event goes stale with
+        // the generation bump.
+        self.release_try(req, state, ctx);
+        let rq = &mut self.requests[req as usize];
+        rq.phase = Phase::Free;
+        self.free.push(req);
+        let st = state.recorder.traffic.client_mut(r.client);
+        st.in_flight -= 1;
+        st.cancelled += 1;
     }
 
     fn timeout(
@@ -723,6 +1084,149 @@ impl Traffic {
         }
         self.requests[req as usize].timeout = None;
         self.end_try(req, TryEnd::Failed(FailureCause::Timeout), state, ctx);
+    }
+
+    // ----- request graphs ----------------------------------------------------------------
+
+    /// The pod's own work for the try `(req, generation)` is done and its Service has a
+    /// request graph: run it.
+    fn start_handler(
+        &mut self,
+        req: u32,
+        generation: u32,
+        server: u32,
+        graph: u32,
+        state: &mut ClusterState,
+        ctx: &mut Context<'_, Event>,
+    ) {
+        let h = match self.free_handlers.pop() {
+            Some(h) => {
+                let x = &mut self.handlers[h as usize];
+                x.incarnation = x.incarnation.wrapping_add(1);
+                x.req = req;
+                x.generation = generation;
+                x.server = server;
+                x.graph = graph;
+                x.stage = 0;
+                h
+            }
+            None => {
+                self.handlers.push(Handler {
+                    incarnation: 0,
+                    req,
+                    generation,
+                    server,
+                    graph,
+                    stage: 0,
+                    ok: 0,
+                    failed: 0,
+                    children: Vec::new(),
+                });
+                (self.handlers.len() - 1) as u32
+            }
+        };
+        self.launch_stage(h, state, ctx);
+    }
+
+    /// Send the calls of handler `h`'s current stage (each first try as an event now, so no
+    /// call ends while the stage is being set up).
+    fn launch_stage(&mut self, h: u32, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
+        let now = ctx.now();
+        let (graph, stage, inc) = {
+            let x = &mut self.handlers[h as usize];
+            x.ok = 0;
+            x.failed = 0;
+            x.children.clear();
+            (x.graph, x.stage, x.incarnation)
+        };
+        let n = self.graphs[graph as usize][stage as usize].calls.len();
+        for i in 0..n {
+            let client = self.graphs[graph as usize][stage as usize].calls[i];
+            let child = self.alloc(client, now);
+            let (generation, cinc) = {
+                let c = &mut self.requests[child as usize];
+                c.parent = h;
+                c.parent_inc = inc;
+                (c.generation, c.incarnation)
+            };
+            let st = state.recorder.traffic.client_mut(client);
+            st.requests += 1;
+            st.in_flight += 1;
+            self.handlers[h as usize].children.push((child, cinc));
+            ctx.send_self(
+                SimDuration::ZERO,
+                Event::Traffic(TrafficEvent::Retry {
+                    req: child,
+                    generation,
+                }),
+            );
+        }
+    }
+
+    /// A call of handler `h` (made at incarnation `inc`) is over.
+    fn call_done(
+        &mut self,
+        h: u32,
+        inc: u32,
+        ok: bool,
+        state: &mut ClusterState,
+        ctx: &mut Context<'_, Event>,
+    ) {
+        let x = &mut self.handlers[h as usize];
+        if x.incarnation != inc {
+            return;
+        }
+        if ok {
+            x.ok += 1;
+        } else {
+            x.failed += 1;
+        }
+        let st = &self.graphs[x.graph as usize][x.stage as usize];
+        let n = st.calls.len() as u32;
+        if x.ok >= st.complete {
+            self.stage_end(h, true, state, ctx);
+        } else if x.failed > n - st.complete {
+            self.stage_end(h, false, state, ctx);
+        }
+    }
+
+    /// Handler `h`'s stage is decided: cancel its stragglers, then run the next stage or
+    /// answer.
+    fn stage_end(
+        &mut self,
+        h: u32,
+        ok: bool,
+        state: &mut ClusterState,
+        ctx: &mut Context<'_, Event>,
+    ) {
+        // From here on, calls of this stage no longer count.
+        let x = &mut self.handlers[h as usize];
+        x.incarnation = x.incarnation.wrapping_add(1);
+        let n = x.children.len();
+        for i in 0..n {
+            let (c, cinc) = self.handlers[h as usize].children[i];
+            let r = &self.requests[c as usize];
+            if r.incarnation == cinc && r.phase != Phase::Free {
+                self.cancel_request(c, state, ctx);
+            }
+        }
+        let x = &mut self.handlers[h as usize];
+        x.children.clear();
+        let last = x.stage as usize + 1 >= self.graphs[x.graph as usize].len();
+        if ok && !last {
+            x.stage += 1;
+            return self.launch_stage(h, state, ctx);
+        }
+        let (req, generation, server) = (x.req, x.generation, x.server);
+        self.free_handlers.push(h);
+        let r = &self.requests[req as usize];
+        if r.generation != generation || r.phase != Phase::Try {
+            return; // the caller gave up on this try
+        }
+        if !self.servers[server as usize].running {
+            return self.end_try(req, TryEnd::Failed(FailureCause::Reset), state, ctx);
+        }
+        self.send_response(req, generation, !ok, state, ctx);
     }
 
     // ----- pods and endpoints -------------------------------------------------------------
@@ -1052,7 +1556,12 @@ impl Component<Event, ClusterState> for Traffic {
                 TrafficEvent::Timeout { req, generation } => {
                     self.timeout(req, generation, state, ctx)
                 }
-                TrafficEvent::Retry(req) => self.send_try(req, state, ctx),
+                TrafficEvent::Retry { req, generation } => {
+                    let r = &self.requests[req as usize];
+                    if r.generation == generation && r.phase == Phase::Backoff {
+                        self.send_try(req, state, ctx);
+                    }
+                }
                 TrafficEvent::Endpoint {
                     service,
                     server,

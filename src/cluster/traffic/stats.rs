@@ -71,16 +71,40 @@ pub struct TrafficStats {
     pub wait_sum_ns: u128,
     /// Number of queue waits summed.
     pub waits: u64,
+    /// Of those, the tries that found every worker busy and waited (for P(wait)).
+    pub waited: u64,
     /// Requests issued but not finished.
     pub in_flight: u64,
     /// Latency of successes since the last sample (reset by the sampler).
     pub interval_latency: LatencyHistogram,
+    /// Requests abandoned by their caller before they ended (graph calls still out when
+    /// their stage was decided); neither succeeded nor failed.
+    pub cancelled: u64,
+    /// Retries the client's circuit breaker refused (`maxRetries` outstanding already; Envoy
+    /// `upstream_rq_retry_overflow`); each such request failed.
+    pub retry_overflow: u64,
 }
 
 impl TrafficStats {
     /// Requests that failed for good.
     pub fn failed_total(&self) -> u64 {
         self.failed.iter().sum()
+    }
+
+    /// Share of the tries a worker took that had to wait for it (0 when none): an
+    /// estimate of Erlang C's P(wait).
+    pub fn wait_probability(&self) -> f64 {
+        if self.waits == 0 {
+            0.0
+        } else {
+            self.waited as f64 / self.waits as f64
+        }
+    }
+
+    /// Requests issued that are accounted for: succeeded + failed + cancelled + in flight
+    /// (the conservation law says this equals `requests`).
+    pub fn accounted(&self) -> u64 {
+        self.succeeded + self.failed_total() + self.cancelled + self.in_flight
     }
 
     /// Mean queue wait in seconds (exact), 0 when none.
@@ -97,6 +121,7 @@ impl TrafficStats {
     pub fn record_wait(&mut self, d: SimDuration) {
         self.wait_sum_ns += u128::from(d.as_nanos());
         self.waits += 1;
+        self.waited += u64::from(d.as_nanos() > 0);
     }
 }
 
@@ -107,8 +132,25 @@ pub struct TrafficRecord {
     pub sources: Vec<TrafficStats>,
     /// Outlier ejections performed (all Services).
     pub ejections: u64,
+    /// Per call edge of the request graphs, in
+    /// [`crate::cluster::request_graph_spec::RequestGraphs::edges`] order.
+    pub edges: Vec<TrafficStats>,
     /// Per version (workload, image) of the pods that served, in first-seen order.
     pub versions: Vec<VersionStats>,
+}
+
+impl TrafficRecord {
+    /// The stats of client `client`: sources first, then call edges.
+    #[inline]
+    pub fn client_mut(&mut self, client: u32) -> &mut TrafficStats {
+        let i = client as usize;
+        let n = self.sources.len();
+        if i < n {
+            &mut self.sources[i]
+        } else {
+            &mut self.edges[i - n]
+        }
+    }
 }
 
 /// What the pods of one version (workload and first container's image) served.

@@ -58,6 +58,7 @@ pub fn mmc_spec(c: u32, lambda: f64, mu: f64, duration: SimDuration, seed: u64) 
         queue_limit: None,
         cpu_per_request: SimDuration::ZERO,
         error_rate: 0.0,
+        sidecar: None,
     };
     ClusterSpec {
         name: format!("mm{c}"),
@@ -129,6 +130,7 @@ pub fn mmc_spec(c: u32, lambda: f64, mu: f64, duration: SimDuration, seed: u64) 
             retry_backoff: SimDuration::from_millis(25),
             load_balancer: LoadBalancer::Random,
             network_latency: SimDuration::ZERO,
+            circuit_breaker: None,
         }],
         destination_rules: vec![],
         priority_classes: vec![],
@@ -139,6 +141,7 @@ pub fn mmc_spec(c: u32, lambda: f64, mu: f64, duration: SimDuration, seed: u64) 
         trace: None,
         autoscaling: Default::default(),
         stateful: Default::default(),
+        request_graphs: Default::default(),
     }
 }
 
