@@ -160,6 +160,35 @@ impl Scheduler {
         self.arm_backoff(ctx);
     }
 
+    /// An assigned pod left `node` (deleted, or terminal: upstream's AssignedPodDelete):
+    /// move the unschedulable pods its hints say may now fit (see
+    /// [`SchedulingQueue::move_for_freed`]); every pod if the snapshot is being rebuilt.
+    fn on_assigned_pod_freed(
+        &mut self,
+        node: &str,
+        state: &ClusterState,
+        ctx: &mut Context<'_, Event>,
+    ) {
+        let free = if self.snapshot_dirty {
+            None
+        } else {
+            self.snapshot.index.get(node).map(|&i| {
+                let n = &self.snapshot.nodes[i];
+                n.allocatable.sub(&n.requested)
+            })
+        };
+        let Some(free) = free else {
+            self.on_cluster_event(state, ctx);
+            return;
+        };
+        // A pod in its cycle now is not in the unschedulable pods: if it fails, it goes to
+        // backoffQ (upstream: an event during the cycle; its hints are not evaluated here).
+        self.move_request_cycle = self.cycle;
+        self.queue
+            .move_for_freed(ctx.now(), free, Self::priority_of(state));
+        self.arm_backoff(ctx);
+    }
+
     fn arm_backoff(&mut self, ctx: &mut Context<'_, Event>) {
         if !self.backoff_armed && self.queue.backoff_len() > 0 {
             self.backoff_armed = true;
@@ -387,6 +416,18 @@ impl Scheduler {
             }
             Err(mut msg) => {
                 let is_trace_pod = pod.run_for.is_some();
+                // UnschedulablePlugins = {NodeResourcesFit} when Fit rejected every node.
+                let fit_only = self
+                    .profiles
+                    .get(&pod.template.scheduler_name)
+                    .filter(|fw| {
+                        !self.failed_nodes.is_empty()
+                            && self
+                                .failed_nodes
+                                .iter()
+                                .all(|&(_, k)| fw.filters[k].name() == "NodeResourcesFit")
+                    })
+                    .map(|_| pod.requests);
                 if let Some(m) = self.post_filter(id, now, state, ctx) {
                     msg = format!("{msg} preemption: {m}");
                 }
@@ -405,7 +446,7 @@ impl Scheduler {
                     .recorder
                     .event(now, "Pod", key, "FailedScheduling", msg);
                 let moved = self.move_request_cycle >= self.cycle;
-                self.queue.failed(id, now, moved);
+                self.queue.failed(id, now, moved, fit_only);
                 self.arm_backoff(ctx);
                 if !self.flush_armed {
                     self.flush_armed = true;
@@ -499,8 +540,8 @@ impl Scheduler {
                         if !self.snapshot_dirty {
                             self.snapshot.remove_pod(*id);
                         }
-                        if pod.node.is_some() {
-                            self.on_cluster_event(state, ctx);
+                        if let Some(n) = &pod.node {
+                            self.on_assigned_pod_freed(n, state, ctx);
                         }
                         return;
                     }
@@ -528,9 +569,9 @@ impl Scheduler {
                     if !self.snapshot_dirty {
                         self.snapshot.remove_pod(*id);
                     }
-                    if node.is_some() {
+                    if let Some(n) = node {
                         // AssignedPodDelete may free room for unschedulable pods.
-                        self.on_cluster_event(state, ctx);
+                        self.on_assigned_pod_freed(n, state, ctx);
                     }
                 }
             },
