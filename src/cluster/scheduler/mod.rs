@@ -62,6 +62,8 @@ pub struct Scheduler {
     /// Nodes rejected in the last cycle with the index of the filter plugin that rejected them.
     failed_nodes: Vec<(usize, usize)>,
     // Reused buffers (no per-node allocation per cycle).
+    /// Indices of the filter plugins run this cycle (PreFilter did not say Skip).
+    active_filters: Vec<usize>,
     feasible: Vec<usize>,
     reasons: Vec<Reason>,
     scores: Vec<i64>,
@@ -125,6 +127,7 @@ impl Scheduler {
             explain_pod: None,
             nominated: BTreeMap::new(),
             failed_nodes: Vec::new(),
+            active_filters: Vec::new(),
             feasible: Vec::new(),
             reasons: Vec::new(),
             scores: Vec::new(),
@@ -257,6 +260,13 @@ impl Scheduler {
                 return Err(fit_error(n_all, &counts));
             }
         }
+        // Filters whose PreFilter said Skip are not run (they accept every node).
+        self.active_filters.clear();
+        for (k, p) in fw.filters.iter().enumerate() {
+            if !p.filter_skipped(&cx) {
+                self.active_filters.push(k);
+            }
+        }
         let percentage = fw
             .profile
             .percentage_of_nodes_to_score
@@ -274,7 +284,8 @@ impl Scheduler {
             self.reasons.clear();
             let mut ok = true;
             let mut failed_by = "";
-            for (k, p) in fw.filters.iter().enumerate() {
+            for &k in &self.active_filters {
+                let p = &fw.filters[k];
                 if !p.filter(&cx, i, &mut self.reasons) {
                     ok = false;
                     failed_by = p.name();
@@ -330,6 +341,11 @@ impl Scheduler {
         self.totals.resize(nf, 0);
         for (p, w) in fw.scores.iter_mut() {
             p.pre_score(&cx, &self.feasible);
+            // PreScore said Skip: every node scores 0 (kept in an explanation, which lists
+            // every score plugin).
+            if record.is_none() && p.score_skipped(&cx) {
+                continue;
+            }
             self.scores.clear();
             self.scores
                 .extend(self.feasible.iter().map(|&i| p.score(&cx, i)));
