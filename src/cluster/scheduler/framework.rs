@@ -334,6 +334,20 @@ pub trait Plugin {
     /// Extra per-cycle data the plugin needs built in the snapshot before PreFilter / PreScore
     /// (selector counts); called with mutable access before the cycle.
     fn prepare(&mut self, _pod: &Pod, _snapshot: &mut Snapshot, _store: &Store) {}
+
+    /// After PreFilter: true if Filter accepts every node in this cycle (upstream's PreFilter
+    /// `Skip` status, `framework/runtime/framework.go` `RunPreFilterPlugins` recording
+    /// `SkipFilterPlugins`, or nothing to check), so the framework does not call Filter.
+    fn filter_skipped(&self, _cx: &CycleContext<'_>) -> bool {
+        false
+    }
+
+    /// After PreScore: true if every node scores 0 after normalization in this cycle
+    /// (upstream's PreScore `Skip` status, `RunPreScorePlugins` recording
+    /// `SkipScorePlugins`), so the framework does not call Score and NormalizeScore.
+    fn score_skipped(&self, _cx: &CycleContext<'_>) -> bool {
+        false
+    }
 }
 
 /// Builds a plugin for a profile.

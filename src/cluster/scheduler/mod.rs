@@ -62,6 +62,8 @@ pub struct Scheduler {
     /// Nodes rejected in the last cycle with the index of the filter plugin that rejected them.
     failed_nodes: Vec<(usize, usize)>,
     // Reused buffers (no per-node allocation per cycle).
+    /// Indices of the filter plugins run this cycle (PreFilter did not say Skip).
+    active_filters: Vec<usize>,
     feasible: Vec<usize>,
     reasons: Vec<Reason>,
     scores: Vec<i64>,
@@ -125,6 +127,7 @@ impl Scheduler {
             explain_pod: None,
             nominated: BTreeMap::new(),
             failed_nodes: Vec::new(),
+            active_filters: Vec::new(),
             feasible: Vec::new(),
             reasons: Vec::new(),
             scores: Vec::new(),
@@ -157,6 +160,35 @@ impl Scheduler {
     fn on_cluster_event(&mut self, state: &ClusterState, ctx: &mut Context<'_, Event>) {
         self.move_request_cycle = self.cycle;
         self.queue.move_all(ctx.now(), Self::priority_of(state));
+        self.arm_backoff(ctx);
+    }
+
+    /// An assigned pod left `node` (deleted, or terminal: upstream's AssignedPodDelete):
+    /// move the unschedulable pods its hints say may now fit (see
+    /// [`SchedulingQueue::move_for_freed`]); every pod if the snapshot is being rebuilt.
+    fn on_assigned_pod_freed(
+        &mut self,
+        node: &str,
+        state: &ClusterState,
+        ctx: &mut Context<'_, Event>,
+    ) {
+        let free = if self.snapshot_dirty {
+            None
+        } else {
+            self.snapshot.index.get(node).map(|&i| {
+                let n = &self.snapshot.nodes[i];
+                n.allocatable.sub(&n.requested)
+            })
+        };
+        let Some(free) = free else {
+            self.on_cluster_event(state, ctx);
+            return;
+        };
+        // A pod in its cycle now is not in the unschedulable pods: if it fails, it goes to
+        // backoffQ (upstream: an event during the cycle; its hints are not evaluated here).
+        self.move_request_cycle = self.cycle;
+        self.queue
+            .move_for_freed(ctx.now(), free, Self::priority_of(state));
         self.arm_backoff(ctx);
     }
 
@@ -243,6 +275,13 @@ impl Scheduler {
                 return Err(fit_error(n_all, &counts));
             }
         }
+        // Filters whose PreFilter said Skip are not run (they accept every node).
+        self.active_filters.clear();
+        for (k, p) in fw.filters.iter().enumerate() {
+            if !p.filter_skipped(&cx) {
+                self.active_filters.push(k);
+            }
+        }
         let percentage = fw
             .profile
             .percentage_of_nodes_to_score
@@ -260,7 +299,8 @@ impl Scheduler {
             self.reasons.clear();
             let mut ok = true;
             let mut failed_by = "";
-            for (k, p) in fw.filters.iter().enumerate() {
+            for &k in &self.active_filters {
+                let p = &fw.filters[k];
                 if !p.filter(&cx, i, &mut self.reasons) {
                     ok = false;
                     failed_by = p.name();
@@ -331,6 +371,11 @@ impl Scheduler {
         self.totals.resize(nf, 0);
         for (p, w) in fw.scores.iter_mut() {
             p.pre_score(&cx, &self.feasible);
+            // PreScore said Skip: every node scores 0 (kept in an explanation, which lists
+            // every score plugin).
+            if record.is_none() && p.score_skipped(&cx) {
+                continue;
+            }
             self.scores.clear();
             self.scores
                 .extend(self.feasible.iter().map(|&i| p.score(&cx, i)));
@@ -417,6 +462,18 @@ impl Scheduler {
             }
             Err(mut msg) => {
                 let is_trace_pod = pod.run_for.is_some();
+                // UnschedulablePlugins = {NodeResourcesFit} when Fit rejected every node.
+                let fit_only = self
+                    .profiles
+                    .get(&pod.template.scheduler_name)
+                    .filter(|fw| {
+                        !self.failed_nodes.is_empty()
+                            && self
+                                .failed_nodes
+                                .iter()
+                                .all(|&(_, k)| fw.filters[k].name() == "NodeResourcesFit")
+                    })
+                    .map(|_| pod.requests);
                 if let Some(m) = self.post_filter(id, now, state, ctx) {
                     msg = format!("{msg} preemption: {m}");
                 }
@@ -435,7 +492,7 @@ impl Scheduler {
                     .recorder
                     .event(now, "Pod", key, "FailedScheduling", msg);
                 let moved = self.move_request_cycle >= self.cycle;
-                self.queue.failed(id, now, moved);
+                self.queue.failed(id, now, moved, fit_only);
                 self.arm_backoff(ctx);
                 if !self.flush_armed {
                     self.flush_armed = true;
@@ -539,8 +596,8 @@ impl Scheduler {
                         if !self.snapshot_dirty {
                             self.snapshot.remove_pod(*id);
                         }
-                        if pod.node.is_some() {
-                            self.on_cluster_event(state, ctx);
+                        if let Some(n) = &pod.node {
+                            self.on_assigned_pod_freed(n, state, ctx);
                         }
                         return;
                     }
@@ -568,9 +625,9 @@ impl Scheduler {
                     if !self.snapshot_dirty {
                         self.snapshot.remove_pod(*id);
                     }
-                    if node.is_some() {
+                    if let Some(n) = node {
                         // AssignedPodDelete may free room for unschedulable pods.
-                        self.on_cluster_event(state, ctx);
+                        self.on_assigned_pod_freed(n, state, ctx);
                     }
                 }
             },

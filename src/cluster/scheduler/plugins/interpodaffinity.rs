@@ -66,6 +66,21 @@ impl Plugin for InterPodAffinity {
         "InterPodAffinity"
     }
 
+    /// Upstream PreFilter returns Skip when the pod has no required (anti-)affinity and no
+    /// existing pod's required anti-affinity selects it (`filtering.go`).
+    fn filter_skipped(&self, cx: &CycleContext<'_>) -> bool {
+        let aff = &cx.pod.template.affinity;
+        aff.pod_affinity.required.is_empty()
+            && aff.pod_anti_affinity.required.is_empty()
+            && self.existing_anti.is_empty()
+    }
+
+    /// Upstream PreScore returns Skip when neither the pod nor any placed pod has affinity
+    /// terms (`scoring.go`).
+    fn score_skipped(&self, _cx: &CycleContext<'_>) -> bool {
+        !self.active
+    }
+
     fn pre_filter(&mut self, cx: &CycleContext<'_>) -> Result<(), Reason> {
         let pod = cx.pod;
         let aff = &pod.template.affinity;

@@ -13,6 +13,10 @@ impl Plugin for NodeName {
     fn name(&self) -> &str {
         "NodeName"
     }
+    /// A pod without `spec.nodeName` fits every node: nothing to check.
+    fn filter_skipped(&self, cx: &CycleContext<'_>) -> bool {
+        cx.pod.template.node_name.is_none()
+    }
     fn filter(&self, cx: &CycleContext<'_>, node: usize, reasons: &mut Vec<Reason>) -> bool {
         match &cx.pod.template.node_name {
             Some(n) if *n != cx.snapshot.nodes[node].name => {

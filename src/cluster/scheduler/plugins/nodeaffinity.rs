@@ -35,6 +35,18 @@ impl Plugin for NodeAffinity {
         "NodeAffinity"
     }
 
+    /// Upstream PreFilter returns Skip when the pod has no nodeSelector and no required node
+    /// affinity (`node_affinity.go`).
+    fn filter_skipped(&self, cx: &CycleContext<'_>) -> bool {
+        let t = &cx.pod.template;
+        t.node_selector.is_empty() && t.affinity.node_affinity.required.is_none()
+    }
+
+    /// Upstream PreScore returns Skip when the pod has no preferred node affinity terms.
+    fn score_skipped(&self, cx: &CycleContext<'_>) -> bool {
+        cx.pod.template.affinity.node_affinity.preferred.is_empty()
+    }
+
     fn filter(&self, cx: &CycleContext<'_>, node: usize, reasons: &mut Vec<Reason>) -> bool {
         if required_matches(cx.pod, &cx.snapshot.nodes[node]) {
             return true;

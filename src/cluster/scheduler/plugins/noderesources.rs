@@ -46,15 +46,59 @@ pub fn broken_linear(shape: &[(i64, i64)], p: i64) -> i64 {
     shape.last().map(|s| s.1).unwrap_or(0)
 }
 
-/// `(requested, allocatable)` of one resource (`cpu` or `memory`) after adding the pod.
-fn pair(name: &str, node_req: &Resources, pod_req: &Resources, alloc: &Resources) -> (i64, i64) {
-    match name {
-        "cpu" => (node_req.cpu_milli + pod_req.cpu_milli, alloc.cpu_milli),
-        "memory" => (
+/// A scored resource, resolved from its name once when the plugin is built (no string
+/// comparison per node). Resources kubesim does not model score as capacity 0 (skipped).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ResourceKind {
+    Cpu,
+    Memory,
+    Unmodelled,
+}
+
+impl ResourceKind {
+    fn of(name: &str) -> ResourceKind {
+        match name {
+            "cpu" => ResourceKind::Cpu,
+            "memory" => ResourceKind::Memory,
+            _ => ResourceKind::Unmodelled,
+        }
+    }
+}
+
+/// Resolve `(name, weight)` pairs to kinds.
+fn kinds(resources: &[ResourceWeight]) -> Vec<(ResourceKind, i64)> {
+    resources
+        .iter()
+        .map(|r| (ResourceKind::of(&r.name), r.weight))
+        .collect()
+}
+
+/// `(requested, allocatable)` of one resource after adding the pod.
+#[inline]
+fn pair(
+    kind: ResourceKind,
+    node_req: &Resources,
+    pod_req: &Resources,
+    alloc: &Resources,
+) -> (i64, i64) {
+    match kind {
+        ResourceKind::Cpu => (node_req.cpu_milli + pod_req.cpu_milli, alloc.cpu_milli),
+        ResourceKind::Memory => (
             node_req.memory_bytes + pod_req.memory_bytes,
             alloc.memory_bytes,
         ),
-        _ => (0, 0),
+        ResourceKind::Unmodelled => (0, 0),
+    }
+}
+
+/// Upstream's shape points scaled to 0..=100 (`MaxCustomPriorityScore` 10 -> x10).
+fn scaled_shape(strategy: &ScoringStrategy) -> Vec<(i64, i64)> {
+    match strategy {
+        ScoringStrategy::RequestedToCapacityRatio { shape } => shape
+            .iter()
+            .map(|(u, s)| (*u, s * (MAX_NODE_SCORE / MAX_CUSTOM_PRIORITY_SCORE)))
+            .collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -68,30 +112,46 @@ pub fn strategy_score(
     pod_req: &Resources,
     alloc: &Resources,
 ) -> i64 {
+    score_resolved(
+        strategy,
+        &scaled_shape(strategy),
+        &kinds(resources),
+        node_req,
+        pod_req,
+        alloc,
+    )
+}
+
+/// [`strategy_score`] with the resources and the shape resolved beforehand.
+#[inline]
+fn score_resolved(
+    strategy: &ScoringStrategy,
+    scaled: &[(i64, i64)],
+    resources: &[(ResourceKind, i64)],
+    node_req: &Resources,
+    pod_req: &Resources,
+    alloc: &Resources,
+) -> i64 {
     let mut node_score = 0i64;
     let mut weight_sum = 0i64;
-    for r in resources {
-        let (req, cap) = pair(&r.name, node_req, pod_req, alloc);
+    for &(kind, weight) in resources {
+        let (req, cap) = pair(kind, node_req, pod_req, alloc);
         if cap == 0 {
             continue;
         }
         let s = match strategy {
             ScoringStrategy::LeastAllocated => least_requested_score(req, cap),
             ScoringStrategy::MostAllocated => most_requested_score(req, cap),
-            ScoringStrategy::RequestedToCapacityRatio { shape } => {
-                let scaled: Vec<(i64, i64)> = shape
-                    .iter()
-                    .map(|(u, s)| (*u, s * (MAX_NODE_SCORE / MAX_CUSTOM_PRIORITY_SCORE)))
-                    .collect();
+            ScoringStrategy::RequestedToCapacityRatio { .. } => {
                 if req > cap {
-                    broken_linear(&scaled, MAX_UTILIZATION)
+                    broken_linear(scaled, MAX_UTILIZATION)
                 } else {
-                    broken_linear(&scaled, req * MAX_UTILIZATION / cap)
+                    broken_linear(scaled, req * MAX_UTILIZATION / cap)
                 }
             }
         };
-        node_score += s * r.weight;
-        weight_sum += r.weight;
+        node_score += s * weight;
+        weight_sum += weight;
     }
     if weight_sum == 0 {
         return 0;
@@ -125,15 +185,19 @@ pub fn balanced_score(fractions: &[f64]) -> i64 {
 #[derive(Debug)]
 pub struct Fit {
     strategy: ScoringStrategy,
-    resources: Vec<ResourceWeight>,
+    /// The scored resources, resolved.
+    kinds: Vec<(ResourceKind, i64)>,
+    /// The RequestedToCapacityRatio shape scaled to 0..=100 (empty for other strategies).
+    scaled: Vec<(i64, i64)>,
 }
 
 impl Fit {
     /// A Fit plugin scoring with `strategy` over `resources`.
     pub fn new(strategy: ScoringStrategy, resources: &[ResourceWeight]) -> Self {
         Fit {
+            scaled: scaled_shape(&strategy),
+            kinds: kinds(resources),
             strategy,
-            resources: resources.to_vec(),
         }
     }
 }
@@ -164,9 +228,10 @@ impl Plugin for Fit {
 
     fn score(&self, cx: &CycleContext<'_>, node: usize) -> i64 {
         let n = &cx.snapshot.nodes[node];
-        strategy_score(
+        score_resolved(
             &self.strategy,
-            &self.resources,
+            &self.scaled,
+            &self.kinds,
             &n.non_zero_requested,
             &cx.pod.non_zero_requests,
             &n.allocatable,
@@ -178,14 +243,15 @@ impl Plugin for Fit {
 /// defaults: `useRequested: true` upstream).
 #[derive(Debug)]
 pub struct BalancedAllocation {
-    resources: Vec<ResourceWeight>,
+    /// The resources, resolved (weights are not used by this plugin).
+    kinds: Vec<(ResourceKind, i64)>,
 }
 
 impl BalancedAllocation {
     /// Over `resources`.
     pub fn new(resources: &[ResourceWeight]) -> Self {
         BalancedAllocation {
-            resources: resources.to_vec(),
+            kinds: kinds(resources),
         }
     }
 }
@@ -199,8 +265,8 @@ impl Plugin for BalancedAllocation {
         let n = &cx.snapshot.nodes[node];
         let mut fr = [0f64; 2];
         let mut k = 0;
-        for r in &self.resources {
-            let (req, cap) = pair(&r.name, &n.requested, &cx.pod.requests, &n.allocatable);
+        for &(kind, _) in &self.kinds {
+            let (req, cap) = pair(kind, &n.requested, &cx.pod.requests, &n.allocatable);
             if cap == 0 || k == fr.len() {
                 continue;
             }

@@ -120,6 +120,17 @@ impl Plugin for PodTopologySpread {
         "PodTopologySpread"
     }
 
+    /// Upstream PreFilter returns Skip when the pod has no hard constraints
+    /// (`filtering.go`).
+    fn filter_skipped(&self, _cx: &CycleContext<'_>) -> bool {
+        self.hard.is_empty()
+    }
+
+    /// Upstream PreScore returns Skip when the pod has no soft constraints (`scoring.go`).
+    fn score_skipped(&self, _cx: &CycleContext<'_>) -> bool {
+        self.soft.is_empty()
+    }
+
     fn prepare(&mut self, pod: &Pod, s: &mut Snapshot, store: &Store) {
         self.hard.clear();
         self.soft.clear();
