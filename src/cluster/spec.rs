@@ -658,6 +658,26 @@ pub enum TimelineAction {
         /// The command.
         command: crate::cluster::argo::spec::ArgoCommand,
     },
+    /// Kill the process of the current leader of a `LeaderElection` (its container exits
+    /// with an error; the kubelet restarts it). It does not release the lease.
+    KillLeader {
+        /// The LeaderElection (Lease) name.
+        election: String,
+    },
+    /// Change a StatefulSet (`kubectl scale`, `kubectl set image`, `kubectl patch` of
+    /// `spec.updateStrategy.rollingUpdate.partition`).
+    UpdateStatefulSet {
+        /// StatefulSet name.
+        stateful_set: String,
+        /// New `spec.replicas`.
+        replicas: Option<i32>,
+        /// Container name for `image`; `None` = the first container.
+        container: Option<String>,
+        /// New image of that container (a new update revision).
+        image: Option<String>,
+        /// New partition.
+        partition: Option<i32>,
+    },
 }
 
 impl TimelineAction {
@@ -782,6 +802,8 @@ pub struct ClusterSpec {
     pub trace: Option<crate::cluster::trace::TraceSpec>,
     /// Autoscalers: HPAs, KEDA ScaledObjects, the cluster autoscaler's node groups and options.
     pub autoscaling: crate::cluster::autoscaling_spec::AutoscalingSpec,
+    /// StatefulSets, CronJobs and leader elections.
+    pub stateful: crate::cluster::stateful_spec::StatefulSpec,
 }
 
 /// A `policy/v1` PodDisruptionBudget.
