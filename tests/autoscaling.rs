@@ -362,6 +362,18 @@ fn loader_rejects_dangling_and_bad_autoscalers() {
             "apiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nmetadata: {name: s}\nspec:\n  scaleTargetRef: {name: web}\n  triggers: [{type: kafka, metadata: {}}]\n",
             "unsupported value \"kafka\"",
         ),
+        (
+            "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: h}\nspec:\n  scaleTargetRef: {kind: Deployment, name: web}\n  maxReplicas: 3\n  metrics:\n  - type: Object\n    object:\n      describedObject: {apiVersion: v1, kind: Service, name: nope}\n      metric: {name: requests_per_second}\n      target: {type: Value, value: 10}\n",
+            "no Service named \"nope\"",
+        ),
+        (
+            "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: h}\nspec:\n  scaleTargetRef: {kind: Deployment, name: web}\n  maxReplicas: 3\n  metrics:\n  - type: Object\n    object:\n      describedObject: {apiVersion: v1, kind: Service, name: web}\n      metric: {name: requests_per_second}\n      target: {type: Utilization, averageUtilization: 10}\n",
+            "Utilization is only valid for Resource metrics",
+        ),
+        (
+            "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: h}\nspec:\n  scaleTargetRef: {kind: Deployment, name: web}\n  maxReplicas: 3\n  metrics:\n  - {type: Resource, resource: {name: memory, target: {type: Value, value: 1Gi}}}\n",
+            "a Resource metric target must be Utilization or AverageValue",
+        ),
     ];
     for (doc, want) in cases {
         let text = format!("{base}---\n{doc}");
@@ -382,4 +394,134 @@ fn loader_rejects_dangling_and_bad_autoscalers() {
     let loaded = scenario::load_str("test.yaml", &ok).unwrap();
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
     assert_eq!(loaded.spec.autoscaling.node_groups.len(), 1);
+}
+
+#[test]
+fn hpa_on_memory_follows_a_leak() {
+    // Each pod starts at 100Mi and leaks 10Mi per minute; requests 200Mi, target 100 %: the
+    // first pods pass their request at 10 minutes and the HPA adds pods; memory has no CPU
+    // readiness rules, so the new pods (low usage) count at once and pull the average down.
+    let text = [
+        scenario("16m", ""),
+        POOL.into(),
+        r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - {name: web, image: web:v1, resources: {requests: {cpu: 100m, memory: 200Mi}, limits: {memory: 1Gi}}}
+---
+apiVersion: kubesim.dev/v1alpha1
+kind: Behavior
+metadata: {name: web}
+spec:
+  startup: 1s
+  failures: {memoryLeak: {initial: 100Mi, rate: 10Mi/min}}
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: web}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  minReplicas: 2
+  maxReplicas: 6
+  metrics:
+  - {type: Resource, resource: {name: memory, target: {type: Utilization, averageUtilization: 100}}}
+"#
+        .into(),
+    ]
+    .join("---\n");
+    let out = run_str(&text);
+    let rescales = rows(&out, "SuccessfulRescale");
+    assert!(!rescales.is_empty(), "no rescale");
+    // At 100Mi + 10Mi/min the average passes 110 % of 200Mi (the tolerance) after 12 minutes.
+    let (t, m) = &rescales[0];
+    assert!((700.0..=780.0).contains(t), "first rescale at {t}: {m}");
+    assert!(m.contains("memory above target"), "{m}");
+    // The reported utilization is in percent of the memory request.
+    let util: Vec<f64> = out
+        .recorder
+        .samples
+        .iter()
+        .filter(|s| s.metric == "hpa.metric" && s.object == "default/web:memory")
+        .map(|s| s.value)
+        .collect();
+    assert!(util.iter().any(|u| (50.0..=60.0).contains(u)), "{util:?}");
+    assert!(util.iter().any(|u| *u >= 110.0), "{util:?}");
+}
+
+#[test]
+fn hpa_on_an_object_metric_of_a_service() {
+    // 40 req/s to the Service; an Object metric on it with a Value target of 10 req/s per the
+    // whole object: ratio 4, so 2 ready pods become ceil(4 x 2) = 8 (the default policy allows
+    // it in steps); with AverageValue 10 per pod it would be ceil(40 / 10) = 4.
+    for (target, want) in [
+        ("{type: Value, value: 10}", 8),
+        ("{type: AverageValue, averageValue: 10}", 4),
+    ] {
+        let text = [
+            scenario("4m", ""),
+            POOL.into(),
+            web(2, "100m"),
+            format!(
+                r#"
+apiVersion: v1
+kind: Service
+metadata: {{name: web}}
+spec: {{selector: {{app: web}}, ports: [{{port: 80}}]}}
+---
+apiVersion: kubesim.dev/v1alpha1
+kind: Traffic
+metadata: {{name: users}}
+spec: {{service: web, rate: 40/s, arrival: constant}}
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {{name: web}}
+spec:
+  scaleTargetRef: {{apiVersion: apps/v1, kind: Deployment, name: web}}
+  minReplicas: 1
+  maxReplicas: 20
+  behavior: {{scaleUp: {{policies: [{{type: Pods, value: 20, periodSeconds: 15}}]}}}}
+  metrics:
+  - type: Object
+    object:
+      describedObject: {{apiVersion: v1, kind: Service, name: web}}
+      metric: {{name: requests_per_second}}
+      target: {target}
+"#
+            ),
+        ]
+        .join("---\n");
+        let out = run_str(&text);
+        let rescales = rows(&out, "SuccessfulRescale");
+        assert!(!rescales.is_empty(), "{target}: no rescale");
+        assert!(
+            rescales[0].1.contains(&format!("New size: {want};")),
+            "{target}: {rescales:?}"
+        );
+        assert!(rescales[0].1.contains("requests_per_second above target"));
+    }
+    // An Object metric of an Ingress is a warning, not an error.
+    let text = [
+        scenario("1m", ""),
+        POOL.into(),
+        web(1, "100m"),
+        "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: h}\nspec:\n  scaleTargetRef: {kind: Deployment, name: web}\n  maxReplicas: 3\n  metrics:\n  - type: Object\n    object:\n      describedObject: {apiVersion: networking.k8s.io/v1, kind: Ingress, name: main}\n      metric: {name: requests-per-second}\n      target: {type: Value, value: 10k}\n".into(),
+    ]
+    .join("---\n");
+    let loaded = scenario::load_str("test.yaml", &text).unwrap();
+    assert!(
+        loaded.warnings.iter().any(|w| w
+            .to_string()
+            .contains("Object metrics of kind Ingress are not simulated")),
+        "{:?}",
+        loaded.warnings
+    );
 }

@@ -60,3 +60,16 @@ fn every_pattern_scenario_has_a_golden_summary() {
         insta::assert_json_snapshot!(format!("patterns__{stem}"), s);
     }
 }
+
+#[test]
+fn every_capacity_scenario_has_a_golden_summary() {
+    let files = yaml_files("scenarios/capacity");
+    assert!(!files.is_empty());
+    for f in files {
+        let stem = f.file_stem().expect("stem").to_string_lossy().to_string();
+        let mut s = summary_of(&f.to_string_lossy());
+        assert!(s.expectations_passed, "{stem}: {:?}", s.expectations);
+        s.versions.kubesim = "<version>".into();
+        insta::assert_json_snapshot!(format!("capacity__{stem}"), s);
+    }
+}

@@ -104,7 +104,7 @@ pub enum MetricTarget {
     Utilization(i32),
     /// `AverageValue`: target per pod, milli-units.
     AverageValue(i64),
-    /// `Value`: target of the total, milli-units (External metrics).
+    /// `Value`: target of the total, milli-units (External and Object metrics).
     Value(i64),
 }
 
@@ -125,6 +125,22 @@ pub enum MetricSource {
     /// `type: External` metric `requests_in_flight` (`selector.matchLabels.service`): the
     /// requests to that Service not yet answered — a queue length (also KEDA's queue trigger).
     ExternalInFlight {
+        /// Service index.
+        service: usize,
+    },
+    /// `type: Resource`, `resource.name: memory`: each Running pod's memory in use, from its
+    /// Behavior's `memoryLeak` (`initial` + `rate` x time since the pod started, at most the
+    /// container's memory limit when it has one), milli-bytes as upstream's `MilliValue`.
+    ResourceMemory,
+    /// `type: Object` metric `requests_per_second` of `describedObject: {kind: Service}`: the
+    /// request rate sent to that Service (index into `ClusterSpec::services`).
+    ObjectRequestRate {
+        /// Service index.
+        service: usize,
+    },
+    /// `type: Object` metric `requests_in_flight` of `describedObject: {kind: Service}`: the
+    /// requests to that Service not yet answered.
+    ObjectInFlight {
         /// Service index.
         service: usize,
     },

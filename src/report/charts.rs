@@ -93,6 +93,70 @@ pub enum Chart {
         /// Value drawn as the darkest colour.
         max: f64,
     },
+    /// A two-parameter grid (a sweep over two parameters): one cell per point, coloured by a
+    /// value on a sequential scale (viridis) with its colour bar, the value written in the cell.
+    Grid {
+        /// Title.
+        title: String,
+        /// X axis label (the first parameter, with its unit).
+        x_label: String,
+        /// Y axis label (the second parameter, with its unit).
+        y_label: String,
+        /// X tick labels, left to right (the first parameter's values).
+        x_ticks: Vec<String>,
+        /// Y tick labels, bottom to top (the second parameter's values).
+        y_ticks: Vec<String>,
+        /// `cells[(x, y)]` = value; a grid point without a value (no run had the metric) is
+        /// drawn grey and labelled `n/a`.
+        cells: Vec<((usize, usize), Option<f64>)>,
+        /// Colour bar label (the metric's unit).
+        value_label: String,
+    },
+}
+
+/// The stroke colour of a [`Chart::Grid`] cell's border (near white, so that each cell is one
+/// recognisable element in the SVG).
+pub const GRID_CELL_STROKE: RGBColor = RGBColor(255, 255, 254);
+
+/// Viridis (matplotlib's perceptually uniform, colour-blind-safe sequential map), five stops.
+const VIRIDIS: [(u8, u8, u8); 5] = [
+    (68, 1, 84),
+    (59, 82, 139),
+    (33, 145, 140),
+    (94, 201, 98),
+    (253, 231, 37),
+];
+
+/// The viridis colour at `t` in `0..=1`.
+pub fn viridis(t: f64) -> RGBColor {
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let x = t * (VIRIDIS.len() - 1) as f64;
+    let i = (x.floor() as usize).min(VIRIDIS.len() - 2);
+    let f = x - i as f64;
+    let (a, b) = (VIRIDIS[i], VIRIDIS[i + 1]);
+    let l = |p: u8, q: u8| (f64::from(p) + (f64::from(q) - f64::from(p)) * f).round() as u8;
+    RGBColor(l(a.0, b.0), l(a.1, b.1), l(a.2, b.2))
+}
+
+/// A value for a cell or a colour-bar tick: up to 4 significant digits.
+fn short_number(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let a = v.abs();
+    if a >= 10_000.0 {
+        format!("{v:.0}")
+    } else if a >= 100.0 {
+        format!("{v:.1}")
+    } else if a >= 1.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.3}")
+    }
 }
 
 impl Chart {
@@ -101,7 +165,8 @@ impl Chart {
         match self {
             Chart::Lines { title, .. }
             | Chart::Stacked { title, .. }
-            | Chart::Heatmap { title, .. } => title,
+            | Chart::Heatmap { title, .. }
+            | Chart::Grid { title, .. } => title,
         }
     }
 }
@@ -363,6 +428,133 @@ pub fn draw<DB: DrawingBackend>(
                 area.draw(&Text::new(label, (x + 6, 48), tick_font.clone()))
                     .map_err(err)?;
             }
+        }
+        Chart::Grid {
+            title,
+            x_label,
+            y_label,
+            x_ticks,
+            y_ticks,
+            cells,
+            value_label,
+        } => {
+            let (nx, ny) = (x_ticks.len().max(1), y_ticks.len().max(1));
+            let (lo, hi) = {
+                let vals = cells.iter().filter_map(|(_, v)| *v);
+                let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+                for v in vals.filter(|v| v.is_finite()) {
+                    lo = lo.min(v);
+                    hi = hi.max(v);
+                }
+                if !lo.is_finite() {
+                    (0.0, 1.0)
+                } else if hi - lo < 1e-12 {
+                    (lo - 0.5, hi + 0.5)
+                } else {
+                    (lo, hi)
+                }
+            };
+            let mut c = ChartBuilder::on(area)
+                .caption(title, title_font)
+                .margin(20)
+                .margin_right(220)
+                .x_label_area_size(80)
+                .y_label_area_size(130)
+                .build_cartesian_2d(0.0..nx as f64, 0.0..ny as f64)
+                .map_err(err)?;
+            // Tick labels are drawn at the cell centres below (the mesh's own ticks would fall
+            // on round numbers, not on cells).
+            c.configure_mesh()
+                .disable_mesh()
+                .x_labels(0)
+                .y_labels(0)
+                .x_desc(x_label.as_str())
+                .y_desc(y_label.as_str())
+                .axis_desc_style(label_font.clone())
+                .draw()
+                .map_err(err)?;
+            use plotters::style::text_anchor::{HPos, Pos, VPos};
+            for (i, t) in x_ticks.iter().enumerate() {
+                let (px, py) = c.backend_coord(&(i as f64 + 0.5, 0.0));
+                let style = tick_font
+                    .clone()
+                    .color(&BLACK)
+                    .pos(Pos::new(HPos::Center, VPos::Top));
+                area.draw(&Text::new(t.clone(), (px, py + 10), style))
+                    .map_err(err)?;
+            }
+            for (j, t) in y_ticks.iter().enumerate() {
+                let (px, py) = c.backend_coord(&(0.0, j as f64 + 0.5));
+                let style = tick_font
+                    .clone()
+                    .color(&BLACK)
+                    .pos(Pos::new(HPos::Right, VPos::Center));
+                area.draw(&Text::new(t.clone(), (px - 10, py), style))
+                    .map_err(err)?;
+            }
+            let norm = |v: f64| (v - lo) / (hi - lo);
+            for ((x, y), v) in cells {
+                let (x, y) = (*x as f64, *y as f64);
+                let corners = [(x, y), (x + 1.0, y + 1.0)];
+                let fill = match v {
+                    Some(v) => viridis(norm(*v)),
+                    None => RGBColor(200, 200, 200),
+                };
+                c.draw_series(std::iter::once(Rectangle::new(corners, fill.filled())))
+                    .map_err(err)?;
+                c.draw_series(std::iter::once(Rectangle::new(
+                    corners,
+                    GRID_CELL_STROKE.stroke_width(3),
+                )))
+                .map_err(err)?;
+                let (text, ink) = match v {
+                    Some(v) if norm(*v) > 0.6 => (short_number(*v), BLACK),
+                    Some(v) => (short_number(*v), WHITE),
+                    None => ("n/a".to_string(), BLACK),
+                };
+                let style = (FAMILY, 22).into_font().color(&ink).pos(
+                    plotters::style::text_anchor::Pos::new(
+                        plotters::style::text_anchor::HPos::Center,
+                        plotters::style::text_anchor::VPos::Center,
+                    ),
+                );
+                c.draw_series(std::iter::once(Text::new(text, (x + 0.5, y + 0.5), style)))
+                    .map_err(err)?;
+            }
+            // Colour bar on the right: low at the bottom, high at the top, five labelled ticks.
+            let (w, h) = area.dim_in_pixel();
+            let (bx, top, bottom) = (w as i32 - 190, 110_i32, h as i32 - 110);
+            let steps = 60;
+            for k in 0..steps {
+                let y0 = bottom - (bottom - top) * k / steps;
+                let y1 = bottom - (bottom - top) * (k + 1) / steps;
+                area.draw(&Rectangle::new(
+                    [(bx, y1), (bx + 36, y0)],
+                    viridis((f64::from(k) + 0.5) / f64::from(steps)).filled(),
+                ))
+                .map_err(err)?;
+            }
+            for k in 0..=4 {
+                let y = bottom - (bottom - top) * k / 4;
+                let v = lo + (hi - lo) * f64::from(k) / 4.0;
+                area.draw(&PathElement::new(
+                    vec![(bx + 36, y), (bx + 44, y)],
+                    BLACK.stroke_width(2),
+                ))
+                .map_err(err)?;
+                area.draw(&Text::new(
+                    short_number(v),
+                    (bx + 48, y - 9),
+                    tick_font.clone(),
+                ))
+                .map_err(err)?;
+            }
+            area.draw(&Text::new(
+                value_label.clone(),
+                (bx - 20, top - 40),
+                tick_font.clone(),
+            ))
+            .map_err(err)?;
         }
     }
     area.present().map_err(err)?;

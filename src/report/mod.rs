@@ -6,8 +6,9 @@
 //! A run folder (`summary.json`, `timeseries.csv`, `events.csv`) gets `plots/timeseries`,
 //! `plots/pods_by_phase`, `plots/node_cpu_heatmap`, `plots/latency_cdf`; a sweep folder
 //! (`sweep.json`, `aggregate.csv`) gets `plots/sweep_<metric>` (mean with 95% band against the
-//! first parameter, one line per value of the others). Both get `report.html` with every chart
-//! inlined as SVG.
+//! first parameter, one line per value of the others) and, when it has exactly two parameters,
+//! `plots/grid_<metric>` (a heatmap of the mean over the grid with a colour bar). Both get
+//! `report.html` with every chart inlined as SVG.
 
 pub mod charts;
 pub mod data;
@@ -345,7 +346,122 @@ pub fn sweep_charts(d: &SweepData) -> Vec<(String, Chart)> {
             },
         ));
     }
+    out.extend(sweep_grids(d));
     out
+}
+
+/// The unit of a sweep parameter, from its path (`Kind/name:field.path`): what an axis label
+/// shows after the path.
+pub fn parameter_unit(path: &str) -> &'static str {
+    let (kind, field) = path.split_once(':').unwrap_or(("", path));
+    let last = field.rsplit('.').next().unwrap_or(field);
+    if kind.starts_with("NodePool/") && last == "count" {
+        "nodes"
+    } else if last.ends_with("eplicas") || last.ends_with("ReplicaCount") {
+        "pods"
+    } else if last == "averageUtilization" {
+        "% of request"
+    } else if last == "cpu" {
+        "CPU cores, m = 1/1000"
+    } else if last == "memory" {
+        "bytes, Ki/Mi/Gi"
+    } else if last == "rate" {
+        "requests/s"
+    } else if last == "pricePerHour" {
+        "per node-hour"
+    } else if last.ends_with("Seconds") || last == "pollingInterval" || last == "cooldownPeriod" {
+        "s"
+    } else if last.ends_with("Delay")
+        || last.ends_with("Time")
+        || last.ends_with("Period")
+        || last == "duration"
+        || last == "timeout"
+    {
+        "duration"
+    } else {
+        "value"
+    }
+}
+
+/// The unit of a summary metric key (`docs/OUTPUTS.md`), for a colour scale or an axis.
+pub fn metric_unit(metric: &str) -> &'static str {
+    if metric.ends_with("per_million_requests") {
+        "currency per million requests"
+    } else if metric.starts_with("cost.") && metric.ends_with("fraction") {
+        "fraction"
+    } else if metric.starts_with("cost.") {
+        "currency"
+    } else if metric.contains("seconds") || metric.ends_with("_s") || metric.contains("latency") {
+        "s"
+    } else if metric.contains("rate") || metric.contains("ratio") || metric.contains("fraction") {
+        "fraction"
+    } else if metric.contains("node_hours") {
+        "node-hours"
+    } else {
+        "count"
+    }
+}
+
+/// For a sweep over exactly two parameters: per metric, a heatmap of its mean over the grid
+/// (`plots/grid_<metric>`), the first parameter across, the second up, values in the order
+/// the sweep lists them.
+pub fn sweep_grids(d: &SweepData) -> Vec<(String, Chart)> {
+    let params = &d.meta.parameters;
+    if params.len() != 2 {
+        return Vec::new();
+    }
+    let shown =
+        |v: Option<&Option<String>>| v.cloned().flatten().unwrap_or_else(|| "(base)".to_string());
+    let mut xs: Vec<String> = Vec::new();
+    let mut ys: Vec<String> = Vec::new();
+    for p in &d.meta.points {
+        let (x, y) = (shown(p.first()), shown(p.get(1)));
+        if !xs.contains(&x) {
+            xs.push(x);
+        }
+        if !ys.contains(&y) {
+            ys.push(y);
+        }
+    }
+    let cell_of = |point: usize| -> Option<(usize, usize)> {
+        let p = d.meta.points.get(point)?;
+        let x = xs.iter().position(|v| *v == shown(p.first()))?;
+        let y = ys.iter().position(|v| *v == shown(p.get(1)))?;
+        Some((x, y))
+    };
+    let label = |p: &str| format!("{p} ({})", parameter_unit(p));
+    d.meta
+        .metrics
+        .iter()
+        .map(|metric| {
+            let mut cells: Vec<((usize, usize), Option<f64>)> = (0..d.meta.points.len())
+                .filter_map(|i| Some((cell_of(i)?, None)))
+                .collect();
+            for r in d.rows.iter().filter(|r| &r.metric == metric) {
+                if let Some(cell) = cell_of(r.point)
+                    && let Some(c) = cells.iter_mut().find(|(k, _)| *k == cell)
+                {
+                    c.1 = r.mean;
+                }
+            }
+            let unit = metric_unit(metric);
+            (
+                format!("grid_{}", slug(metric)),
+                Chart::Grid {
+                    title: format!(
+                        "{metric} ({unit}): mean of {} replications per point",
+                        d.meta.replications
+                    ),
+                    x_label: label(&params[0]),
+                    y_label: label(&params[1]),
+                    x_ticks: xs.clone(),
+                    y_ticks: ys.clone(),
+                    cells,
+                    value_label: unit.to_string(),
+                },
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -82,3 +82,126 @@ fn not_an_output_folder() {
         Err(ReportError::NotAnOutputFolder(_))
     ));
 }
+
+/// The text of every `<text>` element of an SVG, trimmed.
+fn svg_texts(svg: &str) -> Vec<String> {
+    svg.split("</text>")
+        .filter_map(|chunk| {
+            let start = chunk.rfind("<text")?;
+            let body = &chunk[start..];
+            let gt = body.find('>')?;
+            Some(body[gt + 1..].trim().to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn two_parameter_sweep_gets_a_heatmap_per_metric() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let spec =
+        crate::scenario::sweep::load_sweep(Path::new("scenarios/sweeps/quickstart-capacity.yaml"))
+            .expect("sweep loads");
+    crate::experiment::run_sweep(
+        &spec,
+        tmp.path(),
+        crate::experiment::SweepOptions {
+            jobs: 1,
+            shard: crate::experiment::Shard::ALL,
+        },
+        &|_| {},
+    )
+    .expect("sweep runs");
+    let drawn = report_dir(tmp.path()).expect("draws");
+    let meta = crate::experiment::sweep::SweepMeta::read(tmp.path()).expect("meta");
+    assert_eq!(meta.parameters.len(), 2);
+    for metric in &meta.metrics {
+        let name = format!("grid_{}", slug(metric));
+        assert!(drawn.charts.contains(&name), "{name} not drawn");
+        let png = fs::read(tmp.path().join("plots").join(format!("{name}.png"))).expect("png");
+        assert!(png.starts_with(b"\x89PNG"), "{name}.png");
+        let svg =
+            fs::read_to_string(tmp.path().join("plots").join(format!("{name}.svg"))).expect("svg");
+        // Axis labels with units, the parameter values as ticks, the colour bar's unit.
+        let texts = svg_texts(&svg);
+        for want in [
+            "NodePool/general:spec.count (nodes)",
+            "Deployment/shop:spec.template.spec.containers[0].resources.requests.cpu (CPU cores, m = 1/1000)",
+            "2",
+            "3",
+            "4",
+            "500m",
+            "1",
+            metric_unit(metric),
+        ] {
+            assert!(
+                texts.iter().any(|t| t == want),
+                "{name}.svg lacks {want:?}: {texts:?}"
+            );
+        }
+        // One cell per grid point: 3 node counts x 2 CPU requests.
+        let stroke = format!(
+            "stroke=\"#{:02X}{:02X}{:02X}\"",
+            charts::GRID_CELL_STROKE.0,
+            charts::GRID_CELL_STROKE.1,
+            charts::GRID_CELL_STROKE.2
+        );
+        assert_eq!(svg.matches(&stroke).count(), 6, "{name}: cells");
+    }
+    // The cell of point (4 nodes, 1 CPU) shows its mean from aggregate.csv.
+    let agg = fs::read_to_string(tmp.path().join("aggregate.csv")).expect("aggregate");
+    let row = agg
+        .lines()
+        .find(|l| l.starts_with("5,4,1,cost.total,"))
+        .expect("point 5 cost row");
+    let mean: f64 = row.split(',').nth(5).unwrap().parse().unwrap();
+    let svg = fs::read_to_string(tmp.path().join("plots/grid_cost_total.svg")).expect("svg");
+    let texts = svg_texts(&svg);
+    assert!(
+        texts.contains(&format!("{mean:.3}")) || texts.contains(&format!("{mean:.2}")),
+        "{mean} not in {texts:?}"
+    );
+    // The report inlines them.
+    let html = fs::read_to_string(&drawn.html).expect("html");
+    assert!(html.contains("cost.total (currency): mean of 3 replications per point"));
+    // A one-parameter sweep has none.
+    assert!(
+        sweep_grids(&data::SweepData {
+            meta: crate::experiment::sweep::SweepMeta {
+                parameters: vec!["NodePool/general:spec.count".into()],
+                ..meta.clone()
+            },
+            rows: Vec::new(),
+        })
+        .is_empty()
+    );
+}
+
+#[test]
+fn units_of_parameters_and_metrics() {
+    for (p, u) in [
+        ("NodePool/general:spec.count", "nodes"),
+        ("Deployment/shop:spec.replicas", "pods"),
+        ("HorizontalPodAutoscaler/web:spec.maxReplicas", "pods"),
+        (
+            "HorizontalPodAutoscaler/web:spec.metrics[0].resource.target.averageUtilization",
+            "% of request",
+        ),
+        ("Traffic/users:spec.rate", "requests/s"),
+        ("NodePool/general:spec.provisioningDelay", "duration"),
+        (
+            "Deployment/x:spec.template.spec.containers[0].resources.requests.memory",
+            "bytes, Ki/Mi/Gi",
+        ),
+    ] {
+        assert_eq!(parameter_unit(p), u, "{p}");
+    }
+    for (m, u) in [
+        ("pod_startup_seconds.p99", "s"),
+        ("cost.total", "currency"),
+        ("cost.per_million_requests", "currency per million requests"),
+        ("traffic.shop.error_rate", "fraction"),
+        ("pods.end.unscheduled", "count"),
+    ] {
+        assert_eq!(metric_unit(m), u, "{m}");
+    }
+}

@@ -59,6 +59,13 @@ const METRIC: Fields = Fields::read(&[
 ]);
 const RESOURCE_METRIC: Fields = Fields::read(&["name", "target"]);
 const NAMED_METRIC: Fields = Fields::read(&["metric", "target"]);
+const OBJECT_METRIC: Fields = Fields::read(&["describedObject", "metric", "target"]);
+const DESCRIBED_OBJECT: Fields = Fields::read(&["apiVersion", "kind", "name"]);
+const OBJECT_METRIC_ID: Fields = Fields {
+    read: &["name"],
+    warn: &["selector"],
+    silent: &[],
+};
 const METRIC_ID: Fields = Fields::read(&["name", "selector"]);
 const METRIC_SELECTOR: Fields = Fields {
     read: &["matchLabels"],
@@ -187,18 +194,15 @@ fn read_metric(
                     "a Resource metric target must be Utilization or AverageValue",
                 ));
             }
-            if name == "memory" {
-                cx.warn(
-                    name_v.pos(),
-                    &name_v.path,
-                    "memory usage is not simulated; this metric is ignored",
-                );
-                return Ok(None);
-            }
+            let source = if name == "memory" {
+                MetricSource::ResourceMemory
+            } else {
+                MetricSource::ResourceCpu
+            };
             Ok(Some(MetricSpec {
-                source: MetricSource::ResourceCpu,
+                source,
                 target,
-                name: "cpu".into(),
+                name: name.into(),
             }))
         }
         "Pods" => {
@@ -231,6 +235,55 @@ fn read_metric(
                 MetricSource::ExternalRequestRate { service: 0 }
             } else {
                 MetricSource::ExternalInFlight { service: 0 }
+            };
+            Ok(Some(MetricSpec {
+                source,
+                target,
+                name: name.into(),
+            }))
+        }
+        "Object" => {
+            // autoscaling/v2 ObjectMetricSource: describedObject, metric, target (Value or
+            // AverageValue, `pkg/apis/autoscaling/validation` validateObjectSource).
+            let o_v = m.req(cx, "object")?;
+            let o = o_v.map(cx, &OBJECT_METRIC)?;
+            let d_v = o.req(cx, "describedObject")?;
+            let d = d_v.map(cx, &DESCRIBED_OBJECT)?;
+            let kind_v = d.req(cx, "kind")?;
+            let kind = kind_v.nonempty_string(cx)?;
+            let obj_name_v = d.req(cx, "name")?;
+            let obj_name = obj_name_v.nonempty_string(cx)?;
+            let id_v = o.req(cx, "metric")?;
+            let id = id_v.map(cx, &OBJECT_METRIC_ID)?;
+            let name_v = id.req(cx, "name")?;
+            let target = read_target(cx, &o.req(cx, "target")?, false)?;
+            if kind != "Service" {
+                cx.warn(
+                    kind_v.pos(),
+                    &kind_v.path,
+                    format!(
+                        "Object metrics of kind {kind} are not simulated (kubesim serves a Service's); this metric is ignored"
+                    ),
+                );
+                return Ok(None);
+            }
+            if let Some(av) = d.get("apiVersion")
+                && av.nonempty_string(cx)? != "v1"
+            {
+                return Err(av.err(cx, "a Service's apiVersion is v1"));
+            }
+            let name = name_v.one_of(cx, METRIC_NAMES)?;
+            services.push(ServiceRef {
+                index,
+                service: Ref {
+                    name: obj_name,
+                    loc: obj_name_v.loc(cx),
+                },
+            });
+            let source = if name == "requests_per_second" {
+                MetricSource::ObjectRequestRate { service: 0 }
+            } else {
+                MetricSource::ObjectInFlight { service: 0 }
             };
             Ok(Some(MetricSpec {
                 source,

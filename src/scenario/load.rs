@@ -1615,7 +1615,9 @@ fn resolve_autoscaling(
             let s = find_service(&r.service, &spec.namespace)?;
             match &mut spec.metrics[r.index].source {
                 MetricSource::ExternalRequestRate { service }
-                | MetricSource::ExternalInFlight { service } => *service = s,
+                | MetricSource::ExternalInFlight { service }
+                | MetricSource::ObjectRequestRate { service }
+                | MetricSource::ObjectInFlight { service } => *service = s,
                 _ => {}
             }
         }

@@ -19,12 +19,12 @@ use crate::cluster::apiserver;
 use crate::cluster::autoscaling::AutoscalingTimer;
 use crate::cluster::autoscaling::behavior::HpaHistory;
 use crate::cluster::autoscaling::metrics::{
-    RateMeter, pod_cpu, pod_request_rates, pod_sample, selected_pods, service_in_flight,
-    services_selecting,
+    RateMeter, pod_cpu, pod_memory, pod_memory_sample, pod_request_rates, pod_sample,
+    selected_pods, service_in_flight, services_selecting,
 };
 use crate::cluster::autoscaling::replicas::{
-    CalcConfig, external_per_pod_replicas, external_value_replicas, plain_replicas,
-    resource_replicas,
+    CalcConfig, external_per_pod_replicas, external_value_replicas, object_per_pod_replicas,
+    object_value_replicas, plain_replicas, resource_replicas,
 };
 use crate::cluster::autoscaling_spec::{
     HpaControllerSpec, HpaSpec, MetricSource, MetricSpec, MetricTarget,
@@ -122,6 +122,55 @@ impl HpaController {
                     .collect();
                 let (r, u) = plain_replicas(current, v, &samples, true, cfg).map_err(err)?;
                 Ok((r, u as f64 / 1000.0))
+            }
+            (MetricSource::ResourceMemory, MetricTarget::Utilization(u)) => {
+                // Memory has no readiness or initialization rules (upstream groupPods applies
+                // them to CPU only).
+                let samples: Vec<_> = pods
+                    .iter()
+                    .map(|p| pod_memory_sample(p, pod_memory(state, p, now), true))
+                    .collect();
+                let r = resource_replicas(current, u, &samples, false, cfg).map_err(err)?;
+                Ok((r.replicas, f64::from(r.utilization)))
+            }
+            (MetricSource::ResourceMemory, MetricTarget::AverageValue(v)) => {
+                let samples: Vec<_> = pods
+                    .iter()
+                    .map(|p| pod_memory_sample(p, pod_memory(state, p, now), false))
+                    .collect();
+                let (r, u) = plain_replicas(current, v, &samples, false, cfg).map_err(err)?;
+                // Reported in bytes.
+                Ok((r, u as f64 / 1000.0))
+            }
+            (
+                MetricSource::ObjectRequestRate { service }
+                | MetricSource::ObjectInFlight { service },
+                target,
+            ) => {
+                let value = match m.source {
+                    MetricSource::ObjectRequestRate { .. } => h.rates.rate(state, *service, now),
+                    _ => service_in_flight(state, *service) as f64,
+                };
+                let usage = (value * 1000.0).round() as i64;
+                match target {
+                    // Upstream GetObjectMetricReplicas: ready pods of the target's selector.
+                    MetricTarget::Value(t) => {
+                        let ready = pods
+                            .iter()
+                            .filter(|p| p.phase == PodPhase::Running && p.is_ready())
+                            .count() as i64;
+                        let (r, _) = object_value_replicas(current, t, usage, ready, cfg.tolerance);
+                        Ok((r, value))
+                    }
+                    // Upstream GetObjectPerPodMetricReplicas with the scale's status replicas.
+                    MetricTarget::AverageValue(t) => {
+                        let (r, _) = object_per_pod_replicas(current, t, usage, cfg.tolerance);
+                        Ok((r, value))
+                    }
+                    MetricTarget::Utilization(_) => {
+                        Err("invalid target for an Object metric".into())
+                    }
+                }
             }
             (MetricSource::PodsRequestRate, MetricTarget::AverageValue(v)) => {
                 let services = services_selecting(state, &ns, &d.template.labels);

@@ -217,3 +217,50 @@ pub fn services_selecting(
         .map(|(i, _)| i)
         .collect()
 }
+
+/// A pod's memory in use as metrics-server would report it at `now`, in milli-bytes (upstream
+/// reads every resource with `MilliValue`), with the sample's timestamp. kubesim's memory
+/// model is the Behavior's `memoryLeak`: `initial` plus `rate` times the time since the pod's
+/// containers started, at most the first container's memory limit when it has one (the kernel
+/// kills it there). Only Running pods have a value.
+pub fn pod_memory(state: &ClusterState, pod: &Pod, now: SimTime) -> Option<(i64, SimTime)> {
+    let ts = last_sample_time(now, state.spec.sample_every)?;
+    if pod.phase != PodPhase::Running {
+        return None;
+    }
+    let started = pod.started_at?;
+    let main = pod.template.containers.first()?;
+    let (initial, rate) = match state.spec.behaviors.get(&pod.workload) {
+        Some(b) => {
+            let h = b.health_for(&main.image);
+            (h.memory_initial, h.memory_leak_per_sec)
+        }
+        None => (0, 0.0),
+    };
+    let secs = ts.saturating_since(started).as_secs_f64();
+    let mut bytes = initial as f64 + rate * secs;
+    if main.limits.memory_bytes > 0 {
+        bytes = bytes.min(main.limits.memory_bytes as f64);
+    }
+    Some(((bytes * 1000.0).round() as i64, ts))
+}
+
+/// The calculator's view of `pod` for a memory metric: as [`pod_sample`], with the pod's memory
+/// request (sum over containers, milli-bytes) when `with_request`, or `None` when a container
+/// has none (upstream `calculatePodRequests`: "missing request for memory").
+pub fn pod_memory_sample(
+    pod: &Pod,
+    metric: Option<(i64, SimTime)>,
+    with_request: bool,
+) -> PodSample {
+    let mut s = pod_sample(pod, metric, false);
+    if with_request {
+        let cs = &pod.template.containers;
+        s.request = if cs.iter().all(|c| c.requests.memory_bytes > 0) {
+            Some(cs.iter().map(|c| c.requests.memory_bytes * 1000).sum())
+        } else {
+            None
+        };
+    }
+    s
+}

@@ -171,7 +171,10 @@ pub fn resource_replicas(
     for p in pods {
         match p.request {
             Some(r) => requests.push(r),
-            None => return Err(CalcError("missing request for cpu".into())),
+            None => {
+                let resource = if cpu { "cpu" } else { "memory" };
+                return Err(CalcError(format!("missing request for {resource}")));
+            }
         }
     }
     let with_req = |vals: &[(usize, i64)]| -> Vec<(i64, i64)> {
@@ -327,6 +330,36 @@ pub fn external_per_pod_replicas(
         total
     };
     (replicas, usage)
+}
+
+/// Upstream `GetObjectMetricReplicas`: an Object metric with a `Value` target. The object's
+/// value `usage` against `target` gives `usageRatio`, then `getUsageRatioReplicaCount` as for
+/// an External metric: within the tolerance no change, else `ceil(ratio * ready pods)`, and
+/// from 0 replicas `ceil(ratio)`. Returns `(replicas, usage)`.
+pub fn object_value_replicas(
+    current: i32,
+    target: i64,
+    usage: i64,
+    ready_pods: i64,
+    tolerance: f64,
+) -> (i32, i64) {
+    // The same arithmetic as `GetExternalMetricReplicas` (both call
+    // `getUsageRatioReplicaCount`).
+    external_value_replicas(current, target, usage, ready_pods, tolerance)
+}
+
+/// Upstream `GetObjectPerPodMetricReplicas`: an Object metric with an `AverageValue` target:
+/// `usageRatio = usage / (target * statusReplicas)`; outside the tolerance
+/// `ceil(usage / target)`; the reported usage is `ceil(usage / statusReplicas)`. Returns
+/// `(replicas, usage per pod)`.
+pub fn object_per_pod_replicas(
+    status_replicas: i32,
+    target_per_pod: i64,
+    usage: i64,
+    tolerance: f64,
+) -> (i32, i64) {
+    // The same arithmetic as `GetExternalPerPodMetricReplicas`.
+    external_per_pod_replicas(status_replicas, target_per_pod, usage, tolerance)
 }
 
 #[cfg(test)]

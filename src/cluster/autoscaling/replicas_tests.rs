@@ -31,6 +31,8 @@ enum P {
     Hot,
     /// Running, not Ready, started 3 min ago.
     NotReady,
+    /// Running, not Ready, started 1 min ago (inside the CPU initialization period).
+    HotNotReady,
     /// Pending.
     Pending,
     /// Failed.
@@ -46,10 +48,10 @@ fn pods(kinds: &[P], levels: &[i64]) -> Vec<PodSample> {
         .enumerate()
         .map(|(i, k)| {
             let start = match k {
-                P::Hot => at(T - 60),
+                P::Hot | P::HotNotReady => at(T - 60),
                 _ => at(T - 180),
             };
-            let ready = !matches!(k, P::NotReady | P::Pending | P::Failed);
+            let ready = !matches!(k, P::NotReady | P::HotNotReady | P::Pending | P::Failed);
             PodSample {
                 deleted_or_failed: matches!(k, P::Failed | P::Deleted),
                 pending: matches!(k, P::Pending),
@@ -230,6 +232,63 @@ fn resource_utilization_cases() {
             200,
         ),
         (
+            "TestReplicaCalcScaleHotCpuNoScale",
+            3,
+            vec![Cool, HotNotReady, HotNotReady],
+            vec![400, 500, 700],
+            30,
+            3,
+            40,
+        ),
+        (
+            "TestReplicaCalcScaleUpIgnoresFailedPods",
+            2,
+            vec![Cool, Cool, Failed, Failed],
+            vec![500, 700],
+            30,
+            4,
+            60,
+        ),
+        (
+            "TestReplicaCalcScaleUpIgnoresDeletionPods",
+            2,
+            vec![Cool, Cool, Deleted, Deleted],
+            vec![500, 700],
+            30,
+            4,
+            60,
+        ),
+        (
+            "TestReplicaCalcMissingMetricsHotCpuScaleUp",
+            3,
+            vec![HotNotReady, Cool, Cool],
+            vec![100, 2000],
+            50,
+            4,
+            200,
+        ),
+        (
+            // Metrics of pods the selector does not return are not counted.
+            "TestReplicaCalcSuperfluousMetrics",
+            4,
+            cool(4),
+            vec![4000, 9500, 3000, 7000, 3200, 2000],
+            100,
+            24,
+            587,
+        ),
+        (
+            // A surge pod without a metric yet: counted at 100 % on the way down, which would
+            // turn the scale-down into a scale-up, so no change.
+            "TestReplicaCalcDuringRollingUpdateWithMaxSurge",
+            2,
+            cool(3),
+            vec![100, 100],
+            50,
+            2,
+            10,
+        ),
+        (
             "TestReplicaCalcMissingMetricsUnreadyScaleDown",
             4,
             vec![NotReady, Cool, Cool, Cool],
@@ -267,6 +326,8 @@ fn resource_errors() {
     assert!(e.0.starts_with("missing request for"), "{e:?}");
     // No pods selected.
     assert!(resource_replicas(1, 100, &[], true, &cfg()).is_err());
+    // TestReplicaCalcEmptyMetrics: no metrics at all.
+    assert!(resource_replicas(4, 100, &pods(&cool(3), &[]), true, &cfg()).is_err());
     // Every pod unready: no metrics for ready pods.
     let p = pods(&[P::NotReady, P::NotReady], &[100, 100]);
     assert!(resource_replicas(2, 50, &p, true, &cfg()).is_err());
@@ -294,6 +355,16 @@ fn plain_metric_cases() {
             15000,
             6,
             30000,
+        ),
+        (
+            // A Pods metric has no CPU readiness rules: the unready hot pods count.
+            "TestReplicaCalcScaleUpCMUnreadyHotCpuScaleWouldScaleDown",
+            3,
+            vec![HotNotReady, Cool, HotNotReady],
+            vec![50000, 15000, 30000],
+            15000,
+            7,
+            31666,
         ),
         (
             "TestReplicaCalcScaleDownCM",
@@ -402,4 +473,99 @@ fn grouping_rules() {
     let mut s = pods(&cool(1), &[100])[0];
     s.start_time = None;
     assert_eq!(group_pods(&[s], true, &c), vec![Group::Unready]);
+}
+
+#[test]
+fn resource_computed_tolerance() {
+    // TestReplicaCalcComputedToleranceAlgImplementation: 10 pods using 150m each, requesting
+    // 300m on average (jittered), so 50 % of requests. A target just past the tolerance
+    // (1 / (2 * 0.9) + 0.01 -> 56 %) scales down to ceil(50 / 56 * 10) = 9; a target inside it
+    // (+ 0.004 -> 55 %) does not scale.
+    let requests = [400, 200, 310, 290, 302, 298, 301, 299, 300, 300];
+    let mut p = pods(&cool(10), &[150; 10]);
+    for (pod, r) in p.iter_mut().zip(requests) {
+        pod.request = Some(r);
+    }
+    let requested_to_used = 2.0f64;
+    let past = ((1.0 / (requested_to_used * 0.9)).abs() + 0.01) * 100.0;
+    let r = resource_replicas(10, past as i32, &p, true, &cfg()).unwrap();
+    assert_eq!((r.replicas, r.utilization), (9, 50));
+    let inside = ((1.0 / (requested_to_used * 0.9)).abs() + 0.004) * 100.0;
+    let r = resource_replicas(10, inside as i32, &p, true, &cfg()).unwrap();
+    assert_eq!((r.replicas, r.utilization), (10, 50));
+}
+
+#[test]
+fn object_cases() {
+    // Object metric, Value target: (upstream test, current, object's value, target, ready
+    // pods, expected replicas).
+    let cases = [
+        ("TestReplicaCalcScaleUpCMObject", 3, 20000, 15000, 3, 4),
+        (
+            // If unready pods counted, 15 replicas.
+            "TestReplicaCalcScaleUpCMObjectIgnoresUnreadyPods",
+            3,
+            50000,
+            10000,
+            1,
+            5,
+        ),
+        ("TestReplicaCalcScaleDownCMObject", 5, 12000, 20000, 5, 3),
+        ("TestReplicaCalcToleranceCMObject", 3, 20666, 20000, 3, 3),
+    ];
+    for (name, current, usage, target, ready, want) in cases {
+        assert_eq!(
+            object_value_replicas(current, target, usage, ready, 0.1),
+            (want, usage),
+            "{name}"
+        );
+    }
+    // Object metric, AverageValue target: (upstream test, current, value, per-pod target,
+    // expected replicas, expected usage per pod).
+    let per_pod = [
+        (
+            "TestReplicaCalcScaleUpCMPerPodObject",
+            3,
+            20000,
+            5000,
+            4,
+            6667,
+        ),
+        (
+            "TestReplicaCalcScaleDownPerPodCMObject",
+            5,
+            6000,
+            2000,
+            3,
+            1200,
+        ),
+        (
+            "TestReplicaCalcTolerancePerPodCMObject",
+            4,
+            20166,
+            5000,
+            4,
+            5042,
+        ),
+    ];
+    for (name, current, usage, target, want, want_usage) in per_pod {
+        assert_eq!(
+            object_per_pod_replicas(current, target, usage, 0.1),
+            (want, want_usage),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn memory_utilization_has_no_cpu_readiness_rules() {
+    // groupPods applies the initialization period and readiness rules to CPU only
+    // (TestGroupPods "count in a ready pod - memory"): a not-ready pod's memory counts.
+    let p = pods(&[P::NotReady, P::HotNotReady, P::Cool], &[600, 600, 600]);
+    let r = resource_replicas(3, 50, &p, false, &cfg()).unwrap();
+    // 1800 * 100 / 3000 = 60 % against 50 %: ratio 1.2, ceil(1.2 * 3) = 4.
+    assert_eq!((r.replicas, r.utilization), (4, 60));
+    // The same pods on CPU: only the cool one counts, the two unready at 0 on a scale-up.
+    let r = resource_replicas(3, 50, &p, true, &cfg()).unwrap();
+    assert_eq!((r.replicas, r.utilization), (3, 60));
 }
