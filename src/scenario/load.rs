@@ -796,6 +796,7 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
             )));
         }
         behavior_at.insert(w.name.clone(), w.loc.clone());
+        check_init_container_names(&c, &b.value)?;
         behaviors.insert(w.name.clone(), b.value.spec.clone());
         if let Some(l) = &b.value.cpu_load {
             c.cpu_load.insert(w.name.clone(), l.clone());
@@ -973,6 +974,16 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
                     command: command.clone(),
                 }
             }
+            RawAction::UpdateTemplate {
+                deployment,
+                annotations,
+            } => {
+                resolve(deployment, "Deployment", &deployment_names)?;
+                TimelineAction::UpdateTemplate {
+                    deployment: deployment.name.clone(),
+                    annotations: annotations.clone(),
+                }
+            }
         };
         timeline.push(TimelineEntry {
             at: SimTime(e.at.0),
@@ -1099,6 +1110,49 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
         autoscaling,
     };
     Ok((spec, warnings))
+}
+
+/// A Behavior's `spec.initContainers` keys must name init containers of its workload's pod
+/// template.
+fn check_init_container_names(c: &Collected, b: &BehaviorDoc) -> Result<(), ScenarioError> {
+    let w = b.workload.name.as_str();
+    let template = c
+        .deployments
+        .iter()
+        .find(|d| d.value.name == w)
+        .map(|d| &d.value.template)
+        .or_else(|| {
+            c.replica_sets
+                .iter()
+                .find(|d| d.value.name == w)
+                .map(|d| &d.value.template)
+        })
+        .or_else(|| {
+            c.jobs
+                .iter()
+                .find(|d| d.value.name == w)
+                .map(|d| &d.value.template)
+        })
+        .or_else(|| {
+            c.rollouts
+                .iter()
+                .find(|d| d.value.spec.name == w)
+                .map(|d| &d.value.spec.template)
+        });
+    let Some(template) = template else {
+        return Ok(());
+    };
+    for ((name, _), loc) in b.spec.init_containers.iter().zip(&b.init_locs) {
+        if !template.init_containers.iter().any(|ic| &ic.name == name) {
+            return Err(unknown_ref(
+                name,
+                loc,
+                &format!("init container of {w}"),
+                template.init_containers.iter().map(|ic| ic.name.as_str()),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn unknown_ref<'a>(
