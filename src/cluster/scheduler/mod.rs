@@ -208,11 +208,23 @@ impl Scheduler {
         if n_all == 0 {
             return Err("0/0 nodes are available: no nodes available to schedule pods.".into());
         }
+        // Upstream `RunFilterPluginsWithNominatedPods`: pods nominated to a node by an earlier
+        // preemption, of at least this pod's priority, count on that node while filtering, so
+        // a lower-priority pod cannot take the room being freed for them. Upstream adds them
+        // to a per-node copy and also filters without them (for inter-pod affinity to them);
+        // kubesim adds them to the snapshot for the filter phase and takes them out again
+        // before scoring, which upstream also does without them.
+        let reserved = nominated_to_count(&self.nominated, pod, &state.store);
+        for (p, node) in &reserved {
+            self.snapshot.add_pod(p, node);
+        }
         for p in fw.filters.iter_mut() {
             p.prepare(pod, &mut self.snapshot, &state.store);
         }
-        for (p, _) in fw.scores.iter_mut() {
-            p.prepare(pod, &mut self.snapshot, &state.store);
+        if reserved.is_empty() {
+            for (p, _) in fw.scores.iter_mut() {
+                p.prepare(pod, &mut self.snapshot, &state.store);
+            }
         }
         let cx = CycleContext {
             pod,
@@ -225,6 +237,9 @@ impl Scheduler {
             if let Err(r) = p.pre_filter(&cx) {
                 counts.insert(r, n_all);
                 self.failed_nodes.extend((0..n_all).map(|i| (i, k)));
+                for (p, _) in &reserved {
+                    self.snapshot.remove_pod(p.id);
+                }
                 return Err(fit_error(n_all, &counts));
             }
         }
@@ -289,6 +304,21 @@ impl Scheduler {
             }
         }
         self.next_start_node_index = (start + processed) % n_all;
+        if !reserved.is_empty() {
+            for (p, _) in &reserved {
+                self.snapshot.remove_pod(p.id);
+            }
+            if self.feasible.len() > 1 {
+                for (p, _) in fw.scores.iter_mut() {
+                    p.prepare(pod, &mut self.snapshot, &state.store);
+                }
+            }
+        }
+        let cx = CycleContext {
+            pod,
+            snapshot: &self.snapshot,
+            pods: &state.store.pods,
+        };
         if self.feasible.is_empty() {
             return Err(fit_error(n_all, &counts));
         }
@@ -443,6 +473,13 @@ impl Scheduler {
             .map(|&(i, k)| (i, names[k].as_str()))
             .collect();
         let offset = ctx.rng().random_range(0..failed.len().max(1));
+        // The dry run filters with the nominated pods too (upstream `SelectVictimsOnNode`
+        // calls `RunFilterPluginsWithNominatedPods`): room kept for a higher-priority
+        // preemptor cannot be won by evicting lower-priority pods.
+        let reserved = nominated_to_count(&self.nominated, pod, &state.store);
+        for (p, node) in &reserved {
+            self.snapshot.add_pod(p, node);
+        }
         let result = preemption::post_filter(
             pod,
             self.nominated.get(&pod.id).map(String::as_str),
@@ -452,6 +489,9 @@ impl Scheduler {
             &mut self.snapshot,
             &state.store,
         );
+        for (p, _) in &reserved {
+            self.snapshot.remove_pod(p.id);
+        }
         match result {
             preemption::PostFilterResult::Unschedulable(m) => Some(m),
             preemption::PostFilterResult::Nominate { node, victims } => {
@@ -543,6 +583,27 @@ impl Scheduler {
             _ => {}
         }
     }
+}
+
+/// The pods nominated to a node (`status.nominatedNodeName`) that count against `pod` there:
+/// not `pod` itself, still unbound and not being deleted, and of at least its priority
+/// (upstream `addGENominatedPods`), with their node names, in pod-id order.
+fn nominated_to_count<'s>(
+    nominated: &BTreeMap<PodId, String>,
+    pod: &Pod,
+    store: &'s crate::cluster::state::Store,
+) -> Vec<(&'s Pod, String)> {
+    nominated
+        .iter()
+        .filter(|(id, _)| **id != pod.id)
+        .filter_map(|(id, node)| store.pods.get(id).map(|p| (p, node)))
+        .filter(|(p, _)| {
+            p.node.is_none()
+                && p.deletion_timestamp.is_none()
+                && p.template.priority >= pod.template.priority
+        })
+        .map(|(p, node)| (p, node.clone()))
+        .collect()
 }
 
 /// True if the `kubesim explain` target (`namespace/name`, `name`, or a prefix of either)

@@ -7,14 +7,18 @@
 //! `pkg/scheduler/framework/preemption/preemption.go` (`DryRunPreemption` from a random offset,
 //! `pickOneNodeForPreemption`).
 //!
-//! PodDisruptionBudgets: kubesim has none yet, so every victim counts as non-violating; the seam
-//! is [`pdb_violations`], which a PDB model fills in (upstream `filterPodsWithPDBViolation`:
-//! violating victims are reprieved first and fewer violations win the node choice).
+//! PodDisruptionBudgets are honoured as upstream does, best-effort: the budgets'
+//! `disruptionsAllowed` is read once per preemption attempt ([`pdb_allowances`], upstream
+//! `getPodDisruptionBudgets` in `Evaluator.Preempt`), victims whose eviction would take a
+//! budget below zero are reprieved first ([`filter_pods_with_pdb_violation`]), and the node
+//! with the fewest such victims wins. Preemption still deletes a violating victim when nothing
+//! else makes room: the scheduler does not go through the Eviction API.
 
 use std::collections::BTreeMap;
 
+use crate::cluster::disruption::pdb_status;
 use crate::cluster::objects::{Pod, PodId};
-use crate::cluster::spec::PreemptionPolicy;
+use crate::cluster::spec::{PodDisruptionBudgetSpec, PreemptionPolicy};
 use crate::cluster::state::Store;
 use crate::engine::SimTime;
 
@@ -66,10 +70,68 @@ pub fn num_candidates(num_nodes: usize) -> usize {
         .min(num_nodes)
 }
 
-/// The seam for PodDisruptionBudgets: how many of `victims` would violate a budget (none
-/// while kubesim has no PDB model).
-pub fn pdb_violations(_store: &Store, _victims: &[PodId]) -> usize {
-    0
+/// A PodDisruptionBudget as preemption sees it: the budget and its `status.disruptionsAllowed`
+/// (pods) at the start of the attempt.
+#[derive(Clone, Copy, Debug)]
+pub struct PdbAllowance<'a> {
+    /// The budget.
+    pub pdb: &'a PodDisruptionBudgetSpec,
+    /// `status.disruptionsAllowed`: how many more of its pods may be disrupted now.
+    pub allowed: i32,
+}
+
+/// Every PodDisruptionBudget in the store with its `disruptionsAllowed`, as the disruption
+/// controller would report it now (name order).
+pub fn pdb_allowances(store: &Store) -> Vec<PdbAllowance<'_>> {
+    store
+        .pdbs
+        .values()
+        .map(|pdb| PdbAllowance {
+            pdb,
+            allowed: pdb_status(pdb, store).disruptions_allowed,
+        })
+        .collect()
+}
+
+/// Upstream `filterPodsWithPDBViolation`: split `pods` (kept in order) into those whose
+/// eviction would take some matching budget below zero and the others. Each matching budget's
+/// allowance is decremented per pod, so with `disruptionsAllowed: 1` and three matching pods
+/// the first is non-violating and the next two are violating. A budget in another namespace,
+/// one with an empty selector (upstream: matches nothing) and a pod without labels never
+/// match; a pod already being deleted was disrupted already (upstream finds it in
+/// `status.disruptedPods`) and does not decrement.
+pub fn filter_pods_with_pdb_violation<'p>(
+    pods: &[&'p Pod],
+    pdbs: &[PdbAllowance<'_>],
+) -> (Vec<&'p Pod>, Vec<&'p Pod>) {
+    let mut allowed: Vec<i32> = pdbs.iter().map(|b| b.allowed).collect();
+    let mut violating = Vec::new();
+    let mut non_violating = Vec::new();
+    for &pod in pods {
+        let mut violated = false;
+        if !pod.labels.is_empty() {
+            for (k, b) in pdbs.iter().enumerate() {
+                let sel = &b.pdb.selector;
+                if b.pdb.namespace != pod.namespace
+                    || (sel.match_labels.is_empty() && sel.match_expressions.is_empty())
+                    || !sel.matches(&pod.labels)
+                    || pod.deletion_timestamp.is_some()
+                {
+                    continue;
+                }
+                allowed[k] -= 1;
+                if allowed[k] < 0 {
+                    violated = true;
+                }
+            }
+        }
+        if violated {
+            violating.push(pod);
+        } else {
+            non_violating.push(pod);
+        }
+    }
+    (violating, non_violating)
 }
 
 /// Upstream `util.MoreImportantPod`: higher priority, then earlier start time.
@@ -113,13 +175,15 @@ fn fits(
 
 /// Upstream `SelectVictimsOnNode`: remove every lower-priority pod from the node; if the pod
 /// then fits, add them back most important first, keeping out only those without which it
-/// does not fit. The snapshot is restored before returning.
+/// does not fit. PDB-violating pods are reprieved first, and those that stay victims are
+/// counted. The snapshot is restored before returning.
 pub fn select_victims_on_node(
     pod: &Pod,
     node: usize,
     filters: &mut [Box<dyn Plugin>],
     snapshot: &mut Snapshot,
     store: &Store,
+    pdbs: &[PdbAllowance<'_>],
 ) -> Option<Candidate> {
     let prio = pod.template.priority;
     let mut potential: Vec<&Pod> = snapshot.nodes[node]
@@ -137,25 +201,27 @@ pub fn select_victims_on_node(
         snapshot.remove_pod(p.id);
     }
     let mut reasons = Vec::new();
-    let mut victims: Vec<PodId> = Vec::new();
+    let mut victims: Vec<&Pod> = Vec::new();
+    let mut num_pdb_violations = 0;
     if fits(pod, node, filters, snapshot, store, &mut reasons) {
         // Reprieve: PDB-violating victims first, then the others (both most important first).
-        let violating: Vec<&Pod> = potential
-            .iter()
-            .copied()
-            .filter(|p| pdb_violations(store, &[p.id]) > 0)
-            .collect();
-        let rest: Vec<&Pod> = potential
-            .iter()
-            .copied()
-            .filter(|p| pdb_violations(store, &[p.id]) == 0)
-            .collect();
-        for p in violating.into_iter().chain(rest) {
+        let (violating, rest) = filter_pods_with_pdb_violation(&potential, pdbs);
+        let mixed = !violating.is_empty() && !rest.is_empty();
+        for (p, is_violating) in violating
+            .into_iter()
+            .map(|p| (p, true))
+            .chain(rest.into_iter().map(|p| (p, false)))
+        {
             snapshot.add_pod(p, &node_name);
             if !fits(pod, node, filters, snapshot, store, &mut reasons) {
                 snapshot.remove_pod(p.id);
-                victims.push(p.id);
+                victims.push(p);
+                num_pdb_violations += usize::from(is_violating);
             }
+        }
+        // Upstream re-sorts the victims by importance when both groups were present.
+        if mixed {
+            victims.sort_by(|a, b| more_important(a, b));
         }
     } else {
         for p in &potential {
@@ -164,18 +230,15 @@ pub fn select_victims_on_node(
         return None;
     }
     // Restore the victims.
-    for id in &victims {
-        if let Some(p) = store.pods.get(id) {
-            snapshot.add_pod(p, &node_name);
-        }
+    for p in &victims {
+        snapshot.add_pod(p, &node_name);
     }
     if victims.is_empty() {
         return None;
     }
-    let num_pdb_violations = pdb_violations(store, &victims);
     Some(Candidate {
         node,
-        victims,
+        victims: victims.iter().map(|p| p.id).collect(),
         num_pdb_violations,
     })
 }
@@ -279,13 +342,14 @@ pub fn post_filter(
         .map(|(i, _)| *i)
         .collect();
     let want = num_candidates(potential.len().max(1));
+    let pdbs = pdb_allowances(store);
     let mut candidates = Vec::new();
     for k in 0..potential.len() {
         if candidates.len() >= want {
             break;
         }
         let i = potential[(offset + k) % potential.len()];
-        match select_victims_on_node(pod, i, filters, snapshot, store) {
+        match select_victims_on_node(pod, i, filters, snapshot, store, &pdbs) {
             Some(c) => candidates.push(c),
             None => {
                 *counts
@@ -389,6 +453,110 @@ mod tests {
             assert_eq!(pick_one_node(cands, &s), Some(*want), "{name}");
         }
         assert_eq!(pick_one_node(&[], &s), None);
+    }
+
+    fn labelled(id: u64, app: &str, ns: &str, deleting: bool) -> Pod {
+        let mut p = pod();
+        p.id = PodId(id);
+        p.namespace = ns.into();
+        if !app.is_empty() {
+            p.labels.insert("app".into(), app.into());
+        }
+        if deleting {
+            p.deletion_timestamp = Some(SimTime(1));
+        }
+        p
+    }
+
+    fn budget(ns: &str, app: Option<&str>) -> PodDisruptionBudgetSpec {
+        use crate::cluster::spec::{DisruptionBudget, IntOrPercent, LabelSelector};
+        let mut selector = LabelSelector::default();
+        if let Some(a) = app {
+            selector.match_labels.insert("app".into(), a.into());
+        }
+        PodDisruptionBudgetSpec {
+            name: "b".into(),
+            namespace: ns.into(),
+            selector,
+            budget: DisruptionBudget::MinAvailable(IntOrPercent::Int(1)),
+        }
+    }
+
+    #[test]
+    fn filter_pods_with_pdb_violation_table() {
+        // Upstream `filterPodsWithPDBViolation`; each row: pods (app label, namespace, being
+        // deleted), budgets (namespace, selector app, disruptionsAllowed), violating pod ids.
+        type Row = (
+            &'static str,
+            Vec<(&'static str, &'static str, bool)>,
+            Vec<(&'static str, Option<&'static str>, i32)>,
+            Vec<u64>,
+        );
+        let rows: Vec<Row> = vec![
+            (
+                "allowance 1: the first matching pod fits, the next two violate",
+                vec![("a", "default", false); 3],
+                vec![("default", Some("a"), 1)],
+                vec![1, 2],
+            ),
+            (
+                "allowance 0: every matching pod violates",
+                vec![("a", "default", false), ("x", "default", false)],
+                vec![("default", Some("a"), 0)],
+                vec![0],
+            ),
+            (
+                "another namespace's budget does not apply",
+                vec![("a", "default", false)],
+                vec![("other", Some("a"), 0)],
+                vec![],
+            ),
+            (
+                "an empty selector matches nothing",
+                vec![("a", "default", false)],
+                vec![("default", None, 0)],
+                vec![],
+            ),
+            (
+                "a pod without labels matches nothing",
+                vec![("", "default", false)],
+                vec![("default", None, 0)],
+                vec![],
+            ),
+            (
+                "a pod already being deleted was disrupted already",
+                vec![("a", "default", true), ("a", "default", false)],
+                vec![("default", Some("a"), 1)],
+                vec![],
+            ),
+            (
+                "two budgets: violating either is enough",
+                vec![("a", "default", false)],
+                vec![("default", Some("a"), 5), ("default", Some("a"), 0)],
+                vec![0],
+            ),
+        ];
+        for (name, pods, budgets, want) in rows {
+            let pods: Vec<Pod> = pods
+                .iter()
+                .enumerate()
+                .map(|(i, &(app, ns, del))| labelled(i as u64, app, ns, del))
+                .collect();
+            let refs: Vec<&Pod> = pods.iter().collect();
+            let specs: Vec<PodDisruptionBudgetSpec> = budgets
+                .iter()
+                .map(|&(ns, app, _)| budget(ns, app))
+                .collect();
+            let allowances: Vec<PdbAllowance<'_>> = specs
+                .iter()
+                .zip(&budgets)
+                .map(|(pdb, &(_, _, allowed))| PdbAllowance { pdb, allowed })
+                .collect();
+            let (violating, rest) = filter_pods_with_pdb_violation(&refs, &allowances);
+            let got: Vec<u64> = violating.iter().map(|p| p.id.0).collect();
+            assert_eq!(got, want, "{name}");
+            assert_eq!(violating.len() + rest.len(), pods.len(), "{name}");
+        }
     }
 
     #[test]
