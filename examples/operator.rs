@@ -266,17 +266,19 @@ fn labels(c: &DatabaseCluster, role: &str) -> Labels {
 
 /// An instance pod: one per node (required anti-affinity against the other instances).
 fn instance_pod(c: &DatabaseCluster, name: &str) -> Pod {
-    let mut affinity = Affinity::default();
-    affinity.pod_anti_affinity = PodAffinityRules {
-        required: vec![PodAffinityTerm {
-            label_selector: Some(LabelSelector {
-                match_labels: labels(c, "instance"),
-                match_expressions: Vec::new(),
-            }),
-            namespaces: Vec::new(),
-            topology_key: "kubernetes.io/hostname".to_string(),
-        }],
-        preferred: Vec::new(),
+    let affinity = Affinity {
+        pod_anti_affinity: PodAffinityRules {
+            required: vec![PodAffinityTerm {
+                label_selector: Some(LabelSelector {
+                    match_labels: labels(c, "instance"),
+                    match_expressions: Vec::new(),
+                }),
+                namespaces: Vec::new(),
+                topology_key: "kubernetes.io/hostname".to_string(),
+            }],
+            preferred: Vec::new(),
+        },
+        ..Affinity::default()
     };
     let template = PodTemplateSpec {
         labels: labels(c, "instance"),

@@ -585,3 +585,29 @@ impl Component<Event, ClusterState> for DeploymentController {
         }
     }
 }
+
+#[cfg(test)]
+mod annotation_hash_tests {
+    use super::*;
+
+    #[test]
+    fn template_annotations_are_part_of_the_hash() {
+        let base = PodTemplateSpec::default();
+        let mut a = base.clone();
+        a.annotations
+            .insert("checksum/config".into(), "3f9a61c2".into());
+        let mut b = base.clone();
+        b.annotations
+            .insert("checksum/config".into(), "7c04e9d5".into());
+        // (template, other, same hash?)
+        let cases = [
+            (&base, &base, true),
+            (&a, &a.clone(), true),
+            (&base, &a, false),
+            (&a, &b, false),
+        ];
+        for (i, (x, y, same)) in cases.iter().enumerate() {
+            assert_eq!(compute_hash(x) == compute_hash(y), *same, "case {i}");
+        }
+    }
+}
