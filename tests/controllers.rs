@@ -93,6 +93,7 @@ fn spec(replicas: i32, nodes: u32, timeline: Vec<(u64, TimelineAction)>) -> Clus
         argo: Default::default(),
         trace: None,
         autoscaling: Default::default(),
+        stateful: Default::default(),
         services: vec![],
         traffic: vec![],
         destination_rules: vec![],

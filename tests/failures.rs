@@ -280,7 +280,7 @@ spec:
         ),
         (
             "- {at: 1m, killLeader: {}}",
-            "timeline verb \"killLeader\" is not supported yet",
+            "spec[0].killLeader.election: required field is missing",
         ),
         (
             "- {at: 1m, crashNode: {node: p-9}}",

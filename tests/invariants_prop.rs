@@ -153,6 +153,7 @@ fn scenario(
         argo: Default::default(),
         trace: None,
         autoscaling: Default::default(),
+        stateful: Default::default(),
         services: vec![],
         traffic: vec![],
         destination_rules: vec![],

@@ -301,7 +301,7 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
         (
             "Behavior for a workload that does not exist",
             format!("{}apiVersion: kubesim.dev/v1alpha1\nkind: Behavior\nmetadata: {{name: slow}}\nspec: {{workload: wbe, startup: 3s}}\n", base()),
-            "t.yaml:24:18: Behavior/slow: spec.workload: no Deployment, ReplicaSet, Job or Rollout named \"wbe\"; known: web (did you mean \"web\"?)",
+            "t.yaml:24:18: Behavior/slow: spec.workload: no Deployment, ReplicaSet, StatefulSet, Job, CronJob or Rollout named \"wbe\"; known: web (did you mean \"web\"?)",
         ),
         (
             "uniform with min above max",
@@ -340,8 +340,8 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
         ),
         (
             "unsupported timeline verb",
-            timeline("- at: 20m\n  killLeader: {component: scheduler}"),
-            "t.yaml:26:3: Timeline/t: spec[0].killLeader: timeline verb \"killLeader\" is not supported yet; supported verbs: scale, setImage, addNodes, removeNode, cordon, uncordon, rollout, crashNode, recoverNode, zoneOutage, partition, kubeletStop, apiServerDown, slowNode, drainNode, argo, updateTemplate",
+            timeline("- at: 20m\n  load: {service: web}"),
+            "t.yaml:26:3: Timeline/t: spec[0].load: timeline verb \"load\" is not supported yet; supported verbs: scale, setImage, addNodes, removeNode, cordon, uncordon, rollout, crashNode, recoverNode, zoneOutage, partition, kubeletStop, apiServerDown, slowNode, drainNode, argo, killLeader, updateStatefulSet, updateTemplate",
         ),
         (
             "unknown rollout action",

@@ -93,6 +93,7 @@ fn spec(
         argo: Default::default(),
         trace: None,
         autoscaling: Default::default(),
+        stateful: Default::default(),
         services: vec![],
         traffic: vec![],
         destination_rules: vec![],

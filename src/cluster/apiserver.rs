@@ -52,6 +52,13 @@ impl ApiServer {
             for &target in self.wiring.watchers(w.kind) {
                 ctx.send(target, delay, Event::Watch(w.clone()));
             }
+            // The StatefulSet controller's filtered pod informer.
+            if !state.store.stateful_sets.is_empty()
+                && let crate::cluster::events::ObjectRef::Pod { owner: Some(o), .. } = &w.object
+                && Wiring::statefulset_watches(w.kind, state.store.stateful_sets.contains_key(o))
+            {
+                ctx.send(self.wiring.statefulset, delay, Event::Watch(w.clone()));
+            }
         }
         self.scratch = out;
     }

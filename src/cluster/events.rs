@@ -46,6 +46,8 @@ pub enum Event {
     /// Autoscaler timers. Emitted and consumed by the HPA controller, the KEDA operator and
     /// the cluster autoscaler (`cluster::autoscaling`).
     Autoscaling(crate::cluster::autoscaling::AutoscalingTimer),
+    /// StatefulSet, CronJob and leader-election events (`cluster::stateful_events`).
+    Stateful(crate::cluster::stateful_events::StatefulEvent),
 }
 
 /// A fault the timeline injects.
@@ -247,6 +249,38 @@ pub enum ApiWrite {
         id: PodId,
         /// True for `Succeeded` (exit code 0), false for `Failed`.
         succeeded: bool,
+    },
+    /// Create a StatefulSet (scenario objects at the start of the run).
+    CreateStatefulSet(Box<crate::cluster::stateful_objects::StatefulSet>),
+    /// Change a StatefulSet's spec (`kubectl scale`, `set image`, `patch` of the partition).
+    UpdateStatefulSet {
+        /// `namespace/name`.
+        key: String,
+        /// New `spec.replicas`, if changed.
+        replicas: Option<i32>,
+        /// New `spec.template`, if changed (a new update revision).
+        template: Option<Arc<PodTemplateSpec>>,
+        /// New `spec.updateStrategy.rollingUpdate.partition`, if changed.
+        partition: Option<i32>,
+    },
+    /// Write a StatefulSet's status; `rollout_complete` also makes the update revision the
+    /// current one (upstream `completeRollingUpdate`).
+    StatefulSetStatus {
+        /// `namespace/name`.
+        key: String,
+        /// New status.
+        status: crate::cluster::stateful_objects::StatefulSetStatus,
+        /// True when every replica runs the update revision and is Ready.
+        rollout_complete: bool,
+    },
+    /// Bind a StatefulSet replica's PersistentVolumeClaim to a volume provisioned in the zone
+    /// of the node its pod was scheduled on (no-op if already bound). Emitted by the
+    /// StatefulSet controller when it sees the pod bound.
+    BindVolumeClaim {
+        /// `namespace/claim-name`.
+        claim: String,
+        /// The claim's binding.
+        binding: crate::cluster::stateful_objects::VolumeClaim,
     },
 }
 

@@ -149,6 +149,7 @@ mod tests {
             argo: Default::default(),
             trace: None,
             autoscaling: Default::default(),
+            stateful: Default::default(),
             services: vec![],
             traffic: vec![],
             destination_rules: vec![],

@@ -187,6 +187,8 @@ pub struct Recorder {
     pub jobs: Vec<JobRecord>,
     /// What the autoscalers did (HPA, KEDA, cluster autoscaler).
     pub autoscaling: crate::cluster::autoscaling::AutoscalingRecord,
+    /// What the StatefulSets, CronJobs and leader elections did.
+    pub stateful: crate::cluster::stateful_record::StatefulRecord,
 }
 
 /// How one Job ended.

@@ -323,6 +323,8 @@ pub enum ObjectKind {
     PodDisruptionBudget,
     /// `v1` Service (only changes made by the Rollout controller are committed).
     Service,
+    /// `apps/v1` StatefulSet.
+    StatefulSet,
 }
 
 impl fmt::Display for ObjectKind {
@@ -334,6 +336,7 @@ impl fmt::Display for ObjectKind {
             ObjectKind::Deployment => "Deployment",
             ObjectKind::PodDisruptionBudget => "PodDisruptionBudget",
             ObjectKind::Service => "Service",
+            ObjectKind::StatefulSet => "StatefulSet",
         })
     }
 }

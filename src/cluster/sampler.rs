@@ -136,6 +136,7 @@ pub fn sample_all(state: &mut ClusterState, now: SimTime) {
             .count();
         rec.sample(now, "failures.unrecovered", "", open as f64);
     }
+    crate::cluster::stateful_record::sample(state, now);
 }
 
 impl Component<Event, ClusterState> for Sampler {

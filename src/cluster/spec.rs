@@ -677,6 +677,26 @@ pub enum TimelineAction {
         /// The command.
         command: crate::cluster::argo::spec::ArgoCommand,
     },
+    /// Kill the process of the current leader of a `LeaderElection` (its container exits
+    /// with an error; the kubelet restarts it). It does not release the lease.
+    KillLeader {
+        /// The LeaderElection (Lease) name.
+        election: String,
+    },
+    /// Change a StatefulSet (`kubectl scale`, `kubectl set image`, `kubectl patch` of
+    /// `spec.updateStrategy.rollingUpdate.partition`).
+    UpdateStatefulSet {
+        /// StatefulSet name.
+        stateful_set: String,
+        /// New `spec.replicas`.
+        replicas: Option<i32>,
+        /// Container name for `image`; `None` = the first container.
+        container: Option<String>,
+        /// New image of that container (a new update revision).
+        image: Option<String>,
+        /// New partition.
+        partition: Option<i32>,
+    },
     /// Merge annotations into a Deployment's pod template (`kubectl patch deployment D -p
     /// '{"spec":{"template":{"metadata":{"annotations":{...}}}}}'`): a new template hash, so
     /// the Deployment rolls, unless every value is already set. This is how a ConfigMap or
@@ -811,6 +831,8 @@ pub struct ClusterSpec {
     pub trace: Option<crate::cluster::trace::TraceSpec>,
     /// Autoscalers: HPAs, KEDA ScaledObjects, the cluster autoscaler's node groups and options.
     pub autoscaling: crate::cluster::autoscaling_spec::AutoscalingSpec,
+    /// StatefulSets, CronJobs and leader elections.
+    pub stateful: crate::cluster::stateful_spec::StatefulSpec,
 }
 
 /// A `policy/v1` PodDisruptionBudget.

@@ -46,6 +46,10 @@ pub struct Store {
     /// Terminated (`Succeeded`) pods still in the store, oldest first (ids are creation
     /// order), for PodGC's terminated-pod threshold.
     pub terminated: std::collections::BTreeSet<PodId>,
+    /// StatefulSets by `namespace/name`.
+    pub stateful_sets: BTreeMap<String, crate::cluster::stateful_objects::StatefulSet>,
+    /// StatefulSet replicas' PersistentVolumeClaims by `namespace/claim-name`, once bound.
+    pub volume_claims: BTreeMap<String, crate::cluster::stateful_objects::VolumeClaim>,
 }
 
 /// Pods of one owner, counted as the ReplicaSet controller counts them.
@@ -786,6 +790,10 @@ impl ClusterState {
                     Change::Added,
                 );
             }
+            w @ (ApiWrite::CreateStatefulSet(_)
+            | ApiWrite::UpdateStatefulSet { .. }
+            | ApiWrite::StatefulSetStatus { .. }
+            | ApiWrite::BindVolumeClaim { .. }) => self.apply_stateful(w, now, out),
             ApiWrite::SetServiceRoute { service, route } => {
                 let Some(svc) = self.spec.services.get(service) else {
                     return;
@@ -842,7 +850,14 @@ impl ClusterState {
     /// The workload a ReplicaSet belongs to, for failure metrics: `Deployment ns/name` when a
     /// Deployment owns it, else `ReplicaSet ns/name`.
     pub fn workload_key(&self, rs_key: &str) -> Option<String> {
-        let rs = self.store.replica_sets.get(rs_key)?;
+        let Some(rs) = self.store.replica_sets.get(rs_key) else {
+            // A StatefulSet owns its pods directly.
+            return self
+                .store
+                .stateful_sets
+                .contains_key(rs_key)
+                .then(|| format!("StatefulSet {rs_key}"));
+        };
         Some(match &rs.owner {
             Some(d) => format!("Deployment {}", d.key),
             None => format!("ReplicaSet {rs_key}"),
@@ -910,6 +925,11 @@ impl ClusterState {
                         .deployments
                         .get(k)
                         .is_none_or(|d| d.status.ready_replicas >= d.replicas)
+                } else if let Some(k) = w.strip_prefix("StatefulSet ") {
+                    store
+                        .stateful_sets
+                        .get(k)
+                        .is_none_or(|s| s.status.ready_replicas >= s.replicas)
                 } else if let Some(k) = w.strip_prefix("ReplicaSet ") {
                     store
                         .replica_sets
@@ -922,6 +942,115 @@ impl ClusterState {
             if all {
                 f.recovered_at = Some(now);
             }
+        }
+    }
+}
+
+impl ClusterState {
+    /// Commit a StatefulSet or volume-claim write.
+    fn apply_stateful(&mut self, write: ApiWrite, now: SimTime, out: &mut Vec<WatchEvent>) {
+        match write {
+            ApiWrite::CreateStatefulSet(mut s) => {
+                let key = s.key();
+                if self.store.stateful_sets.contains_key(&key) {
+                    return;
+                }
+                s.created_at = now;
+                self.store.stateful_sets.insert(key.clone(), *s);
+                self.notify(
+                    out,
+                    ObjectKind::StatefulSet,
+                    ObjectRef::Named(key),
+                    Change::Added,
+                );
+            }
+            ApiWrite::UpdateStatefulSet {
+                key,
+                replicas,
+                template,
+                partition,
+            } => {
+                let Some(s) = self.store.stateful_sets.get_mut(&key) else {
+                    return;
+                };
+                if let Some(r) = replicas {
+                    s.replicas = r;
+                }
+                if let Some(t) = template {
+                    s.update_revision =
+                        crate::cluster::controllers::statefulset::revision_name(&s.name, &t);
+                    s.template = t;
+                }
+                if let (
+                    Some(p),
+                    crate::cluster::stateful_spec::StatefulSetUpdateStrategy::RollingUpdate {
+                        partition,
+                    },
+                ) = (partition, &mut s.update_strategy)
+                {
+                    *partition = p;
+                }
+                self.notify(
+                    out,
+                    ObjectKind::StatefulSet,
+                    ObjectRef::Named(key),
+                    Change::Modified,
+                );
+            }
+            ApiWrite::StatefulSetStatus {
+                key,
+                status,
+                rollout_complete,
+            } => {
+                let Some(s) = self.store.stateful_sets.get_mut(&key) else {
+                    return;
+                };
+                let complete = rollout_complete && s.current_revision != s.update_revision;
+                if s.status == status && !complete {
+                    return;
+                }
+                s.status = status;
+                if complete {
+                    s.current_revision = s.update_revision.clone();
+                    s.current_template = std::sync::Arc::clone(&s.template);
+                    self.recorder.event(
+                        now,
+                        "StatefulSet",
+                        key.clone(),
+                        "RollingUpdateComplete",
+                        format!("update to revision {} complete", s.update_revision),
+                    );
+                }
+                self.check_recovery(now);
+                self.notify(
+                    out,
+                    ObjectKind::StatefulSet,
+                    ObjectRef::Named(key),
+                    Change::Modified,
+                );
+            }
+            ApiWrite::BindVolumeClaim { claim, binding } => {
+                if self.store.volume_claims.contains_key(&claim) {
+                    return;
+                }
+                let where_ = match &binding.zone {
+                    Some(z) => format!("zone {z} (node {})", binding.node),
+                    None => format!("node {}", binding.node),
+                };
+                self.recorder.event(
+                    now,
+                    "PersistentVolumeClaim",
+                    claim.clone(),
+                    "ProvisioningSucceeded",
+                    format!("volume provisioned in {where_} for the first consumer"),
+                );
+                self.store.volume_claims.insert(claim, binding);
+                // Nothing watches claims: the StatefulSet controller reads them when it
+                // creates a replica's pod.
+                self.store.resource_version += 1;
+                self.recorder.counters.api_writes += 1;
+            }
+            _ => {}
         }
     }
 }

@@ -283,6 +283,83 @@ impl Timeline {
                     Event::Fault(Fault::Recover(node.clone())),
                 );
             }
+            TimelineAction::KillLeader { election } => {
+                state.recorder.event(
+                    now,
+                    "Timeline",
+                    election.clone(),
+                    "KillLeader",
+                    format!("kill the leader of {election} ({})", entry.source),
+                );
+                ctx.send(
+                    w.leader_election,
+                    SimDuration::ZERO,
+                    Event::Stateful(crate::cluster::stateful_events::StatefulEvent::KillLeader(
+                        election.clone(),
+                    )),
+                );
+            }
+            TimelineAction::UpdateStatefulSet {
+                stateful_set,
+                replicas,
+                container,
+                image,
+                partition,
+            } => {
+                let Some(set) = state
+                    .store
+                    .stateful_sets
+                    .values()
+                    .find(|s| &s.name == stateful_set)
+                else {
+                    return;
+                };
+                let key = set.key();
+                let template = match image {
+                    Some(image) => {
+                        let mut t = (*set.template).clone();
+                        let idx = match container {
+                            Some(c) => t.containers.iter().position(|x| &x.name == c),
+                            None => (!t.containers.is_empty()).then_some(0),
+                        };
+                        let Some(idx) = idx else { return };
+                        t.containers[idx].image = image.clone();
+                        Some(Arc::new(t))
+                    }
+                    None => None,
+                };
+                let mut what = Vec::new();
+                if let Some(r) = replicas {
+                    what.push(format!("replicas {r}"));
+                }
+                if let Some(i) = image {
+                    what.push(format!("image {i}"));
+                }
+                if let Some(p) = partition {
+                    what.push(format!("partition {p}"));
+                }
+                state.recorder.event(
+                    now,
+                    "Timeline",
+                    key.clone(),
+                    "UpdateStatefulSet",
+                    format!(
+                        "update statefulset {stateful_set}: {} ({})",
+                        what.join(", "),
+                        entry.source
+                    ),
+                );
+                apiserver::write(
+                    ctx,
+                    state,
+                    ApiWrite::UpdateStatefulSet {
+                        key,
+                        replicas: *replicas,
+                        template,
+                        partition: *partition,
+                    },
+                );
+            }
             TimelineAction::ZoneOutage { zone, duration } => {
                 let nodes: Vec<String> = state
                     .store

@@ -43,12 +43,18 @@ pub struct Wiring {
     pub keda: ComponentId,
     /// The cluster autoscaler.
     pub cluster_autoscaler: ComponentId,
+    /// The StatefulSet controller.
+    pub statefulset: ComponentId,
+    /// The CronJob controller.
+    pub cronjob: ComponentId,
+    /// The leader elections of workloads (their candidates' client-go elector loops).
+    pub leader_election: ComponentId,
 }
 
 impl Wiring {
     /// Component names in the order they are added (ids 0, 1, 2, ...). The names also seed the
     /// components' random streams, so they are part of the determinism contract.
-    pub const ORDER: [&'static str; 18] = [
+    pub const ORDER: [&'static str; 21] = [
         "apiserver",
         "scheduler",
         "replicaset-controller",
@@ -67,6 +73,9 @@ impl Wiring {
         "horizontal-pod-autoscaler",
         "keda-operator",
         "cluster-autoscaler",
+        "statefulset-controller",
+        "cronjob-controller",
+        "leader-election",
     ];
 
     /// The fixed wiring.
@@ -90,7 +99,17 @@ impl Wiring {
             hpa: ComponentId(15),
             keda: ComponentId(16),
             cluster_autoscaler: ComponentId(17),
+            statefulset: ComponentId(18),
+            cronjob: ComponentId(19),
+            leader_election: ComponentId(20),
         }
+    }
+
+    /// True if the StatefulSet controller watches this change: its informer sees only pods
+    /// owned by a StatefulSet (`owner_is_statefulset`), so other runs' event streams are
+    /// unchanged by it.
+    pub fn statefulset_watches(kind: ObjectKind, owner_is_statefulset: bool) -> bool {
+        kind == ObjectKind::Pod && owner_is_statefulset
     }
 
     /// The components that watch objects of `kind`, in delivery order.
@@ -112,6 +131,7 @@ impl Wiring {
             // The Eviction API reads PDBs at commit; nothing else watches them.
             ObjectKind::PodDisruptionBudget => &[],
             ObjectKind::Service => &[W.traffic],
+            ObjectKind::StatefulSet => &[W.statefulset],
         }
     }
 }

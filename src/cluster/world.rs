@@ -190,6 +190,27 @@ impl World {
             autoscaler_ids,
             [wiring.hpa, wiring.keda, wiring.cluster_autoscaler]
         );
+        // StatefulSets, CronJobs and leader elections come after the autoscalers.
+        let st = &spec.stateful;
+        let stateful_ids = [
+            sim.add_component(Box::new(
+                crate::cluster::controllers::statefulset::StatefulSetController::new(),
+            )),
+            sim.add_component(Box::new(
+                crate::cluster::controllers::cronjob::CronJobController::new(&st.cron_jobs),
+            )),
+            sim.add_component(Box::new(
+                crate::cluster::leader_election::LeaderElections::new(&st.leader_elections),
+            )),
+        ];
+        debug_assert_eq!(
+            stateful_ids,
+            [wiring.statefulset, wiring.cronjob, wiring.leader_election]
+        );
+        sim.state_mut().recorder.stateful.elections =
+            crate::cluster::leader_election::LeaderElections::records(&st.leader_elections);
+        sim.state_mut().recorder.stateful.cron_jobs =
+            crate::cluster::controllers::cronjob::CronJobController::records(&st.cron_jobs);
         debug_assert_eq!(
             ids,
             [
@@ -278,6 +299,32 @@ impl World {
                 Event::Api(ApiWrite::CreateReplicaSet(Box::new(obj))),
             );
         }
+        for s in &spec.stateful.stateful_sets {
+            let template = Arc::new(s.template.clone());
+            let revision =
+                crate::cluster::controllers::statefulset::revision_name(&s.name, &template);
+            let obj = crate::cluster::stateful_objects::StatefulSet {
+                name: s.name.clone(),
+                namespace: s.namespace.clone(),
+                replicas: s.replicas,
+                selector: s.selector.clone(),
+                template: Arc::clone(&template),
+                pod_management_policy: s.pod_management_policy,
+                update_strategy: s.update_strategy,
+                min_ready_seconds: s.min_ready_seconds,
+                volume_claim_templates: s.volume_claim_templates.clone(),
+                update_revision: revision.clone(),
+                current_revision: revision,
+                current_template: template,
+                created_at: t0,
+                status: Default::default(),
+            };
+            sim.schedule(
+                t0,
+                wiring.api,
+                Event::Api(ApiWrite::CreateStatefulSet(Box::new(obj))),
+            );
+        }
         for b in &spec.pod_disruption_budgets {
             sim.schedule(
                 t0,
@@ -309,6 +356,26 @@ impl World {
         }
         for (i, e) in spec.timeline.iter().enumerate() {
             sim.schedule(e.at, wiring.timeline, Event::Timeline(i));
+        }
+        // CronJobs sync at time zero (their first run is the first scheduled time after it);
+        // leader elections scan for candidates from time zero, every retry period.
+        for i in 0..spec.stateful.cron_jobs.len() {
+            sim.schedule(
+                t0,
+                wiring.cronjob,
+                Event::Stateful(crate::cluster::stateful_events::StatefulEvent::CronTick(
+                    i as u32,
+                )),
+            );
+        }
+        for i in 0..spec.stateful.leader_elections.len() {
+            sim.schedule(
+                t0,
+                wiring.leader_election,
+                Event::Stateful(crate::cluster::stateful_events::StatefulEvent::LeaseScan(
+                    i as u32,
+                )),
+            );
         }
         // The node lifecycle controller's first monitor pass; it then runs every
         // `nodeMonitorPeriod`.

@@ -7,6 +7,7 @@ pub mod compare;
 pub mod outputs;
 pub mod rollout_summary;
 pub mod run;
+pub mod stateful_summary;
 pub mod stats;
 pub mod summary;
 pub mod sweep;

@@ -110,6 +110,9 @@ pub struct Summary {
     /// What a workload-trace replay did (absent without a `Trace` document).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trace: Option<TraceSummary>,
+    /// One entry per `LeaderElection` (omitted when there is none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub leader_elections: Vec<crate::experiment::stateful_summary::LeaderElectionSummary>,
 }
 
 /// What a workload-trace replay did.
@@ -377,7 +380,12 @@ impl Summary {
                 done(JobOutcome::BackoffLimitExceeded) + done(JobOutcome::DeadlineExceeded),
             );
         }
-        for j in &rec.jobs {
+        // Per-Job keys for the scenario's Jobs (a CronJob's runs are summed under `cronjob.`).
+        for j in rec
+            .jobs
+            .iter()
+            .filter(|j| out.spec.jobs.iter().any(|s| s.key() == j.key))
+        {
             let d = j.end.saturating_since(j.start).as_secs_f64();
             put(&format!("job.{}.duration_s", j.name), d);
             put(&format!("job.{}.succeeded", j.name), f64::from(j.succeeded));
@@ -469,6 +477,7 @@ impl Summary {
             }
         });
         autoscaling_summary(result, &mut m);
+        let leader_elections = crate::experiment::stateful_summary::stateful_summary(out, &mut m);
         let expectations: Vec<ExpectationResult> = out
             .spec
             .expectations
@@ -537,6 +546,7 @@ impl Summary {
             updates,
             served_by_version,
             trace,
+            leader_elections,
         }
     }
 }

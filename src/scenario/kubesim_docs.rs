@@ -554,11 +554,13 @@ pub(crate) const TIMELINE_VERBS: &[&str] = &[
     "slowNode",
     "drainNode",
     "argo",
+    "killLeader",
+    "updateStatefulSet",
     "updateTemplate",
 ];
 
 /// Verbs from the design that are not implemented yet: a clear error, not "unknown field".
-pub(crate) const UNSUPPORTED_VERBS: &[&str] = &["load", "killLeader"];
+pub(crate) const UNSUPPORTED_VERBS: &[&str] = &["load"];
 
 const SCALE: Fields = Fields::read(&["deployment", "replicas"]);
 const SET_IMAGE: Fields = Fields::read(&["deployment", "container", "image"]);
@@ -573,6 +575,9 @@ const MAX_SLOW_FACTOR: f64 = 1000.0;
 const ROLLOUT: Fields = Fields::read(&["deployment", "action", "toRevision"]);
 
 const ARGO: Fields = Fields::read(&["rollout", "action", "image", "container"]);
+const KILL_LEADER: Fields = Fields::read(&["election"]);
+const UPDATE_STATEFULSET: Fields =
+    Fields::read(&["statefulSet", "replicas", "image", "container", "partition"]);
 const UPDATE_TEMPLATE: Fields = Fields::read(&["deployment", "annotations"]);
 /// `argo.action` values (`kubectl argo rollouts <action>`).
 const ARGO_ACTIONS: &[&str] = &["promote", "abort", "retry", "pause", "resume", "setImage"];
@@ -623,6 +628,16 @@ pub(crate) enum RawAction {
     Argo {
         rollout: Ref,
         command: crate::cluster::argo::spec::ArgoCommand,
+    },
+    KillLeader {
+        election: Ref,
+    },
+    UpdateStatefulSet {
+        stateful_set: Ref,
+        replicas: Option<i32>,
+        container: Option<Ref>,
+        image: Option<String>,
+        partition: Option<i32>,
     },
     UpdateTemplate {
         deployment: Ref,
@@ -879,6 +894,48 @@ fn read_entry(cx: &mut Cx, item: &Val) -> R<RawEntry> {
                 node: read_ref(cx, &m.req(cx, "node")?)?,
                 duration,
                 factor,
+            }
+        }
+        "killLeader" => {
+            let m = body.map(cx, &KILL_LEADER)?;
+            RawAction::KillLeader {
+                election: read_ref(cx, &m.req(cx, "election")?)?,
+            }
+        }
+        "updateStatefulSet" => {
+            let m = body.map(cx, &UPDATE_STATEFULSET)?;
+            let stateful_set = read_ref(cx, &m.req(cx, "statefulSet")?)?;
+            let replicas = match m.get("replicas") {
+                Some(v) => Some(
+                    i32::try_from(v.int_in(cx, 0, super::manifests::MAX_REPLICAS)?)
+                        .map_err(|_| v.err(cx, "out of range"))?,
+                ),
+                None => None,
+            };
+            let image = match m.get("image") {
+                Some(v) => Some(v.nonempty_string(cx)?),
+                None => None,
+            };
+            let container = match m.get("container") {
+                Some(c) if image.is_none() => {
+                    return Err(c.err(cx, "container is only valid with image"));
+                }
+                Some(c) => Some(read_ref(cx, &c)?),
+                None => None,
+            };
+            let partition = match m.get("partition") {
+                Some(v) => Some(v.i32_min(cx, 0)?),
+                None => None,
+            };
+            if replicas.is_none() && image.is_none() && partition.is_none() {
+                return Err(body.err(cx, "expected at least one of replicas, image, partition"));
+            }
+            RawAction::UpdateStatefulSet {
+                stateful_set,
+                replicas,
+                container,
+                image,
+                partition,
             }
         }
         "zoneOutage" => {

@@ -188,6 +188,9 @@ enum Handler {
     Skip,
     PriorityClass,
     SchedulerConfig,
+    StatefulSet,
+    CronJob,
+    LeaderElection,
 }
 
 /// `(kind, apiVersions, handler)`. For skipped kinds any apiVersion is accepted.
@@ -202,10 +205,11 @@ const KINDS: &[(&str, &[&str], Handler)] = &[
     ("List", &["v1"], Handler::List),
     ("Traffic", &[KUBESIM_API], Handler::Traffic),
     ("Trace", &[KUBESIM_API], Handler::Trace),
-    ("StatefulSet", &["apps/v1"], Handler::Skip),
+    ("StatefulSet", &["apps/v1"], Handler::StatefulSet),
     ("DaemonSet", &["apps/v1"], Handler::Skip),
     ("Job", &["batch/v1"], Handler::Job),
-    ("CronJob", &["batch/v1"], Handler::Skip),
+    ("CronJob", &["batch/v1"], Handler::CronJob),
+    ("LeaderElection", &[KUBESIM_API], Handler::LeaderElection),
     (
         "HorizontalPodAutoscaler",
         &["autoscaling/v2"],
@@ -299,6 +303,10 @@ struct Collected {
     scaled_objects: Vec<Named<super::autoscaling_docs::ScaledObjectDoc>>,
     node_groups: Vec<crate::cluster::autoscaling_spec::NodeGroupSpec>,
     cpu_load: BTreeMap<String, crate::cluster::autoscaling_spec::CpuLoad>,
+    stateful_sets: Vec<Named<crate::cluster::stateful_spec::StatefulSetSpec>>,
+    cron_jobs: Vec<Named<crate::cluster::stateful_spec::CronJobSpec>>,
+    /// Leader elections with where their `spec.workload` was written.
+    leader_elections: Vec<Named<(crate::cluster::stateful_spec::LeaderElectionSpec, Loc)>>,
 }
 
 /// Error at the second of two objects with the same name.
@@ -433,6 +441,41 @@ impl Collected {
                 check_unique(&self.jobs, &meta.name, &loc, "Job", |j| &j.name)?;
                 let value = super::jobs::read_job(&mut cx, &m, meta)?;
                 self.jobs.push(Named { value, loc });
+                Ok(())
+            }
+            Handler::StatefulSet => {
+                let m = root.map(&mut cx, &super::stateful_docs::STATEFULSET_DOC)?;
+                let meta = read_meta(&mut cx, &m, &OBJECT_META, kind_name)?;
+                let loc = meta.name_loc.clone();
+                check_unique(&self.stateful_sets, &meta.name, &loc, "StatefulSet", |s| {
+                    &s.name
+                })?;
+                let value = super::stateful_docs::read_stateful_set(&mut cx, &m, meta)?;
+                self.stateful_sets.push(Named { value, loc });
+                Ok(())
+            }
+            Handler::CronJob => {
+                let m = root.map(&mut cx, &super::stateful_docs::CRONJOB_DOC)?;
+                let meta = read_meta(&mut cx, &m, &OBJECT_META, kind_name)?;
+                let loc = meta.name_loc.clone();
+                check_unique(&self.cron_jobs, &meta.name, &loc, "CronJob", |c| &c.name)?;
+                let value = super::stateful_docs::read_cron_job(&mut cx, &m, meta)?;
+                self.cron_jobs.push(Named { value, loc });
+                Ok(())
+            }
+            Handler::LeaderElection => {
+                let m = root.map(&mut cx, &KUBESIM_DOC)?;
+                let meta = read_meta(&mut cx, &m, &KUBESIM_META, kind_name)?;
+                let loc = meta.name_loc.clone();
+                check_unique(
+                    &self.leader_elections,
+                    &meta.name,
+                    &loc,
+                    "LeaderElection",
+                    |l| &l.0.name,
+                )?;
+                let value = super::stateful_docs::read_leader_election(&mut cx, &m, meta)?;
+                self.leader_elections.push(Named { value, loc });
                 Ok(())
             }
             Handler::PodDisruptionBudget => {
@@ -764,6 +807,8 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
         .chain(c.jobs.iter().map(|j| j.value.name.as_str()))
         .chain(c.rollouts.iter().map(|r| r.value.spec.name.as_str()))
         .chain(c.trace.iter().map(|t| t.name.as_str()))
+        .chain(c.stateful_sets.iter().map(|s| s.value.name.as_str()))
+        .chain(c.cron_jobs.iter().map(|s| s.value.name.as_str()))
         .collect();
     // A Rollout and a Deployment (or ReplicaSet) share the Behavior and pod-naming space.
     for r in &c.rollouts {
@@ -784,7 +829,7 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
             return Err(unknown_ref(
                 &w.name,
                 &w.loc,
-                "Deployment, ReplicaSet, Job or Rollout",
+                "Deployment, ReplicaSet, StatefulSet, Job, CronJob or Rollout",
                 workload_names.iter().copied(),
             ));
         }
@@ -942,6 +987,66 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
             RawAction::ApiServerDown { duration } => TimelineAction::ApiServerDown {
                 duration: *duration,
             },
+            RawAction::KillLeader { election } => {
+                let names: Vec<&str> = c
+                    .leader_elections
+                    .iter()
+                    .map(|l| l.value.0.name.as_str())
+                    .collect();
+                resolve(election, "LeaderElection", &names)?;
+                TimelineAction::KillLeader {
+                    election: election.name.clone(),
+                }
+            }
+            RawAction::UpdateStatefulSet {
+                stateful_set,
+                replicas,
+                container,
+                image,
+                partition,
+            } => {
+                let names: Vec<&str> = c
+                    .stateful_sets
+                    .iter()
+                    .map(|s| s.value.name.as_str())
+                    .collect();
+                resolve(stateful_set, "StatefulSet", &names)?;
+                if let Some(cref) = container
+                    && let Some(s) = c
+                        .stateful_sets
+                        .iter()
+                        .find(|s| s.value.name == stateful_set.name)
+                {
+                    let names: Vec<&str> = s
+                        .value
+                        .template
+                        .containers
+                        .iter()
+                        .map(|c| c.name.as_str())
+                        .collect();
+                    resolve(cref, "container", &names)?;
+                }
+                if let Some(p) = partition
+                    && let Some(s) = c
+                        .stateful_sets
+                        .iter()
+                        .find(|s| s.value.name == stateful_set.name)
+                    && s.value.update_strategy
+                        == crate::cluster::stateful_spec::StatefulSetUpdateStrategy::OnDelete
+                {
+                    return Err(stateful_set.loc.err(format!(
+                        "partition {p} needs updateStrategy RollingUpdate; StatefulSet {} uses OnDelete",
+                        stateful_set.name
+                    )));
+                }
+                TimelineAction::UpdateStatefulSet {
+                    stateful_set: stateful_set.name.clone(),
+                    replicas: *replicas,
+                    container: container.as_ref().map(|c| c.name.clone()),
+                    image: image.clone(),
+                    partition: *partition,
+                }
+            }
             RawAction::Argo { rollout, command } => {
                 let names: Vec<&str> = c
                     .rollouts
@@ -1000,6 +1105,7 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
         .iter()
         .map(|t| t.value.clone())
         .collect();
+    let stateful = resolve_stateful(&c)?;
     let rollout_locs: Vec<Loc> = c.rollouts.iter().map(|r| r.loc.clone()).collect();
     let rollouts = super::argo_docs::resolve_rollouts(
         std::mem::take(&mut c.rollouts)
@@ -1024,7 +1130,9 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
         .map(|d| (&d.loc, "Deployment"))
         .or_else(|| c.replica_sets.first().map(|r| (&r.loc, "ReplicaSet")))
         .or_else(|| c.jobs.first().map(|j| (&j.loc, "Job")))
-        .or_else(|| rollout_locs.first().map(|l| (l, "Rollout")));
+        .or_else(|| rollout_locs.first().map(|l| (l, "Rollout")))
+        .or_else(|| c.stateful_sets.first().map(|s| (&s.loc, "StatefulSet")))
+        .or_else(|| c.cron_jobs.first().map(|s| (&s.loc, "CronJob")));
     let addable = timeline
         .iter()
         .any(|e| matches!(e.action, TimelineAction::AddNodes { .. }));
@@ -1108,6 +1216,7 @@ pub fn build(files: &[SourceFile]) -> Result<(ClusterSpec, Vec<Warning>), Scenar
         destination_rules,
         argo,
         autoscaling,
+        stateful,
     };
     Ok((spec, warnings))
 }
@@ -1373,5 +1482,56 @@ fn resolve_autoscaling(
         cluster_autoscaler: scenario.cluster_autoscaler.clone(),
         hpa_controller: scenario.hpa_controller.clone(),
         cpu_load: c.cpu_load.clone(),
+    })
+}
+
+/// StatefulSets, CronJobs and leader elections: names are unique across workload kinds, and a
+/// LeaderElection's workload is a Deployment, StatefulSet, ReplicaSet or Rollout.
+fn resolve_stateful(c: &Collected) -> R<crate::cluster::stateful_spec::StatefulSpec> {
+    for s in &c.stateful_sets {
+        let n = s.value.name.as_str();
+        if c.deployments.iter().any(|d| d.value.name == n)
+            || c.replica_sets.iter().any(|d| d.value.name == n)
+        {
+            return Err(s.loc.err(format!(
+                "StatefulSet {n:?} has the name of a Deployment or ReplicaSet; workload names must be unique"
+            )));
+        }
+    }
+    for j in &c.cron_jobs {
+        let n = j.value.name.as_str();
+        if c.jobs.iter().any(|d| d.value.name == n) {
+            return Err(j.loc.err(format!(
+                "CronJob {n:?} has the name of a Job; workload names must be unique"
+            )));
+        }
+    }
+    let candidates: Vec<&str> = c
+        .deployments
+        .iter()
+        .map(|d| d.value.name.as_str())
+        .chain(c.stateful_sets.iter().map(|s| s.value.name.as_str()))
+        .chain(c.replica_sets.iter().map(|r| r.value.name.as_str()))
+        .chain(c.rollouts.iter().map(|r| r.value.spec.name.as_str()))
+        .collect();
+    for l in &c.leader_elections {
+        let (spec, loc) = &l.value;
+        if !candidates.contains(&spec.workload.as_str()) {
+            return Err(unknown_ref(
+                &spec.workload,
+                loc,
+                "Deployment, StatefulSet, ReplicaSet or Rollout",
+                candidates.iter().copied(),
+            ));
+        }
+    }
+    Ok(crate::cluster::stateful_spec::StatefulSpec {
+        stateful_sets: c.stateful_sets.iter().map(|s| s.value.clone()).collect(),
+        cron_jobs: c.cron_jobs.iter().map(|s| s.value.clone()).collect(),
+        leader_elections: c
+            .leader_elections
+            .iter()
+            .map(|s| s.value.0.clone())
+            .collect(),
     })
 }

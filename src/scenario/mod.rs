@@ -35,6 +35,7 @@ mod probes;
 pub mod quantity;
 mod reader;
 mod scheduling;
+mod stateful_docs;
 pub mod sweep;
 pub mod trace;
 mod traffic_docs;

@@ -91,6 +91,10 @@ struct JobRun {
     pending_adds: i64,
     /// Set once the Job has a `Complete` or `Failed` condition.
     finished: bool,
+    /// The workload whose `Behavior` its pods follow (the Job, or its CronJob).
+    workload: String,
+    /// True for a Job a CronJob created: the CronJob controller is told when it finishes.
+    from_cron: bool,
 }
 
 /// The Job controller component.
@@ -121,6 +125,8 @@ impl JobController {
                         last_failure: SimTime::ZERO,
                         pending_adds: 0,
                         finished: false,
+                        workload: s.name.clone(),
+                        from_cron: false,
                     },
                 )
             })
@@ -148,7 +154,7 @@ impl JobController {
                 kind: "Job",
                 key: job.spec.key(),
             }),
-            workload: job.spec.name.clone(),
+            workload: job.workload.clone(),
             template: Arc::clone(t),
             requests: t.pod_requests(),
             non_zero_requests: t.non_zero_requests(),
@@ -264,6 +270,18 @@ impl JobController {
                 failed: job.failed,
                 queue_drained_at: state.task_queues.get(&spec.name).and_then(|q| q.drained_at),
             });
+            if job.from_cron {
+                ctx.send(
+                    crate::cluster::wiring::Wiring::new().cronjob,
+                    state.control_plane.watch_delay,
+                    Event::Stateful(
+                        crate::cluster::stateful_events::StatefulEvent::JobFinished {
+                            key: key.to_string(),
+                            outcome,
+                        },
+                    ),
+                );
+            }
             // A finished Job's active pods are deleted (upstream `deleteActivePods`).
             let by = format!("Job {key}");
             for (id, _) in active {
@@ -369,6 +387,53 @@ impl Component<Event, ClusterState> for JobController {
             Event::Controller(ControllerTimer::Reconcile(key)) => {
                 self.queue.done(&key);
                 self.reconcile(&key, state, ctx);
+            }
+            Event::Stateful(crate::cluster::stateful_events::StatefulEvent::CreateJob {
+                spec,
+                workload,
+            }) => {
+                let key = spec.key();
+                if self.jobs.contains_key(&key) {
+                    return;
+                }
+                let template = Arc::new(spec.template.clone());
+                self.jobs.insert(
+                    key.clone(),
+                    JobRun {
+                        spec: *spec,
+                        template,
+                        start: None,
+                        succeeded: 0,
+                        failed: 0,
+                        counted: BTreeSet::new(),
+                        completed_indexes: BTreeSet::new(),
+                        failures_since_success: 0,
+                        last_failure: SimTime::ZERO,
+                        pending_adds: 0,
+                        finished: false,
+                        workload,
+                        from_cron: true,
+                    },
+                );
+                self.queue.add(&key, ctx);
+            }
+            // A Job deleted (by its CronJob): its pods go with it (background propagation).
+            Event::Stateful(crate::cluster::stateful_events::StatefulEvent::DeleteJob(key)) => {
+                if self.jobs.remove(&key).is_none() {
+                    return;
+                }
+                let by = format!("Job {key}");
+                let ids: Vec<PodId> = state
+                    .store
+                    .pods_by_owner
+                    .get(&key)
+                    .into_iter()
+                    .flatten()
+                    .copied()
+                    .collect();
+                for id in ids {
+                    apiserver::write(ctx, state, ApiWrite::DeletePod { id, by: by.clone() });
+                }
             }
             _ => {}
         }

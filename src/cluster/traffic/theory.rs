@@ -138,6 +138,7 @@ pub fn mmc_spec(c: u32, lambda: f64, mu: f64, duration: SimDuration, seed: u64) 
         argo: Default::default(),
         trace: None,
         autoscaling: Default::default(),
+        stateful: Default::default(),
     }
 }
 
