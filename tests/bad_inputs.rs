@@ -389,8 +389,8 @@ fn selecting_nothing_is_a_warning_unless_traffic_needs_it() {
     assert_eq!(
         shown,
         [
-            "t.yaml:23:18: PodDisruptionBudget/p: metadata.name: this PodDisruptionBudget selects no pods of any Deployment, ReplicaSet, Job or Rollout",
-            "t.yaml:28:18: Service/s: metadata.name: this Service selects no pods of any Deployment, ReplicaSet, Job or Rollout",
+            "t.yaml:23:18: PodDisruptionBudget/p: metadata.name: this PodDisruptionBudget selects no pods of any Deployment, ReplicaSet, Job, Rollout, StatefulSet or CronJob",
+            "t.yaml:28:18: Service/s: metadata.name: this Service selects no pods of any Deployment, ReplicaSet, Job, Rollout, StatefulSet or CronJob",
         ]
     );
 }

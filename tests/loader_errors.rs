@@ -319,6 +319,21 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
             "t.yaml:25:8: Timeline/t: spec[0].at: is after the end of the run (Scenario spec.duration is 1h)",
         ),
         (
+            "updateTemplate without annotations",
+            timeline("- {at: 20m, updateTemplate: {deployment: web, annotations: {}}}"),
+            "t.yaml:25:60: Timeline/t: spec[0].updateTemplate.annotations: at least one annotation is required",
+        ),
+        (
+            "updateTemplate with a non-string annotation",
+            timeline("- {at: 20m, updateTemplate: {deployment: web, annotations: {checksum/config: 42}}}"),
+            "t.yaml:25:78: Timeline/t: spec[0].updateTemplate.annotations.checksum/config: expected a string, found integer 42; put the value in quotes",
+        ),
+        (
+            "Behavior run time for an init container the workload lacks",
+            behavior("{initContainers: {migrate: 10s}}"),
+            "t.yaml:24:25: Behavior/web: spec.initContainers.migrate: no init container of web named \"migrate\"; there is no init container of web",
+        ),
+        (
             "unknown timeline verb",
             timeline("- {at: 20m, scael: {deployment: web, replicas: 3}}"),
             "t.yaml:25:13: Timeline/t: spec[0].scael: unknown field \"scael\" (did you mean \"scale\"?)",
@@ -326,7 +341,7 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
         (
             "unsupported timeline verb",
             timeline("- at: 20m\n  load: {service: web}"),
-            "t.yaml:26:3: Timeline/t: spec[0].load: timeline verb \"load\" is not supported yet; supported verbs: scale, setImage, addNodes, removeNode, cordon, uncordon, rollout, crashNode, recoverNode, zoneOutage, partition, kubeletStop, apiServerDown, slowNode, drainNode, argo, killLeader, updateStatefulSet",
+            "t.yaml:26:3: Timeline/t: spec[0].load: timeline verb \"load\" is not supported yet; supported verbs: scale, setImage, addNodes, removeNode, cordon, uncordon, rollout, crashNode, recoverNode, zoneOutage, partition, kubeletStop, apiServerDown, slowNode, drainNode, argo, killLeader, updateStatefulSet, updateTemplate",
         ),
         (
             "unknown rollout action",

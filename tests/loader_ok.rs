@@ -413,7 +413,7 @@ fn full_scenario_values() {
         [
             "full.yaml:76:9: Deployment/shop: spec.template.spec.containers[0].ports: read but not simulated; ignored",
             // The Service is in namespace default, the Deployment in retail.
-            "full.yaml:97:18: Service/shop: metadata.name: this Service selects no pods of any Deployment, ReplicaSet, Job or Rollout",
+            "full.yaml:97:18: Service/shop: metadata.name: this Service selects no pods of any Deployment, ReplicaSet, Job, Rollout, StatefulSet or CronJob",
         ]
     );
     assert_eq!(s.ignored_fields.len(), 1);

@@ -356,6 +356,9 @@ pub enum KubeletTimer {
     /// A work-queue worker is free (just started, or finished its task): take the next task
     /// or exit with code 0 (`cluster::work_queue`).
     NextTask(PodId),
+    /// Init container number `.1` (0-based, in `spec.initContainers` order) exited with code
+    /// 0: start the next one, or the regular containers after the last.
+    InitContainerDone(PodId, usize),
 }
 
 /// Why a container stopped (its `lastState.terminated.reason`, or the probe that killed it).

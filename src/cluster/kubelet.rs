@@ -36,6 +36,8 @@ use crate::engine::{Component, Context, EventId, SimDuration, SimRng, SimTime, s
 /// Where a pod is in its kubelet lifecycle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Stage {
+    /// An init container is pulling or running (they run one at a time, in order).
+    Init,
     Pulling,
     Starting,
     WaitingReady,
@@ -90,6 +92,20 @@ struct NodeAgent {
 }
 
 impl NodeAgent {
+    /// When `image` is (or will be) present on the node, and whether a pull had to be started
+    /// for it now (queued behind the pulls in progress: `serializeImagePulls: true`).
+    fn ensure_image(&mut self, image: &str, pull: &Distribution, now: SimTime) -> (SimTime, bool) {
+        if let Some(t) = self.images.get(image) {
+            return (*t, false);
+        }
+        let start = self.puller_free_at.max(now);
+        let d = sample(pull, &mut self.rng);
+        let done = start + self.stretch(d);
+        self.puller_free_at = done;
+        self.images.insert(image.to_string(), done);
+        (done, true)
+    }
+
     /// A duration drawn for this node, stretched by its slow-down factor.
     fn stretch(&self, d: SimDuration) -> SimDuration {
         if self.slow == 1.0 {
@@ -118,6 +134,8 @@ impl Kubelets {
         }
     }
 
+    /// A pod was bound to this node: run its init containers one after another, then pull the
+    /// regular containers' images and start them.
     fn start_pod(
         &mut self,
         id: PodId,
@@ -128,61 +146,164 @@ impl Kubelets {
         let Some(pod) = state.store.pods.get(&id) else {
             return;
         };
-        let Some(agent) = self.nodes.get_mut(node) else {
+        if !self.nodes.contains_key(node) {
+            return;
+        }
+        let has_init = !pod.template.init_containers.is_empty();
+        self.pods.insert(
+            id,
+            PodTrack {
+                node: node.to_string(),
+                stage: if has_init {
+                    Stage::Init
+                } else {
+                    Stage::Pulling
+                },
+                timer: None,
+                extra: Vec::new(),
+                backoff: CrashLoopBackOff::new(),
+                run_started: ctx.now(),
+                ready: false,
+                task: None,
+            },
+        );
+        if has_init {
+            self.run_init(id, 0, state, ctx);
+        } else {
+            self.pull_app_images(id, state, ctx);
+        }
+    }
+
+    /// Start init container `index` of pod `id`: pull its image if the node lacks it (through
+    /// the serialized puller), then run it for its `Behavior` run time, after which
+    /// `InitContainerDone` fires. Upstream's kubelet starts init containers one at a time, in
+    /// order, each only after the previous one exited successfully, and pulls a container's
+    /// image when it starts that container (`kuberuntime_manager.go` `computePodActions` /
+    /// `findNextInitContainerToRun`, `startContainer` -> `EnsureImageExists`; kubernetes.io
+    /// "Init Containers"). kubesim's init containers always exit with code 0.
+    fn run_init(
+        &mut self,
+        id: PodId,
+        index: usize,
+        state: &mut ClusterState,
+        ctx: &mut Context<'_, Event>,
+    ) {
+        let Some(track) = self.pods.get_mut(&id) else {
+            return;
+        };
+        let (Some(pod), Some(agent)) = (state.store.pods.get(&id), self.nodes.get_mut(&track.node))
+        else {
+            return;
+        };
+        let Some(c) = pod.template.init_containers.get(index) else {
+            return;
+        };
+        let now = ctx.now();
+        let behavior = state.behavior(&pod.workload);
+        let (present_at, pulled) = agent.ensure_image(&c.image, &behavior.image_pull, now);
+        let run = sample(&behavior.init_run_time(&c.name), &mut agent.rng);
+        let done = present_at + agent.stretch(run);
+        if pulled {
+            state.recorder.event(
+                now,
+                "Pod",
+                pod.key(),
+                "Pulling",
+                format!("Pulling image \"{}\"", c.image),
+            );
+        }
+        track.stage = Stage::Init;
+        track.run_started = present_at;
+        track.timer = Some(ctx.send_at(
+            ctx.self_id(),
+            done,
+            Event::Kubelet(KubeletTimer::InitContainerDone(id, index)),
+        ));
+    }
+
+    /// Init container `index` of pod `id` exited with code 0: start the next one, or, after
+    /// the last, the regular containers.
+    fn init_done(
+        &mut self,
+        id: PodId,
+        index: usize,
+        state: &mut ClusterState,
+        ctx: &mut Context<'_, Event>,
+    ) {
+        let now = ctx.now();
+        let Some(track) = self.pods.get_mut(&id) else {
+            return;
+        };
+        if track.stage != Stage::Init {
+            return;
+        }
+        track.timer = None;
+        let Some(pod) = state.store.pods.get(&id) else {
+            return;
+        };
+        let ran = now.saturating_since(track.run_started).as_secs_f64();
+        let count = pod.template.init_containers.len();
+        if let Some(c) = pod.template.init_containers.get(index) {
+            state.recorder.event(
+                now,
+                "Pod",
+                pod.key(),
+                "Completed",
+                format!(
+                    "Init container {} terminated with exit code 0 after {ran:.1}s ({}/{count})",
+                    c.name,
+                    index + 1
+                ),
+            );
+        }
+        if index + 1 < count {
+            self.run_init(id, index + 1, state, ctx);
+        } else {
+            self.pull_app_images(id, state, ctx);
+        }
+    }
+
+    /// Pull the images of pod `id`'s regular containers that the node lacks (serialized), then
+    /// fire `ImagesPulled`.
+    fn pull_app_images(
+        &mut self,
+        id: PodId,
+        state: &mut ClusterState,
+        ctx: &mut Context<'_, Event>,
+    ) {
+        let Some(track) = self.pods.get_mut(&id) else {
+            return;
+        };
+        let (Some(pod), Some(agent)) = (state.store.pods.get(&id), self.nodes.get_mut(&track.node))
+        else {
             return;
         };
         let now = ctx.now();
         let behavior = state.behavior(&pod.workload);
         let mut ready_at = now;
         let mut pulled: Vec<&str> = Vec::new();
-        for c in pod
-            .template
-            .init_containers
-            .iter()
-            .chain(pod.template.containers.iter())
-        {
-            let at = match agent.images.get(&c.image) {
-                Some(t) => *t,
-                None => {
-                    let start = agent.puller_free_at.max(now);
-                    let pull = sample(&behavior.image_pull, &mut agent.rng);
-                    let done = start + agent.stretch(pull);
-                    agent.puller_free_at = done;
-                    agent.images.insert(c.image.clone(), done);
-                    pulled.push(&c.image);
-                    done
-                }
-            };
+        for c in &pod.template.containers {
+            let (at, new) = agent.ensure_image(&c.image, &behavior.image_pull, now);
+            if new {
+                pulled.push(&c.image);
+            }
             ready_at = ready_at.max(at);
         }
-        let key = pod.key();
         if !pulled.is_empty() {
             state.recorder.event(
                 now,
                 "Pod",
-                key.clone(),
+                pod.key(),
                 "Pulling",
                 format!("Pulling image \"{}\"", pulled.join("\", \"")),
             );
         }
-        let timer = ctx.send_at(
+        track.stage = Stage::Pulling;
+        track.timer = Some(ctx.send_at(
             ctx.self_id(),
             ready_at,
             Event::Kubelet(KubeletTimer::ImagesPulled(id)),
-        );
-        self.pods.insert(
-            id,
-            PodTrack {
-                node: node.to_string(),
-                stage: Stage::Pulling,
-                timer: Some(timer),
-                extra: Vec::new(),
-                backoff: CrashLoopBackOff::new(),
-                run_started: now,
-                ready: false,
-                task: None,
-            },
-        );
+        ));
     }
 
     fn terminate(&mut self, id: PodId, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
@@ -346,6 +467,7 @@ impl Kubelets {
             }
             KubeletTimer::Exited(id, why) => self.on_exit(id, why, state, ctx),
             KubeletTimer::NextTask(id) => self.next_task(id, state, ctx),
+            KubeletTimer::InitContainerDone(id, index) => self.init_done(id, index, state, ctx),
             KubeletTimer::Restart(id) => {
                 let Some(track) = self.pods.get_mut(&id) else {
                     return;

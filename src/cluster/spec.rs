@@ -198,6 +198,10 @@ pub struct PodTemplateSpec {
     pub preemption_policy: PreemptionPolicy,
     /// `spec.restartPolicy` (default Always).
     pub restart_policy: RestartPolicy,
+    /// `metadata.annotations` of the template. kubesim reads no annotation's meaning, but they
+    /// are part of the template, so changing one (the `checksum/config` pattern, `kubectl
+    /// rollout restart`'s `kubectl.kubernetes.io/restartedAt`) rolls a Deployment.
+    pub annotations: Labels,
 }
 
 impl Default for PodTemplateSpec {
@@ -218,6 +222,7 @@ impl Default for PodTemplateSpec {
             priority_class_name: None,
             preemption_policy: PreemptionPolicy::default(),
             restart_policy: RestartPolicy::default(),
+            annotations: Labels::new(),
         }
     }
 }
@@ -445,6 +450,10 @@ pub struct BehaviorSpec {
     pub health_by_image: Vec<(String, HealthSpec)>,
     /// The queue of tasks the workload's pods drain (`spec.workQueue`), if any.
     pub work_queue: Option<WorkQueueSpec>,
+    /// How long each init container runs before it exits with code 0
+    /// (`spec.initContainers`: container name -> duration), in file order. An init container
+    /// without an entry exits as soon as it started (zero run time).
+    pub init_containers: Vec<(String, Distribution)>,
 }
 
 impl BehaviorSpec {
@@ -467,7 +476,17 @@ impl BehaviorSpec {
             health: HealthSpec::default(),
             health_by_image: Vec::new(),
             work_queue: None,
+            init_containers: Vec::new(),
         }
+    }
+
+    /// The run time of the init container named `name` (zero when the Behavior gives none).
+    pub fn init_run_time(&self, name: &str) -> Distribution {
+        self.init_containers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, d)| d.clone())
+            .unwrap_or(Distribution::Constant(SimDuration::ZERO))
     }
 
     /// How a pod whose first container runs `image` fails.
@@ -677,6 +696,16 @@ pub enum TimelineAction {
         image: Option<String>,
         /// New partition.
         partition: Option<i32>,
+    },
+    /// Merge annotations into a Deployment's pod template (`kubectl patch deployment D -p
+    /// '{"spec":{"template":{"metadata":{"annotations":{...}}}}}'`): a new template hash, so
+    /// the Deployment rolls, unless every value is already set. This is how a ConfigMap or
+    /// Secret change reaches the pods in the `checksum/config` pattern.
+    UpdateTemplate {
+        /// Deployment name.
+        deployment: String,
+        /// Annotations to set (key -> value).
+        annotations: Labels,
     },
 }
 

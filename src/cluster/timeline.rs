@@ -505,6 +505,45 @@ impl Timeline {
                     Event::Controller(ControllerTimer::Drain(node.clone())),
                 );
             }
+            TimelineAction::UpdateTemplate {
+                deployment,
+                annotations,
+            } => {
+                let Some(key) = state.deployment_key(deployment) else {
+                    return;
+                };
+                let Some(d) = state.store.deployments.get(&key) else {
+                    return;
+                };
+                let mut t = (*d.template).clone();
+                for (k, v) in annotations {
+                    t.annotations.insert(k.clone(), v.clone());
+                }
+                let set: Vec<String> = annotations
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                state.recorder.event(
+                    now,
+                    "Timeline",
+                    key.clone(),
+                    "UpdateTemplate",
+                    format!(
+                        "annotate the pod template of {deployment}: {} ({})",
+                        set.join(", "),
+                        entry.source
+                    ),
+                );
+                apiserver::write(
+                    ctx,
+                    state,
+                    ApiWrite::UpdateDeployment {
+                        key,
+                        replicas: None,
+                        template: Some(Arc::new(t)),
+                    },
+                );
+            }
         }
     }
 

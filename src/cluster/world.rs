@@ -474,6 +474,31 @@ impl World {
         self.sim.now() >= self.end
     }
 
+    /// Add a library user's own component (a custom controller, an operator) to the run. It
+    /// gets the next free id, after the built-in components of [`Wiring::ORDER`], and its own
+    /// random stream derived from (seed, its name), like every component. It receives the
+    /// events sent to its id: wake it up with [`World::schedule`] and let it re-arm itself
+    /// (`Context::send_self`), for example with `Event::Controller(ControllerTimer::Reconcile
+    /// (key))`; it reads and changes the cluster through the shared state and API writes
+    /// (`cluster::apiserver::write`), as the built-in controllers do. Built-in components do
+    /// not send it watch events. Add components before the first [`World::advance`].
+    pub fn add_component(
+        &mut self,
+        component: Box<dyn crate::engine::Component<Event, ClusterState>>,
+    ) -> crate::engine::ComponentId {
+        self.sim.add_component(component)
+    }
+
+    /// Deliver `event` to component `target` at time `at` (not before the current time).
+    pub fn schedule(
+        &mut self,
+        at: SimTime,
+        target: crate::engine::ComponentId,
+        event: Event,
+    ) -> crate::engine::EventId {
+        self.sim.schedule(at.max(self.sim.now()), target, event)
+    }
+
     /// Close the run: account the nodes still alive up to the current time.
     pub fn finish(self) -> RunOutput {
         let end_time = self.sim.now();

@@ -367,6 +367,7 @@ const BEHAVIOR_SPEC: Fields = Fields::read(&[
     "failures",
     "workQueue",
     "cpuLoad",
+    "initContainers",
 ]);
 const WORK_QUEUE: Fields = Fields::read(&["tasks", "duration"]);
 const DISTRIBUTIONS: &[&str] = &["constant", "uniform", "exponential", "lognormal"];
@@ -380,6 +381,9 @@ pub(crate) struct BehaviorDoc {
     pub workload: Ref,
     /// `spec.cpuLoad`, if set.
     pub cpu_load: Option<crate::cluster::autoscaling_spec::CpuLoad>,
+    /// Where each `spec.initContainers` key was written (same order as
+    /// `spec.init_containers`), to check the names against the workload's template.
+    pub init_locs: Vec<super::reader::Loc>,
 }
 
 pub(crate) fn read_behavior(cx: &mut Cx, doc: &Map, meta: Meta) -> R<BehaviorDoc> {
@@ -432,10 +436,20 @@ pub(crate) fn read_behavior(cx: &mut Cx, doc: &Map, meta: Meta) -> R<BehaviorDoc
         Some(v) => Some(super::autoscaling_docs::read_cpu_load(cx, &v)?),
         None => None,
     };
+    // `initContainers: {name: duration}`: how long each init container runs (exit code 0).
+    let mut init_locs = Vec::new();
+    if let Some(v) = field("initContainers") {
+        for (name, pos, d) in v.pairs(cx)? {
+            let run = read_distribution(cx, &d)?;
+            init_locs.push(cx.loc(pos, &d.path));
+            b.init_containers.push((name, run));
+        }
+    }
     Ok(BehaviorDoc {
         spec: b,
         workload,
         cpu_load,
+        init_locs,
     })
 }
 
@@ -542,6 +556,7 @@ pub(crate) const TIMELINE_VERBS: &[&str] = &[
     "argo",
     "killLeader",
     "updateStatefulSet",
+    "updateTemplate",
 ];
 
 /// Verbs from the design that are not implemented yet: a clear error, not "unknown field".
@@ -563,6 +578,7 @@ const ARGO: Fields = Fields::read(&["rollout", "action", "image", "container"]);
 const KILL_LEADER: Fields = Fields::read(&["election"]);
 const UPDATE_STATEFULSET: Fields =
     Fields::read(&["statefulSet", "replicas", "image", "container", "partition"]);
+const UPDATE_TEMPLATE: Fields = Fields::read(&["deployment", "annotations"]);
 /// `argo.action` values (`kubectl argo rollouts <action>`).
 const ARGO_ACTIONS: &[&str] = &["promote", "abort", "retry", "pause", "resume", "setImage"];
 
@@ -622,6 +638,10 @@ pub(crate) enum RawAction {
         container: Option<Ref>,
         image: Option<String>,
         partition: Option<i32>,
+    },
+    UpdateTemplate {
+        deployment: Ref,
+        annotations: crate::cluster::spec::Labels,
     },
 }
 
@@ -815,6 +835,19 @@ fn read_entry(cx: &mut Cx, item: &Val) -> R<RawEntry> {
                 },
             };
             RawAction::Argo { rollout, command }
+        }
+        "updateTemplate" => {
+            let m = body.map(cx, &UPDATE_TEMPLATE)?;
+            let deployment = read_ref(cx, &m.req(cx, "deployment")?)?;
+            let av = m.req(cx, "annotations")?;
+            let annotations = super::manifests::read_annotations(cx, &av)?;
+            if annotations.is_empty() {
+                return Err(av.err(cx, "at least one annotation is required"));
+            }
+            RawAction::UpdateTemplate {
+                deployment,
+                annotations,
+            }
         }
         "cordon" | "uncordon" => {
             let m = body.map(cx, &NODE_REF)?;

@@ -874,6 +874,7 @@ pub fn build_with_limits(
             )));
         }
         behavior_at.insert(w.name.clone(), w.loc.clone());
+        check_init_container_names(&c, &b.value)?;
         behaviors.insert(w.name.clone(), b.value.spec.clone());
         if let Some(l) = &b.value.cpu_load {
             c.cpu_load.insert(w.name.clone(), l.clone());
@@ -1111,6 +1112,16 @@ pub fn build_with_limits(
                     command: command.clone(),
                 }
             }
+            RawAction::UpdateTemplate {
+                deployment,
+                annotations,
+            } => {
+                resolve(deployment, "Deployment", &deployment_names)?;
+                TimelineAction::UpdateTemplate {
+                    deployment: deployment.name.clone(),
+                    annotations: annotations.clone(),
+                }
+            }
         };
         timeline.push(TimelineEntry {
             at: SimTime(e.at.0),
@@ -1309,6 +1320,11 @@ fn check_pod_total(
             .map(|(r, loc)| (count(r.replicas), loc)),
     );
     items.extend(c.jobs.iter().map(|j| (count(j.value.parallelism), &j.loc)));
+    items.extend(
+        c.stateful_sets
+            .iter()
+            .map(|s| (count(s.value.replicas), &s.loc)),
+    );
     check_total(&items, limits.max_pods, "pods", "--max-pods")
 }
 
@@ -1389,10 +1405,65 @@ fn warn_selects_nothing(c: &Collected) -> Vec<Warning> {
             location: loc.at(),
             path: loc.path.clone(),
             message: format!(
-                "this {kind} selects no pods of any Deployment, ReplicaSet, Job or Rollout"
+                "this {kind} selects no pods of any Deployment, ReplicaSet, Job, Rollout, StatefulSet or CronJob"
             ),
         })
         .collect()
+}
+
+/// A Behavior's `spec.initContainers` keys must name init containers of its workload's pod
+/// template.
+fn check_init_container_names(c: &Collected, b: &BehaviorDoc) -> Result<(), ScenarioError> {
+    let w = b.workload.name.as_str();
+    let template = c
+        .deployments
+        .iter()
+        .find(|d| d.value.name == w)
+        .map(|d| &d.value.template)
+        .or_else(|| {
+            c.replica_sets
+                .iter()
+                .find(|d| d.value.name == w)
+                .map(|d| &d.value.template)
+        })
+        .or_else(|| {
+            c.jobs
+                .iter()
+                .find(|d| d.value.name == w)
+                .map(|d| &d.value.template)
+        })
+        .or_else(|| {
+            c.rollouts
+                .iter()
+                .find(|d| d.value.spec.name == w)
+                .map(|d| &d.value.spec.template)
+        })
+        .or_else(|| {
+            c.stateful_sets
+                .iter()
+                .find(|d| d.value.name == w)
+                .map(|d| &d.value.template)
+        })
+        .or_else(|| {
+            c.cron_jobs
+                .iter()
+                .find(|d| d.value.name == w)
+                .map(|d| &d.value.job_template.template)
+        });
+    let Some(template) = template else {
+        return Ok(());
+    };
+    for ((name, _), loc) in b.spec.init_containers.iter().zip(&b.init_locs) {
+        if !template.init_containers.iter().any(|ic| &ic.name == name) {
+            return Err(unknown_ref(
+                name,
+                loc,
+                &format!("init container of {w}"),
+                template.init_containers.iter().map(|ic| ic.name.as_str()),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn unknown_ref<'a>(

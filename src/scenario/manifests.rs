@@ -512,12 +512,11 @@ pub(crate) fn int_or_percent(cx: &Cx, v: &Val) -> R<IntOrPercent> {
 
 const TEMPLATE: Fields = Fields::read(&["metadata", "spec"]);
 const TEMPLATE_META: Fields = Fields {
-    read: &["labels"],
+    read: &["labels", "annotations"],
     warn: &[],
     silent: &[
         "name",
         "namespace",
-        "annotations",
         "generateName",
         "uid",
         "resourceVersion",
@@ -633,12 +632,16 @@ pub(crate) fn read_template_with(
 ) -> R<(PodTemplateSpec, Pos)> {
     let t = v.map(cx, &TEMPLATE)?;
     let mut labels = Labels::new();
+    let mut annotations = Labels::new();
     let mut labels_at = t.key_pos("metadata").unwrap_or(t.pos);
     if let Some(mv) = t.get("metadata") {
         let m = mv.map(cx, &TEMPLATE_META)?;
         if let Some(lv) = m.get("labels") {
             labels_at = lv.pos();
             labels = lv.labels(cx)?;
+        }
+        if let Some(av) = m.get("annotations") {
+            annotations = read_annotations(cx, &av)?;
         }
     }
     let spec = t.req(cx, "spec")?.map(cx, &POD_SPEC)?;
@@ -764,9 +767,20 @@ pub(crate) fn read_template_with(
             topology_spread_constraints,
             priority_class_name,
             preemption_policy: preemption_policy.unwrap_or_default(),
+            annotations,
         },
         labels_at,
     ))
+}
+
+/// `metadata.annotations`: a mapping of string keys to string values (numbers and booleans
+/// must be quoted, as the API server requires strings).
+pub(crate) fn read_annotations(cx: &mut Cx, v: &Val) -> R<Labels> {
+    let mut out = Labels::new();
+    for (key, _, value) in v.pairs(cx)? {
+        out.insert(key, value.string(cx)?);
+    }
+    Ok(out)
 }
 
 fn read_container(cx: &mut Cx, v: &Val) -> R<ContainerSpec> {
