@@ -115,7 +115,9 @@ mod tests {
     fn incremental_counts_match_a_full_count_through_a_pod_lifecycle() {
         let mut g = PodGauges::default();
         let mut store: std::collections::BTreeMap<u64, Pod> = Default::default();
-        let steps: &[(u64, Option<(PodPhase, bool, bool, bool)>)] = &[
+        // (pod id, its (phase, bound, ready, being deleted), or None once removed).
+        type Step = (u64, Option<(PodPhase, bool, bool, bool)>);
+        let steps: &[Step] = &[
             (0, Some((PodPhase::Pending, false, false, false))),
             (3, Some((PodPhase::Pending, false, false, false))),
             (0, Some((PodPhase::Pending, true, false, false))),
