@@ -449,7 +449,7 @@ spec:
         .recorder
         .samples
         .iter()
-        .filter(|s| s.metric == "hpa.metric" && s.object == "default/web:memory")
+        .filter(|s| s.metric == "hpa.metric" && &*s.object == "default/web:memory")
         .map(|s| s.value)
         .collect();
     assert!(util.iter().any(|u| (50.0..=60.0).contains(u)), "{util:?}");

@@ -40,7 +40,7 @@ fn series(r: &RunResult, metric: &str, object: &str) -> Vec<(f64, f64)> {
         .recorder
         .samples
         .iter()
-        .filter(|s| s.metric == metric && s.object == object)
+        .filter(|s| s.metric == metric && &*s.object == object)
         .map(|s| (s.time.as_secs_f64(), s.value))
         .collect()
 }

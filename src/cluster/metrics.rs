@@ -3,6 +3,7 @@
 //! by [`crate::experiment`].
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use hdrhistogram::Histogram;
 
@@ -32,10 +33,48 @@ pub struct SampleRow {
     pub time: SimTime,
     /// Metric name (see `docs/OUTPUTS.md`).
     pub metric: &'static str,
-    /// Object the value is about (`""` for cluster-wide values).
-    pub object: String,
+    /// Object the value is about (`""` for cluster-wide values); one shared copy per name
+    /// ([`NameInterner`]), as a long run has millions of rows but a few thousand names.
+    pub object: Arc<str>,
     /// Value.
     pub value: f64,
+}
+
+/// A set of names each stored once, handed out as shared [`Arc<str>`]s. It is only looked up,
+/// never iterated, so its hash order cannot reach any output.
+#[derive(Default)]
+pub struct NameInterner {
+    names: std::collections::HashSet<Arc<str>>,
+}
+
+impl NameInterner {
+    /// The shared copy of `name`, stored on first use.
+    pub fn intern(&mut self, name: &str) -> Arc<str> {
+        if let Some(a) = self.names.get(name) {
+            return Arc::clone(a);
+        }
+        let a: Arc<str> = Arc::from(name);
+        self.names.insert(Arc::clone(&a));
+        a
+    }
+
+    /// How many distinct names are stored.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// True when no name is stored.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
+impl std::fmt::Debug for NameInterner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NameInterner")
+            .field("names", &self.names.len())
+            .finish()
+    }
 }
 
 /// Latency histogram in nanoseconds, with 3 significant digits (mergeable).
@@ -191,6 +230,8 @@ pub struct Recorder {
     pub stateful: crate::cluster::stateful_record::StatefulRecord,
     /// Every eviction the Eviction API allowed, with the PDB status it saw (for `--check`).
     pub evictions: Vec<crate::cluster::disruption::EvictionRecord>,
+    /// The object names of [`Recorder::samples`], each stored once.
+    pub sample_names: NameInterner,
 }
 
 /// How one Job ended.
@@ -270,7 +311,7 @@ impl Recorder {
         self.samples.push(SampleRow {
             time,
             metric,
-            object: object.to_string(),
+            object: self.sample_names.intern(object),
             value,
         });
     }

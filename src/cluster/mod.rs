@@ -20,6 +20,7 @@ pub mod leader_election;
 pub mod lifecycle_spec;
 pub mod metrics;
 pub mod objects;
+pub mod pod_gauges;
 pub mod probe;
 pub mod request_graph_spec;
 pub mod sampler;

@@ -50,6 +50,12 @@ pub struct Store {
     pub stateful_sets: BTreeMap<String, crate::cluster::stateful_objects::StatefulSet>,
     /// StatefulSet replicas' PersistentVolumeClaims by `namespace/claim-name`, once bound.
     pub volume_claims: BTreeMap<String, crate::cluster::stateful_objects::VolumeClaim>,
+    /// Pod counts by phase and condition for the sampler, maintained after every write from
+    /// the pods the write touched.
+    pub pod_gauges: crate::cluster::pod_gauges::PodGauges,
+    /// Incremented whenever a node is added or removed (node labels do not change after
+    /// registration), so a controller can keep per-node data aligned with [`Store::nodes`].
+    pub node_set_version: u64,
 }
 
 /// Pods of one owner, counted as the ReplicaSet controller counts them.
@@ -158,14 +164,12 @@ impl ClusterState {
         // Index loop: `recount_pod` needs `&mut self` while `out` is read (no allocation).
         let mut i = first;
         while i < out.len() {
-            if let ObjectRef::Pod {
-                id,
-                owner: Some(owner),
-                ..
-            } = &out[i].object
-            {
+            if let ObjectRef::Pod { id, owner, .. } = &out[i].object {
                 let id = *id;
-                self.recount_pod(id, owner);
+                self.store.pod_gauges.update(id, self.store.pods.get(&id));
+                if let Some(owner) = owner {
+                    self.recount_pod(id, owner);
+                }
             }
             i += 1;
         }
@@ -508,6 +512,7 @@ impl ClusterState {
                     },
                 };
                 self.store.nodes.insert(name.clone(), node);
+                self.store.node_set_version += 1;
                 self.recorder.counters.nodes_added += 1;
                 self.recorder.event(
                     now,
@@ -522,6 +527,7 @@ impl ClusterState {
                 let Some(node) = self.store.nodes.remove(&name) else {
                     return;
                 };
+                self.store.node_set_version += 1;
                 self.recorder.counters.nodes_removed += 1;
                 self.recorder.node_lifetime(
                     node.pool.as_deref().unwrap_or(""),

@@ -68,7 +68,7 @@ pub fn write_outputs(dir: &Path, result: &RunResult) -> io::Result<Summary> {
             w.write_record([
                 format_time_s(s.time).as_str(),
                 s.metric,
-                s.object.as_str(),
+                &*s.object,
                 s.value.to_string().as_str(),
             ])?;
         }

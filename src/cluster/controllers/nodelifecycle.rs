@@ -44,10 +44,25 @@ struct ZoneQueue {
     limiter: TokenBucket,
 }
 
+/// What the controller keeps per node, in [`crate::cluster::state::Store::nodes`] order.
+#[derive(Debug)]
+struct NodeEntry {
+    name: String,
+    /// `None` for a node not yet seen by a pass.
+    health: Option<Health>,
+    /// Index of the node's zone label in [`NodeLifecycleController::zone_names`].
+    zone: usize,
+}
+
 /// The node lifecycle controller component.
 #[derive(Debug, Default)]
 pub struct NodeLifecycleController {
-    health: BTreeMap<String, Health>,
+    /// One entry per node, aligned with the store's nodes while `aligned_with` is the store's
+    /// `node_set_version` (so the per-node pass compares no names and reads no labels).
+    health: Vec<NodeEntry>,
+    aligned_with: Option<u64>,
+    /// Zone label values seen, indexed by [`NodeEntry::zone`].
+    zone_names: Vec<String>,
     zones: BTreeMap<String, ZoneQueue>,
     zone_states: BTreeMap<String, ZoneState>,
     queue_timer_at: Option<SimTime>,
@@ -69,36 +84,23 @@ impl NodeLifecycleController {
         if state.api_down_until.is_some_and(|t| now < t) {
             return;
         }
-        // One ordered pass over the nodes and the health records together (both sorted by
-        // name): records of deleted nodes are dropped, new nodes get one, and no per-node map
-        // lookup or allocation is needed for the nodes already known.
-        let mut old = std::mem::take(&mut self.health).into_iter().peekable();
-        let mut health: Vec<(String, Health)> = Vec::with_capacity(state.store.nodes.len());
+        self.align(state);
         let mut writes: Vec<ApiWrite> = Vec::new();
-        // (zone, ready, not ready), in first-seen order; sorted into a map below.
-        let mut zone_counts: Vec<(&str, u32, u32)> = Vec::new();
+        // (ready, not ready) by zone index.
+        let mut zone_counts: Vec<(u32, u32)> = vec![(0, 0); self.zone_names.len()];
         let store = &state.store;
-        for (name, node) in &store.nodes {
-            while old.peek().is_some_and(|(k, _)| k < name) {
-                old.next();
-            }
+        for ((name, node), e) in store.nodes.iter().zip(self.health.iter_mut()) {
+            debug_assert_eq!(name, &e.name, "node entries out of step with the store");
             let renew = node.lease.renew_time(now, cp.node_status_update_frequency);
-            let mut h = match old.next_if(|(k, _)| k == name) {
-                Some((k, h)) => (k, h),
-                None => (
-                    name.clone(),
-                    Health {
-                        last_renew: renew,
-                        probe: now,
-                    },
-                ),
-            };
-            if renew != h.1.last_renew {
-                h.1.last_renew = renew;
-                h.1.probe = now;
+            let h = e.health.get_or_insert(Health {
+                last_renew: renew,
+                probe: now,
+            });
+            if renew != h.last_renew {
+                h.last_renew = renew;
+                h.probe = now;
             }
-            let stale = now.saturating_since(h.1.probe) > cp.node_monitor_grace_period;
-            health.push(h);
+            let stale = now.saturating_since(h.probe) > cp.node_monitor_grace_period;
             let mut ready = node.ready;
             if ready && stale {
                 ready = false;
@@ -116,18 +118,13 @@ impl NodeLifecycleController {
                     }
                 }
             }
-            let zone = node.labels.get(ZONE_LABEL).map_or("", String::as_str);
-            let c = match zone_counts.iter_mut().position(|z| z.0 == zone) {
-                Some(i) => &mut zone_counts[i],
-                None => {
-                    zone_counts.push((zone, 0, 0));
-                    zone_counts.last_mut().expect("just pushed")
-                }
-            };
+            let zone = self.zone_names[e.zone].as_str();
+            debug_assert_eq!(zone, node.labels.get(ZONE_LABEL).map_or("", String::as_str));
+            let c = &mut zone_counts[e.zone];
             if ready {
-                c.1 += 1;
+                c.0 += 1;
             } else {
-                c.2 += 1;
+                c.1 += 1;
             }
             let tainted = node
                 .taints
@@ -157,11 +154,12 @@ impl NodeLifecycleController {
                 }
             }
         }
-        // Sorted by name already: a bulk build.
-        self.health = health.into_iter().collect();
+        // Only zones with at least one node, by name.
         let counts: BTreeMap<String, (u32, u32)> = zone_counts
             .into_iter()
-            .map(|(z, r, n)| (z.to_string(), (r, n)))
+            .enumerate()
+            .filter(|(_, (r, n))| r + n > 0)
+            .map(|(i, c)| (self.zone_names[i].clone(), c))
             .collect();
         // handleDisruption: zone states and rates.
         let all_full = !counts.is_empty()
@@ -196,6 +194,41 @@ impl NodeLifecycleController {
             apiserver::write(ctx, state, w);
         }
         self.drain_queues(state, ctx);
+    }
+
+    /// Re-align the per-node entries with the store's nodes after nodes were added or removed:
+    /// entries of deleted nodes are dropped, new nodes get one (probed at the next pass), and each
+    /// node's zone label is resolved to an index once.
+    fn align(&mut self, state: &ClusterState) {
+        let store = &state.store;
+        if self.aligned_with == Some(store.node_set_version)
+            && self.health.len() == store.nodes.len()
+        {
+            return;
+        }
+        let mut old = std::mem::take(&mut self.health).into_iter().peekable();
+        let mut health = Vec::with_capacity(store.nodes.len());
+        for (name, node) in &store.nodes {
+            while old.peek().is_some_and(|e| &e.name < name) {
+                old.next();
+            }
+            let zone_label = node.labels.get(ZONE_LABEL).map_or("", String::as_str);
+            let zone = match self.zone_names.iter().position(|z| z == zone_label) {
+                Some(i) => i,
+                None => {
+                    self.zone_names.push(zone_label.to_string());
+                    self.zone_names.len() - 1
+                }
+            };
+            let health_of = old.next_if(|e| &e.name == name).and_then(|e| e.health);
+            health.push(NodeEntry {
+                name: name.clone(),
+                health: health_of,
+                zone,
+            });
+        }
+        self.health = health;
+        self.aligned_with = Some(store.node_set_version);
     }
 
     /// Taint queued nodes as the zones' limiters allow; arm a timer for the next token.

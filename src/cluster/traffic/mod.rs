@@ -1465,18 +1465,42 @@ impl Traffic {
             let p99 = st.interval_latency.quantile_secs(0.99);
             let p50 = st.interval_latency.quantile_secs(0.5);
             st.interval_latency.reset();
-            rec.samples
-                .push(row(now, "traffic.requests", &name, req as f64));
-            rec.samples
-                .push(row(now, "traffic.succeeded", &name, ok as f64));
-            rec.samples
-                .push(row(now, "traffic.failed", &name, failed as f64));
-            rec.samples
-                .push(row(now, "traffic.in_flight", &name, inf as f64));
-            rec.samples
-                .push(row(now, "traffic.latency_p50", &name, p50));
-            rec.samples
-                .push(row(now, "traffic.latency_p99", &name, p99));
+            rec.samples.push(row(
+                now,
+                "traffic.requests",
+                rec.sample_names.intern(&name),
+                req as f64,
+            ));
+            rec.samples.push(row(
+                now,
+                "traffic.succeeded",
+                rec.sample_names.intern(&name),
+                ok as f64,
+            ));
+            rec.samples.push(row(
+                now,
+                "traffic.failed",
+                rec.sample_names.intern(&name),
+                failed as f64,
+            ));
+            rec.samples.push(row(
+                now,
+                "traffic.in_flight",
+                rec.sample_names.intern(&name),
+                inf as f64,
+            ));
+            rec.samples.push(row(
+                now,
+                "traffic.latency_p50",
+                rec.sample_names.intern(&name),
+                p50,
+            ));
+            rec.samples.push(row(
+                now,
+                "traffic.latency_p99",
+                rec.sample_names.intern(&name),
+                p99,
+            ));
         }
         // Per pod CPU usage over the last interval, in millicores (what metrics-server reports).
         for (i, sv) in self.servers.iter().enumerate() {
@@ -1512,13 +1536,13 @@ impl Traffic {
 fn row(
     time: SimTime,
     metric: &'static str,
-    object: &str,
+    object: std::sync::Arc<str>,
     value: f64,
 ) -> crate::cluster::metrics::SampleRow {
     crate::cluster::metrics::SampleRow {
         time,
         metric,
-        object: object.to_string(),
+        object,
         value,
     }
 }
