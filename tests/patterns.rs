@@ -262,3 +262,147 @@ fn three_workers_cannot_absorb_the_loss_of_one_and_four_can() {
     assert_eq!(metric(&four, "deployment.app.ready_replicas"), 9.0);
     assert!(share(&four) < share(&three));
 }
+
+/// The run of the scenario in `path` after replacing `from` by `to` in its text.
+fn run_with(path: &str, edits: &[(&str, &str)]) -> RunOutput {
+    let mut text = std::fs::read_to_string(path).expect("shipped scenario");
+    for (from, to) in edits {
+        assert!(text.contains(from), "{path}: no {from:?}");
+        text = text.replacen(from, to, 1);
+    }
+    let loaded = scenario::load_str(path, &text).expect("edited scenario loads");
+    let mut w = World::new(Arc::new(loaded.spec));
+    let end = w.end();
+    w.advance(end, u64::MAX);
+    w.finish()
+}
+
+const LEADER: &str = "scenarios/patterns/leader-election.yaml";
+
+#[test]
+fn the_failover_gap_grows_with_the_lease_duration() {
+    let gap = |lease: &str| {
+        let s = summary_with(LEADER, &[("leaseDuration: 15s", lease)]);
+        assert_eq!(metric(&s, "leader.controller-lease.failovers"), 2.0);
+        assert_eq!(metric(&s, "leader.controller-lease.has_leader_at_end"), 1.0);
+        metric(&s, "leader.controller-lease.max_gap_s")
+    };
+    // A standby takes over once the lease was not renewed for leaseDuration, counted from when
+    // it last saw the lease change (up to one retryPeriod before the kill) and checked every
+    // retryPeriod x (1 + 1.2 U): the gap is leaseDuration - 2 s .. leaseDuration + 4.4 s.
+    let short = gap("leaseDuration: 5s");
+    let long = gap("leaseDuration: 30s");
+    for (lease, g) in [(5.0, short), (30.0, long)] {
+        assert!(
+            g > lease - 2.0 && g < lease + 4.5,
+            "lease {lease} s: gap {g} s"
+        );
+    }
+    assert!(long > short + 20.0, "{short} vs {long}");
+}
+
+const STATEFUL: &str = "scenarios/patterns/stateful-service.yaml";
+
+/// When `pod`'s first container start was recorded, seconds.
+fn first_started(out: &RunOutput, pod: &str) -> f64 {
+    let suffix = format!("/{pod}");
+    out.recorder
+        .events
+        .iter()
+        .find(|e| e.reason == "Started" && e.object.ends_with(&suffix))
+        .map(|e| e.time.as_secs_f64())
+        .unwrap_or_else(|| panic!("{pod} never started"))
+}
+
+#[test]
+fn ordered_ready_starts_the_replicas_one_after_another_parallel_at_once() {
+    let ordered = run_with(STATEFUL, &[]);
+    let parallel = run_with(
+        STATEFUL,
+        &[(
+            "\n  podManagementPolicy: OrderedReady",
+            "\n  podManagementPolicy: Parallel",
+        )],
+    );
+    let starts = |o: &RunOutput| -> Vec<f64> {
+        (0..4)
+            .map(|i| first_started(o, &format!("db-{i}")))
+            .collect()
+    };
+    let (o, p) = (starts(&ordered), starts(&parallel));
+    // OrderedReady: db-i+1 is created once db-i is Ready (5 s after it started), then pulls
+    // (3 s) and starts (10 s): 18 s apart, plus scheduling and kubelet latencies.
+    for w in o.windows(2) {
+        let gap = w[1] - w[0];
+        assert!((18.0..20.0).contains(&gap), "ordered starts {o:?}");
+    }
+    // Parallel: all four start together.
+    let spread =
+        p.iter().cloned().fold(f64::MIN, f64::max) - p.iter().cloned().fold(f64::MAX, f64::min);
+    assert!(spread < 1.0, "parallel starts {p:?}");
+    // The set is whole after about 4 start-ups instead of one.
+    let whole = |s: &[f64]| s.iter().cloned().fold(f64::MIN, f64::max) + 5.0;
+    let ratio = whole(&o) / whole(&p);
+    assert!((3.5..4.5).contains(&ratio), "{o:?} vs {p:?}");
+}
+
+#[test]
+fn the_partition_stages_the_roll_and_replicas_stay_in_their_volume_zone() {
+    let staged = summary_with(STATEFUL, &[]);
+    assert_eq!(metric(&staged, "statefulset.db.updated_replicas"), 2.0);
+    assert_eq!(metric(&staged, "pods.created"), 6.0);
+    let full = summary_with(STATEFUL, &[("partition: 2", "partition: 0")]);
+    assert_eq!(metric(&full, "statefulset.db.updated_replicas"), 4.0);
+    assert_eq!(metric(&full, "pods.created"), 8.0);
+    assert_eq!(metric(&full, "statefulset.db.ready_replicas"), 4.0);
+    // Every replacement runs in the zone of its replica's volume.
+    let out = run_with(STATEFUL, &[("partition: 2", "partition: 0")]);
+    let mut checked = 0;
+    for pod in out.store.pods.values() {
+        if pod.workload != "db" && !pod.name.starts_with("db-") {
+            continue;
+        }
+        let Some(node) = &pod.node else { continue };
+        let zone = out.store.nodes[node]
+            .labels
+            .get("topology.kubernetes.io/zone")
+            .cloned();
+        let claim = out
+            .store
+            .volume_claims
+            .iter()
+            .find(|(k, _)| k.ends_with(&format!("data-{}", pod.name)))
+            .map(|(_, c)| c.zone.clone())
+            .unwrap_or_else(|| panic!("no claim for {}", pod.name));
+        assert_eq!(zone, claim, "{}", pod.name);
+        checked += 1;
+    }
+    assert_eq!(checked, 4);
+}
+
+const SHARDED: &str = "scenarios/patterns/sharded-service.yaml";
+
+#[test]
+fn the_hot_shard_queues_while_the_others_idle_and_more_shards_do_not_help() {
+    let p99 = |s: &Summary, t: &str| metric(s, &format!("traffic.{t}.latency.p99"));
+    let skewed = summary_with(SHARDED, &[]);
+    assert!(
+        p99(&skewed, "hot-users") > 2.0 * p99(&skewed, "cold-users-1"),
+        "{} vs {}",
+        p99(&skewed, "hot-users"),
+        p99(&skewed, "cold-users-1")
+    );
+    // Without skew the shard that was hot answers like the others.
+    let even = summary_with(SHARDED, &[("rate: 90/s", "rate: 20/s")]);
+    let ratio = p99(&even, "hot-users") / p99(&even, "cold-users-1");
+    assert!((0.7..1.4).contains(&ratio), "{ratio}");
+    // Six shards instead of three: the new ones take none of shard 0's keys.
+    let more = summary_with(SHARDED, &[("replicas: 3", "replicas: 6")]);
+    assert_eq!(metric(&more, "statefulset.cache.ready_replicas"), 6.0);
+    assert!(
+        p99(&more, "hot-users") > 2.0 * p99(&more, "cold-users-1"),
+        "{} vs {}",
+        p99(&more, "hot-users"),
+        p99(&more, "cold-users-1")
+    );
+}

@@ -1367,6 +1367,45 @@ fn any_template(c: &Collected, namespace: &str, selects: impl Fn(&Labels) -> boo
         .any(selects)
 }
 
+/// Whether `svc` selects the pods of one StatefulSet replica by the identity labels the
+/// StatefulSet controller adds to each pod (`statefulset.kubernetes.io/pod-name: <set>-<i>`,
+/// `apps.kubernetes.io/pod-index: <i>`, upstream `stateful_set_utils.go`
+/// `initIdentity`/`updateIdentity`), the rest of the selector matching the template: the
+/// per-replica Service pattern. Any ordinal counts, so a replica added by a later scale-up too.
+fn stateful_identity_selected(c: &Collected, svc: &ServiceSpec) -> bool {
+    const POD_NAME: &str = "statefulset.kubernetes.io/pod-name";
+    const POD_INDEX: &str = "apps.kubernetes.io/pod-index";
+    let ordinal = |s: &str| {
+        !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) && (s == "0" || !s.starts_with('0'))
+    };
+    c.stateful_sets
+        .iter()
+        .map(|s| &s.value)
+        .filter(|s| s.namespace == svc.namespace)
+        .any(|s| {
+            let name_ord = svc.selector.get(POD_NAME).map(|v| {
+                v.strip_prefix(s.name.as_str())
+                    .and_then(|r| r.strip_prefix('-'))
+                    .filter(|i| ordinal(i))
+            });
+            let index = svc.selector.get(POD_INDEX);
+            if name_ord.is_none() && index.is_none() {
+                return false;
+            }
+            let i = match (name_ord, index) {
+                (Some(None), _) => return false,
+                (Some(Some(a)), Some(b)) if a != b.as_str() => return false,
+                (Some(Some(a)), _) => a,
+                (None, Some(b)) if ordinal(b) => b.as_str(),
+                (None, _) => return false,
+            };
+            let mut labels = s.template.labels.clone();
+            labels.insert(POD_NAME.to_string(), format!("{}-{i}", s.name));
+            labels.insert(POD_INDEX.to_string(), i.to_string());
+            service_selects(svc, &labels)
+        })
+}
+
 /// A Service's selector picks pods with all its labels; an empty selector picks none (its
 /// endpoints would be managed by hand, which kubesim does not model).
 fn service_selects(svc: &ServiceSpec, labels: &Labels) -> bool {
@@ -1548,7 +1587,10 @@ fn resolve_traffic(
         // Requests to a Service that no workload's pods can ever join would all fail: a typo
         // in the selector (or a template's labels), refused rather than run.
         let svc = &services[service];
-        if c.trace.is_none() && !any_template(c, &svc.namespace, |l| service_selects(svc, l)) {
+        if c.trace.is_none()
+            && !any_template(c, &svc.namespace, |l| service_selects(svc, l))
+            && !stateful_identity_selected(c, svc)
+        {
             let shown: Vec<String> = svc
                 .selector
                 .iter()
