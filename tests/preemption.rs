@@ -68,6 +68,15 @@ spec: [{{at: 30s, scale: {{deployment: high, replicas: 1}}}}]
     )
 }
 
+/// Load `yaml` and run it to its end; the finished world's store and recorder.
+fn run_to_end(yaml: &str) -> kubesim::cluster::world::RunOutput {
+    let loaded = kubesim::scenario::load_str("p.yaml", yaml).expect("valid");
+    let mut world = World::new(Arc::new(loaded.spec));
+    let end = world.end();
+    world.advance(end, u64::MAX);
+    world.finish()
+}
+
 struct Outcome {
     high_bound: bool,
     preempted: usize,
@@ -75,11 +84,7 @@ struct Outcome {
 }
 
 fn run(high_class: &str) -> Outcome {
-    let loaded = kubesim::scenario::load_str("p.yaml", &scenario(high_class)).expect("valid");
-    let mut world = World::new(Arc::new(loaded.spec));
-    let end = world.end();
-    world.advance(end, u64::MAX);
-    let out = world.finish();
+    let out = run_to_end(&scenario(high_class));
     let high_bound = out
         .store
         .pods
@@ -220,11 +225,7 @@ spec:
 
 /// The workloads whose pods were preempted, in event order.
 fn preempted_workloads(yaml: &str) -> Vec<String> {
-    let loaded = kubesim::scenario::load_str("p.yaml", yaml).expect("valid");
-    let mut world = World::new(Arc::new(loaded.spec));
-    let end = world.end();
-    world.advance(end, u64::MAX);
-    let out = world.finish();
+    let out = run_to_end(yaml);
     out.recorder
         .events
         .iter()
@@ -379,11 +380,7 @@ spec:
 
 #[test]
 fn a_nominated_pod_keeps_its_room_from_lower_priority_pods() {
-    let loaded = kubesim::scenario::load_str("n.yaml", NOMINATED).expect("valid");
-    let mut world = World::new(Arc::new(loaded.spec));
-    let end = world.end();
-    world.advance(end, u64::MAX);
-    let out = world.finish();
+    let out = run_to_end(NOMINATED);
     let preempted: Vec<&str> = out
         .recorder
         .events
