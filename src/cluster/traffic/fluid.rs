@@ -622,16 +622,21 @@ impl FluidTraffic {
             })
             .collect();
         let profiles = &self.profiles;
+        let prepared: Vec<(f64, f64, super::fluid_station::Prepared<'_>)> = parts
+            .iter()
+            .map(|(w, gr)| {
+                let prof = &profiles[gr.profile as usize];
+                (
+                    *w,
+                    net + prof.sidecar,
+                    gr.load.wait.prepare(&prof.station.service),
+                )
+            })
+            .collect();
         let cdf = |x: f64| -> f64 {
-            parts
+            prepared
                 .iter()
-                .map(|(w, gr)| {
-                    let prof = &profiles[gr.profile as usize];
-                    w * gr
-                        .load
-                        .wait
-                        .response_cdf(&prof.station.service, net + prof.sidecar, x)
-                })
+                .map(|(w, d, p)| w * p.cdf(*d, x))
                 .sum::<f64>()
         };
         let hi = parts

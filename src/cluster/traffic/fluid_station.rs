@@ -18,8 +18,8 @@
 //!   `x`, the mean number of tries in the pod; its stationary relation with the utilisation,
 //!   `L(rho) = c rho + C(c, c rho) rho / (1 - rho) (ca2 + cs2) / 2`, is inverted to give the
 //!   pod's effective utilisation `rho(x) < 1`, and `dx/dt = lambda - c mu rho(x)`. Integrated by
-//!   backward Euler in sub-steps of at most 1 s (each solved for `rho` by bisection: `L(rho) + h c
-//!   mu rho = x + h lambda`), so it is stable at any step; in overload `x` grows by about
+//!   backward Euler in sub-steps of at most 1 s (each solved for `rho` by safeguarded Newton:
+//!   `L(rho) + h c mu rho = x + h lambda`), so it is stable at any step; in overload `x` grows by about
 //!   `(lambda - c mu) dt` and the wait, `Lq / (c mu rho)`, with it. At each sub-step the wait
 //!   is Erlang C's at `rho(x)` (`Wq = Lq / throughput`); over the piece, `P(wait)` and `Wq` are
 //!   their sub-step means. In equilibrium this is the formula above exactly.
@@ -360,10 +360,80 @@ impl Wait {
         p.clamp(0.0, 1.0)
     }
 
+    /// The response-time distribution function prepared for many evaluations: for log-normal
+    /// and uniform service times the quadrature sum `sum_j (1 - exp(-theta (y - s_j)))` over
+    /// nodes below `y` is kept as running decayed sums, so one evaluation costs one `exp`.
+    pub fn prepare<'a>(&self, s: &'a ServiceDist) -> Prepared<'a> {
+        let mut decay = Vec::new();
+        if self.exp_weight > 0.0
+            && self.exp_mean > 0.0
+            && let ServiceDist::LogNormal { nodes, .. } | ServiceDist::Uniform { nodes, .. } = s
+        {
+            // decay[k] = sum_{j < k} exp(-theta (s_{k-1} - s_j)), nodes ascending.
+            let theta = 1.0 / self.exp_mean;
+            decay.reserve(nodes.len() + 1);
+            decay.push(0.0);
+            for k in 0..nodes.len() {
+                let prev = if k == 0 {
+                    0.0
+                } else {
+                    decay[k] * (-theta * (nodes[k] - nodes[k - 1])).exp()
+                };
+                decay.push(1.0 + prev);
+            }
+        }
+        Prepared {
+            wait: *self,
+            service: s,
+            decay,
+        }
+    }
+
     /// An upper bound of the response time's `1 - 1e-7` quantile, for bisection.
     pub fn response_bound(&self, s: &ServiceDist, d: f64) -> f64 {
         let w = self.fixed.max(self.exp_mean * 18.0);
         d + w + s.quantile(1.0 - 1e-7).max(s.mean()) + 1e-9
+    }
+}
+
+/// A response-time distribution function ready for many evaluations ([`Wait::prepare`]).
+#[derive(Debug)]
+pub struct Prepared<'a> {
+    wait: Wait,
+    service: &'a ServiceDist,
+    /// Running decayed sums over the quadrature nodes (empty when not needed).
+    decay: Vec<f64>,
+}
+
+impl Prepared<'_> {
+    /// `P(W + S + d <= x)`, as [`Wait::response_cdf`].
+    pub fn cdf(&self, d: f64, x: f64) -> f64 {
+        let nodes = match self.service {
+            ServiceDist::LogNormal { nodes, .. } | ServiceDist::Uniform { nodes, .. }
+                if !self.decay.is_empty() =>
+            {
+                nodes
+            }
+            _ => return self.wait.response_cdf(self.service, d, x),
+        };
+        let y = x - d;
+        if y <= 0.0 {
+            return 0.0;
+        }
+        let w = &self.wait;
+        let s = self.service;
+        let mut p = (1.0 - w.exp_weight - w.fixed_weight).max(0.0) * s.cdf(y);
+        // Nodes strictly below y.
+        let k = nodes.partition_point(|&v| v < y);
+        if k > 0 {
+            let theta = 1.0 / w.exp_mean;
+            let tail = (-theta * (y - nodes[k - 1])).exp() * self.decay[k];
+            p += w.exp_weight * (k as f64 - tail) / nodes.len() as f64;
+        }
+        if w.fixed_weight > 0.0 {
+            p += w.fixed_weight * s.cdf(y - w.fixed);
+        }
+        p.clamp(0.0, 1.0)
     }
 }
 
@@ -435,18 +505,10 @@ impl Station {
         let h = dt / n as f64;
         let mut x = in_system.max(0.0);
         let mut acc = Load::default();
+        let mut rho = rho_now.min(0.999);
         for _ in 0..n {
             let target = x + h * lambda;
-            let (mut lo, mut hi) = (0.0f64, 1.0f64);
-            for _ in 0..64 {
-                let mid = 0.5 * (lo + hi);
-                if l_of(mid) + h * cap * mid >= target {
-                    hi = mid;
-                } else {
-                    lo = mid;
-                }
-            }
-            let rho = lo;
+            rho = solve_increasing(|r| l_of(r) + h * cap * r - target, rho);
             x = l_of(rho);
             let st = self.stationary_at(rho, mu, ac, x);
             acc.served += st.served;
@@ -572,6 +634,45 @@ impl Station {
             in_system: 0.0,
         }
     }
+}
+
+/// The root in `[0, 1)` of `f`, increasing with `f(0) <= 0` and `f -> infinity` at 1:
+/// Newton steps from `start` (numerical derivative), kept inside a shrinking bracket and
+/// replaced by bisection when they leave it; stops at a bracket or step below 1e-14.
+fn solve_increasing(f: impl Fn(f64) -> f64, start: f64) -> f64 {
+    let (mut lo, mut hi) = (0.0f64, 1.0f64);
+    if f(0.0) >= 0.0 {
+        return 0.0;
+    }
+    let mut r = start.clamp(0.0, 1.0 - 1e-12);
+    for _ in 0..100 {
+        let v = f(r);
+        if v == 0.0 {
+            return r;
+        }
+        if v > 0.0 {
+            hi = r;
+        } else {
+            lo = r;
+        }
+        if hi - lo < 1e-14 {
+            break;
+        }
+        let eps = 1e-7 * (1.0 - r).max(1e-9);
+        let slope = (f(r + eps) - v) / eps;
+        let next = if slope > 0.0 { r - v / slope } else { f64::NAN };
+        let next = if next.is_finite() && next > lo && next < hi {
+            next
+        } else {
+            0.5 * (lo + hi)
+        };
+        if (next - r).abs() < 1e-14 {
+            r = next;
+            break;
+        }
+        r = next;
+    }
+    r
 }
 
 /// Quantile levels (bin midpoints) and their weights used to record a response-time
@@ -732,6 +833,42 @@ mod tests {
             let x = invert(|x| l.wait.response_cdf(s, 0.0, x), q, 0.0, 10.0);
             let exact = -(1.0 - q as f64).ln() / 5.0;
             assert!((x - exact).abs() < 1e-5, "q={q}: {x} vs {exact}");
+        }
+    }
+
+    #[test]
+    fn prepared_cdf_equals_the_direct_sum() {
+        let ln = ServiceDist::of(&Distribution::LogNormal {
+            median: SimDuration::from_millis(20),
+            p99: SimDuration::from_millis(100),
+        });
+        let un = ServiceDist::of(&Distribution::Uniform {
+            min: SimDuration::from_millis(10),
+            max: SimDuration::from_millis(30),
+        });
+        let w = Wait {
+            exp_weight: 0.6,
+            exp_mean: 0.015,
+            fixed_weight: 0.1,
+            fixed: 0.02,
+        };
+        for s in [&ln, &un, &ServiceDist::Exponential(0.02), &ServiceDist::Constant(0.02)] {
+            let p = w.prepare(s);
+            for i in 0..200 {
+                let x = i as f64 * 0.002;
+                let (a, b) = (p.cdf(0.001, x), w.response_cdf(s, 0.001, x));
+                assert!((a - b).abs() < 1e-12, "{s:?} x={x}: {a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_root_finder_is_exact() {
+        for target in [0.0, 0.3, 0.9, 0.999_999] {
+            for start in [0.0, 0.5, 0.99] {
+                let r = solve_increasing(|r| r / (1.0 - r) - target / (1.0 - target), start);
+                assert!((r - target).abs() < 1e-12, "{target} from {start}: {r}");
+            }
         }
     }
 
