@@ -160,27 +160,27 @@ fn what_fluid_mode_does_not_model_is_refused_with_its_location() {
     let cases: Vec<(String, &str)> = vec![
         (
             base.replace("  rate: 80/s\n", "  users: 10\n"),
-            "fluid-vs-request.yaml:73:10: Traffic/clients: spec.users: a closed-loop source (users) cannot run in fluid mode; use mode: request",
+            "fluid-vs-request.yaml:76:10: Traffic/clients: spec.users: a closed-loop source (users) cannot run in fluid mode; use mode: request",
         ),
         (
             base.replace("  mode: fluid\n", "  mode: fluent\n"),
-            "fluid-vs-request.yaml:72:9: Traffic/clients: spec.mode: unsupported value \"fluent\"; supported values: request, fluid",
+            "fluid-vs-request.yaml:75:9: Traffic/clients: spec.mode: unsupported value \"fluent\"; supported values: request, fluid",
         ),
         (
             base.replace("  mode: fluid\n", "  mode: request\n  fluidStep: 1s\n"),
-            "fluid-vs-request.yaml:73:14: Traffic/clients: spec.fluidStep: fluidStep needs mode: fluid",
+            "fluid-vs-request.yaml:76:14: Traffic/clients: spec.fluidStep: fluidStep needs mode: fluid",
         ),
         (
             base.replace("  mode: fluid\n", "  mode: fluid\n  fluidStep: 0s\n"),
-            "fluid-vs-request.yaml:73:14: Traffic/clients: spec.fluidStep:",
+            "fluid-vs-request.yaml:76:14: Traffic/clients: spec.fluidStep: must be greater than 0",
         ),
         (
             format!("{base}{second}"),
-            "fluid-vs-request.yaml:83:18: Traffic/more: metadata.name: every Traffic of a scenario uses the same mode: this one is request, Traffic/clients (at fluid-vs-request.yaml:72:9) is fluid",
+            "fluid-vs-request.yaml:86:18: Traffic/more: metadata.name: every Traffic of a scenario uses the same mode: this one is request, Traffic/clients (at fluid-vs-request.yaml:75:9) is fluid",
         ),
         (
             format!("{base}{graph}"),
-            "fluid-vs-request.yaml:84:17: RequestGraph/g: spec.service: request graphs are not modelled in fluid traffic mode (Traffic/clients sets mode: fluid at fluid-vs-request.yaml:72:9); use mode: request",
+            "fluid-vs-request.yaml:87:17: RequestGraph/g: spec.service: request graphs are not modelled in fluid traffic mode (Traffic/clients sets mode: fluid at fluid-vs-request.yaml:75:9); use mode: request",
         ),
     ];
     for (text, want) in cases {
