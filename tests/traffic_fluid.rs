@@ -27,7 +27,11 @@ fn fluid_mmc(c: u32, rho: f64, t1: u64, t2: u64) -> (f64, f64, f64) {
     let a = w.state().recorder.traffic.sources[0].clone();
     w.advance(SimTime(t2 * SEC), u64::MAX);
     // Fluid mode schedules no per-request event: a handful of events per sample.
-    assert!(w.events_processed() < 10 * t2 / 10 + 200, "{}", w.events_processed());
+    assert!(
+        w.events_processed() < 10 * t2 / 10 + 200,
+        "{}",
+        w.events_processed()
+    );
     let out = w.finish();
     let b = &out.recorder.traffic.sources[0];
     let waits = (b.waits - a.waits) as f64;
@@ -52,7 +56,10 @@ fn fluid_mmc_reproduces_erlang_c() {
                 (wait - want).abs() / want < 1e-4,
                 "c={c} rho={rho}: Wq {wait} vs Erlang C {want}"
             );
-            assert!((p_wait - pw).abs() < 1e-4, "c={c} rho={rho}: P(wait) {p_wait} vs {pw}");
+            assert!(
+                (p_wait - pw).abs() < 1e-4,
+                "c={c} rho={rho}: P(wait) {p_wait} vs {pw}"
+            );
             assert!(
                 (throughput - lambda).abs() / lambda < 1e-3,
                 "c={c} rho={rho}: throughput {throughput} vs {lambda}"

@@ -1695,7 +1695,11 @@ fn check_traffic_modes(c: &Collected) -> R<()> {
     for t in &c.traffic[1..] {
         if t.value.mode.is_fluid() != first.value.mode.is_fluid() {
             let name = |x: &Named<super::traffic_docs::TrafficDoc>| {
-                if x.value.mode.is_fluid() { "fluid" } else { "request" }
+                if x.value.mode.is_fluid() {
+                    "fluid"
+                } else {
+                    "request"
+                }
             };
             let loc = t.value.mode_loc.as_ref().unwrap_or(&t.loc);
             return Err(loc.err(format!(
@@ -1719,7 +1723,10 @@ fn check_traffic_modes(c: &Collected) -> R<()> {
     if first.value.mode.is_fluid() {
         for r in &c.destination_rules {
             let d = &r.value;
-            if d.outlier_detection.is_some() || d.max_requests != u32::MAX || d.max_pending_requests != u32::MAX {
+            if d.outlier_detection.is_some()
+                || d.max_requests != u32::MAX
+                || d.max_pending_requests != u32::MAX
+            {
                 return Err(d.host.loc.err(format!(
                     "outlier detection and connection-pool limits are not modelled in fluid traffic mode (Traffic/{} sets mode: fluid at {}); use mode: request, or keep only trafficPolicy.loadBalancer",
                     first.value.name,

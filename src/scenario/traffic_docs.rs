@@ -387,7 +387,10 @@ pub(crate) fn read_traffic(cx: &mut Cx, doc: &Map, meta: Meta) -> R<TrafficDoc> 
 /// `spec.mode` (`request` | `fluid`) and `spec.fluidStep` (fluid mode only) of a `Traffic`.
 fn read_mode(cx: &mut Cx, spec: &Map) -> R<(TrafficMode, Option<super::reader::Loc>)> {
     let (fluid, loc) = match spec.get("mode") {
-        Some(v) => (v.one_of(cx, &["request", "fluid"])? == "fluid", Some(v.loc(cx))),
+        Some(v) => (
+            v.one_of(cx, &["request", "fluid"])? == "fluid",
+            Some(v.loc(cx)),
+        ),
         None => (false, None),
     };
     let step = match spec.get("fluidStep") {

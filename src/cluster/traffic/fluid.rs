@@ -454,7 +454,8 @@ impl FluidTraffic {
                     None => 0.0,
                 };
                 m.q[cause_index(FailureCause::Timeout)] += answered * late;
-                m.q[cause_index(FailureCause::ServerError)] += answered * (1.0 - late) * p.error_rate;
+                m.q[cause_index(FailureCause::ServerError)] +=
+                    answered * (1.0 - late) * p.error_rate;
             }
             meets.push(m);
         }
@@ -736,11 +737,15 @@ impl FluidTraffic {
         self.profiles.push(Profile::of(b.serving_for(image)));
         self.profile_ids.insert(key, id);
         self.version_totals.push((0.0, 0.0));
-        state.recorder.traffic.versions.push(super::stats::VersionStats {
-            workload: workload.to_string(),
-            image: image.to_string(),
-            ..Default::default()
-        });
+        state
+            .recorder
+            .traffic
+            .versions
+            .push(super::stats::VersionStats {
+                workload: workload.to_string(),
+                image: image.to_string(),
+                ..Default::default()
+            });
         id
     }
 
@@ -898,7 +903,14 @@ impl FluidTraffic {
         );
     }
 
-    fn endpoint(&mut self, service: u32, server: u32, ready: bool, state: &mut ClusterState, now: SimTime) {
+    fn endpoint(
+        &mut self,
+        service: u32,
+        server: u32,
+        ready: bool,
+        state: &mut ClusterState,
+        now: SimTime,
+    ) {
         self.advance_to(now, state);
         let s = &mut self.services[service as usize];
         match s.endpoints.binary_search(&server) {

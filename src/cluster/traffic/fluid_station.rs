@@ -727,7 +727,14 @@ mod tests {
 
     #[test]
     fn erlang_c_matches_the_closed_form() {
-        for (c, a) in [(1, 0.5), (1, 0.9), (4, 2.0), (4, 3.6), (16, 8.0), (16, 14.4)] {
+        for (c, a) in [
+            (1, 0.5),
+            (1, 0.9),
+            (4, 2.0),
+            (4, 3.6),
+            (16, 8.0),
+            (16, 14.4),
+        ] {
             let x = erlang_c(c, a);
             let y = erlang_c_wait_probability(c, a);
             assert!((x - y).abs() < 1e-12, "c={c} a={a}: {x} vs {y}");
@@ -747,7 +754,10 @@ mod tests {
                 let l = exp_station(c, 1.0 / mu).equilibrium(lambda, 1.0);
                 let wq = erlang_c_mean_wait(c, lambda, mu);
                 let pw = erlang_c_wait_probability(c, lambda / mu);
-                assert!((l.wait.mean() - wq).abs() < 1e-12 * wq.max(1.0), "c={c} rho={rho}");
+                assert!(
+                    (l.wait.mean() - wq).abs() < 1e-12 * wq.max(1.0),
+                    "c={c} rho={rho}"
+                );
                 assert!((l.wait.p_wait() - pw).abs() < 1e-12, "c={c} rho={rho}");
                 assert!((l.served - lambda).abs() < 1e-12);
                 assert!((l.busy - lambda / mu).abs() < 1e-12);
@@ -779,9 +789,17 @@ mod tests {
         let st = exp_station(2, 0.1); // capacity 20/s
         let l = st.load(30.0, 1.0, 0.0, 10.0);
         assert!(l.served > 19.0 && l.served <= 20.0, "{}", l.served);
-        assert!(l.in_system > 100.0 && l.in_system < 108.0, "{}", l.in_system);
+        assert!(
+            l.in_system > 100.0 && l.in_system < 108.0,
+            "{}",
+            l.in_system
+        );
         // Mean wait of the piece: about the mean backlog over the capacity.
-        assert!(l.wait.mean() > 1.5 && l.wait.mean() < 3.0, "{}", l.wait.mean());
+        assert!(
+            l.wait.mean() > 1.5 && l.wait.mean() < 3.0,
+            "{}",
+            l.wait.mean()
+        );
         // Then 10/s: drains at about 10/s and settles at L(0.5) = 4/3 within 20 s.
         let d = st.load(10.0, 1.0, l.in_system, 20.0);
         assert!(d.served > 14.0 && d.served < 16.0, "{}", d.served);
@@ -852,7 +870,12 @@ mod tests {
             fixed_weight: 0.1,
             fixed: 0.02,
         };
-        for s in [&ln, &un, &ServiceDist::Exponential(0.02), &ServiceDist::Constant(0.02)] {
+        for s in [
+            &ln,
+            &un,
+            &ServiceDist::Exponential(0.02),
+            &ServiceDist::Constant(0.02),
+        ] {
             let p = w.prepare(s);
             for i in 0..200 {
                 let x = i as f64 * 0.002;
