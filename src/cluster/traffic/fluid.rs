@@ -654,7 +654,7 @@ impl FluidTraffic {
         let mut lo = 0.0;
         let mut xs = Vec::with_capacity(self.levels.len());
         for &(u, _) in &self.levels {
-            let x = invert(&cdf, u * top, lo, hi);
+            let x = invert(cdf, u * top, lo, hi);
             xs.push(x);
             lo = x;
         }

@@ -849,7 +849,7 @@ mod tests {
         let s = &st.service;
         for q in [0.5, 0.9, 0.99, 0.999] {
             let x = invert(|x| l.wait.response_cdf(s, 0.0, x), q, 0.0, 10.0);
-            let exact = -(1.0 - q as f64).ln() / 5.0;
+            let exact = -(1.0 - q).ln() / 5.0;
             assert!((x - exact).abs() < 1e-5, "q={q}: {x} vs {exact}");
         }
     }
