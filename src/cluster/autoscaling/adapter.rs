@@ -142,10 +142,13 @@ mod tests {
     use super::*;
     use crate::engine::SimDuration;
 
+    /// One table row: (samples, end, range, expected rate).
+    type Case = (&'static [(f64, f64)], f64, f64, Option<f64>);
+
     /// Table: (samples, end, range, expected rate), checked against Prometheus' arithmetic.
     #[test]
     fn prometheus_rate_extrapolates_like_promql() {
-        let cases: &[(&[(f64, f64)], f64, f64, Option<f64>)] = &[
+        let cases: &[Case] = &[
             // Fewer than two samples: no value.
             (&[], 60.0, 60.0, None),
             (&[(30.0, 100.0)], 60.0, 60.0, None),
