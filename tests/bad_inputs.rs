@@ -250,6 +250,14 @@ const CASES: &[(&str, &str)] = &[
         "60-scalar-document.yaml",
         "{file}:6:1: expected a mapping (a Kubernetes object or a kubesim document), found string \"just a string\"",
     ),
+    (
+        "61-metrics-adapter-window-too-short.yaml",
+        "{file}:26:55: Behavior/web: spec.serving.metricsAdapter.rateWindow: the rate window (1m) must be longer than two scrape intervals (30s): rate() needs two samples in its range",
+    ),
+    (
+        "62-ambassador-field-typo.yaml",
+        "{file}:26:32: Behavior/web: spec.serving.ambassador.cpuPerRequest: unknown field \"cpuPerRequest\"; valid fields here: latency, cpuPerCall",
+    ),
 ];
 
 fn dir() -> PathBuf {

@@ -658,3 +658,42 @@ fn expectation_bounds_may_be_durations() {
     assert_eq!(s.expectations[0].bound, ExpectBound::Below(0.25));
     assert_eq!(s.expectations[0].source, "t.yaml:4:32");
 }
+
+#[test]
+fn ambassador_and_metrics_adapter_are_read_with_defaults() {
+    let text = format!(
+        "{MINIMAL}---
+apiVersion: kubesim.dev/v1alpha1
+kind: Behavior
+metadata: {{name: web}}
+spec:
+  serving:
+    ambassador: {{latency: 2ms, cpuPerCall: 500us}}
+    metricsAdapter: {{scrapeInterval: 15s, cpuPerRequest: 1ms}}
+  versions:
+  - {{image: web:v2, ambassador: {{latency: 0ms}}, metricsAdapter: {{}}}}
+"
+    );
+    let s = load_str("t.yaml", &text).expect("valid").spec;
+    let b = s.behavior_for("web");
+    let a = b.serving.ambassador.expect("ambassador");
+    assert_eq!(a.latency, SimDuration::from_millis(2));
+    assert_eq!(a.cpu_per_call, SimDuration::from_micros(500));
+    let m = b.serving.metrics_adapter.expect("adapter");
+    assert_eq!(m.scrape_interval, SimDuration::from_secs(15));
+    // prometheus-adapter's walkthrough range.
+    assert_eq!(m.rate_window, SimDuration::from_secs(120));
+    assert_eq!(m.cpu_per_request, SimDuration::from_millis(1));
+    // A version's entries replace the base's; `{}` is a 30 s scrape and the 2 m window.
+    let v2 = b.serving_for("web:v2");
+    assert_eq!(v2.ambassador.expect("v2").latency, SimDuration::ZERO);
+    let d = v2.metrics_adapter.expect("v2");
+    assert_eq!(
+        (d.scrape_interval, d.rate_window),
+        (SimDuration::from_secs(30), SimDuration::from_secs(120))
+    );
+    // Without them, none.
+    let plain = load_str("min.yaml", MINIMAL).expect("valid").spec;
+    let p = plain.behavior_for("web");
+    assert!(p.serving.ambassador.is_none() && p.serving.metrics_adapter.is_none());
+}

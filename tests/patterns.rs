@@ -406,3 +406,216 @@ fn the_hot_shard_queues_while_the_others_idle_and_more_shards_do_not_help() {
         p99(&more, "cold-users-1")
     );
 }
+
+const AMBASSADOR: &str = "scenarios/patterns/ambassador.yaml";
+
+/// CPU seconds the pods whose key starts with `prefix` used over the run, from the sampled
+/// `pod.cpu_usage_millicores` (millicores over each `sampleEvery`).
+fn cpu_seconds(r: &experiment::RunResult, prefix: &str, every_s: f64) -> f64 {
+    r.output
+        .recorder
+        .samples
+        .iter()
+        .filter(|s| s.metric == "pod.cpu_usage_millicores" && s.object.starts_with(prefix))
+        .map(|s| s.value / 1000.0 * every_s)
+        .sum()
+}
+
+/// The run of the scenario in `path` after the edits, with its summary.
+fn result_with(path: &str, edits: &[(&str, &str)]) -> (experiment::RunResult, Summary) {
+    let mut text = std::fs::read_to_string(path).expect("shipped scenario");
+    for (from, to) in edits {
+        assert!(text.contains(from), "{path}: no {from:?}");
+        text = text.replacen(from, to, 1);
+    }
+    let loaded = scenario::load_str(path, &text).expect("edited scenario loads");
+    let r = experiment::run(Arc::new(loaded.spec), Limits::default(), &mut |_| {});
+    let s = Summary::of(&r);
+    (r, s)
+}
+
+#[test]
+fn an_ambassador_retries_away_backend_errors_for_a_latency_per_call() {
+    let (r, s) = result_with(AMBASSADOR, &[]);
+    // Three calls to a backend failing 5 % of them: 1 - 0.95^3 = 14.3 % of the direct
+    // requests fail; the ambassador's two retries leave 3 x 0.05^3 = 0.04 %.
+    let direct = metric(&s, "traffic.direct-users.error_rate");
+    let proxied = metric(&s, "traffic.proxied-users.error_rate");
+    assert!((0.12..0.165).contains(&direct), "{direct}");
+    assert!(proxied < 0.003, "{proxied}");
+    // Its CPU: 2 ms of the application per request plus 1 ms of the ambassador per call, three
+    // calls: 5 ms against 2 ms.
+    let per_request = |app: &str| {
+        cpu_seconds(&r, &format!("default/{app}-"), 10.0)
+            / metric(&s, &format!("traffic.{app}-users.requests"))
+    };
+    let ratio = per_request("proxied") / per_request("direct");
+    assert!((ratio - 2.5).abs() < 0.1, "{ratio}");
+    // Its latency: once per outbound call, three calls per request.
+    let p50 = |s: &Summary, t: &str| metric(s, &format!("traffic.{t}-users.latency.p50"));
+    let none = summary_with(
+        AMBASSADOR,
+        &[("ambassador: {latency: 1ms", "ambassador: {latency: 0ms")],
+    );
+    let five = summary_with(
+        AMBASSADOR,
+        &[("ambassador: {latency: 1ms", "ambassador: {latency: 5ms")],
+    );
+    let added = p50(&five, "proxied") - p50(&none, "proxied");
+    assert!((added - 0.015).abs() < 0.001, "{added}");
+    assert!((p50(&s, "proxied") - p50(&none, "proxied") - 0.003).abs() < 0.001);
+    // Each call's edge latency carries the ambassador's 5 ms.
+    let edge = |s: &Summary| metric(s, "graph.call.proxied->cache.latency.p50");
+    assert!((edge(&five) - edge(&none) - 0.005).abs() < 0.0005);
+    // The direct service does not move.
+    let moved = p50(&five, "direct") / p50(&none, "direct");
+    assert!((moved - 1.0).abs() < 0.03, "{moved}");
+}
+
+#[test]
+fn an_ambassador_container_packs_fewer_pods_per_node() {
+    let loaded = scenario::load_path(Path::new(AMBASSADOR)).expect("loads");
+    let req = |name: &str| {
+        let d = loaded
+            .spec
+            .deployments
+            .iter()
+            .find(|d| d.name == name)
+            .expect("deployment");
+        d.template.pod_requests().cpu_milli
+    };
+    assert_eq!((req("direct"), req("proxied")), (250, 350));
+    // Alone on the pool (the cache and the direct app scaled to 0), as many replicas as can
+    // be: 2-CPU nodes hold 5 pods of 350m, 8 of 250m.
+    let fill = |edits: &[(&str, &str)]| {
+        let mut all = vec![
+            (
+                "  replicas: 3\n  selector: {matchLabels: {app: direct}}",
+                "  replicas: 0\n  selector: {matchLabels: {app: direct}}",
+            ),
+            ("  replicas: 4\n", "  replicas: 0\n"),
+            (
+                "  replicas: 3\n  selector: {matchLabels: {app: proxied}}",
+                "  replicas: 40\n  selector: {matchLabels: {app: proxied}}",
+            ),
+        ];
+        all.extend_from_slice(edits);
+        let out = run_with(AMBASSADOR, &all);
+        let mut per_node: std::collections::BTreeMap<String, u32> = Default::default();
+        for p in out.store.pods.values() {
+            if let Some(n) = &p.node {
+                *per_node.entry(n.clone()).or_default() += 1;
+            }
+        }
+        per_node.into_values().collect::<Vec<_>>()
+    };
+    assert_eq!(fill(&[]), vec![5, 5, 5, 5]);
+    let without = fill(&[(
+        "      - {name: ambassador, image: \"envoy:v1.32\", resources: {requests: {cpu: 100m, memory: 64Mi}}}\n",
+        "",
+    )]);
+    assert_eq!(without, vec![8, 8, 8, 8]);
+}
+
+const ADAPTER: &str = "scenarios/patterns/adapter.yaml";
+
+/// When the HPA `hpa` first rescaled, seconds.
+fn first_rescale(out: &RunOutput, hpa: &str) -> f64 {
+    out.recorder
+        .events
+        .iter()
+        .find(|e| e.reason == "SuccessfulRescale" && e.object == format!("default/{hpa}"))
+        .map(|e| e.time.as_secs_f64())
+        .unwrap_or_else(|| panic!("{hpa} never rescaled"))
+}
+
+#[test]
+fn a_metrics_adapter_makes_the_hpa_react_later_and_costs_requests() {
+    let out = run_with(ADAPTER, &[]);
+    // The load quadruples at 180 s. The instant HPA sees it at its next sync; through the
+    // adapter (15 s scrapes, a 2-minute rate window) the rate is first above the tolerance
+    // 30 s later.
+    let (instant, adapted) = (
+        first_rescale(&out, "instant"),
+        first_rescale(&out, "adapted"),
+    );
+    assert_eq!(instant, 195.0);
+    assert!(adapted >= instant + 15.0, "{adapted} vs {instant}");
+    // Meanwhile the two saturated pods refuse the excess.
+    let s = summary_with(ADAPTER, &[]);
+    let failed = |s: &Summary, t: &str| metric(s, &format!("traffic.{t}-users.failed"));
+    assert!(
+        failed(&s, "adapted") > 2.0 * failed(&s, "instant"),
+        "{} vs {}",
+        failed(&s, "adapted"),
+        failed(&s, "instant")
+    );
+    // The knob: a longer rate window averages the old rate in for longer.
+    let window = |w: &str| summary_with(ADAPTER, &[("rateWindow: 2m", w)]);
+    let (short, long) = (window("rateWindow: 1m"), window("rateWindow: 5m"));
+    assert!(failed(&short, "adapted") < failed(&s, "adapted"));
+    assert!(failed(&long, "adapted") > 1.5 * failed(&s, "adapted"));
+    // Without the adapter, the same app reads the instant rate: it reacts with the other.
+    let plain = run_with(
+        ADAPTER,
+        &[(
+            "    metricsAdapter: {scrapeInterval: 15s, rateWindow: 2m, cpuPerRequest: 0.5ms}\n",
+            "",
+        )],
+    );
+    assert_eq!(
+        first_rescale(&plain, "adapted"),
+        first_rescale(&plain, "instant")
+    );
+}
+
+#[test]
+fn a_metrics_adapter_costs_its_requests_and_cpu_per_request() {
+    let loaded = scenario::load_path(Path::new(ADAPTER)).expect("loads");
+    let d = |name: &str| {
+        loaded
+            .spec
+            .deployments
+            .iter()
+            .find(|d| d.name == name)
+            .expect("deployment")
+            .template
+            .pod_requests()
+    };
+    assert_eq!((d("instant").cpu_milli, d("adapted").cpu_milli), (250, 300));
+    assert_eq!(
+        (d("instant").memory_bytes, d("adapted").memory_bytes),
+        (256 << 20, 288 << 20)
+    );
+    // Before the surge both apps serve 40 req/s: 10 ms of CPU per request, plus 0.5 ms for the
+    // adapter's parsing.
+    let no_surge = ("{at: 3m, rate: 320/s}", "{at: 3m, rate: 40/s}");
+    let (r, s) = result_with(ADAPTER, &[no_surge, no_surge]);
+    let per_request = |app: &str| {
+        cpu_seconds(&r, &format!("default/{app}-"), 15.0)
+            / metric(&s, &format!("traffic.{app}-users.succeeded"))
+    };
+    let ratio = per_request("adapted") / per_request("instant");
+    assert!((ratio - 1.05).abs() < 0.02, "{ratio}");
+}
+
+const LOCALIZED: &str = "scenarios/failures/statefulset-zone-outage.yaml";
+
+#[test]
+fn a_zone_bound_replica_waits_for_capacity_in_its_zone_while_the_deployment_moves() {
+    let at = |t: &str| summary_with(LOCALIZED, &[("- {at: 30m, addNodes", t)]);
+    let (late, early) = (at("- {at: 30m, addNodes"), at("- {at: 12m, addNodes"));
+    let recovery = |s: &Summary| metric(s, "failure.0.time_to_full_recovery_s");
+    // Full recovery (the database's replica back) follows zone b's new machines, minute for
+    // minute.
+    let gained = recovery(&late) - recovery(&early);
+    assert!((gained - 18.0 * 60.0).abs() < 30.0, "{gained}");
+    // The stateless Deployment was replaced elsewhere after the same 50 s + 300 s either way.
+    let first = |s: &Summary| metric(s, "failure.0.time_to_first_replacement_s");
+    assert!((first(&late) - first(&early)).abs() < 1.0);
+    assert!((340.0..360.0).contains(&first(&late)), "{}", first(&late));
+    for s in [&late, &early] {
+        assert_eq!(metric(s, "statefulset.db.ready_replicas"), 3.0);
+        assert_eq!(metric(s, "deployment.shop.ready_replicas"), 6.0);
+    }
+}

@@ -387,3 +387,39 @@ pub struct AutoscalingSpec {
     /// CPU load curves by workload name (from `Behavior` `spec.cpuLoad`).
     pub cpu_load: std::collections::BTreeMap<String, CpuLoad>,
 }
+
+/// A metrics adapter in a serving pod (kubesim `Behavior` `spec.serving.metricsAdapter`): a
+/// helper container that converts the application's own metrics to a standard interface — the
+/// classic case an exporter (StatsD's `statsd_exporter`, say) turning what the application
+/// emits into a Prometheus counter, `http_requests_total`. Prometheus scrapes it every
+/// `scrape_interval`, and prometheus-adapter serves the custom metrics API
+/// (`custom.metrics.k8s.io`) by evaluating `rate(http_requests_total[rate_window])`, which is
+/// what an HPA's `Pods` metric `requests_per_second` then reads. Its resource requests are
+/// those of the adapter container in the pod template.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MetricsAdapterSpec {
+    /// Prometheus' scrape interval for the pods (a ServiceMonitor's `interval`). kubesim's
+    /// default is 30 s, a quarter of the default window as Prometheus advises (Prometheus' own
+    /// `global.scrape_interval` default, 1 m, would leave a 2 m window one finished scrape at
+    /// times).
+    pub scrape_interval: SimDuration,
+    /// The range of the adapter's `rate()` query (prometheus-adapter's configuration
+    /// walkthrough uses `[2m]`); longer than two scrape intervals, so that the range always
+    /// holds two finished scrapes, the least a rate needs (Prometheus advises four).
+    pub rate_window: SimDuration,
+    /// CPU time the adapter spends per request the application serves (ns of CPU: the
+    /// application pushes one StatsD line per request, the exporter parses it), added to the
+    /// pod's CPU usage.
+    pub cpu_per_request: SimDuration,
+}
+
+impl Default for MetricsAdapterSpec {
+    /// Scrape every 30 s, `rate(...[2m])`, no CPU per request.
+    fn default() -> Self {
+        MetricsAdapterSpec {
+            scrape_interval: SimDuration::from_secs(30),
+            rate_window: SimDuration::from_secs(120),
+            cpu_per_request: SimDuration::ZERO,
+        }
+    }
+}

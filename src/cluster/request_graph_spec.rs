@@ -1,7 +1,8 @@
 //! Validated specs of the request-level resilience and service-graph features: the calls a
 //! Service's handler makes to other Services (kubesim `RequestGraph` documents), the client-side
-//! circuit breaker of a traffic source or a call (Envoy's `circuit_breakers` thresholds), and
-//! the cost of a sidecar proxy in a serving pod.
+//! circuit breaker of a traffic source or a call (Envoy's `circuit_breakers` thresholds), the
+//! cost of a sidecar proxy in a serving pod, and the cost of an ambassador proxying a pod's
+//! outbound calls.
 
 use crate::cluster::spec::LoadBalancer;
 use crate::engine::SimDuration;
@@ -54,6 +55,25 @@ pub struct SidecarSpec {
     pub latency: SimDuration,
     /// CPU time the proxy spends per try, ns of CPU (added to the pod's CPU usage).
     pub cpu_per_request: SimDuration,
+}
+
+/// The cost of an ambassador in a serving pod: a helper container that proxies the
+/// application's *outbound* calls (the calls of its Service's `RequestGraph`) to other Services
+/// — a shard-aware Redis or database proxy (twemproxy, mcrouter), or a local Envoy adding
+/// retries, timeouts and connection pooling (Burns & Oppenheimer, "Design patterns for
+/// container-based distributed systems", 2016). Inbound requests do not pass through it. What
+/// the ambassador does for a call (its retries, timeout, breaker, balancing) is the call's own
+/// client in the `RequestGraph`; its resource requests are those of the ambassador container in
+/// the pod template, summed by the scheduler like any container.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AmbassadorSpec {
+    /// Latency the ambassador adds to each outbound call, once per call (the hop from the
+    /// application to the ambassador and its processing; the ambassador's own retries do not
+    /// pay it again), ns.
+    pub latency: SimDuration,
+    /// CPU time the ambassador spends per outbound call, ns of CPU (added to the calling pod's
+    /// CPU usage when the call is made).
+    pub cpu_per_call: SimDuration,
 }
 
 /// One call a Service's handler makes to another Service: a client of its own, with per-call

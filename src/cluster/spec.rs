@@ -914,6 +914,11 @@ pub struct ServingSpec {
     pub error_rate: f64,
     /// Cost of a sidecar proxy in front of the application, if the pods have one.
     pub sidecar: Option<crate::cluster::request_graph_spec::SidecarSpec>,
+    /// Cost of an ambassador proxying the application's outbound calls, if the pods have one.
+    pub ambassador: Option<crate::cluster::request_graph_spec::AmbassadorSpec>,
+    /// The metrics adapter that exports the pods' request counter for the custom metrics API,
+    /// if the pods have one.
+    pub metrics_adapter: Option<crate::cluster::autoscaling_spec::MetricsAdapterSpec>,
 }
 
 impl Default for ServingSpec {
@@ -926,6 +931,8 @@ impl Default for ServingSpec {
             cpu_per_request: SimDuration::ZERO,
             error_rate: 0.0,
             sidecar: None,
+            ambassador: None,
+            metrics_adapter: None,
         }
     }
 }

@@ -415,6 +415,16 @@ impl World {
                 Event::Autoscaling(AutoscalingTimer::KedaPoll(i as u32)),
             );
         }
+        // Prometheus' first scrape of each metrics adapter an HPA reads, at time zero.
+        for (i, h) in hpas.iter().enumerate() {
+            if crate::cluster::autoscaling::adapter::adapter_for(&spec, h).is_some() {
+                sim.schedule(
+                    t0,
+                    wiring.hpa,
+                    Event::Autoscaling(AutoscalingTimer::AdapterScrape(i as u32)),
+                );
+            }
+        }
         if !a.node_groups.is_empty() {
             sim.schedule(
                 t0 + a.cluster_autoscaler.scan_interval,

@@ -9,14 +9,15 @@
 //! `OutlierDetection`: `consecutive5xxErrors` 5, `interval` 10s, `baseEjectionTime` 30s,
 //! `maxEjectionPercent` 10, which are Envoy's defaults too).
 
-use crate::cluster::request_graph_spec::{CircuitBreakerSpec, SidecarSpec};
+use crate::cluster::autoscaling_spec::MetricsAdapterSpec;
+use crate::cluster::request_graph_spec::{AmbassadorSpec, CircuitBreakerSpec, SidecarSpec};
 use crate::cluster::spec::{
     ArrivalProcess, Distribution, Diurnal, LoadBalancer, OutlierDetectionSpec, RateStep,
     ServicePort, ServiceSpec, ServingSpec, TrafficMode,
 };
 use crate::engine::{SimDuration, SimTime};
 
-use super::duration::parse_rate_per_second;
+use super::duration::{format_duration, parse_rate_per_second};
 use super::kubesim_docs::{Ref, read_distribution};
 use super::manifests::Meta;
 use super::reader::{Cx, Fields, Map, R, Val};
@@ -595,8 +596,12 @@ pub(crate) const SERVING: Fields = Fields::read(&[
     "cpuPerRequest",
     "errorRate",
     "sidecar",
+    "ambassador",
+    "metricsAdapter",
 ]);
 const SIDECAR: Fields = Fields::read(&["latency", "cpuPerRequest"]);
+const AMBASSADOR: Fields = Fields::read(&["latency", "cpuPerCall"]);
+const METRICS_ADAPTER: Fields = Fields::read(&["scrapeInterval", "rateWindow", "cpuPerRequest"]);
 const VERSION: Fields = Fields::read(&[
     "image",
     "serviceTime",
@@ -605,6 +610,8 @@ const VERSION: Fields = Fields::read(&[
     "cpuPerRequest",
     "errorRate",
     "sidecar",
+    "ambassador",
+    "metricsAdapter",
     // Failure fields, read by `health_docs`.
     "crashOnStart",
     "meanTimeBetweenCrashes",
@@ -645,7 +652,51 @@ fn read_serving_fields(cx: &mut Cx, m: &Map, mut s: ServingSpec) -> R<ServingSpe
         }
         s.sidecar = Some(sc);
     }
+    if let Some(v) = m.get("ambassador") {
+        let am = v.map(cx, &AMBASSADOR)?;
+        let mut a = AmbassadorSpec::default();
+        if let Some(x) = am.get("latency") {
+            a.latency = x.duration(cx)?;
+        }
+        if let Some(x) = am.get("cpuPerCall") {
+            a.cpu_per_call = x.duration(cx)?;
+        }
+        s.ambassador = Some(a);
+    }
+    if let Some(v) = m.get("metricsAdapter") {
+        s.metrics_adapter = Some(read_metrics_adapter(cx, &v)?);
+    }
     Ok(s)
+}
+
+/// `serving.metricsAdapter`: Prometheus' scrape interval, the adapter's `rate()` range (longer
+/// than two scrape intervals, so that it always holds the two finished scrapes a rate needs)
+/// and the CPU per request.
+fn read_metrics_adapter(cx: &mut Cx, v: &Val) -> R<MetricsAdapterSpec> {
+    let m = v.map(cx, &METRICS_ADAPTER)?;
+    let mut a = MetricsAdapterSpec::default();
+    if let Some(x) = m.get("scrapeInterval") {
+        a.scrape_interval = x.positive_duration(cx)?;
+    }
+    let window = m.get("rateWindow");
+    if let Some(x) = &window {
+        a.rate_window = x.positive_duration(cx)?;
+    }
+    if let Some(x) = m.get("cpuPerRequest") {
+        a.cpu_per_request = x.duration(cx)?;
+    }
+    if a.rate_window.as_nanos() <= 2 * a.scrape_interval.as_nanos() {
+        let msg = format!(
+            "the rate window ({}) must be longer than two scrape intervals ({}): rate() needs two samples in its range",
+            format_duration(a.rate_window.as_nanos()),
+            format_duration(a.scrape_interval.as_nanos()),
+        );
+        return Err(match &window {
+            Some(x) => x.err(cx, msg),
+            None => v.err(cx, msg),
+        });
+    }
+    Ok(a)
 }
 
 /// `spec.serving` of a Behavior.

@@ -12,15 +12,21 @@
 //! A change is written through the API (`UpdateDeployment`) and logged as upstream's
 //! `SuccessfulRescale` event. Every sync records `hpa.desired_replicas`,
 //! `hpa.current_replicas` and each metric's current value (`hpa.metric`).
+//!
+//! A `Pods` metric `requests_per_second` whose target's pods carry a metrics adapter is read
+//! through the adapter's pipeline ([`super::adapter`]): the controller keeps the scrapes of
+//! the request counters (one `AdapterScrape` timer per such HPA, every `scrapeInterval` from
+//! time zero) and evaluates the adapter's `rate()` when it syncs.
 
 use std::collections::BTreeMap;
 
 use crate::cluster::apiserver;
 use crate::cluster::autoscaling::AutoscalingTimer;
+use crate::cluster::autoscaling::adapter::{ScrapedCounter, adapter_for};
 use crate::cluster::autoscaling::behavior::HpaHistory;
 use crate::cluster::autoscaling::metrics::{
     RateMeter, pod_cpu, pod_memory, pod_memory_sample, pod_request_rates, pod_sample,
-    selected_pods, service_in_flight, services_selecting,
+    selected_pods, service_in_flight, service_requests, services_selecting,
 };
 use crate::cluster::autoscaling::replicas::{
     CalcConfig, external_per_pod_replicas, external_value_replicas, object_per_pod_replicas,
@@ -39,6 +45,9 @@ struct Hpa {
     key: String,
     history: HpaHistory,
     rates: RateMeter,
+    /// The scraped request counters of the Services selecting the target's pods, when they
+    /// carry a metrics adapter (set at the first scrape).
+    adapter: Option<Vec<ScrapedCounter>>,
     /// The pods the target's selector matched at the last sync, with what they depend on.
     pods: PodCache,
 }
@@ -126,6 +135,7 @@ impl HpaController {
                     spec,
                     history: HpaHistory::default(),
                     rates: RateMeter::default(),
+                    adapter: None,
                     pods: PodCache::default(),
                 })
                 .collect(),
@@ -231,11 +241,26 @@ impl HpaController {
                 }
             }
             (MetricSource::PodsRequestRate, MetricTarget::AverageValue(v)) => {
-                let services = services_selecting(state, &ns, &d.template.labels);
-                let rates: BTreeMap<usize, f64> = services
-                    .iter()
-                    .map(|&s| (s, h.rates.rate(state, s, now)))
-                    .collect();
+                let rates: BTreeMap<usize, f64> = match &h.adapter {
+                    // Through the metrics adapter: `rate()` over the scrapes.
+                    Some(counters) => {
+                        let mut rates = BTreeMap::new();
+                        for c in counters {
+                            let Some(r) = c.rate_at(now) else {
+                                return Err(format!(
+                                    "unable to get metric {}: fewer than two scrapes in the adapter's rate window",
+                                    m.name
+                                ));
+                            };
+                            rates.insert(c.service, r);
+                        }
+                        rates
+                    }
+                    None => services_selecting(state, &ns, &d.template.labels)
+                        .iter()
+                        .map(|&s| (s, h.rates.rate(state, s, now)))
+                        .collect(),
+                };
                 let per_pod = pod_request_rates(state, &pods, &rates);
                 let ts = now;
                 let samples: Vec<_> = pods
@@ -426,14 +451,61 @@ impl HpaController {
     }
 }
 
+impl HpaController {
+    /// Prometheus scrapes the metrics adapter behind HPA `i`: record each Service's request
+    /// counter, then scrape again after `scrapeInterval`. An HPA without an adapter ignores
+    /// the timer.
+    fn scrape(&mut self, i: usize, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
+        let Some(h) = self.hpas.get_mut(i) else {
+            return;
+        };
+        if h.adapter.is_none() {
+            let Some(spec) = adapter_for(&state.spec, &h.spec) else {
+                return;
+            };
+            let Some(d) = state
+                .spec
+                .deployments
+                .iter()
+                .find(|d| d.name == h.spec.target && d.namespace == h.spec.namespace)
+            else {
+                return;
+            };
+            let services = services_selecting(state, &h.spec.namespace, &d.template.labels);
+            h.adapter = Some(
+                services
+                    .into_iter()
+                    .map(|s| ScrapedCounter::new(spec, s))
+                    .collect(),
+            );
+        }
+        let now = ctx.now();
+        let mut every = None;
+        for c in h.adapter.iter_mut().flatten() {
+            c.scrape(now, service_requests(state, c.service));
+            every = Some(c.spec.scrape_interval);
+        }
+        if let Some(e) = every {
+            ctx.send_self(
+                e,
+                Event::Autoscaling(AutoscalingTimer::AdapterScrape(i as u32)),
+            );
+        }
+    }
+}
+
 impl Component<Event, ClusterState> for HpaController {
     fn name(&self) -> &str {
         "horizontal-pod-autoscaler"
     }
 
     fn handle(&mut self, event: Event, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
-        if let Event::Autoscaling(AutoscalingTimer::HpaSync) = event {
-            self.sync_all(state, ctx);
+        match event {
+            Event::Autoscaling(AutoscalingTimer::HpaSync) => self.sync_all(state, ctx),
+            Event::Autoscaling(AutoscalingTimer::AdapterScrape(i)) => {
+                self.scrape(i as usize, state, ctx)
+            }
+            _ => {}
         }
     }
 }

@@ -7,8 +7,11 @@
 //! Metrics they read ([`metrics`]): pod CPU usage from the traffic model
 //! (`ClusterState::pod_cpu_usage`, millicores over the last sample interval, like
 //! metrics-server), or from a workload's `cpuLoad` curve when it has no traffic; request rates
-//! and requests in flight per Service from the traffic model's counters.
+//! and requests in flight per Service from the traffic model's counters — for a `Pods` request
+//! rate whose pods carry a metrics adapter, through the scrape-and-`rate()` pipeline of
+//! [`adapter`].
 
+pub mod adapter;
 pub mod behavior;
 pub mod cluster_autoscaler;
 pub mod hpa;
@@ -28,6 +31,10 @@ pub enum AutoscalingTimer {
     CaScan,
     /// The cluster autoscaler retries the evictions of a node it is removing.
     CaDrain,
+    /// Prometheus scrapes the metrics adapter behind the HPA with this index (in the HPA
+    /// controller's order: the scenario's, then KEDA's), every `scrapeInterval`; handled by
+    /// the HPA controller, which owns that pipeline ([`adapter`]).
+    AdapterScrape(u32),
 }
 
 /// What the autoscalers recorded over a run (for `summary.json`).

@@ -17,7 +17,10 @@
 //!   service time per request, a 5xx probability, and CPU time per request. A pod whose process
 //!   is gone (removed from the store) refuses connections; its queued and in-service requests
 //!   are reset. A sidecar proxy (`serving.sidecar`) adds its latency to each try on the way in
-//!   and its CPU time to the pod's usage.
+//!   and its CPU time to the pod's usage; an ambassador (`serving.ambassador`) adds its latency
+//!   to each outbound call of the pod's request graph, once per call before its first try, and
+//!   its CPU time per call to the pod's usage; a metrics adapter (`serving.metricsAdapter`)
+//!   adds its CPU time per request.
 //! - **Clients.** Each `Traffic` source, and each call of a request graph, is a client of one
 //!   Service. A try picks an endpoint (random = kube-proxy iptables mode; round robin = IPVS
 //!   `rr`; least request = Envoy's power of two choices, when a DestinationRule asks for
@@ -162,23 +165,35 @@ struct Profile {
     service_time: Sampler,
     concurrency: u32,
     queue_limit: u32,
-    /// Application plus sidecar CPU per try, ns.
+    /// Application plus sidecar plus metrics adapter CPU per try, ns.
     cpu_per_request: u64,
     error_rate: f64,
     /// Sidecar latency on the way in.
     sidecar_latency: SimDuration,
+    /// Ambassador latency before each outbound call.
+    ambassador_latency: SimDuration,
+    /// Ambassador CPU per outbound call, ns.
+    ambassador_cpu: u64,
 }
 
 impl Profile {
     fn of(s: &ServingSpec) -> Profile {
         let sc = s.sidecar.unwrap_or_default();
+        let am = s.ambassador.unwrap_or_default();
+        let adapter_cpu = s
+            .metrics_adapter
+            .map_or(0, |a| a.cpu_per_request.as_nanos());
         Profile {
             service_time: Sampler::new(&s.service_time),
             concurrency: s.concurrency.max(1),
             queue_limit: s.queue_limit.unwrap_or(u32::MAX),
-            cpu_per_request: s.cpu_per_request.as_nanos() + sc.cpu_per_request.as_nanos(),
+            cpu_per_request: s.cpu_per_request.as_nanos()
+                + sc.cpu_per_request.as_nanos()
+                + adapter_cpu,
             error_rate: s.error_rate,
             sidecar_latency: sc.latency,
+            ambassador_latency: am.latency,
+            ambassador_cpu: am.cpu_per_call.as_nanos(),
         }
     }
 }
@@ -1132,18 +1147,24 @@ impl Traffic {
         self.launch_stage(h, state, ctx);
     }
 
-    /// Send the calls of handler `h`'s current stage (each first try as an event now, so no
-    /// call ends while the stage is being set up).
+    /// Send the calls of handler `h`'s current stage (each first try as an event now, or after
+    /// the pod's ambassador latency, so no call ends while the stage is being set up); the
+    /// pod's ambassador spends its CPU per call.
     fn launch_stage(&mut self, h: u32, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
         let now = ctx.now();
-        let (graph, stage, inc) = {
+        let (graph, stage, inc, server) = {
             let x = &mut self.handlers[h as usize];
             x.ok = 0;
             x.failed = 0;
             x.children.clear();
-            (x.graph, x.stage, x.incarnation)
+            (x.graph, x.stage, x.incarnation, x.server)
         };
         let n = self.graphs[graph as usize][stage as usize].calls.len();
+        let (out_latency, out_cpu) = {
+            let p = &self.profiles[self.servers[server as usize].profile as usize];
+            (p.ambassador_latency, p.ambassador_cpu)
+        };
+        self.servers[server as usize].cpu_ns += out_cpu * n as u64;
         for i in 0..n {
             let client = self.graphs[graph as usize][stage as usize].calls[i];
             let child = self.alloc(client, now);
@@ -1158,7 +1179,7 @@ impl Traffic {
             st.in_flight += 1;
             self.handlers[h as usize].children.push((child, cinc));
             ctx.send_self(
-                SimDuration::ZERO,
+                out_latency,
                 Event::Traffic(TrafficEvent::Retry {
                     req: child,
                     generation,

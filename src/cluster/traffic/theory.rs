@@ -59,6 +59,8 @@ pub fn mmc_spec(c: u32, lambda: f64, mu: f64, duration: SimDuration, seed: u64) 
         cpu_per_request: SimDuration::ZERO,
         error_rate: 0.0,
         sidecar: None,
+        ambassador: None,
+        metrics_adapter: None,
     };
     ClusterSpec {
         name: format!("mm{c}"),
