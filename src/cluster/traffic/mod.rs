@@ -49,6 +49,7 @@
 //! Time series and summary metrics are documented in `docs/OUTPUTS.md`.
 
 pub mod arrivals;
+pub mod client_breaker;
 pub mod outlier;
 pub mod stats;
 pub mod theory;
