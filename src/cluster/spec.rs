@@ -1032,6 +1032,9 @@ pub struct TrafficSpec {
     pub network_latency: SimDuration,
     /// Client-side circuit breaker (Envoy thresholds), if any.
     pub circuit_breaker: Option<crate::cluster::request_graph_spec::CircuitBreakerSpec>,
+    /// Application-level circuit breaker (resilience4j `CircuitBreakerConfig`), if any: it
+    /// decides, per request, before the proxy's retries and thresholds.
+    pub client_breaker: Option<crate::cluster::traffic::client_breaker::ClientBreakerSpec>,
 }
 
 /// Istio `DestinationRule` `trafficPolicy.outlierDetection`, with Envoy's defaults.
