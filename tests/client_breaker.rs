@@ -210,3 +210,54 @@ fn a_call_edge_breaker_opens_on_5xx_and_half_opens_by_timer() {
     // The source's own requests fail with the 5xx its handler answers.
     assert!(!s.traffic["users"].failed_by_cause.contains_key("not_permitted"));
 }
+
+#[test]
+fn client_breaker_fields_parse_with_resilience4j_defaults() {
+    use kubesim::cluster::traffic::client_breaker::{ClientBreakerSpec, SlidingWindowType};
+    let base = std::fs::read_to_string(PATTERN).expect("shipped scenario");
+    let with = |b: &str| base.replace("clientBreaker: {waitDurationInOpenState: 10s}", b);
+    let spec = |b: &str| {
+        load_str("b.yaml", &with(b))
+            .map(|l| l.spec.traffic[0].client_breaker)
+            .map_err(|e| e.to_string())
+    };
+    assert_eq!(
+        spec("clientBreaker: {}"),
+        Ok(Some(ClientBreakerSpec::default()))
+    );
+    let all = "clientBreaker: {failureRateThreshold: 37.5, slowCallRateThreshold: 80, \
+               slowCallDurationThreshold: 2s, permittedNumberOfCallsInHalfOpenState: 4, \
+               maxWaitDurationInHalfOpenState: 30s, slidingWindowType: TIME_BASED, \
+               slidingWindowSize: 20, minimumNumberOfCalls: 5, waitDurationInOpenState: 15s, \
+               automaticTransitionFromOpenToHalfOpenEnabled: true}";
+    let got = spec(all).expect("loads").expect("breaker");
+    assert_eq!(
+        got,
+        ClientBreakerSpec {
+            failure_rate_threshold: 3750,
+            slow_call_rate_threshold: 8000,
+            slow_call_duration_threshold: kubesim::engine::SimDuration::from_secs(2),
+            permitted_number_of_calls_in_half_open_state: 4,
+            max_wait_duration_in_half_open_state: kubesim::engine::SimDuration::from_secs(30),
+            sliding_window_type: SlidingWindowType::TimeBased,
+            sliding_window_size: 20,
+            minimum_number_of_calls: 5,
+            wait_duration_in_open_state: kubesim::engine::SimDuration::from_secs(15),
+            automatic_transition_from_open_to_half_open_enabled: true,
+        }
+    );
+    // Refused where resilience4j's builder throws (and thresholds with more than 2 decimals).
+    for (b, msg) in [
+        ("clientBreaker: {failureRateThreshold: 0}", "greater than 0"),
+        ("clientBreaker: {slowCallRateThreshold: 100.5}", "at most 100"),
+        ("clientBreaker: {failureRateThreshold: 33.333}", "two decimals"),
+        ("clientBreaker: {minimumNumberOfCalls: 0}", "greater than or equal to 1"),
+        ("clientBreaker: {permittedNumberOfCallsInHalfOpenState: 0}", "greater than or equal to 1"),
+        ("clientBreaker: {slowCallDurationThreshold: 0}", "greater than 0"),
+        ("clientBreaker: {maxWaitDurationInHalfOpenState: 10us}", "at least 1ms"),
+        ("clientBreaker: {automaticTransitionFromOpenToHalfOpenEnabled: \"yes\"}", "boolean"),
+    ] {
+        let e = spec(b).expect_err(b);
+        assert!(e.contains("spec.clientBreaker.") && e.contains(msg), "{b}: {e}");
+    }
+}
