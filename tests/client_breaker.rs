@@ -27,8 +27,8 @@ fn sample_at(out: &RunOutput, metric: &str, object: &str, t: f64) -> f64 {
     out.recorder
         .samples
         .iter()
-        .filter(|r| r.metric == metric && &*r.object == object && r.time.as_secs_f64() <= t)
-        .last()
+        .rev()
+        .find(|r| r.metric == metric && &*r.object == object && r.time.as_secs_f64() <= t)
         .map(|r| r.value)
         .unwrap_or_else(|| panic!("no sample {metric} {object} at {t}"))
 }
@@ -50,7 +50,12 @@ fn the_client_breaker_fails_fast_and_lets_the_downstream_recover() {
     // of the tries (no retry storm).
     let (to_a, to_b) = (ta.failed_by_cause["timeout"], tb.failed_by_cause["timeout"]);
     assert!(to_a * 5 < to_b, "timeouts with {to_a} vs without {to_b}");
-    assert!(ta.tries * 2 < tb.tries, "tries {} vs {}", ta.tries, tb.tries);
+    assert!(
+        ta.tries * 2 < tb.tries,
+        "tries {} vs {}",
+        ta.tries,
+        tb.tries
+    );
     assert!(
         ta.latency_seconds.p99 < 0.5 * tb.latency_seconds.p99,
         "p99 with {} vs without {}",
@@ -79,7 +84,10 @@ fn the_client_breaker_fails_fast_and_lets_the_downstream_recover() {
     assert_eq!(rows.len() as u64, br.opened + br.half_opened + br.closed);
     let first_open = rows[0].time.as_secs_f64();
     assert_eq!(rows[0].reason, "BreakerOpened");
-    assert!((60.0..75.0).contains(&first_open), "first opened at {first_open}");
+    assert!(
+        (60.0..75.0).contains(&first_open),
+        "first opened at {first_open}"
+    );
     let last = rows.last().expect("transitions");
     assert_eq!(last.reason, "BreakerClosed");
     let closed_at = last.time.as_secs_f64();
@@ -88,7 +96,8 @@ fn the_client_breaker_fails_fast_and_lets_the_downstream_recover() {
     // Recovery: with the breaker, not one request fails in the last four minutes; without it
     // the retries keep the downstream saturated (a metastable failure) and nearly all fail.
     let failed_late = |out: &RunOutput| {
-        sample_at(out, "traffic.failed", "shop", 480.0) - sample_at(out, "traffic.failed", "shop", 240.0)
+        sample_at(out, "traffic.failed", "shop", 480.0)
+            - sample_at(out, "traffic.failed", "shop", 240.0)
     };
     assert_eq!(failed_late(&out_a), 0.0);
     assert!(failed_late(&out_b) > 30_000.0, "{}", failed_late(&out_b));
@@ -195,9 +204,16 @@ fn a_call_edge_breaker_opens_on_5xx_and_half_opens_by_timer() {
     assert!(br.opened >= 3, "{br:?}");
     assert_eq!(br.half_opened, br.opened - 1, "{br:?}");
     assert_eq!(br.closed, 0);
-    assert_eq!(edge.failed_by_cause["5xx"], 20 + 3 * br.half_opened, "{edge:?}");
+    assert_eq!(
+        edge.failed_by_cause["5xx"],
+        20 + 3 * br.half_opened,
+        "{edge:?}"
+    );
     assert!(edge.failed_by_cause["not_permitted"] > 3_000);
-    assert_eq!(s.metrics["graph.call.front->back.breaker.opened"], br.opened as f64);
+    assert_eq!(
+        s.metrics["graph.call.front->back.breaker.opened"],
+        br.opened as f64
+    );
     // The automatic transition happens on the timer, exactly 20 s after opening.
     let t: Vec<f64> = out
         .recorder
@@ -208,7 +224,11 @@ fn a_call_edge_breaker_opens_on_5xx_and_half_opens_by_timer() {
         .collect();
     assert!((t[1] - t[0] - 20.0).abs() < 1e-9, "{t:?}");
     // The source's own requests fail with the 5xx its handler answers.
-    assert!(!s.traffic["users"].failed_by_cause.contains_key("not_permitted"));
+    assert!(
+        !s.traffic["users"]
+            .failed_by_cause
+            .contains_key("not_permitted")
+    );
 }
 
 #[test]
@@ -249,15 +269,39 @@ fn client_breaker_fields_parse_with_resilience4j_defaults() {
     // Refused where resilience4j's builder throws (and thresholds with more than 2 decimals).
     for (b, msg) in [
         ("clientBreaker: {failureRateThreshold: 0}", "greater than 0"),
-        ("clientBreaker: {slowCallRateThreshold: 100.5}", "at most 100"),
-        ("clientBreaker: {failureRateThreshold: 33.333}", "two decimals"),
-        ("clientBreaker: {minimumNumberOfCalls: 0}", "greater than or equal to 1"),
-        ("clientBreaker: {permittedNumberOfCallsInHalfOpenState: 0}", "greater than or equal to 1"),
-        ("clientBreaker: {slowCallDurationThreshold: 0}", "greater than 0"),
-        ("clientBreaker: {maxWaitDurationInHalfOpenState: 10us}", "at least 1ms"),
-        ("clientBreaker: {automaticTransitionFromOpenToHalfOpenEnabled: \"yes\"}", "boolean"),
+        (
+            "clientBreaker: {slowCallRateThreshold: 100.5}",
+            "at most 100",
+        ),
+        (
+            "clientBreaker: {failureRateThreshold: 33.333}",
+            "two decimals",
+        ),
+        (
+            "clientBreaker: {minimumNumberOfCalls: 0}",
+            "greater than or equal to 1",
+        ),
+        (
+            "clientBreaker: {permittedNumberOfCallsInHalfOpenState: 0}",
+            "greater than or equal to 1",
+        ),
+        (
+            "clientBreaker: {slowCallDurationThreshold: 0}",
+            "greater than 0",
+        ),
+        (
+            "clientBreaker: {maxWaitDurationInHalfOpenState: 10us}",
+            "at least 1ms",
+        ),
+        (
+            "clientBreaker: {automaticTransitionFromOpenToHalfOpenEnabled: \"yes\"}",
+            "boolean",
+        ),
     ] {
         let e = spec(b).expect_err(b);
-        assert!(e.contains("spec.clientBreaker.") && e.contains(msg), "{b}: {e}");
+        assert!(
+            e.contains("spec.clientBreaker.") && e.contains(msg),
+            "{b}: {e}"
+        );
     }
 }

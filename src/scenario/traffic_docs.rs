@@ -10,11 +10,11 @@
 //! `maxEjectionPercent` 10, which are Envoy's defaults too).
 
 use crate::cluster::request_graph_spec::{CircuitBreakerSpec, SidecarSpec};
-use crate::cluster::traffic::client_breaker::{ClientBreakerSpec, SlidingWindowType};
 use crate::cluster::spec::{
     ArrivalProcess, Distribution, Diurnal, LoadBalancer, OutlierDetectionSpec, RateStep,
     ServicePort, ServiceSpec, ServingSpec,
 };
+use crate::cluster::traffic::client_breaker::{ClientBreakerSpec, SlidingWindowType};
 use crate::engine::{SimDuration, SimTime};
 
 use super::duration::parse_rate_per_second;

@@ -445,7 +445,7 @@ impl ClientBreaker {
             BreakerState::Closed => (true, None),
             BreakerState::Open => {
                 if now > self.retry_after {
-                    let t = self.to_half_open(now, TransitionCause::WaitElapsed);
+                    let t = self.enter_half_open(now, TransitionCause::WaitElapsed);
                     (self.take_permit(), Some(t))
                 } else {
                     (false, None)
@@ -485,7 +485,7 @@ impl ClientBreaker {
             BreakerState::Closed => {
                 let c = self.closed.record(now, failed, slow);
                 match self.check(c, self.minimum_closed) {
-                    Check::Exceeded => Some(self.to_open(now, false, c)),
+                    Check::Exceeded => Some(self.enter_open(now, false, c)),
                     _ => None,
                 }
             }
@@ -493,8 +493,8 @@ impl ClientBreaker {
                 let min = self.cfg.permitted_number_of_calls_in_half_open_state;
                 let c = self.half_open.record(now, failed, slow);
                 match self.check(c, min) {
-                    Check::Exceeded => Some(self.to_open(now, true, c)),
-                    Check::Below => Some(self.to_closed(now, c)),
+                    Check::Exceeded => Some(self.enter_open(now, true, c)),
+                    Check::Below => Some(self.enter_closed(now, c)),
                     Check::BelowMinimumCalls => None,
                 }
             }
@@ -518,9 +518,9 @@ impl ClientBreaker {
             return None;
         }
         match self.state {
-            BreakerState::Open => Some(self.to_half_open(now, TransitionCause::WaitElapsed)),
+            BreakerState::Open => Some(self.enter_half_open(now, TransitionCause::WaitElapsed)),
             BreakerState::HalfOpen => {
-                let mut t = self.to_open(now, true, Counts::default());
+                let mut t = self.enter_open(now, true, Counts::default());
                 t.cause = TransitionCause::MaxWaitInHalfOpen;
                 Some(t)
             }
@@ -562,7 +562,7 @@ impl ClientBreaker {
         }
     }
 
-    fn to_open(&mut self, now: SimTime, from_half_open: bool, c: Counts) -> Transition {
+    fn enter_open(&mut self, now: SimTime, from_half_open: bool, c: Counts) -> Transition {
         let from = self.state;
         self.state = BreakerState::Open;
         self.epoch = self.epoch.wrapping_add(1);
@@ -583,7 +583,7 @@ impl ClientBreaker {
         }
     }
 
-    fn to_half_open(&mut self, now: SimTime, cause: TransitionCause) -> Transition {
+    fn enter_half_open(&mut self, now: SimTime, cause: TransitionCause) -> Transition {
         let from = self.state;
         self.state = BreakerState::HalfOpen;
         self.epoch = self.epoch.wrapping_add(1);
@@ -601,7 +601,7 @@ impl ClientBreaker {
         }
     }
 
-    fn to_closed(&mut self, now: SimTime, c: Counts) -> Transition {
+    fn enter_closed(&mut self, now: SimTime, c: Counts) -> Transition {
         let from = self.state;
         self.state = BreakerState::Closed;
         self.epoch = self.epoch.wrapping_add(1);
@@ -669,9 +669,16 @@ mod tests {
     #[test]
     fn closed_opens_at_the_threshold_after_the_minimum_calls_only() {
         // (failures then successes in that order, minimum calls, threshold, opens after call n)
-        let cases: &[(&str, Vec<bool>, u32, u32, Option<usize>)] = &[
+        type Case = (&'static str, Vec<bool>, u32, u32, Option<usize>);
+        let cases: &[Case] = &[
             ("all fail, 9 < minimum 10", vec![true; 9], 10, 5000, None),
-            ("all fail, opens at the 10th", vec![true; 10], 10, 5000, Some(10)),
+            (
+                "all fail, opens at the 10th",
+                vec![true; 10],
+                10,
+                5000,
+                Some(10),
+            ),
             (
                 "5 of 10 failed = 50% >= 50%",
                 [vec![false; 5], vec![true; 5]].concat(),
@@ -707,7 +714,13 @@ mod tests {
                 5000,
                 Some(10),
             ),
-            ("threshold 100%: all must fail", vec![true; 10], 10, 10000, Some(10)),
+            (
+                "threshold 100%: all must fail",
+                vec![true; 10],
+                10,
+                10000,
+                Some(10),
+            ),
         ];
         for (name, outcomes, min, thr, want) in cases {
             let mut b = ClientBreaker::new(
@@ -753,9 +766,24 @@ mod tests {
     #[test]
     fn slow_call_rate_opens_and_slow_means_strictly_longer() {
         let cases: &[(&str, u64, u32, bool)] = &[
-            ("10 calls of exactly the threshold are not slow", 100, 5000, false),
-            ("10 calls 1 ns over are slow: 100% >= 50%", 100 * MS + 1, 5000, true),
-            ("default 100%: every call slow opens", 100 * MS + 1, 10000, true),
+            (
+                "10 calls of exactly the threshold are not slow",
+                100 * MS,
+                5000,
+                false,
+            ),
+            (
+                "10 calls 1 ns over are slow: 100% >= 50%",
+                100 * MS + 1,
+                5000,
+                true,
+            ),
+            (
+                "default 100%: every call slow opens",
+                100 * MS + 1,
+                10000,
+                true,
+            ),
         ];
         for (name, dur, thr, opens) in cases {
             let mut b = ClientBreaker::new(
@@ -788,7 +816,10 @@ mod tests {
         for i in 0..10 {
             b.try_acquire(t(0));
             let d = if i == 0 { 1 } else { 200 } * MS;
-            assert!(b.on_result(t(0), SimDuration::from_nanos(d), false).is_none());
+            assert!(
+                b.on_result(t(0), SimDuration::from_nanos(d), false)
+                    .is_none()
+            );
         }
         assert_eq!(b.state(), BreakerState::Closed);
     }
@@ -896,7 +927,10 @@ mod tests {
         let mut b = open_breaker(cfg(), t(0));
         assert_eq!(b.failure_rate(t(0)), Some(10000));
         for _ in 0..10 {
-            assert!(b.on_result(t(1), SimDuration::from_millis(1), false).is_none());
+            assert!(
+                b.on_result(t(1), SimDuration::from_millis(1), false)
+                    .is_none()
+            );
         }
         assert_eq!(b.state(), BreakerState::Open);
         assert_eq!(b.failure_rate(t(1)), Some(0));
@@ -915,7 +949,10 @@ mod tests {
         assert!(b.on_timer(t(6 * S - 1), epoch).is_none(), "early");
         assert!(b.on_timer(at, epoch.wrapping_add(1)).is_none(), "stale");
         let tr = b.on_timer(at, epoch).expect("open -> half-open");
-        assert_eq!((tr.from, tr.to), (BreakerState::Open, BreakerState::HalfOpen));
+        assert_eq!(
+            (tr.from, tr.to),
+            (BreakerState::Open, BreakerState::HalfOpen)
+        );
         let (at2, e2) = b.timer().expect("max wait timer");
         assert_eq!(at2, t(8 * S));
         // Only one trial call comes; the max wait reopens.

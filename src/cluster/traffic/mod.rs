@@ -443,20 +443,15 @@ impl Traffic {
         // resilience4j breakers: sources in order, then call edges in edge order.
         let mut breakers = Vec::new();
         let mut breaker_client = Vec::new();
-        let cfgs = spec.traffic.iter().map(|t| t.client_breaker).chain(
-            {
-                let mut by_edge = vec![None; rg.edges.len()];
-                for g in &rg.graphs {
-                    for st in &g.stages {
-                        for c in &st.calls {
-                            by_edge[c.edge] = c.client_breaker;
-                        }
-                    }
+        let mut by_edge = vec![None; rg.edges.len()];
+        for g in &rg.graphs {
+            for st in &g.stages {
+                for c in &st.calls {
+                    by_edge[c.edge] = c.client_breaker;
                 }
-                by_edge
             }
-            .into_iter(),
-        );
+        }
+        let cfgs = spec.traffic.iter().map(|t| t.client_breaker).chain(by_edge);
         for (i, cfg) in cfgs.enumerate() {
             if let Some(cfg) = cfg {
                 clients[i].breaker = breakers.len() as u32;
@@ -1649,8 +1644,12 @@ impl Traffic {
             let name = rec.sample_names.intern(&st.name);
             let rate = br.failure_rate(now).map_or(-1.0, |x| f64::from(x) / 100.0);
             let order = f64::from(br.state().order());
-            rec.samples
-                .push(row(now, "breaker.state", std::sync::Arc::clone(&name), order));
+            rec.samples.push(row(
+                now,
+                "breaker.state",
+                std::sync::Arc::clone(&name),
+                order,
+            ));
             rec.samples.push(row(
                 now,
                 "breaker.failure_rate",
