@@ -32,7 +32,9 @@
 //!   threshold, else it closes (with a fresh sliding window). With
 //!   `maxWaitDurationInHalfOpenState` >= 1 ms it opens again when that time passes first. A call
 //!   abandoned by its caller gives its permit back (`releasePermission`, as resilience4j's gRPC
-//!   and Kotlin integrations do on cancellation) and records nothing.
+//!   and Kotlin integrations do on cancellation) and records nothing. Upstream records every
+//!   outcome in the current state's window, so a call permitted while closed that ends during
+//!   half-open counts among the trial outcomes too.
 //! - **Time-based window**: `slidingWindowSize` one-second buckets, one per epoch second of
 //!   virtual time (`now / 1 s`); a call recorded in second `s` counts until the window has moved
 //!   to second `s + slidingWindowSize` (the bucket is reused and subtracted then), exactly as
