@@ -107,6 +107,7 @@ mod tests {
             network_latency: SimDuration::ZERO,
             circuit_breaker: None,
             client_breaker: None,
+            mode: Default::default(),
         }
     }
 

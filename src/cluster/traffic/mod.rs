@@ -50,6 +50,8 @@
 
 pub mod arrivals;
 pub mod client_breaker;
+pub mod fluid;
+pub mod fluid_station;
 pub mod outlier;
 pub mod stats;
 pub mod theory;
