@@ -251,11 +251,31 @@ const CASES: &[(&str, &str)] = &[
         "{file}:6:1: expected a mapping (a Kubernetes object or a kubesim document), found string \"just a string\"",
     ),
     (
-        "61-metrics-adapter-window-too-short.yaml",
+        "61-client-breaker-threshold-over-100.yaml",
+        "{file}:34:41: Traffic/u: spec.clientBreaker.failureRateThreshold: must be a percentage greater than 0 and at most 100 (resilience4j's bounds)",
+    ),
+    (
+        "62-client-breaker-zero-window.yaml",
+        "{file}:36:24: Traffic/u: spec.clientBreaker.slidingWindowSize: must be greater than or equal to 1, found 0",
+    ),
+    (
+        "63-client-breaker-window-type-typo.yaml",
+        "{file}:34:38: Traffic/u: spec.clientBreaker.slidingWindowType: unsupported value \"TIME_BASE\"; supported values: COUNT_BASED, TIME_BASED (did you mean \"TIME_BASED\"?)",
+    ),
+    (
+        "64-client-breaker-wait-under-1ms.yaml",
+        "{file}:34:44: Traffic/u: spec.clientBreaker.waitDurationInOpenState: must be at least 1ms (resilience4j counts it in whole milliseconds)",
+    ),
+    (
+        "65-client-breaker-field-typo.yaml",
+        "{file}:34:19: Traffic/u: spec.clientBreaker.minimumNumberOfCall: unknown field \"minimumNumberOfCall\" (did you mean \"minimumNumberOfCalls\"?)",
+    ),
+    (
+        "66-metrics-adapter-window-too-short.yaml",
         "{file}:26:55: Behavior/web: spec.serving.metricsAdapter.rateWindow: the rate window (1m) must be longer than two scrape intervals (30s): rate() needs two samples in its range",
     ),
     (
-        "62-ambassador-field-typo.yaml",
+        "67-ambassador-field-typo.yaml",
         "{file}:26:32: Behavior/web: spec.serving.ambassador.cpuPerRequest: unknown field \"cpuPerRequest\"; valid fields here: latency, cpuPerCall",
     ),
 ];

@@ -344,7 +344,7 @@ mod tests {
             name: "users".into(),
             requests: 10,
             succeeded: 6,
-            failed: [1, 0, 0, 0, 0],
+            failed: [1, 0, 0, 0, 0, 0],
             in_flight: 3,
             ..TrafficStats::default()
         });

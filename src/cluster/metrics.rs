@@ -419,7 +419,7 @@ pub enum EventLevel {
 /// True for reasons upstream emits as `Warning` events (or that kubesim logs for a failure):
 /// `FailedScheduling`, `EvictionBlocked`, `NodeNotReady`, `NodeNotSchedulable`, `TaintAdded`,
 /// `Evicted`, `Killing`, `PodGC`, `BackOff`, `Unhealthy`, `RemovingNode`,
-/// `TaintManagerEviction`. (At [`EventLevel::Warnings`] rows of kind `Timeline` are kept too.)
+/// `TaintManagerEviction`, and a client circuit breaker's `BreakerOpened`. (At [`EventLevel::Warnings`] rows of kind `Timeline` are kept too.)
 pub fn is_warning(reason: &str) -> bool {
     matches!(
         reason,
@@ -435,5 +435,6 @@ pub fn is_warning(reason: &str) -> bool {
             | "Unhealthy"
             | "RemovingNode"
             | "TaintManagerEviction"
+            | "BreakerOpened"
     )
 }

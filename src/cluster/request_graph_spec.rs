@@ -94,6 +94,8 @@ pub struct CallSpec {
     pub network_latency: SimDuration,
     /// Client-side circuit breaker, if any.
     pub circuit_breaker: Option<CircuitBreakerSpec>,
+    /// Application-level circuit breaker (resilience4j), if any.
+    pub client_breaker: Option<crate::cluster::traffic::client_breaker::ClientBreakerSpec>,
     /// Index of this call's edge in [`RequestGraphs::edges`].
     pub edge: usize,
 }

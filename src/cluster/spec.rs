@@ -1039,6 +1039,9 @@ pub struct TrafficSpec {
     pub network_latency: SimDuration,
     /// Client-side circuit breaker (Envoy thresholds), if any.
     pub circuit_breaker: Option<crate::cluster::request_graph_spec::CircuitBreakerSpec>,
+    /// Application-level circuit breaker (resilience4j `CircuitBreakerConfig`), if any: it
+    /// decides, per request, before the proxy's retries and thresholds.
+    pub client_breaker: Option<crate::cluster::traffic::client_breaker::ClientBreakerSpec>,
     /// How the traffic is simulated: per request (default) or as a fluid (queueing formulas
     /// per interval). Every source of a scenario has the same mode.
     pub mode: TrafficMode,

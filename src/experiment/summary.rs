@@ -233,17 +233,45 @@ pub struct TrafficSummary {
     /// Retries refused by the client's circuit breaker (`maxRetries`); omitted when 0.
     #[serde(skip_serializing_if = "is_zero")]
     pub retry_overflow: u64,
+    /// What the client's `clientBreaker` (resilience4j) did; omitted without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_breaker: Option<BreakerSummary>,
+}
+
+/// What one client's `clientBreaker` did over the run.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct BreakerSummary {
+    /// Transitions to OPEN.
+    pub opened: u64,
+    /// Transitions to HALF_OPEN.
+    pub half_opened: u64,
+    /// Transitions to CLOSED.
+    pub closed: u64,
+    /// Requests it refused (`not_permitted`).
+    pub not_permitted: u64,
+    /// Simulated seconds spent OPEN.
+    pub open_seconds: f64,
+    /// State at the end of the run: `CLOSED`, `OPEN` or `HALF_OPEN`.
+    pub state_at_end: &'static str,
 }
 
 fn is_zero(x: &u64) -> bool {
     *x == 0
 }
 
-/// The summary of one client (a source or a call edge) over `secs` simulated seconds.
-fn client_summary(st: &crate::cluster::traffic::stats::TrafficStats, secs: f64) -> TrafficSummary {
+/// The summary of one client (a source or a call edge) over the run, which ended at `end`;
+/// `breaker` tells whether it has a `clientBreaker` (the `not_permitted` cause and the breaker
+/// block appear only then).
+fn client_summary(
+    st: &crate::cluster::traffic::stats::TrafficStats,
+    end: crate::engine::SimTime,
+    breaker: bool,
+) -> TrafficSummary {
     use crate::cluster::traffic::stats::FailureCause;
+    let secs = end.as_secs_f64();
     let failed = st.failed_total();
     let finished = st.succeeded + failed;
+    let not_permitted = st.failed[FailureCause::NotPermitted.index()];
     TrafficSummary {
         service: st.service.clone(),
         requests: st.requests,
@@ -252,6 +280,7 @@ fn client_summary(st: &crate::cluster::traffic::stats::TrafficStats, secs: f64) 
         failed_by_cause: FailureCause::ALL
             .iter()
             .zip(st.failed)
+            .filter(|(c, _)| breaker || **c != FailureCause::NotPermitted)
             .map(|(c, n)| (c.as_str(), n))
             .collect(),
         in_flight: st.in_flight,
@@ -271,6 +300,37 @@ fn client_summary(st: &crate::cluster::traffic::stats::TrafficStats, secs: f64) 
         mean_queue_wait_seconds: st.mean_wait_secs(),
         cancelled: st.cancelled,
         retry_overflow: st.retry_overflow,
+        client_breaker: breaker.then(|| {
+            let b = &st.breaker;
+            BreakerSummary {
+                opened: b.opened,
+                half_opened: b.half_opened,
+                closed: b.closed,
+                not_permitted,
+                open_seconds: b.open_ns_until(end) as f64 / 1e9,
+                state_at_end: match b.state {
+                    1 => "OPEN",
+                    2 => "HALF_OPEN",
+                    _ => "CLOSED",
+                },
+            }
+        }),
+    }
+}
+
+/// The scalar metrics of a client's breaker (`<prefix>.breaker.{opened,half_opened,closed,
+/// not_permitted,open_seconds}`), if it has one.
+fn put_breaker(m: &mut BTreeMap<String, f64>, prefix: &str, t: &TrafficSummary) {
+    if let Some(b) = &t.client_breaker {
+        for (k, v) in [
+            ("opened", b.opened as f64),
+            ("half_opened", b.half_opened as f64),
+            ("closed", b.closed as f64),
+            ("not_permitted", b.not_permitted as f64),
+            ("open_seconds", b.open_seconds),
+        ] {
+            m.insert(format!("{prefix}.breaker.{k}"), v);
+        }
     }
 }
 
@@ -285,7 +345,14 @@ fn request_graph_summary(
         return None;
     }
     let rec = &out.recorder.traffic;
-    let secs = out.end_time.as_secs_f64();
+    let mut edge_breaker = vec![false; out.spec.request_graphs.edges.len()];
+    for g in &out.spec.request_graphs.graphs {
+        for st in &g.stages {
+            for c in &st.calls {
+                edge_breaker[c.edge] = c.client_breaker.is_some();
+            }
+        }
+    }
     let mut entry: BTreeMap<String, crate::cluster::metrics::LatencyHistogram> = BTreeMap::new();
     for st in &rec.sources {
         entry
@@ -313,9 +380,11 @@ fn request_graph_summary(
         put(m, &format!("graph.entry.{k}"), l);
     }
     let mut calls = BTreeMap::new();
-    for st in &rec.edges {
-        let t = client_summary(st, secs);
+    for (i, st) in rec.edges.iter().enumerate() {
+        let breaker = edge_breaker.get(i).copied().unwrap_or(false);
+        let t = client_summary(st, out.end_time, breaker);
         let p = format!("graph.call.{}", st.name);
+        put_breaker(m, &p, &t);
         m.insert(format!("{p}.error_rate"), t.error_rate);
         m.insert(format!("{p}.cancelled"), t.cancelled as f64);
         put(m, &p, &t.latency_seconds);
@@ -346,13 +415,18 @@ fn traffic_summary(
 ) -> BTreeMap<String, TrafficSummary> {
     let out = &result.output;
     let rec = &out.recorder.traffic;
-    let secs = out.end_time.as_secs_f64();
     let mut all = BTreeMap::new();
     if !rec.sources.is_empty() {
         m.insert("traffic.ejections".into(), rec.ejections as f64);
     }
-    for st in &rec.sources {
-        let t = client_summary(st, secs);
+    for (i, st) in rec.sources.iter().enumerate() {
+        let breaker = out
+            .spec
+            .traffic
+            .get(i)
+            .is_some_and(|t| t.client_breaker.is_some());
+        let t = client_summary(st, out.end_time, breaker);
+        put_breaker(m, &format!("traffic.{}", st.name), &t);
         let p = |k: &str| format!("traffic.{}.{k}", st.name);
         m.insert(p("requests"), t.requests as f64);
         m.insert(p("succeeded"), t.succeeded as f64);

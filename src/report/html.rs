@@ -142,12 +142,12 @@ pub fn run_page(d: &RunData, svgs: &[(String, String)]) -> String {
     }
     o.push_str("</table>\n");
     figures(&mut o, svgs);
-    o.push_str("<h2 id=\"events\">Notable events</h2>\n<p class=\"muted\">Timeline actions, node changes and the first scheduling failure of each minute (events.csv has every event).</p>\n<table><tr><th>time (s)</th><th>kind</th><th>object</th><th>reason</th><th>message</th></tr>\n");
+    o.push_str("<h2 id=\"events\">Notable events</h2>\n<p class=\"muted\">Timeline actions, node changes, client circuit breaker transitions and the first scheduling failure of each minute (events.csv has every event).</p>\n<table><tr><th>time (s)</th><th>kind</th><th>object</th><th>reason</th><th>message</th></tr>\n");
     let mut last_failed_minute = -1i64;
     let mut shown = 0;
     for e in &d.events {
         let notable = match e.kind.as_str() {
-            "Timeline" | "Node" => true,
+            "Timeline" | "Node" | "CircuitBreaker" => true,
             "Pod" if e.reason == "FailedScheduling" => {
                 let minute = (e.time_s / 60.0) as i64;
                 let first = minute != last_failed_minute;

@@ -26,6 +26,7 @@ const CALL: Fields = Fields::read(&[
     "loadBalancer",
     "networkLatency",
     "circuitBreaker",
+    "clientBreaker",
 ]);
 
 /// Most retries one call may ask for (as for a `Traffic` source).
@@ -43,6 +44,7 @@ pub(crate) struct CallDoc {
     pub load_balancer: LoadBalancer,
     pub network_latency: SimDuration,
     pub circuit_breaker: Option<CircuitBreakerSpec>,
+    pub client_breaker: Option<crate::cluster::traffic::client_breaker::ClientBreakerSpec>,
 }
 
 /// One stage as written.
@@ -93,6 +95,10 @@ fn read_call(cx: &mut Cx, v: &Val) -> R<CallDoc> {
         Some(v) => Some(read_circuit_breaker(cx, &v)?),
         None => None,
     };
+    let client_breaker = match m.get("clientBreaker") {
+        Some(v) => Some(super::traffic_docs::read_client_breaker(cx, &v)?),
+        None => None,
+    };
     Ok(CallDoc {
         service,
         timeout,
@@ -101,6 +107,7 @@ fn read_call(cx: &mut Cx, v: &Val) -> R<CallDoc> {
         load_balancer,
         network_latency,
         circuit_breaker,
+        client_breaker,
     })
 }
 
@@ -206,6 +213,7 @@ pub(crate) fn resolve_request_graphs(
                     load_balancer: c.load_balancer,
                     network_latency: c.network_latency,
                     circuit_breaker: c.circuit_breaker,
+                    client_breaker: c.client_breaker,
                     edge,
                 });
             }

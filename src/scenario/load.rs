@@ -1636,6 +1636,7 @@ fn resolve_traffic(
             load_balancer: d.load_balancer,
             network_latency: d.network_latency,
             circuit_breaker: d.circuit_breaker,
+            client_breaker: d.client_breaker,
             mode: d.mode,
         });
     }

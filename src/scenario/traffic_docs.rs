@@ -15,6 +15,7 @@ use crate::cluster::spec::{
     ArrivalProcess, Distribution, Diurnal, LoadBalancer, OutlierDetectionSpec, RateStep,
     ServicePort, ServiceSpec, ServingSpec, TrafficMode,
 };
+use crate::cluster::traffic::client_breaker::{ClientBreakerSpec, SlidingWindowType};
 use crate::engine::{SimDuration, SimTime};
 
 use super::duration::{format_duration, parse_rate_per_second};
@@ -133,6 +134,7 @@ const TRAFFIC_SPEC: Fields = Fields::read(&[
     "networkLatency",
     "circuitBreaker",
     "rateTrace",
+    "clientBreaker",
     "mode",
     "fluidStep",
 ]);
@@ -169,6 +171,8 @@ pub(crate) struct TrafficDoc {
     /// `rateTrace`: the CSV file (relative to the scenario file's folder) and where it was
     /// named; read when the run's duration is known.
     pub rate_trace: Option<(std::path::PathBuf, super::reader::Loc)>,
+    /// `clientBreaker`: the application's resilience4j circuit breaker.
+    pub client_breaker: Option<ClientBreakerSpec>,
     /// `mode` (request or fluid, with `fluidStep`).
     pub mode: TrafficMode,
     /// Where `mode` was written, if it was.
@@ -202,6 +206,100 @@ pub(crate) fn read_circuit_breaker(cx: &mut Cx, v: &Val) -> R<CircuitBreakerSpec
         return Err(v.err(cx, "maxConnections and maxRequests must be at least 1"));
     }
     Ok(cb)
+}
+
+/// Fields of a client's `clientBreaker`: resilience4j `CircuitBreakerConfig` (the names of its
+/// Spring Boot / YAML configuration properties).
+pub(crate) const CLIENT_BREAKER: Fields = Fields::read(&[
+    "failureRateThreshold",
+    "slowCallRateThreshold",
+    "slowCallDurationThreshold",
+    "permittedNumberOfCallsInHalfOpenState",
+    "maxWaitDurationInHalfOpenState",
+    "slidingWindowType",
+    "slidingWindowSize",
+    "minimumNumberOfCalls",
+    "waitDurationInOpenState",
+    "automaticTransitionFromOpenToHalfOpenEnabled",
+]);
+
+/// Largest `slidingWindowSize` and `permittedNumberOfCallsInHalfOpenState` kubesim accepts (its
+/// windows are allocated up front, one byte per call or one bucket per second).
+const MAX_BREAKER_WINDOW: i64 = 1_000_000;
+
+/// A resilience4j rate threshold: a percentage greater than 0 and at most 100 (upstream's
+/// `IllegalArgumentException` bounds), with at most two decimals; in hundredths of a percent.
+fn read_percent_threshold(cx: &Cx, v: &Val) -> R<u32> {
+    let x = v.number(cx)?;
+    if !x.is_finite() || x <= 0.0 || x > 100.0 {
+        return Err(v.err(
+            cx,
+            "must be a percentage greater than 0 and at most 100 (resilience4j's bounds)",
+        ));
+    }
+    let centi = (x * 100.0).round();
+    if (x * 100.0 - centi).abs() > 1e-6 {
+        return Err(v.err(cx, "at most two decimals (e.g. 50 or 37.5)"));
+    }
+    Ok(centi as u32)
+}
+
+/// A client's `clientBreaker`: resilience4j's `CircuitBreakerConfig`, each field defaulting to
+/// upstream's value (see [`ClientBreakerSpec::default`]) and refused where upstream's builder
+/// throws.
+pub(crate) fn read_client_breaker(cx: &mut Cx, v: &Val) -> R<ClientBreakerSpec> {
+    let m = v.map(cx, &CLIENT_BREAKER)?;
+    let mut b = ClientBreakerSpec::default();
+    if let Some(x) = m.get("failureRateThreshold") {
+        b.failure_rate_threshold = read_percent_threshold(cx, &x)?;
+    }
+    if let Some(x) = m.get("slowCallRateThreshold") {
+        b.slow_call_rate_threshold = read_percent_threshold(cx, &x)?;
+    }
+    if let Some(x) = m.get("slowCallDurationThreshold") {
+        b.slow_call_duration_threshold = x.positive_duration(cx)?;
+    }
+    if let Some(x) = m.get("permittedNumberOfCallsInHalfOpenState") {
+        b.permitted_number_of_calls_in_half_open_state =
+            x.int_in(cx, 1, MAX_BREAKER_WINDOW)? as u32;
+    }
+    let one_ms = SimDuration::from_millis(1);
+    if let Some(x) = m.get("maxWaitDurationInHalfOpenState") {
+        let d = x.duration(cx)?;
+        if d != SimDuration::ZERO && d < one_ms {
+            return Err(x.err(
+                cx,
+                "must be 0 (wait for the permitted calls) or at least 1ms",
+            ));
+        }
+        b.max_wait_duration_in_half_open_state = d;
+    }
+    if let Some(x) = m.get("slidingWindowType") {
+        b.sliding_window_type = match x.one_of(cx, &["COUNT_BASED", "TIME_BASED"])? {
+            "TIME_BASED" => SlidingWindowType::TimeBased,
+            _ => SlidingWindowType::CountBased,
+        };
+    }
+    if let Some(x) = m.get("slidingWindowSize") {
+        b.sliding_window_size = x.int_in(cx, 1, MAX_BREAKER_WINDOW)? as u32;
+    }
+    if let Some(x) = m.get("minimumNumberOfCalls") {
+        b.minimum_number_of_calls = x.int_in(cx, 1, i64::from(i32::MAX))? as u32;
+    }
+    if let Some(x) = m.get("waitDurationInOpenState") {
+        let d = x.duration(cx)?;
+        if d < one_ms {
+            return Err(x.err(
+                cx,
+                "must be at least 1ms (resilience4j counts it in whole milliseconds)",
+            ));
+        }
+        b.wait_duration_in_open_state = d;
+    }
+    if let Some(x) = m.get("automaticTransitionFromOpenToHalfOpenEnabled") {
+        b.automatic_transition_from_open_to_half_open_enabled = x.bool(cx)?;
+    }
+    Ok(b)
 }
 
 /// A rate: `800/s`, `30/m`, `5` (per second), or a YAML number (per second).
@@ -349,6 +447,10 @@ pub(crate) fn read_traffic(cx: &mut Cx, doc: &Map, meta: Meta) -> R<TrafficDoc> 
         Some(v) => Some(read_circuit_breaker(cx, &v)?),
         None => None,
     };
+    let client_breaker = match spec.get("clientBreaker") {
+        Some(v) => Some(read_client_breaker(cx, &v)?),
+        None => None,
+    };
     let (mode, mode_loc) = read_mode(cx, &spec)?;
     if mode.is_fluid() {
         // The fluid model is open loop and has no per-client state (see `traffic::fluid`).
@@ -362,6 +464,12 @@ pub(crate) fn read_traffic(cx: &mut Cx, doc: &Map, meta: Meta) -> R<TrafficDoc> 
             return Err(v.err(
                 cx,
                 "the client circuit breaker is not modelled in fluid mode; use mode: request",
+            ));
+        }
+        if let Some(v) = spec.get("clientBreaker") {
+            return Err(v.err(
+                cx,
+                "the application's circuit breaker (clientBreaker) is not modelled in fluid mode; use mode: request",
             ));
         }
     }
@@ -380,6 +488,7 @@ pub(crate) fn read_traffic(cx: &mut Cx, doc: &Map, meta: Meta) -> R<TrafficDoc> 
         network_latency,
         circuit_breaker,
         rate_trace,
+        client_breaker,
         mode,
         mode_loc,
     })

@@ -702,7 +702,7 @@ impl FluidTraffic {
             } else {
                 0.0
             };
-            let mut failed = [0u64; 5];
+            let mut failed = [0u64; FailureCause::ALL.len()];
             for (c, f) in t.failed.iter().enumerate() {
                 failed[c] = (f * k).floor() as u64;
             }

@@ -52,6 +52,7 @@
 //! Time series and summary metrics are documented in `docs/OUTPUTS.md`.
 
 pub mod arrivals;
+pub mod client_breaker;
 pub mod fluid;
 pub mod fluid_station;
 pub mod outlier;
@@ -69,6 +70,7 @@ use crate::cluster::spec::{ArrivalProcess, ClusterSpec, LoadBalancer, ServingSpe
 use crate::cluster::state::ClusterState;
 use crate::engine::{Component, Context, EventId, SimDuration, SimRng, SimTime};
 
+use self::client_breaker::{BreakerState, ClientBreaker, Transition};
 use self::outlier::OutlierDetector;
 use self::stats::FailureCause;
 
@@ -135,6 +137,14 @@ pub enum TrafficEvent {
     OutlierSweep(u32),
     /// Record the traffic gauges.
     Sample,
+    /// A timed transition of a client's `clientBreaker` (automatic open -> half-open, or
+    /// half-open -> open after `maxWaitDurationInHalfOpenState`); stale if `epoch` moved on.
+    BreakerTimer {
+        /// Breaker index.
+        breaker: u32,
+        /// The breaker's epoch when the timer was set.
+        epoch: u32,
+    },
 }
 
 /// A pod as a server.
@@ -256,6 +266,8 @@ struct Request {
     parent: u32,
     /// That handler's incarnation when the call was made.
     parent_inc: u32,
+    /// The request holds a permission of its client's `clientBreaker` (its outcome is owed).
+    permit: bool,
 }
 
 /// A client: a traffic source's or a graph call's proxy.
@@ -281,6 +293,8 @@ struct Client {
     pumping: bool,
     /// Source index for sources, `NONE` for graph calls.
     source: u32,
+    /// Index into `breakers` of this client's `clientBreaker`, or `NONE`.
+    breaker: u32,
 }
 
 impl Client {
@@ -307,6 +321,7 @@ impl Client {
             pending: VecDeque::new(),
             pumping: false,
             source,
+            breaker: NONE,
         }
     }
 }
@@ -361,6 +376,9 @@ pub struct Traffic {
     end: SimTime,
     scratch: Vec<u32>,
     cpu_at_last_sample: Vec<u64>,
+    /// The clients' `clientBreaker`s (resilience4j), and the client of each.
+    breakers: Vec<ClientBreaker>,
+    breaker_client: Vec<u32>,
 }
 
 impl std::fmt::Debug for Traffic {
@@ -441,6 +459,25 @@ impl Traffic {
                 ..Client::new(c.service as u32, c.circuit_breaker, NONE)
             });
         }
+        // resilience4j breakers: sources in order, then call edges in edge order.
+        let mut breakers = Vec::new();
+        let mut breaker_client = Vec::new();
+        let mut by_edge = vec![None; rg.edges.len()];
+        for g in &rg.graphs {
+            for st in &g.stages {
+                for c in &st.calls {
+                    by_edge[c.edge] = c.client_breaker;
+                }
+            }
+        }
+        let cfgs = spec.traffic.iter().map(|t| t.client_breaker).chain(by_edge);
+        for (i, cfg) in cfgs.enumerate() {
+            if let Some(cfg) = cfg {
+                clients[i].breaker = breakers.len() as u32;
+                breakers.push(ClientBreaker::new(cfg, SimTime::ZERO));
+                breaker_client.push(i as u32);
+            }
+        }
         let mut graphs = Vec::new();
         for g in &rg.graphs {
             services[g.service].graph = graphs.len() as u32;
@@ -476,6 +513,8 @@ impl Traffic {
             end,
             scratch: Vec::new(),
             cpu_at_last_sample: Vec::new(),
+            breakers,
+            breaker_client,
         }
     }
 
@@ -563,6 +602,7 @@ impl Traffic {
             try_started: now,
             parent: NONE,
             parent_inc: 0,
+            permit: false,
         };
         match self.free.pop() {
             Some(i) => {
@@ -670,6 +710,12 @@ impl Traffic {
     /// overflow), then to an endpoint.
     fn send_try(&mut self, req: u32, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
         let client = self.requests[req as usize].client;
+        // The application's resilience4j breaker decides once per request, before its first try.
+        let b = self.clients[client as usize].breaker;
+        if b != NONE && self.requests[req as usize].attempt == 0 && !self.admit(req, b, state, ctx)
+        {
+            return;
+        }
         let mut svc = self.clients[client as usize].service;
         // A mesh route (Argo Rollouts traffic routing): a weighted share goes to the canary.
         if let Some((canary, w)) = self.services[svc as usize].split
@@ -1056,8 +1102,14 @@ impl Traffic {
         let r = &mut self.requests[req as usize];
         r.phase = Phase::Free;
         let (client, parent, parent_inc) = (r.client, r.parent, r.parent_inc);
+        let (permit, started) = (r.permit, r.started);
+        r.permit = false;
         self.free.push(req);
         state.recorder.traffic.client_mut(client).in_flight -= 1;
+        if permit {
+            let d = ctx.now().saturating_since(started);
+            self.breaker_result(client, d, !ok, state, ctx);
+        }
         let src = self.clients[client as usize].source;
         if src != NONE
             && let ArrivalProcess::ClosedLoop { think_time, .. } =
@@ -1078,6 +1130,12 @@ impl Traffic {
         if r.retry_out {
             self.requests[req as usize].retry_out = false;
             self.clients[r.client as usize].retries_out -= 1;
+        }
+        if r.permit {
+            // Abandoned without an outcome: resilience4j's `releasePermission`.
+            self.requests[req as usize].permit = false;
+            let b = self.clients[r.client as usize].breaker;
+            self.breakers[b as usize].release();
         }
         // A try (pending or out) releases its slots; a back-off's Retry event goes stale with
         // the generation bump.
@@ -1103,6 +1161,83 @@ impl Traffic {
         }
         self.requests[req as usize].timeout = None;
         self.end_try(req, TryEnd::Failed(FailureCause::Timeout), state, ctx);
+    }
+
+    // ----- resilience4j client breakers ----------------------------------------------------
+
+    /// Breaker `b` of `req`'s client decides on the request: `true` if permitted (the request
+    /// now owes it an outcome); otherwise the request has failed with `not_permitted`.
+    fn admit(
+        &mut self,
+        req: u32,
+        b: u32,
+        state: &mut ClusterState,
+        ctx: &mut Context<'_, Event>,
+    ) -> bool {
+        let (ok, tr) = self.breakers[b as usize].try_acquire(ctx.now());
+        if let Some(tr) = tr {
+            self.breaker_transition(b, tr, state, ctx);
+        }
+        if ok {
+            self.requests[req as usize].permit = true;
+            return true;
+        }
+        let client = self.requests[req as usize].client;
+        let i = FailureCause::NotPermitted.index();
+        state.recorder.traffic.client_mut(client).failed[i] += 1;
+        self.finish(req, false, state, ctx);
+        false
+    }
+
+    /// A permitted request of `client` ended after `d`, failed or not: tell its breaker.
+    fn breaker_result(
+        &mut self,
+        client: u32,
+        d: SimDuration,
+        failed: bool,
+        state: &mut ClusterState,
+        ctx: &mut Context<'_, Event>,
+    ) {
+        let b = self.clients[client as usize].breaker;
+        if let Some(tr) = self.breakers[b as usize].on_result(ctx.now(), d, failed) {
+            self.breaker_transition(b, tr, state, ctx);
+        }
+    }
+
+    /// Breaker `b` changed state: count it, log it, and set its timer if the new state has one.
+    fn breaker_transition(
+        &mut self,
+        b: u32,
+        tr: Transition,
+        state: &mut ClusterState,
+        ctx: &mut Context<'_, Event>,
+    ) {
+        let now = ctx.now();
+        let st = state
+            .recorder
+            .traffic
+            .client_mut(self.breaker_client[b as usize]);
+        st.breaker.transition(tr.to.order(), now);
+        let name = st.name.clone();
+        let br = &self.breakers[b as usize];
+        let message = tr.describe(&name, br.config());
+        let reason = match tr.to {
+            BreakerState::Open => "BreakerOpened",
+            BreakerState::HalfOpen => "BreakerHalfOpen",
+            BreakerState::Closed => "BreakerClosed",
+        };
+        state
+            .recorder
+            .event(now, "CircuitBreaker", name, reason, message);
+        if let Some((at, epoch)) = br.timer()
+            && at <= self.end
+        {
+            ctx.send_at(
+                ctx.self_id(),
+                at,
+                Event::Traffic(TrafficEvent::BreakerTimer { breaker: b, epoch }),
+            );
+        }
     }
 
     // ----- request graphs ----------------------------------------------------------------
@@ -1529,6 +1664,28 @@ impl Traffic {
                 p99,
             ));
         }
+        // resilience4j breakers: state (`State.getOrder()`), failure rate, requests refused.
+        for (b, br) in self.breakers.iter_mut().enumerate() {
+            let st = rec.traffic.client_mut(self.breaker_client[b]);
+            let refused = st.failed[FailureCause::NotPermitted.index()] as f64;
+            let name = rec.sample_names.intern(&st.name);
+            let rate = br.failure_rate(now).map_or(-1.0, |x| f64::from(x) / 100.0);
+            let order = f64::from(br.state().order());
+            rec.samples.push(row(
+                now,
+                "breaker.state",
+                std::sync::Arc::clone(&name),
+                order,
+            ));
+            rec.samples.push(row(
+                now,
+                "breaker.failure_rate",
+                std::sync::Arc::clone(&name),
+                rate,
+            ));
+            rec.samples
+                .push(row(now, "breaker.not_permitted", name, refused));
+        }
         // Per pod CPU usage over the last interval, in millicores (what metrics-server reports).
         for (i, sv) in self.servers.iter().enumerate() {
             let used = sv.cpu_ns - self.cpu_at_last_sample[i];
@@ -1629,6 +1786,11 @@ impl Component<Event, ClusterState> for Traffic {
             TrafficEvent::Sample => {
                 let spec = std::sync::Arc::clone(&state.spec);
                 self.sample(&spec, state, ctx);
+            }
+            TrafficEvent::BreakerTimer { breaker, epoch } => {
+                if let Some(tr) = self.breakers[breaker as usize].on_timer(ctx.now(), epoch) {
+                    self.breaker_transition(breaker, tr, state, ctx);
+                }
             }
         }
     }

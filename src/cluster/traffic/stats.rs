@@ -18,16 +18,20 @@ pub enum FailureCause {
     NoEndpoints,
     /// The pod was gone or went away mid-request (connection refused or reset).
     Reset,
+    /// The client's `clientBreaker` (resilience4j) refused the request: open, or half-open
+    /// with its trial calls taken (`CallNotPermittedException`). Nothing was sent.
+    NotPermitted,
 }
 
 impl FailureCause {
     /// Every cause, in output order.
-    pub const ALL: [FailureCause; 5] = [
+    pub const ALL: [FailureCause; 6] = [
         FailureCause::Timeout,
         FailureCause::ServerError,
         FailureCause::Overflow,
         FailureCause::NoEndpoints,
         FailureCause::Reset,
+        FailureCause::NotPermitted,
     ];
 
     /// Name in outputs.
@@ -38,7 +42,16 @@ impl FailureCause {
             FailureCause::Overflow => "overflow",
             FailureCause::NoEndpoints => "no_endpoints",
             FailureCause::Reset => "reset",
+            FailureCause::NotPermitted => "not_permitted",
         }
+    }
+
+    /// Index in [`FailureCause::ALL`] (and in [`TrafficStats::failed`]).
+    pub fn index(self) -> usize {
+        FailureCause::ALL
+            .iter()
+            .position(|c| *c == self)
+            .unwrap_or(0)
     }
 
     /// True for causes Envoy's outlier detection counts as a server error of the host.
@@ -59,7 +72,7 @@ pub struct TrafficStats {
     /// Requests answered with success (after any retries).
     pub succeeded: u64,
     /// Requests that failed for good, by [`FailureCause::ALL`] index (cause of the last try).
-    pub failed: [u64; 5],
+    pub failed: [u64; 6],
     /// Tries sent (first tries and retries).
     pub tries: u64,
     /// Retries sent.
@@ -83,6 +96,51 @@ pub struct TrafficStats {
     /// Retries the client's circuit breaker refused (`maxRetries` outstanding already; Envoy
     /// `upstream_rq_retry_overflow`); each such request failed.
     pub retry_overflow: u64,
+    /// What the client's `clientBreaker` did (all zero without one).
+    pub breaker: BreakerStats,
+}
+
+/// State changes of one client's `clientBreaker` over the run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BreakerStats {
+    /// Transitions to OPEN.
+    pub opened: u64,
+    /// Transitions to HALF_OPEN.
+    pub half_opened: u64,
+    /// Transitions to CLOSED.
+    pub closed: u64,
+    /// The current state's `State.getOrder()` (0 closed, 1 open, 2 half-open).
+    pub state: u8,
+    /// When the current state began.
+    pub since: crate::engine::SimTime,
+    /// Time spent OPEN in states already left, ns.
+    pub open_ns: u64,
+}
+
+impl BreakerStats {
+    /// Account a transition to `to` (a `State.getOrder()` value) at `now`.
+    pub fn transition(&mut self, to: u8, now: crate::engine::SimTime) {
+        if self.state == 1 {
+            self.open_ns += now.saturating_since(self.since).as_nanos();
+        }
+        match to {
+            0 => self.closed += 1,
+            1 => self.opened += 1,
+            _ => self.half_opened += 1,
+        }
+        self.state = to;
+        self.since = now;
+    }
+
+    /// Total time OPEN up to `end`, ns.
+    pub fn open_ns_until(&self, end: crate::engine::SimTime) -> u64 {
+        self.open_ns
+            + if self.state == 1 {
+                end.saturating_since(self.since).as_nanos()
+            } else {
+                0
+            }
+    }
 }
 
 impl TrafficStats {
