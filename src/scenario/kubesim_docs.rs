@@ -70,6 +70,8 @@ const CONTROL_PLANE: Fields = Fields::read(&[
     "unhealthyZoneThreshold",
     "defaultNotReadyTolerationSeconds",
     "defaultUnreachableTolerationSeconds",
+    "kubeScheduler",
+    "kubeControllerManager",
 ]);
 const EXPECT: Fields = Fields::read(&["metric", "below", "above", "equals"]);
 
@@ -180,6 +182,13 @@ pub(crate) fn read_scenario(cx: &mut Cx, doc: &Map, meta: Meta) -> R<ScenarioDoc
             if let Some(v) = cp.get(key) {
                 *slot = v.int_in(cx, 0, 365 * 24 * 3600)?;
             }
+        }
+        if let Some(v) = cp.get("kubeScheduler") {
+            control_plane.kube_scheduler = super::control_plane_docs::read_component(cx, &v)?;
+        }
+        if let Some(v) = cp.get("kubeControllerManager") {
+            control_plane.kube_controller_manager =
+                super::control_plane_docs::read_component(cx, &v)?;
         }
     }
     let mut expectations = Vec::new();

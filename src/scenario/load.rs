@@ -483,6 +483,15 @@ impl Collected {
                     "LeaderElection",
                     |l| &l.0.name,
                 )?;
+                // `killLeader` names these for the control plane's own Leases.
+                if crate::cluster::control_plane::ControlPlaneComponent::from_name(&meta.name)
+                    .is_some()
+                {
+                    return Err(loc.err(format!(
+                        "{:?} is reserved for the control plane's own Lease (its replicas are set in `Scenario` spec.controlPlane); choose another name",
+                        meta.name
+                    )));
+                }
                 let value = super::stateful_docs::read_leader_election(&mut cx, &m, meta)?;
                 self.leader_elections.push(Named { value, loc });
                 Ok(())
@@ -1021,10 +1030,16 @@ pub fn build_with_limits(
                 duration: *duration,
             },
             RawAction::KillLeader { election } => {
+                // A LeaderElection, or a control-plane component (its own Lease).
                 let names: Vec<&str> = c
                     .leader_elections
                     .iter()
                     .map(|l| l.value.0.name.as_str())
+                    .chain(
+                        crate::cluster::control_plane::ControlPlaneComponent::ALL
+                            .iter()
+                            .map(|c| c.name()),
+                    )
                     .collect();
                 resolve(election, "LeaderElection", &names)?;
                 TimelineAction::KillLeader {

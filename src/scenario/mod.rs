@@ -25,6 +25,7 @@ mod argo_docs;
 mod autoscaling_docs;
 pub mod duration;
 pub mod error;
+mod control_plane_docs;
 mod graph_docs;
 mod health_docs;
 mod jobs;

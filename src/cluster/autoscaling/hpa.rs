@@ -82,7 +82,14 @@ impl HpaController {
 
     fn sync_all(&mut self, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
         let now = ctx.now();
-        for i in 0..self.hpas.len() {
+        // The HPA controller is a kube-controller-manager loop: no leader, no sync (the
+        // period keeps its phase).
+        let hpas = if state.leadership.controller_manager {
+            self.hpas.len()
+        } else {
+            0
+        };
+        for i in 0..hpas {
             self.sync(i, state, ctx, now);
         }
         ctx.send_self(
