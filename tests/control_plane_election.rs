@@ -199,7 +199,10 @@ fn a_single_scheduler_restarts_as_a_new_process_and_waits_for_its_own_lease() {
         let (f, gap) = only_failover(&out, "kube-scheduler");
         assert_eq!(f.old_leader, "control-plane-0_1");
         assert_eq!(f.new_leader.as_deref(), Some("control-plane-0_2"));
-        assert!((15.0..=15.0 + 2.2 * 2.0).contains(&gap), "seed {seed}: {gap}");
+        assert!(
+            (15.0..=15.0 + 2.2 * 2.0).contains(&gap),
+            "seed {seed}: {gap}"
+        );
         let acquired = f.acquired_at.unwrap();
         assert!(
             out.recorder
@@ -208,7 +211,10 @@ fn a_single_scheduler_restarts_as_a_new_process_and_waits_for_its_own_lease() {
                 .all(|e| !(e.reason == "Scheduled" && e.time > f.lost_at && e.time < acquired)),
             "seed {seed}"
         );
-        assert_eq!(out.store.pods.values().filter(|p| p.node.is_none()).count(), 0);
+        assert_eq!(
+            out.store.pods.values().filter(|p| p.node.is_none()).count(),
+            0
+        );
     }
 }
 
@@ -279,7 +285,11 @@ fn bad_control_plane_settings_are_refused() {
     }
     let e = load_str(
         "t.yaml",
-        &scenario(1, "{}", "- {at: 60s, killLeader: {election: kube-schedulr}}"),
+        &scenario(
+            1,
+            "{}",
+            "- {at: 60s, killLeader: {election: kube-schedulr}}",
+        ),
     )
     .unwrap_err()
     .to_string();

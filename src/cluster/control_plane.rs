@@ -635,3 +635,55 @@ pub fn sample(state: &mut ClusterState, now: SimTime) {
     }
     rec.stateful.control_plane = records;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_elector_runs_only_where_a_leader_can_change() {
+        let spec = |replicas, leader_elect| ControlPlaneComponentSpec {
+            replicas,
+            leader_elect,
+            ..ControlPlaneComponentSpec::default()
+        };
+        // (replicas, leaderElect, killed by the timeline, elector)
+        let cases = [
+            (1, true, false, false),
+            (1, true, true, true),
+            (3, true, false, true),
+            (3, false, true, false),
+            (1, false, false, false),
+        ];
+        for (r, le, killed, want) in cases {
+            assert_eq!(
+                elector_needed(&spec(r, le), killed),
+                want,
+                "{r} {le} {killed}"
+            );
+        }
+    }
+
+    #[test]
+    fn replica_zero_holds_the_lease_from_time_zero() {
+        let e = ControlPlaneElections::new(&[(
+            ControlPlaneComponent::KubeControllerManager,
+            ControlPlaneComponentSpec {
+                replicas: 3,
+                ..ControlPlaneComponentSpec::default()
+            },
+        )]);
+        let r = e.records();
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].component, "kube-controller-manager");
+        assert_eq!(r[0].election.lease, "kube-system/kube-controller-manager");
+        assert_eq!(r[0].election.leader.as_deref(), Some("control-plane-0_1"));
+        assert_eq!(e.initial_events().len(), 3);
+        assert!(e.handles("kube-controller-manager"));
+        assert!(!e.handles("kube-scheduler"));
+        assert_eq!(
+            ControlPlaneComponent::from_name("kube-scheduler"),
+            Some(ControlPlaneComponent::KubeScheduler)
+        );
+    }
+}

@@ -617,6 +617,55 @@ mod tests {
     }
 
     #[test]
+    fn step_starts_renews_and_gives_up_after_the_renew_deadline() {
+        let timing = Timing {
+            lease_duration: SimDuration::from_secs(15),
+            renew_deadline: SimDuration::from_secs(10),
+            retry_period: SimDuration::from_secs(2),
+        };
+        let mut lease = LeaseRecord::default();
+        let mut seen = Observation::default();
+        let (mut leading, mut last) = (false, SimTime::ZERO);
+        // (time, API server reachable, expected transition, leading after)
+        let steps = [
+            (0, true, Transition::StartedLeading, true),
+            (2, true, Transition::None, true),
+            (4, false, Transition::None, true),
+            // The renew poll started at 4 (one retry period after the success at 2) and
+            // gives up at 14.
+            (13, false, Transition::None, true),
+            (14, false, Transition::StoppedLeading(s(2)), false),
+            (16, false, Transition::None, false),
+            // Still the holder in the record: it may take the lease again.
+            (18, true, Transition::StartedLeading, true),
+        ];
+        for (t, reachable, want, after) in steps {
+            let got = step(
+                &mut lease,
+                &mut seen,
+                &mut leading,
+                &mut last,
+                "a",
+                reachable,
+                s(t),
+                &timing,
+            );
+            assert_eq!((got, leading), (want, after), "at {t}");
+        }
+    }
+
+    #[test]
+    fn a_leader_waits_one_retry_period_a_standby_a_jittered_one() {
+        let mut rng = crate::engine::stream_rng(1, "t");
+        let p = SimDuration::from_secs(2);
+        assert_eq!(next_wait(true, p, &mut rng), p);
+        for _ in 0..100 {
+            let w = next_wait(false, p, &mut rng).as_secs_f64();
+            assert!((2.0..2.0 * (1.0 + JITTER_FACTOR)).contains(&w), "{w}");
+        }
+    }
+
+    #[test]
     fn a_holder_renews_whatever_the_expiry() {
         let d = SimDuration::from_secs(15);
         let mut lease = LeaseRecord::default();
