@@ -162,7 +162,7 @@ fn no_replica_set_creates_pods_while_the_controller_manager_has_no_leader() {
             .events
             .iter()
             .filter(|e| {
-                matches!(e.reason.as_ref(), "SuccessfulCreate" | "ScalingReplicaSet")
+                matches!(e.reason, "SuccessfulCreate" | "ScalingReplicaSet")
                     && e.time > f.lost_at
                     && e.time < acquired
             })

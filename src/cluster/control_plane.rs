@@ -491,7 +491,7 @@ impl ControlPlaneElections {
         if !rep.alive || rep.incarnation != incarnation {
             return;
         }
-        let reachable = !state.api_down_until.is_some_and(|t| now < t);
+        let reachable = state.api_down_until.is_none_or(|t| now >= t);
         let timing = leader_election::Timing {
             lease_duration: spec.lease_duration,
             renew_deadline: spec.renew_deadline,
