@@ -23,9 +23,9 @@
 
 mod argo_docs;
 mod autoscaling_docs;
+mod control_plane_docs;
 pub mod duration;
 pub mod error;
-mod control_plane_docs;
 mod graph_docs;
 mod health_docs;
 mod jobs;
