@@ -306,3 +306,99 @@ spec: {{workload: web}}
     let e = load_str("t.yaml", &reserved).unwrap_err().to_string();
     assert!(e.contains("reserved"), "{e}");
 }
+
+/// Three `ctl` replicas elect a leader; the Service `ctl` is the singleton's front door.
+/// Traffic starts at 60 s (50 req/s, no retries); the leader is killed at 90 s.
+fn singleton(seed: u64, governed: bool) -> String {
+    let service = if governed { ", service: ctl" } else { "" };
+    format!(
+        "apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+metadata: {{name: s}}
+spec: {{seed: {seed}, duration: 3m}}
+---
+apiVersion: kubesim.dev/v1alpha1
+kind: NodePool
+metadata: {{name: pool}}
+spec: {{count: 3, capacity: {{cpu: \"4\", memory: 16Gi}}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: ctl}}
+spec:
+  replicas: 3
+  selector: {{matchLabels: {{app: ctl}}}}
+  template:
+    metadata: {{labels: {{app: ctl}}}}
+    spec:
+      containers: [{{name: ctl, image: \"ctl:v1\", resources: {{requests: {{cpu: 100m}}}}}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: ctl}}
+spec: {{selector: {{app: ctl}}, ports: [{{port: 80}}]}}
+---
+apiVersion: kubesim.dev/v1alpha1
+kind: Behavior
+metadata: {{name: ctl}}
+spec: {{startup: 2s, readiness: 1s, serving: {{serviceTime: 5ms, concurrency: 4}}}}
+---
+apiVersion: kubesim.dev/v1alpha1
+kind: Traffic
+metadata: {{name: users}}
+spec: {{service: ctl, rate: 0/s, steps: [{{at: 60s, rate: 50/s}}], timeout: 1s}}
+---
+apiVersion: kubesim.dev/v1alpha1
+kind: LeaderElection
+metadata: {{name: lease}}
+spec: {{workload: ctl{service}}}
+---
+apiVersion: kubesim.dev/v1alpha1
+kind: Timeline
+metadata: {{name: t}}
+spec:
+- {{at: 90s, killLeader: {{election: lease}}}}
+"
+    )
+}
+
+#[test]
+fn a_singleton_service_has_no_endpoint_while_its_election_has_no_leader() {
+    for seed in 1..=3 {
+        let out = run(&singleton(seed, true));
+        let e = &out.recorder.stateful.elections[0];
+        let f = &e.failovers[0];
+        let gap = f
+            .acquired_at
+            .unwrap()
+            .saturating_since(f.lost_at)
+            .as_secs_f64();
+        let t = &out.recorder.traffic.sources[0];
+        // Cause order: timeout, 5xx, overflow, no endpoints, reset.
+        let no_endpoints = t.failed[3];
+        // About 50 req/s for the gap (the endpoint changes reach the proxy a little after
+        // the leader changes), and nothing else fails.
+        let expected = 50.0 * gap;
+        assert!(
+            (no_endpoints as f64 - expected).abs() < 0.2 * expected,
+            "seed {seed}: {no_endpoints} failed for a {gap} s gap"
+        );
+        assert!(
+            t.failed_total() - no_endpoints <= 1,
+            "seed {seed}: {:?}",
+            t.failed
+        );
+        // Without `service` every Ready replica serves: the kill costs at most the requests
+        // in flight at the killed pod.
+        let out = run(&singleton(seed, false));
+        let t = &out.recorder.traffic.sources[0];
+        assert_eq!(t.failed[3], 0, "seed {seed}");
+    }
+    let e = load_str(
+        "t.yaml",
+        &singleton(1, true).replace("service: ctl}", "service: ctrl}"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("ctrl") && e.contains("ctl"), "{e}");
+}

@@ -111,6 +111,21 @@ pub fn try_acquire_or_renew(
     Attempt::Held
 }
 
+/// Tell the traffic model who leads a singleton Service (`LeaderElection` `spec.service`):
+/// only that pod is its endpoint; `None` during a failover.
+fn tell_service(service: Option<usize>, pod: Option<PodId>, ctx: &mut Context<'_, Event>) {
+    if let Some(service) = service {
+        ctx.send(
+            Wiring::new().traffic,
+            SimDuration::ZERO,
+            Event::Traffic(crate::cluster::traffic::TrafficEvent::Leader {
+                service: service as u32,
+                pod,
+            }),
+        );
+    }
+}
+
 /// The three timings of a client-go elector.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Timing {
@@ -433,6 +448,7 @@ impl LeaderElections {
                 && c.leading
             {
                 Self::lost(state, i, &c.identity, c.last_success, "podGone", now);
+                tell_service(e.spec.service, None, ctx);
             }
             return;
         }
@@ -477,10 +493,12 @@ impl LeaderElections {
                     Self::lost(state, i, &old, at, "renewFailed", now);
                 }
                 Self::acquired(state, i, &ident, tr, now);
+                tell_service(spec.service, Some(id), ctx);
             }
             Transition::StoppedLeading(at) => {
                 let ident = c.identity.clone();
                 Self::lost(state, i, &ident, at, "renewFailed", now);
+                tell_service(spec.service, None, ctx);
             }
             Transition::None => {}
         }
@@ -530,6 +548,7 @@ impl LeaderElections {
             format!("killed the leader {identity}"),
         );
         Self::lost(state, i, &identity, now, "killLeader", now);
+        tell_service(e.spec.service, None, ctx);
         // The leader's process dies: its container exits with an error and the kubelet
         // restarts it (CrashLoopBackOff).
         ctx.send(

@@ -315,7 +315,13 @@ struct Collected {
     stateful_sets: Vec<Named<crate::cluster::stateful_spec::StatefulSetSpec>>,
     cron_jobs: Vec<Named<crate::cluster::stateful_spec::CronJobSpec>>,
     /// Leader elections with where their `spec.workload` was written.
-    leader_elections: Vec<Named<(crate::cluster::stateful_spec::LeaderElectionSpec, Loc)>>,
+    leader_elections: Vec<
+        Named<(
+            crate::cluster::stateful_spec::LeaderElectionSpec,
+            Loc,
+            Option<super::kubesim_docs::Ref>,
+        )>,
+    >,
 }
 
 /// Error at the second of two objects with the same name.
@@ -1804,8 +1810,9 @@ fn resolve_stateful(c: &Collected) -> R<crate::cluster::stateful_spec::StatefulS
         .chain(c.replica_sets.iter().map(|r| r.value.name.as_str()))
         .chain(c.rollouts.iter().map(|r| r.value.spec.name.as_str()))
         .collect();
+    let mut leader_elections = Vec::new();
     for l in &c.leader_elections {
-        let (spec, loc) = &l.value;
+        let (spec, loc, service) = &l.value;
         if !candidates.contains(&spec.workload.as_str()) {
             return Err(unknown_ref(
                 &spec.workload,
@@ -1814,14 +1821,17 @@ fn resolve_stateful(c: &Collected) -> R<crate::cluster::stateful_spec::StatefulS
                 candidates.iter().copied(),
             ));
         }
+        let mut spec = spec.clone();
+        if let Some(r) = service {
+            let names: Vec<&str> = c.services.iter().map(|s| s.value.name.as_str()).collect();
+            resolve(r, "Service", &names)?;
+            spec.service = c.services.iter().position(|s| s.value.name == r.name);
+        }
+        leader_elections.push(spec);
     }
     Ok(crate::cluster::stateful_spec::StatefulSpec {
         stateful_sets: c.stateful_sets.iter().map(|s| s.value.clone()).collect(),
         cron_jobs: c.cron_jobs.iter().map(|s| s.value.clone()).collect(),
-        leader_elections: c
-            .leader_elections
-            .iter()
-            .map(|s| s.value.0.clone())
-            .collect(),
+        leader_elections,
     })
 }
