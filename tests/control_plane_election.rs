@@ -402,3 +402,79 @@ fn a_singleton_service_has_no_endpoint_while_its_election_has_no_leader() {
     .to_string();
     assert!(e.contains("ctrl") && e.contains("ctl"), "{e}");
 }
+
+/// `web` at 6 replicas of 100m under an HPA targeting 50% CPU; its CPU load drops from 300m
+/// to 60m at 60 s, so the HPA wants 2 replicas, held back by the 300 s scale-down
+/// stabilization window.
+fn hpa_scale_down(timeline: &str) -> String {
+    format!(
+        "apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+metadata: {{name: s}}
+spec: {{seed: 1, duration: 12m, controlPlane: {{kubeControllerManager: {{replicas: 2}}}}}}
+---
+apiVersion: kubesim.dev/v1alpha1
+kind: NodePool
+metadata: {{name: pool}}
+spec: {{count: 2, capacity: {{cpu: \"4\", memory: 16Gi}}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web}}
+spec:
+  replicas: 6
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      containers: [{{name: web, image: \"web:v1\", resources: {{requests: {{cpu: 100m}}}}}}]
+---
+apiVersion: kubesim.dev/v1alpha1
+kind: Behavior
+metadata: {{name: web}}
+spec:
+  cpuLoad: {{total: 300m, steps: [{{at: 60s, total: 60m}}]}}
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {{name: web}}
+spec:
+  scaleTargetRef: {{apiVersion: apps/v1, kind: Deployment, name: web}}
+  minReplicas: 1
+  maxReplicas: 10
+  metrics:
+  - type: Resource
+    resource: {{name: cpu, target: {{type: Utilization, averageUtilization: 50}}}}
+---
+apiVersion: kubesim.dev/v1alpha1
+kind: Timeline
+metadata: {{name: t}}
+spec: {timeline}
+"
+    )
+}
+
+/// When the HPA first scaled `web` down, s.
+fn first_scale_down(out: &RunOutput) -> f64 {
+    out.recorder
+        .events
+        .iter()
+        .find(|e| e.reason == "SuccessfulRescale")
+        .map(|e| e.time.as_secs_f64())
+        .expect("the HPA scaled down")
+}
+
+#[test]
+fn a_fresh_controller_manager_restarts_the_hpa_stabilization_window() {
+    let calm = run(&hpa_scale_down("[]"));
+    let failover = run(&hpa_scale_down(
+        "[{at: 200s, killLeader: {election: kube-controller-manager}}]",
+    ));
+    let (f, _) = only_failover(&failover, "kube-controller-manager");
+    let acquired = f.acquired_at.unwrap().as_secs_f64();
+    let (a, b) = (first_scale_down(&calm), first_scale_down(&failover));
+    // Without the failover the window runs from the first low recommendation (about 75 s);
+    // the new leader starts it again from the current replicas when it starts.
+    assert!((340.0..400.0).contains(&a), "calm: {a}");
+    assert!(b >= acquired + 300.0, "after a failover at {acquired}: {b}");
+}

@@ -414,6 +414,7 @@ impl ControlPlaneElections {
                     w.node_lifecycle,
                     w.taint_eviction,
                     w.nodes,
+                    w.hpa,
                 ] {
                     ctx.send(
                         id,

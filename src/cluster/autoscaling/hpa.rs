@@ -381,8 +381,23 @@ impl Component<Event, ClusterState> for HpaController {
     }
 
     fn handle(&mut self, event: Event, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
-        if let Event::Autoscaling(AutoscalingTimer::HpaSync) = event {
-            self.sync_all(state, ctx);
+        match event {
+            Event::Autoscaling(AutoscalingTimer::HpaSync) => self.sync_all(state, ctx),
+            // A fresh kube-controller-manager: upstream's HorizontalController keeps its
+            // recommendations and scale events in memory only, so they start over; its
+            // `recordInitialRecommendation` seeds the recommendations with the target's
+            // current replicas, so a scale-down waits a whole stabilization window again.
+            Event::Controller(crate::cluster::events::ControllerTimer::StartedLeading) => {
+                let now = ctx.now();
+                for h in &mut self.hpas {
+                    let key = format!("{}/{}", h.spec.namespace, h.spec.target);
+                    h.history = HpaHistory::default();
+                    if let Some(d) = state.store.deployments.get(&key) {
+                        h.history.recommendations.push((d.replicas, now));
+                    }
+                }
+            }
+            _ => {}
         }
     }
 }
