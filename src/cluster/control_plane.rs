@@ -235,8 +235,8 @@ impl ControlPlaneElections {
         ControlPlaneElections { elections }
     }
 
-    /// The records to put in the recorder before the run, and the leadership flags (the
-    /// first replica leads from time zero).
+    /// The records to put in the recorder before the run (the first replica leads from time
+    /// zero, so [`Leadership`] starts true).
     pub fn records(&self) -> Vec<ControlPlaneRecord> {
         self.elections
             .iter()
