@@ -294,6 +294,17 @@ fn bad_control_plane_settings_are_refused() {
     .unwrap_err()
     .to_string();
     assert!(e.contains("kube-scheduler"), "{e}");
+    let e = load_str(
+        "t.yaml",
+        &scenario(
+            1,
+            "{kubeScheduler: {leaderElection: {leaderElect: false}}}",
+            ok,
+        ),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("no leader to kill"), "{e}");
     let reserved = format!(
         "{}---
 apiVersion: kubesim.dev/v1alpha1

@@ -1048,6 +1048,21 @@ pub fn build_with_limits(
                     )
                     .collect();
                 resolve(election, "LeaderElection", &names)?;
+                use crate::cluster::control_plane::ControlPlaneComponent as Cp;
+                let cp = &scenario.control_plane;
+                let elect = match Cp::from_name(&election.name) {
+                    Some(Cp::KubeScheduler) => Some(cp.kube_scheduler.leader_elect),
+                    Some(Cp::KubeControllerManager) => {
+                        Some(cp.kube_controller_manager.leader_elect)
+                    }
+                    None => None,
+                };
+                if elect == Some(false) {
+                    return Err(election.loc.err(format!(
+                        "{} runs without leader election (leaderElect: false in Scenario spec.controlPlane): there is no leader to kill",
+                        election.name
+                    )));
+                }
                 TimelineAction::KillLeader {
                     election: election.name.clone(),
                 }
