@@ -489,3 +489,42 @@ fn a_fresh_controller_manager_restarts_the_hpa_stabilization_window() {
     assert!((340.0..400.0).contains(&a), "calm: {a}");
     assert!(b >= acquired + 300.0, "after a failover at {acquired}: {b}");
 }
+
+#[test]
+fn a_kube_scheduler_configuration_sets_the_scheduler_election() {
+    let config = "---
+apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+leaderElection: {leaderElect: true, leaseDuration: 30s, renewDeadline: 20s, retryPeriod: 4s,
+                 resourceLock: leases, resourceName: kube-scheduler, resourceNamespace: kube-system}
+";
+    let yaml = format!(
+        "{}{config}",
+        scenario(
+            2,
+            "{kubeScheduler: {replicas: 3}}",
+            "- {at: 60s, killLeader: {election: kube-scheduler}}"
+        )
+    );
+    let loaded = load_str("t.yaml", &yaml).expect("loads");
+    let s = &loaded.spec.control_plane.kube_scheduler;
+    assert_eq!((s.replicas, s.lease_duration.as_secs_f64()), (3, 30.0));
+    let out = run(&yaml);
+    let (_, gap) = only_failover(&out, "kube-scheduler");
+    // leaseDuration 30 s, retryPeriod 4 s.
+    assert!(
+        (30.0 - 4.0..=30.0 + 2.0 * 2.2 * 4.0).contains(&gap),
+        "{gap}"
+    );
+    // Set in both places: refused.
+    let both = format!(
+        "{}{config}",
+        scenario(
+            2,
+            "{kubeScheduler: {replicas: 3, leaderElection: {leaseDuration: 20s}}}",
+            "- {at: 60s, killLeader: {election: kube-scheduler}}"
+        )
+    );
+    let e = load_str("t.yaml", &both).unwrap_err().to_string();
+    assert!(e.contains("set it in one place"), "{e}");
+}

@@ -10,7 +10,8 @@ use crate::cluster::control_plane::ControlPlaneComponentSpec;
 
 use super::reader::{Cx, Fields, R, Val};
 
-const COMPONENT: Fields = Fields::read(&["replicas", "leaderElection"]);
+/// The fields of a component's block.
+pub(crate) const COMPONENT: Fields = Fields::read(&["replicas", "leaderElection"]);
 const LEADER_ELECTION: Fields = Fields {
     read: &[
         "leaderElect",
@@ -33,9 +34,19 @@ pub(crate) fn read_component(cx: &mut Cx, v: &Val) -> R<ControlPlaneComponentSpe
     if let Some(r) = m.get("replicas") {
         out.replicas = r.int_in(cx, 1, MAX_REPLICAS)? as u32;
     }
-    let Some(le) = m.get("leaderElection") else {
-        return Ok(out);
-    };
+    if let Some(le) = m.get("leaderElection") {
+        read_leader_election(cx, &le, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// Read a `leaderElection` block (`LeaderElectionConfiguration`) into `out`'s election
+/// fields (the replicas are left alone).
+pub(crate) fn read_leader_election(
+    cx: &mut Cx,
+    le: &Val,
+    out: &mut ControlPlaneComponentSpec,
+) -> R<()> {
     let l = le.map(cx, &LEADER_ELECTION)?;
     if let Some(b) = l.get("leaderElect") {
         out.leader_elect = b.bool(cx)?;
@@ -61,5 +72,5 @@ pub(crate) fn read_component(cx: &mut Cx, v: &Val) -> R<ControlPlaneComponentSpe
             format!("renewDeadline must be greater than retryPeriod*JitterFactor ({jittered} s)"),
         ));
     }
-    Ok(out)
+    Ok(())
 }

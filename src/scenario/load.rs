@@ -761,6 +761,24 @@ pub fn build_with_limits(
             ),
         ));
     };
+    // KubeSchedulerConfiguration `leaderElection` sets kube-scheduler's election (its
+    // replicas stay in the Scenario); the Scenario may not set it as well.
+    let mut scenario = scenario;
+    if let Some((le, at)) = c
+        .scheduler_config
+        .as_mut()
+        .and_then(|(d, _)| d.leader_election.take())
+    {
+        if let Some(first) = &scenario.kube_scheduler_election_at {
+            return Err(at.err(format!(
+                "kube-scheduler's leader election is already set in Scenario spec.controlPlane.kubeScheduler.leaderElection (at {}); set it in one place",
+                first.at()
+            )));
+        }
+        let replicas = scenario.control_plane.kube_scheduler.replicas;
+        scenario.control_plane.kube_scheduler = le;
+        scenario.control_plane.kube_scheduler.replicas = replicas;
+    }
 
     // Node count: at the start plus every addNodes, capped before anything is expanded.
     let mut total: u64 = 0;
