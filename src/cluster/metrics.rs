@@ -98,6 +98,13 @@ impl LatencyHistogram {
         let _ = self.hist.record(d.as_nanos().max(1));
     }
 
+    /// Record `n` occurrences of one latency (the fluid traffic model's weighted quantiles).
+    pub fn record_n(&mut self, d: SimDuration, n: u64) {
+        if n > 0 {
+            let _ = self.hist.record_n(d.as_nanos().max(1), n);
+        }
+    }
+
     /// Number of recorded values.
     pub fn count(&self) -> u64 {
         self.hist.len()

@@ -1038,6 +1038,31 @@ pub struct TrafficSpec {
     pub network_latency: SimDuration,
     /// Client-side circuit breaker (Envoy thresholds), if any.
     pub circuit_breaker: Option<crate::cluster::request_graph_spec::CircuitBreakerSpec>,
+    /// How the traffic is simulated: per request (default) or as a fluid (queueing formulas
+    /// per interval). Every source of a scenario has the same mode.
+    pub mode: TrafficMode,
+}
+
+/// How the traffic model runs (kubesim `Traffic` `spec.mode`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub enum TrafficMode {
+    /// Every request is simulated: arrivals, queues, timeouts and retries as events.
+    #[default]
+    Request,
+    /// No per-request events: every `step` (at most; also at every endpoint change and
+    /// sample), each pod's load and latency come from queueing formulas
+    /// (`cluster::traffic::fluid`).
+    Fluid {
+        /// Longest integration step; `None` = the scenario's sampling interval.
+        step: Option<SimDuration>,
+    },
+}
+
+impl TrafficMode {
+    /// True for [`TrafficMode::Fluid`].
+    pub fn is_fluid(&self) -> bool {
+        matches!(self, TrafficMode::Fluid { .. })
+    }
 }
 
 /// Istio `DestinationRule` `trafficPolicy.outlierDetection`, with Envoy's defaults.

@@ -33,7 +33,6 @@ use crate::cluster::spec::ClusterSpec;
 use crate::cluster::state::{ClusterState, Store};
 use crate::cluster::timeline::Timeline;
 use crate::cluster::trace::{TraceReplayer, TraceSources, TraceTimer};
-use crate::cluster::traffic::Traffic;
 use crate::cluster::traffic::stats::TrafficStats;
 use crate::cluster::wiring::Wiring;
 use crate::engine::{SimTime, Simulation, TraceHasher};
@@ -152,7 +151,7 @@ impl World {
             sim.add_component(Box::new(NodeLifecycleController::new())),
             sim.add_component(Box::new(TaintEvictionController::new())),
             sim.add_component(Box::new(Drainer::new())),
-            sim.add_component(Box::new(Traffic::new(&spec, end))),
+            sim.add_component(crate::cluster::traffic::fluid::component(&spec, end)),
             sim.add_component(Box::new(
                 crate::cluster::controllers::job::JobController::new(&spec.jobs),
             )),
@@ -368,7 +367,7 @@ impl World {
                 }
             })
             .collect();
-        for (at, e) in Traffic::initial_events(&spec) {
+        for (at, e) in crate::cluster::traffic::fluid::initial_events(&spec) {
             sim.schedule(at, wiring.traffic, Event::Traffic(e));
         }
         for (i, e) in spec.timeline.iter().enumerate() {

@@ -1690,8 +1690,10 @@ fn resolve_traffic(
             load_balancer: d.load_balancer,
             network_latency: d.network_latency,
             circuit_breaker: d.circuit_breaker,
+            mode: d.mode,
         });
     }
+    check_traffic_modes(c)?;
     let mut rules: Vec<DestinationRuleSpec> = Vec::new();
     let mut rule_at: BTreeMap<usize, Loc> = BTreeMap::new();
     for r in &c.destination_rules {
@@ -1729,6 +1731,65 @@ fn resolve_traffic(
         });
     }
     Ok((services, traffic, rules))
+}
+
+/// Every `Traffic` of a scenario runs in the same mode (the fluid model replaces the request
+/// model for the whole run), and fluid mode has no request graphs: refuse a mix, naming both
+/// places.
+fn check_traffic_modes(c: &Collected) -> R<()> {
+    let Some(first) = c.traffic.first() else {
+        return Ok(());
+    };
+    let fluid_at = |t: &Named<super::traffic_docs::TrafficDoc>| {
+        t.value
+            .mode_loc
+            .as_ref()
+            .map_or_else(|| t.loc.at(), |l| l.at())
+    };
+    for t in &c.traffic[1..] {
+        if t.value.mode.is_fluid() != first.value.mode.is_fluid() {
+            let name = |x: &Named<super::traffic_docs::TrafficDoc>| {
+                if x.value.mode.is_fluid() {
+                    "fluid"
+                } else {
+                    "request"
+                }
+            };
+            let loc = t.value.mode_loc.as_ref().unwrap_or(&t.loc);
+            return Err(loc.err(format!(
+                "every Traffic of a scenario uses the same mode: this one is {}, Traffic/{} (at {}) is {}",
+                name(t),
+                first.value.name,
+                fluid_at(first),
+                name(first)
+            )));
+        }
+    }
+    if first.value.mode.is_fluid()
+        && let Some(g) = c.request_graphs.first()
+    {
+        return Err(g.value.service.loc.err(format!(
+            "request graphs are not modelled in fluid traffic mode (Traffic/{} sets mode: fluid at {}); use mode: request",
+            first.value.name,
+            fluid_at(first)
+        )));
+    }
+    if first.value.mode.is_fluid() {
+        for r in &c.destination_rules {
+            let d = &r.value;
+            if d.outlier_detection.is_some()
+                || d.max_requests != u32::MAX
+                || d.max_pending_requests != u32::MAX
+            {
+                return Err(d.host.loc.err(format!(
+                    "outlier detection and connection-pool limits are not modelled in fluid traffic mode (Traffic/{} sets mode: fluid at {}); use mode: request, or keep only trafficPolicy.loadBalancer",
+                    first.value.name,
+                    fluid_at(first)
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Resolve the autoscalers: every HPA and ScaledObject targets a Deployment of its namespace,

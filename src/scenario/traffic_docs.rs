@@ -12,7 +12,7 @@
 use crate::cluster::request_graph_spec::{CircuitBreakerSpec, SidecarSpec};
 use crate::cluster::spec::{
     ArrivalProcess, Distribution, Diurnal, LoadBalancer, OutlierDetectionSpec, RateStep,
-    ServicePort, ServiceSpec, ServingSpec,
+    ServicePort, ServiceSpec, ServingSpec, TrafficMode,
 };
 use crate::engine::{SimDuration, SimTime};
 
@@ -132,6 +132,8 @@ const TRAFFIC_SPEC: Fields = Fields::read(&[
     "networkLatency",
     "circuitBreaker",
     "rateTrace",
+    "mode",
+    "fluidStep",
 ]);
 /// Fields of a client's `circuitBreaker` (Envoy `circuit_breakers.thresholds`, camelCase).
 pub(crate) const CIRCUIT_BREAKER: Fields = Fields::read(&[
@@ -166,6 +168,10 @@ pub(crate) struct TrafficDoc {
     /// `rateTrace`: the CSV file (relative to the scenario file's folder) and where it was
     /// named; read when the run's duration is known.
     pub rate_trace: Option<(std::path::PathBuf, super::reader::Loc)>,
+    /// `mode` (request or fluid, with `fluidStep`).
+    pub mode: TrafficMode,
+    /// Where `mode` was written, if it was.
+    pub mode_loc: Option<super::reader::Loc>,
 }
 
 /// A client's `circuitBreaker`: Envoy's thresholds, each defaulting to Envoy's value
@@ -342,6 +348,22 @@ pub(crate) fn read_traffic(cx: &mut Cx, doc: &Map, meta: Meta) -> R<TrafficDoc> 
         Some(v) => Some(read_circuit_breaker(cx, &v)?),
         None => None,
     };
+    let (mode, mode_loc) = read_mode(cx, &spec)?;
+    if mode.is_fluid() {
+        // The fluid model is open loop and has no per-client state (see `traffic::fluid`).
+        if let Some(v) = spec.get("users") {
+            return Err(v.err(
+                cx,
+                "a closed-loop source (users) cannot run in fluid mode; use mode: request",
+            ));
+        }
+        if let Some(v) = spec.get("circuitBreaker") {
+            return Err(v.err(
+                cx,
+                "the client circuit breaker is not modelled in fluid mode; use mode: request",
+            ));
+        }
+    }
     Ok(TrafficDoc {
         name: meta.name,
         service,
@@ -357,7 +379,33 @@ pub(crate) fn read_traffic(cx: &mut Cx, doc: &Map, meta: Meta) -> R<TrafficDoc> 
         network_latency,
         circuit_breaker,
         rate_trace,
+        mode,
+        mode_loc,
     })
+}
+
+/// `spec.mode` (`request` | `fluid`) and `spec.fluidStep` (fluid mode only) of a `Traffic`.
+fn read_mode(cx: &mut Cx, spec: &Map) -> R<(TrafficMode, Option<super::reader::Loc>)> {
+    let (fluid, loc) = match spec.get("mode") {
+        Some(v) => (
+            v.one_of(cx, &["request", "fluid"])? == "fluid",
+            Some(v.loc(cx)),
+        ),
+        None => (false, None),
+    };
+    let step = match spec.get("fluidStep") {
+        Some(v) if !fluid => {
+            return Err(v.err(cx, "fluidStep needs mode: fluid"));
+        }
+        Some(v) => Some(v.positive_duration(cx)?),
+        None => None,
+    };
+    let mode = if fluid {
+        TrafficMode::Fluid { step }
+    } else {
+        TrafficMode::Request
+    };
+    Ok((mode, loc))
 }
 
 // ---------------------------------------------------------------------------------------------

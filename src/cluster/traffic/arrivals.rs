@@ -106,6 +106,7 @@ mod tests {
             load_balancer: LoadBalancer::Random,
             network_latency: SimDuration::ZERO,
             circuit_breaker: None,
+            mode: Default::default(),
         }
     }
 

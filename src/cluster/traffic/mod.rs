@@ -49,6 +49,8 @@
 //! Time series and summary metrics are documented in `docs/OUTPUTS.md`.
 
 pub mod arrivals;
+pub mod fluid;
+pub mod fluid_station;
 pub mod outlier;
 pub mod stats;
 pub mod theory;

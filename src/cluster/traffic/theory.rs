@@ -131,6 +131,7 @@ pub fn mmc_spec(c: u32, lambda: f64, mu: f64, duration: SimDuration, seed: u64) 
             load_balancer: LoadBalancer::Random,
             network_latency: SimDuration::ZERO,
             circuit_breaker: None,
+            mode: Default::default(),
         }],
         destination_rules: vec![],
         priority_classes: vec![],
