@@ -333,6 +333,10 @@ pub enum SchedulerTimer {
     FlushUnschedulable,
     /// Move pods whose backoff expired from backoffQ to activeQ (every second while any wait).
     FlushBackoff,
+    /// This scheduler process acquired the `kube-scheduler` Lease (client-go
+    /// `OnStartedLeading`): start scheduling. Emitted by the leader-election component
+    /// (`cluster::control_plane`).
+    StartedLeading,
 }
 
 /// Kubelet timers: one container-lifecycle step of one pod finished.
@@ -417,4 +421,9 @@ pub enum ControllerTimer {
     TaintEvict(PodId),
     /// Drain (kubectl): try to evict the node's remaining pods again.
     Drain(String),
+    /// A fresh kube-controller-manager process acquired its Lease (client-go
+    /// `OnStartedLeading`): the controller starts and lists its objects. Emitted by the
+    /// leader-election component (`cluster::control_plane`) to every controller of
+    /// kube-controller-manager.
+    StartedLeading,
 }

@@ -111,6 +111,99 @@ pub fn try_acquire_or_renew(
     Attempt::Held
 }
 
+/// Tell the traffic model who leads a singleton Service (`LeaderElection` `spec.service`):
+/// only that pod is its endpoint; `None` during a failover.
+fn tell_service(service: Option<usize>, pod: Option<PodId>, ctx: &mut Context<'_, Event>) {
+    if let Some(service) = service {
+        ctx.send(
+            Wiring::new().traffic,
+            SimDuration::ZERO,
+            Event::Traffic(crate::cluster::traffic::TrafficEvent::Leader {
+                service: service as u32,
+                pod,
+            }),
+        );
+    }
+}
+
+/// The three timings of a client-go elector.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timing {
+    /// `leaseDuration`: a standby takes over a lease not renewed for this long (from when it
+    /// last saw the record change).
+    pub lease_duration: SimDuration,
+    /// `renewDeadline`: the leader stops leading when it could not renew for this long.
+    pub renew_deadline: SimDuration,
+    /// `retryPeriod`: between two attempts.
+    pub retry_period: SimDuration,
+}
+
+/// What one attempt changed for the elector.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transition {
+    /// Nothing (still leading, or still a standby).
+    None,
+    /// It acquired the lease (client-go `OnStartedLeading`).
+    StartedLeading,
+    /// It gave up leading (client-go `OnStoppedLeading`); the time is its last successful
+    /// renewal.
+    StoppedLeading(SimTime),
+}
+
+/// One iteration of client-go's `acquire` / `renew` loop for an elector holding `seen`,
+/// `leading` and `last_success`: `tryAcquireOrRenew` when the API server is `reachable`, and,
+/// for a leader that failed, the renew deadline (the renew poll starts `retryPeriod` after the
+/// last success and gives up `renewDeadline` later).
+#[allow(clippy::too_many_arguments)]
+pub fn step(
+    lease: &mut LeaseRecord,
+    seen: &mut Observation,
+    leading: &mut bool,
+    last_success: &mut SimTime,
+    me: &str,
+    reachable: bool,
+    now: SimTime,
+    timing: &Timing,
+) -> Transition {
+    let outcome =
+        reachable.then(|| try_acquire_or_renew(lease, seen, me, now, timing.lease_duration));
+    match outcome {
+        Some(Attempt::Held) => {
+            *last_success = now;
+            if *leading {
+                Transition::None
+            } else {
+                *leading = true;
+                Transition::StartedLeading
+            }
+        }
+        _ => {
+            if *leading && now >= *last_success + timing.retry_period + timing.renew_deadline {
+                *leading = false;
+                Transition::StoppedLeading(*last_success)
+            } else {
+                Transition::None
+            }
+        }
+    }
+}
+
+/// The wait before the next attempt: `retryPeriod` for a leader (`renew`), and
+/// `retryPeriod * (1 + 1.2 U[0,1))` for a standby (`acquire`, `wait.JitterUntil`); draws from
+/// `rng` only for a standby.
+pub fn next_wait(
+    leading: bool,
+    retry_period: SimDuration,
+    rng: &mut crate::engine::SimRng,
+) -> SimDuration {
+    if leading {
+        retry_period
+    } else {
+        let u: f64 = rng.random();
+        SimDuration::from_secs_f64(retry_period.as_secs_f64() * (1.0 + JITTER_FACTOR * u))
+    }
+}
+
 #[derive(Debug)]
 struct Candidate {
     identity: String,
@@ -139,6 +232,8 @@ struct Election {
 #[derive(Debug)]
 pub struct LeaderElections {
     elections: Vec<Election>,
+    /// The electors of kube-scheduler and kube-controller-manager (`cluster::control_plane`).
+    control_plane: crate::cluster::control_plane::ControlPlaneElections,
 }
 
 impl LeaderElections {
@@ -155,7 +250,17 @@ impl LeaderElections {
                     killed: BTreeMap::new(),
                 })
                 .collect(),
+            control_plane: Default::default(),
         }
+    }
+
+    /// The same component also running the control-plane components' electors.
+    pub fn with_control_plane(
+        mut self,
+        control_plane: crate::cluster::control_plane::ControlPlaneElections,
+    ) -> Self {
+        self.control_plane = control_plane;
+        self
     }
 
     /// The records the component fills, one per election (the world puts them in the
@@ -343,6 +448,7 @@ impl LeaderElections {
                 && c.leading
             {
                 Self::lost(state, i, &c.identity, c.last_success, "podGone", now);
+                tell_service(e.spec.service, None, ctx);
             }
             return;
         }
@@ -351,60 +457,55 @@ impl LeaderElections {
         let Some(c) = e.candidates.get_mut(&id) else {
             return;
         };
-        let outcome = reachable.then(|| {
-            try_acquire_or_renew(
-                &mut e.lease,
-                &mut c.seen,
-                &c.identity,
-                now,
-                spec.lease_duration,
-            )
-        });
-        match outcome {
-            Some(Attempt::Held) => {
-                c.last_success = now;
-                if !c.leading {
-                    c.leading = true;
-                    let (ident, tr) = (c.identity.clone(), e.lease.transitions);
-                    // A previous leader that never noticed it lost the lease (cut off):
-                    // its failover ends now.
-                    let stale = state
-                        .recorder
-                        .stateful
-                        .elections
-                        .get(i)
-                        .and_then(|r| r.leader.clone())
-                        .filter(|l| *l != ident);
-                    if let Some(old) = stale {
-                        let at = e
-                            .candidates
-                            .values()
-                            .find(|x| x.identity == old)
-                            .map_or(now, |x| x.last_success);
-                        Self::lost(state, i, &old, at, "renewFailed", now);
-                    }
-                    Self::acquired(state, i, &ident, tr, now);
+        let timing = Timing {
+            lease_duration: spec.lease_duration,
+            renew_deadline: spec.renew_deadline,
+            retry_period: spec.retry_period,
+        };
+        let transition = step(
+            &mut e.lease,
+            &mut c.seen,
+            &mut c.leading,
+            &mut c.last_success,
+            &c.identity,
+            reachable,
+            now,
+            &timing,
+        );
+        match transition {
+            Transition::StartedLeading => {
+                let (ident, tr) = (c.identity.clone(), e.lease.transitions);
+                // A previous leader that never noticed it lost the lease (cut off):
+                // its failover ends now.
+                let stale = state
+                    .recorder
+                    .stateful
+                    .elections
+                    .get(i)
+                    .and_then(|r| r.leader.clone())
+                    .filter(|l| *l != ident);
+                if let Some(old) = stale {
+                    let at = e
+                        .candidates
+                        .values()
+                        .find(|x| x.identity == old)
+                        .map_or(now, |x| x.last_success);
+                    Self::lost(state, i, &old, at, "renewFailed", now);
                 }
+                Self::acquired(state, i, &ident, tr, now);
+                tell_service(spec.service, Some(id), ctx);
             }
-            _ => {
-                // The renew poll started `retryPeriod` after the last success and gives up
-                // after `renewDeadline`.
-                if c.leading && now >= c.last_success + spec.retry_period + spec.renew_deadline {
-                    c.leading = false;
-                    let (ident, at) = (c.identity.clone(), c.last_success);
-                    Self::lost(state, i, &ident, at, "renewFailed", now);
-                }
+            Transition::StoppedLeading(at) => {
+                let ident = c.identity.clone();
+                Self::lost(state, i, &ident, at, "renewFailed", now);
+                tell_service(spec.service, None, ctx);
             }
+            Transition::None => {}
         }
         let Some(c) = e.candidates.get(&id) else {
             return;
         };
-        let wait = if c.leading {
-            spec.retry_period
-        } else {
-            let u: f64 = ctx.rng().random();
-            SimDuration::from_secs_f64(spec.retry_period.as_secs_f64() * (1.0 + JITTER_FACTOR * u))
-        };
+        let wait = next_wait(c.leading, spec.retry_period, ctx.rng());
         ctx.send_self(
             wait,
             Event::Stateful(StatefulEvent::LeaseTry {
@@ -447,6 +548,7 @@ impl LeaderElections {
             format!("killed the leader {identity}"),
         );
         Self::lost(state, i, &identity, now, "killLeader", now);
+        tell_service(e.spec.service, None, ctx);
         // The leader's process dies: its container exits with an error and the kubelet
         // restarts it (CrashLoopBackOff).
         ctx.send(
@@ -470,7 +572,27 @@ impl Component<Event, ClusterState> for LeaderElections {
                 pod,
                 incarnation,
             }) => self.try_once(election as usize, pod, incarnation, state, ctx),
-            Event::Stateful(StatefulEvent::KillLeader(name)) => self.kill_leader(&name, state, ctx),
+            Event::Stateful(StatefulEvent::KillLeader(name)) => {
+                if self.control_plane.handles(&name) {
+                    self.control_plane.kill_leader(&name, state, ctx);
+                } else {
+                    self.kill_leader(&name, state, ctx);
+                }
+            }
+            Event::Stateful(StatefulEvent::ControlPlaneTry {
+                election,
+                replica,
+                incarnation,
+            }) => self.control_plane.try_once(
+                election as usize,
+                replica as usize,
+                incarnation,
+                state,
+                ctx,
+            ),
+            Event::Stateful(StatefulEvent::ControlPlaneRestart { election, replica }) => self
+                .control_plane
+                .restart(election as usize, replica as usize, ctx),
             _ => {}
         }
     }
@@ -511,6 +633,55 @@ mod tests {
         assert_eq!(lease.holder.as_deref(), Some("b"));
         assert_eq!(lease.acquire_time, s(18));
         assert_eq!(lease.transitions, 1);
+    }
+
+    #[test]
+    fn step_starts_renews_and_gives_up_after_the_renew_deadline() {
+        let timing = Timing {
+            lease_duration: SimDuration::from_secs(15),
+            renew_deadline: SimDuration::from_secs(10),
+            retry_period: SimDuration::from_secs(2),
+        };
+        let mut lease = LeaseRecord::default();
+        let mut seen = Observation::default();
+        let (mut leading, mut last) = (false, SimTime::ZERO);
+        // (time, API server reachable, expected transition, leading after)
+        let steps = [
+            (0, true, Transition::StartedLeading, true),
+            (2, true, Transition::None, true),
+            (4, false, Transition::None, true),
+            // The renew poll started at 4 (one retry period after the success at 2) and
+            // gives up at 14.
+            (13, false, Transition::None, true),
+            (14, false, Transition::StoppedLeading(s(2)), false),
+            (16, false, Transition::None, false),
+            // Still the holder in the record: it may take the lease again.
+            (18, true, Transition::StartedLeading, true),
+        ];
+        for (t, reachable, want, after) in steps {
+            let got = step(
+                &mut lease,
+                &mut seen,
+                &mut leading,
+                &mut last,
+                "a",
+                reachable,
+                s(t),
+                &timing,
+            );
+            assert_eq!((got, leading), (want, after), "at {t}");
+        }
+    }
+
+    #[test]
+    fn a_leader_waits_one_retry_period_a_standby_a_jittered_one() {
+        let mut rng = crate::engine::stream_rng(1, "t");
+        let p = SimDuration::from_secs(2);
+        assert_eq!(next_wait(true, p, &mut rng), p);
+        for _ in 0..100 {
+            let w = next_wait(false, p, &mut rng).as_secs_f64();
+            assert!((2.0..2.0 * (1.0 + JITTER_FACTOR)).contains(&w), "{w}");
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod apiserver;
 pub mod argo;
 pub mod autoscaling;
 pub mod autoscaling_spec;
+pub mod control_plane;
 pub mod controllers;
 pub mod crashloop;
 pub mod cron;

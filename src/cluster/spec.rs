@@ -546,6 +546,10 @@ pub struct ControlPlaneSpec {
     /// The same for `node.kubernetes.io/unreachable:NoExecute`
     /// (`--default-unreachable-toleration-seconds`, 300).
     pub default_unreachable_toleration_seconds: i64,
+    /// kube-scheduler's replicas and leader election (`kubeScheduler`).
+    pub kube_scheduler: crate::cluster::control_plane::ControlPlaneComponentSpec,
+    /// kube-controller-manager's replicas and leader election (`kubeControllerManager`).
+    pub kube_controller_manager: crate::cluster::control_plane::ControlPlaneComponentSpec,
 }
 
 impl Default for ControlPlaneSpec {
@@ -564,6 +568,8 @@ impl Default for ControlPlaneSpec {
             unhealthy_zone_threshold: 0.55,
             default_not_ready_toleration_seconds: 300,
             default_unreachable_toleration_seconds: 300,
+            kube_scheduler: Default::default(),
+            kube_controller_manager: Default::default(),
         }
     }
 }

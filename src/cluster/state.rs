@@ -91,6 +91,9 @@ pub struct ClusterState {
     pub pod_cpu_usage: BTreeMap<PodId, f64>,
     /// Work queues (`Behavior` `spec.workQueue`) by workload name.
     pub task_queues: BTreeMap<String, crate::cluster::work_queue::TaskQueue>,
+    /// Whether kube-scheduler and kube-controller-manager have a leader (a process that
+    /// works); see `cluster::control_plane`.
+    pub leadership: crate::cluster::control_plane::Leadership,
 }
 
 impl ClusterState {
@@ -106,6 +109,7 @@ impl ClusterState {
             api_down_until: None,
             pod_cpu_usage: BTreeMap::new(),
             task_queues,
+            leadership: Default::default(),
         }
     }
 

@@ -49,4 +49,24 @@ pub enum StatefulEvent {
         /// How it ended.
         outcome: JobOutcome,
     },
+    /// Control-plane leader election: replica `replica` (process `incarnation`) of the
+    /// component with elector `election` (`cluster::control_plane`) runs `tryAcquireOrRenew`.
+    /// Emitted and consumed by the leader-election component.
+    ControlPlaneTry {
+        /// Elector index.
+        election: u32,
+        /// Replica index (host `control-plane-<replica>`).
+        replica: u32,
+        /// Which run of the replica's process.
+        incarnation: u32,
+    },
+    /// Control-plane leader election: the kubelet restarts the static pod of a replica whose
+    /// process exited (after its CrashLoopBackOff delay). Emitted and consumed by the
+    /// leader-election component.
+    ControlPlaneRestart {
+        /// Elector index.
+        election: u32,
+        /// Replica index.
+        replica: u32,
+    },
 }

@@ -90,6 +90,8 @@ pub struct StatefulRecord {
     pub elections: Vec<LeaderRecord>,
     /// One per CronJob, in scenario order.
     pub cron_jobs: Vec<CronRecord>,
+    /// One per control-plane component that runs an elector (`cluster::control_plane`).
+    pub control_plane: Vec<crate::cluster::control_plane::ControlPlaneRecord>,
 }
 
 /// Record the stateful-workload gauges at `now` (called by the sampler).
@@ -141,4 +143,5 @@ pub fn sample(state: &mut ClusterState, now: SimTime) {
         rec.sample(now, "cronjob.active", &c.key, f64::from(c.active));
     }
     rec.stateful.cron_jobs = crons;
+    crate::cluster::control_plane::sample(state, now);
 }

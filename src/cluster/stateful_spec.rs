@@ -145,6 +145,10 @@ pub struct LeaderElectionSpec {
     pub renew_deadline: SimDuration,
     /// `spec.retryPeriod` (default 2 s): between two attempts to acquire or renew.
     pub retry_period: SimDuration,
+    /// `spec.service`: a Service of the workload that only the leader serves (index in
+    /// `ClusterSpec::services`, resolved by the loader); during a failover it has no
+    /// endpoint.
+    pub service: Option<usize>,
 }
 
 impl LeaderElectionSpec {

@@ -191,6 +191,9 @@ impl World {
         );
         // StatefulSets, CronJobs and leader elections come after the autoscalers.
         let st = &spec.stateful;
+        let control_plane = control_plane_electors(&spec);
+        let control_plane_events = control_plane.initial_events();
+        sim.state_mut().recorder.stateful.control_plane = control_plane.records();
         let stateful_ids = [
             sim.add_component(Box::new(
                 crate::cluster::controllers::statefulset::StatefulSetController::new(),
@@ -199,7 +202,8 @@ impl World {
                 crate::cluster::controllers::cronjob::CronJobController::new(&st.cron_jobs),
             )),
             sim.add_component(Box::new(
-                crate::cluster::leader_election::LeaderElections::new(&st.leader_elections),
+                crate::cluster::leader_election::LeaderElections::new(&st.leader_elections)
+                    .with_control_plane(control_plane),
             )),
         ];
         debug_assert_eq!(
@@ -380,6 +384,10 @@ impl World {
                 )),
             );
         }
+        // The control-plane replicas' first attempts (replica 0 of each holds the lease).
+        for e in control_plane_events {
+            sim.schedule(t0, wiring.leader_election, Event::Stateful(e));
+        }
         for i in 0..spec.stateful.leader_elections.len() {
             sim.schedule(
                 t0,
@@ -553,4 +561,31 @@ impl World {
             trace_hash,
         }
     }
+}
+
+/// The electors of the control-plane components that need one: several replicas with leader
+/// election, or a timeline `killLeader` naming the component.
+fn control_plane_electors(
+    spec: &ClusterSpec,
+) -> crate::cluster::control_plane::ControlPlaneElections {
+    use crate::cluster::control_plane::{ControlPlaneComponent, elector_needed};
+    let active: Vec<_> = ControlPlaneComponent::ALL
+        .into_iter()
+        .map(|c| {
+            let s = match c {
+                ControlPlaneComponent::KubeScheduler => &spec.control_plane.kube_scheduler,
+                ControlPlaneComponent::KubeControllerManager => {
+                    &spec.control_plane.kube_controller_manager
+                }
+            };
+            let killed = spec.timeline.iter().any(|e| {
+                matches!(&e.action, crate::cluster::spec::TimelineAction::KillLeader { election }
+                    if election == c.name())
+            });
+            (c, s.clone(), killed)
+        })
+        .filter(|(_, s, killed)| elector_needed(s, *killed))
+        .map(|(c, s, _)| (c, s))
+        .collect();
+    crate::cluster::control_plane::ControlPlaneElections::new(&active)
 }

@@ -117,6 +117,10 @@ pub struct Summary {
     /// without a `RequestGraph` document).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_graph: Option<RequestGraphSummary>,
+    /// One entry per control-plane component that ran under leader election with an
+    /// elector (several replicas, or its leader killed); omitted when there is none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub control_plane: Vec<crate::experiment::stateful_summary::ControlPlaneSummary>,
 }
 
 /// What the request graphs did.
@@ -640,6 +644,7 @@ impl Summary {
         });
         autoscaling_summary(result, &mut m);
         let leader_elections = crate::experiment::stateful_summary::stateful_summary(out, &mut m);
+        let control_plane = crate::experiment::stateful_summary::control_plane_summary(out, &mut m);
         let expectations: Vec<ExpectationResult> = out
             .spec
             .expectations
@@ -710,6 +715,7 @@ impl Summary {
             served_by_version,
             trace,
             leader_elections,
+            control_plane,
         }
     }
 }

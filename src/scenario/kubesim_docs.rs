@@ -70,6 +70,8 @@ const CONTROL_PLANE: Fields = Fields::read(&[
     "unhealthyZoneThreshold",
     "defaultNotReadyTolerationSeconds",
     "defaultUnreachableTolerationSeconds",
+    "kubeScheduler",
+    "kubeControllerManager",
 ]);
 const EXPECT: Fields = Fields::read(&["metric", "below", "above", "equals"]);
 
@@ -83,6 +85,9 @@ pub(crate) struct ScenarioDoc {
     pub expectations: Vec<Expectation>,
     pub cluster_autoscaler: crate::cluster::autoscaling_spec::ClusterAutoscalerSpec,
     pub hpa_controller: crate::cluster::autoscaling_spec::HpaControllerSpec,
+    /// Where `spec.controlPlane.kubeScheduler.leaderElection` was written, if it was (a
+    /// KubeSchedulerConfiguration may not set it too).
+    pub kube_scheduler_election_at: Option<super::reader::Loc>,
 }
 
 pub(crate) fn read_scenario(cx: &mut Cx, doc: &Map, meta: Meta) -> R<ScenarioDoc> {
@@ -118,6 +123,7 @@ pub(crate) fn read_scenario(cx: &mut Cx, doc: &Map, meta: Meta) -> R<ScenarioDoc
         None => SimDuration::from_secs(10),
     };
     let mut control_plane = ControlPlaneSpec::default();
+    let mut kube_scheduler_election_at = None;
     if let Some(v) = spec.get("controlPlane") {
         let cp = v.map(cx, &CONTROL_PLANE)?;
         if let Some(v) = cp.get("apiWriteLatency") {
@@ -181,6 +187,17 @@ pub(crate) fn read_scenario(cx: &mut Cx, doc: &Map, meta: Meta) -> R<ScenarioDoc
                 *slot = v.int_in(cx, 0, 365 * 24 * 3600)?;
             }
         }
+        if let Some(v) = cp.get("kubeScheduler") {
+            control_plane.kube_scheduler = super::control_plane_docs::read_component(cx, &v)?;
+            kube_scheduler_election_at = v
+                .map(cx, &super::control_plane_docs::COMPONENT)?
+                .get("leaderElection")
+                .map(|le| le.loc(cx));
+        }
+        if let Some(v) = cp.get("kubeControllerManager") {
+            control_plane.kube_controller_manager =
+                super::control_plane_docs::read_component(cx, &v)?;
+        }
     }
     let mut expectations = Vec::new();
     if let Some(list) = spec.get("expect") {
@@ -205,6 +222,7 @@ pub(crate) fn read_scenario(cx: &mut Cx, doc: &Map, meta: Meta) -> R<ScenarioDoc
         expectations,
         cluster_autoscaler,
         hpa_controller,
+        kube_scheduler_election_at,
     })
 }
 

@@ -315,7 +315,13 @@ struct Collected {
     stateful_sets: Vec<Named<crate::cluster::stateful_spec::StatefulSetSpec>>,
     cron_jobs: Vec<Named<crate::cluster::stateful_spec::CronJobSpec>>,
     /// Leader elections with where their `spec.workload` was written.
-    leader_elections: Vec<Named<(crate::cluster::stateful_spec::LeaderElectionSpec, Loc)>>,
+    leader_elections: Vec<
+        Named<(
+            crate::cluster::stateful_spec::LeaderElectionSpec,
+            Loc,
+            Option<super::kubesim_docs::Ref>,
+        )>,
+    >,
 }
 
 /// Error at the second of two objects with the same name.
@@ -483,6 +489,15 @@ impl Collected {
                     "LeaderElection",
                     |l| &l.0.name,
                 )?;
+                // `killLeader` names these for the control plane's own Leases.
+                if crate::cluster::control_plane::ControlPlaneComponent::from_name(&meta.name)
+                    .is_some()
+                {
+                    return Err(loc.err(format!(
+                        "{:?} is reserved for the control plane's own Lease (its replicas are set in `Scenario` spec.controlPlane); choose another name",
+                        meta.name
+                    )));
+                }
                 let value = super::stateful_docs::read_leader_election(&mut cx, &m, meta)?;
                 self.leader_elections.push(Named { value, loc });
                 Ok(())
@@ -746,6 +761,24 @@ pub fn build_with_limits(
             ),
         ));
     };
+    // KubeSchedulerConfiguration `leaderElection` sets kube-scheduler's election (its
+    // replicas stay in the Scenario); the Scenario may not set it as well.
+    let mut scenario = scenario;
+    if let Some((le, at)) = c
+        .scheduler_config
+        .as_mut()
+        .and_then(|(d, _)| d.leader_election.take())
+    {
+        if let Some(first) = &scenario.kube_scheduler_election_at {
+            return Err(at.err(format!(
+                "kube-scheduler's leader election is already set in Scenario spec.controlPlane.kubeScheduler.leaderElection (at {}); set it in one place",
+                first.at()
+            )));
+        }
+        let replicas = scenario.control_plane.kube_scheduler.replicas;
+        scenario.control_plane.kube_scheduler = le;
+        scenario.control_plane.kube_scheduler.replicas = replicas;
+    }
 
     // Node count: at the start plus every addNodes, capped before anything is expanded.
     let mut total: u64 = 0;
@@ -1021,12 +1054,33 @@ pub fn build_with_limits(
                 duration: *duration,
             },
             RawAction::KillLeader { election } => {
+                // A LeaderElection, or a control-plane component (its own Lease).
                 let names: Vec<&str> = c
                     .leader_elections
                     .iter()
                     .map(|l| l.value.0.name.as_str())
+                    .chain(
+                        crate::cluster::control_plane::ControlPlaneComponent::ALL
+                            .iter()
+                            .map(|c| c.name()),
+                    )
                     .collect();
                 resolve(election, "LeaderElection", &names)?;
+                use crate::cluster::control_plane::ControlPlaneComponent as Cp;
+                let cp = &scenario.control_plane;
+                let elect = match Cp::from_name(&election.name) {
+                    Some(Cp::KubeScheduler) => Some(cp.kube_scheduler.leader_elect),
+                    Some(Cp::KubeControllerManager) => {
+                        Some(cp.kube_controller_manager.leader_elect)
+                    }
+                    None => None,
+                };
+                if elect == Some(false) {
+                    return Err(election.loc.err(format!(
+                        "{} runs without leader election (leaderElect: false in Scenario spec.controlPlane): there is no leader to kill",
+                        election.name
+                    )));
+                }
                 TimelineAction::KillLeader {
                     election: election.name.clone(),
                 }
@@ -1851,8 +1905,9 @@ fn resolve_stateful(c: &Collected) -> R<crate::cluster::stateful_spec::StatefulS
         .chain(c.replica_sets.iter().map(|r| r.value.name.as_str()))
         .chain(c.rollouts.iter().map(|r| r.value.spec.name.as_str()))
         .collect();
+    let mut leader_elections = Vec::new();
     for l in &c.leader_elections {
-        let (spec, loc) = &l.value;
+        let (spec, loc, service) = &l.value;
         if !candidates.contains(&spec.workload.as_str()) {
             return Err(unknown_ref(
                 &spec.workload,
@@ -1861,14 +1916,17 @@ fn resolve_stateful(c: &Collected) -> R<crate::cluster::stateful_spec::StatefulS
                 candidates.iter().copied(),
             ));
         }
+        let mut spec = spec.clone();
+        if let Some(r) = service {
+            let names: Vec<&str> = c.services.iter().map(|s| s.value.name.as_str()).collect();
+            resolve(r, "Service", &names)?;
+            spec.service = c.services.iter().position(|s| s.value.name == r.name);
+        }
+        leader_elections.push(spec);
     }
     Ok(crate::cluster::stateful_spec::StatefulSpec {
         stateful_sets: c.stateful_sets.iter().map(|s| s.value.clone()).collect(),
         cron_jobs: c.cron_jobs.iter().map(|s| s.value.clone()).collect(),
-        leader_elections: c
-            .leader_elections
-            .iter()
-            .map(|s| s.value.0.clone())
-            .collect(),
+        leader_elections,
     })
 }

@@ -23,6 +23,7 @@
 
 mod argo_docs;
 mod autoscaling_docs;
+mod control_plane_docs;
 pub mod duration;
 pub mod error;
 mod graph_docs;

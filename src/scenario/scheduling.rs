@@ -468,11 +468,11 @@ const CONFIG_DOC: Fields = Fields {
         "percentageOfNodesToScore",
         "podInitialBackoffSeconds",
         "podMaxBackoffSeconds",
+        "leaderElection",
     ],
     warn: &["extenders", "parallelism"],
     silent: &[
         "metadata",
-        "leaderElection",
         "clientConnection",
         "healthzBindAddress",
         "metricsBindAddress",
@@ -671,6 +671,11 @@ pub(crate) struct SchedulerConfigDoc {
     pub percentage_of_nodes_to_score: i32,
     pub pod_initial_backoff_seconds: i64,
     pub pod_max_backoff_seconds: i64,
+    /// `leaderElection` (kube-scheduler's Lease), with where it was written.
+    pub leader_election: Option<(
+        crate::cluster::control_plane::ControlPlaneComponentSpec,
+        Loc,
+    )>,
 }
 
 /// The document fields of a KubeSchedulerConfiguration.
@@ -706,6 +711,14 @@ pub(crate) fn read_scheduler_config(cx: &mut Cx, doc: &Map) -> R<SchedulerConfig
         }
         None => 10.max(pod_initial_backoff_seconds),
     };
+    let leader_election = match doc.get("leaderElection") {
+        Some(v) => {
+            let mut spec = crate::cluster::control_plane::ControlPlaneComponentSpec::default();
+            super::control_plane_docs::read_leader_election(cx, &v, &mut spec)?;
+            Some((spec, v.loc(cx)))
+        }
+        None => None,
+    };
     let mut profiles: Vec<ProfileDoc> = Vec::new();
     if let Some(list) = doc.get("profiles") {
         for item in list.seq(cx)? {
@@ -728,6 +741,7 @@ pub(crate) fn read_scheduler_config(cx: &mut Cx, doc: &Map) -> R<SchedulerConfig
         percentage_of_nodes_to_score,
         pod_initial_backoff_seconds,
         pod_max_backoff_seconds,
+        leader_election,
     })
 }
 

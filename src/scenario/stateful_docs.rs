@@ -225,8 +225,13 @@ pub(crate) fn read_cron_job(cx: &mut Cx, doc: &Map, meta: Meta) -> R<CronJobSpec
     })
 }
 
-const LEADER_ELECTION_SPEC: Fields =
-    Fields::read(&["workload", "leaseDuration", "renewDeadline", "retryPeriod"]);
+const LEADER_ELECTION_SPEC: Fields = Fields::read(&[
+    "workload",
+    "leaseDuration",
+    "renewDeadline",
+    "retryPeriod",
+    "service",
+]);
 
 /// A kubesim `LeaderElection` document (the workload is checked when the scenario is
 /// assembled).
@@ -234,12 +239,20 @@ pub(crate) fn read_leader_election(
     cx: &mut Cx,
     doc: &Map,
     meta: Meta,
-) -> R<(LeaderElectionSpec, super::reader::Loc)> {
+) -> R<(
+    LeaderElectionSpec,
+    super::reader::Loc,
+    Option<super::kubesim_docs::Ref>,
+)> {
     let spec_v = doc.req(cx, "spec")?;
     let spec = spec_v.map(cx, &LEADER_ELECTION_SPEC)?;
     let wv = spec.req(cx, "workload")?;
     let workload = wv.nonempty_string(cx)?;
     let workload_loc = wv.loc(cx);
+    let service = match spec.get("service") {
+        Some(v) => Some(super::kubesim_docs::read_ref(cx, &v)?),
+        None => None,
+    };
     let get = |cx: &Cx, key: &str, default: u64| -> R<SimDuration> {
         match spec.get(key) {
             Some(v) => v.positive_duration(cx),
@@ -270,7 +283,9 @@ pub(crate) fn read_leader_election(
             lease_duration,
             renew_deadline,
             retry_period,
+            service: None,
         },
         workload_loc,
+        service,
     ))
 }

@@ -150,7 +150,14 @@ impl HpaController {
 
     fn sync_all(&mut self, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
         let now = ctx.now();
-        for i in 0..self.hpas.len() {
+        // The HPA controller is a kube-controller-manager loop: no leader, no sync (the
+        // period keeps its phase).
+        let hpas = if state.leadership.controller_manager {
+            self.hpas.len()
+        } else {
+            0
+        };
+        for i in 0..hpas {
             self.sync(i, state, ctx, now);
         }
         ctx.send_self(
@@ -504,6 +511,20 @@ impl Component<Event, ClusterState> for HpaController {
             Event::Autoscaling(AutoscalingTimer::HpaSync) => self.sync_all(state, ctx),
             Event::Autoscaling(AutoscalingTimer::AdapterScrape(i)) => {
                 self.scrape(i as usize, state, ctx)
+            }
+            // A fresh kube-controller-manager: upstream's HorizontalController keeps its
+            // recommendations and scale events in memory only, so they start over; its
+            // `recordInitialRecommendation` seeds the recommendations with the target's
+            // current replicas, so a scale-down waits a whole stabilization window again.
+            Event::Controller(crate::cluster::events::ControllerTimer::StartedLeading) => {
+                let now = ctx.now();
+                for h in &mut self.hpas {
+                    let key = format!("{}/{}", h.spec.namespace, h.spec.target);
+                    h.history = HpaHistory::default();
+                    if let Some(d) = state.store.deployments.get(&key) {
+                        h.history.recommendations.push((d.replicas, now));
+                    }
+                }
             }
             _ => {}
         }

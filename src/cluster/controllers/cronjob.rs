@@ -153,6 +153,11 @@ impl CronJobController {
         if let Some(t) = c.timer.take() {
             ctx.cancel(t);
         }
+        // Without a kube-controller-manager leader nothing syncs; the next leader syncs
+        // every CronJob when it starts (`StartedLeading`).
+        if !state.leadership.controller_manager {
+            return;
+        }
         // The API server refuses writes: the sync fails and is retried when it is back.
         if let Some(until) = state.api_down_until.filter(|u| now < *u) {
             c.timer = Some(ctx.send_at(
@@ -361,6 +366,13 @@ impl Component<Event, ClusterState> for CronJobController {
             }
             Event::Stateful(StatefulEvent::JobFinished { key, outcome }) => {
                 self.job_finished(&key, outcome, state, ctx)
+            }
+            // A fresh leader starts the controller: every CronJob is synced (missed runs
+            // within their starting deadline are made up, as upstream).
+            Event::Controller(crate::cluster::events::ControllerTimer::StartedLeading) => {
+                for i in 0..self.crons.len() {
+                    self.sync(i, state, ctx);
+                }
             }
             _ => {}
         }

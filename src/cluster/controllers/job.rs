@@ -386,7 +386,18 @@ impl Component<Event, ClusterState> for JobController {
             Event::Watch(w) => self.on_watch(&w, ctx),
             Event::Controller(ControllerTimer::Reconcile(key)) => {
                 self.queue.done(&key);
-                self.reconcile(&key, state, ctx);
+                // Only kube-controller-manager's leader reconciles (`cluster::control_plane`).
+                if state.leadership.controller_manager {
+                    self.reconcile(&key, state, ctx);
+                }
+            }
+            // A fresh leader starts the controller: the informer's initial list queues every
+            // object.
+            Event::Controller(ControllerTimer::StartedLeading) => {
+                let keys: Vec<String> = self.jobs.keys().cloned().collect();
+                for k in keys {
+                    self.queue.add(&k, ctx);
+                }
             }
             Event::Stateful(crate::cluster::stateful_events::StatefulEvent::CreateJob {
                 spec,

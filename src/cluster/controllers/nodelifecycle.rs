@@ -289,6 +289,29 @@ impl Component<Event, ClusterState> for NodeLifecycleController {
 
     fn handle(&mut self, event: Event, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
         match event {
+            // Without a kube-controller-manager leader nobody monitors nodes; the pass keeps
+            // its period so the next leader's first pass comes within one period.
+            Event::Controller(ControllerTimer::MonitorNodes)
+                if !state.leadership.controller_manager =>
+            {
+                ctx.send_self(
+                    state.control_plane.node_monitor_period,
+                    Event::Controller(ControllerTimer::MonitorNodes),
+                );
+            }
+            Event::Controller(ControllerTimer::TaintQueue)
+                if !state.leadership.controller_manager =>
+            {
+                self.queue_timer_at = None;
+            }
+            // A fresh process has no node health data: its first pass takes every node's
+            // lease as just observed (upstream `nodeHealthMap` starts empty, so each node gets
+            // a full grace period again).
+            Event::Controller(ControllerTimer::StartedLeading) => {
+                for e in &mut self.health {
+                    e.health = None;
+                }
+            }
             Event::Controller(ControllerTimer::MonitorNodes) => self.monitor(state, ctx),
             Event::Controller(ControllerTimer::TaintQueue) => {
                 if self.queue_timer_at.is_some_and(|t| t <= ctx.now()) {

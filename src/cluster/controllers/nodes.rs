@@ -81,7 +81,8 @@ impl NodeController {
             | ControllerTimer::MonitorNodes
             | ControllerTimer::TaintQueue
             | ControllerTimer::TaintEvict(_)
-            | ControllerTimer::Drain(_) => {}
+            | ControllerTimer::Drain(_)
+            | ControllerTimer::StartedLeading => {}
         }
     }
 
@@ -105,6 +106,16 @@ impl Component<Event, ClusterState> for NodeController {
     fn handle(&mut self, event: Event, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
         match event {
             Event::Watch(w) => self.on_watch(&w, ctx),
+            // PodGC is a kube-controller-manager loop: nothing without a leader; a fresh
+            // leader looks for orphans when it starts.
+            Event::Controller(ControllerTimer::GcOrphans)
+                if !state.leadership.controller_manager => {}
+            Event::Controller(ControllerTimer::StartedLeading) => {
+                ctx.send_self(
+                    crate::engine::SimDuration::ZERO,
+                    Event::Controller(ControllerTimer::GcOrphans),
+                );
+            }
             Event::Controller(t) => self.on_timer(t, state, ctx),
             _ => {}
         }

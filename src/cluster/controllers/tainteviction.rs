@@ -207,6 +207,30 @@ impl Component<Event, ClusterState> for TaintEvictionController {
 
     fn handle(&mut self, event: Event, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
         match event {
+            // Without a kube-controller-manager leader nothing is watched or evicted.
+            Event::Watch(_) if !state.leadership.controller_manager => {}
+            Event::Controller(ControllerTimer::TaintEvict(id))
+                if !state.leadership.controller_manager =>
+            {
+                self.pending.remove(&id);
+            }
+            // A fresh process processes every pod on a node: the toleration clock of a pod
+            // on a tainted node starts again now (upstream `processPodOnNode` with no work
+            // item yet).
+            Event::Controller(ControllerTimer::StartedLeading) => {
+                for s in std::mem::take(&mut self.pending).into_values() {
+                    ctx.cancel(s.timer);
+                }
+                let bound: Vec<PodId> = state
+                    .store
+                    .nodes
+                    .values()
+                    .flat_map(|n| n.pods.iter().copied())
+                    .collect();
+                for id in bound {
+                    self.process_pod(id, state, ctx);
+                }
+            }
             Event::Watch(w) => self.on_watch(&w, state, ctx),
             Event::Controller(ControllerTimer::TaintEvict(id)) => self.evict(id, state, ctx),
             _ => {}

@@ -203,7 +203,8 @@ impl Scheduler {
     }
 
     fn maybe_start_cycle(&mut self, state: &ClusterState, ctx: &mut Context<'_, Event>) {
-        if self.in_cycle.is_some() {
+        // Only the process holding the kube-scheduler Lease schedules (`cluster::control_plane`).
+        if self.in_cycle.is_some() || !state.leadership.scheduler {
             return;
         }
         while let Some(id) = self.queue.pop() {
@@ -420,6 +421,11 @@ impl Scheduler {
         let Some(id) = self.in_cycle.take() else {
             return;
         };
+        if !state.leadership.scheduler {
+            // The process died during the cycle: nothing is bound; the next leader's queue
+            // holds the pod (`started_leading`).
+            return;
+        }
         let now = ctx.now();
         let Some(pod) = state.store.pods.get(&id) else {
             return;
@@ -580,6 +586,29 @@ impl Scheduler {
         }
     }
 
+    /// This process acquired the kube-scheduler Lease (`OnStartedLeading`). It is a fresh
+    /// process that ran as a standby: its informers filled its queue with every pending pod,
+    /// none attempted yet (no backoff, no unschedulable pods), and its cache holds no assumed
+    /// pods. `status.nominatedNodeName` is in the API and stays.
+    fn started_leading(&mut self, state: &ClusterState) {
+        self.queue = SchedulingQueue::new(
+            SimDuration::from_secs(self.config.pod_initial_backoff_seconds.max(0) as u64),
+            SimDuration::from_secs(self.config.pod_max_backoff_seconds.max(0) as u64),
+        );
+        for p in state.store.pods.values() {
+            if p.node.is_none()
+                && p.deletion_timestamp.is_none()
+                && !p.phase.is_terminal()
+                && self.profiles.contains_key(&p.template.scheduler_name)
+            {
+                self.queue.add(p.id, p.template.priority);
+            }
+        }
+        self.assumed.clear();
+        self.snapshot_dirty = true;
+        self.in_cycle = None;
+    }
+
     fn on_watch(&mut self, w: &WatchEvent, state: &ClusterState, ctx: &mut Context<'_, Event>) {
         match (w.kind, &w.object) {
             (ObjectKind::Pod, ObjectRef::Pod { id, node, .. }) => match w.change {
@@ -690,6 +719,7 @@ impl Component<Event, ClusterState> for Scheduler {
         match event {
             Event::Watch(w) => self.on_watch(&w, state, ctx),
             Event::Scheduler(SchedulerTimer::CycleDone) => self.finish_cycle(state, ctx),
+            Event::Scheduler(SchedulerTimer::StartedLeading) => self.started_leading(state),
             Event::Scheduler(SchedulerTimer::FlushUnschedulable) => {
                 let now = ctx.now();
                 let retry = state.control_plane.unschedulable_retry;

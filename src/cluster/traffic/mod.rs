@@ -145,6 +145,14 @@ pub enum TrafficEvent {
         /// The breaker's epoch when the timer was set.
         epoch: u32,
     },
+    /// A singleton Service's `LeaderElection` has a new leader (`Some`) or none: only the
+    /// leader's pod is its endpoint. Emitted by the leader-election component.
+    Leader {
+        /// Service index.
+        service: u32,
+        /// The leader's pod, `None` during a failover.
+        pod: Option<PodId>,
+    },
 }
 
 /// A pod as a server.
@@ -227,6 +235,10 @@ struct Svc {
     split: Option<(u32, u32)>,
     /// Index into `graphs` of this Service's request graph, or `NONE`.
     graph: u32,
+    /// A `LeaderElection` governs it: only `leader`'s pod is an endpoint.
+    singleton: bool,
+    /// The leader's pod of a singleton Service.
+    leader: Option<PodId>,
 }
 
 /// Where a request is.
@@ -415,8 +427,15 @@ impl Traffic {
                 hash: None,
                 split: None,
                 graph: NONE,
+                singleton: false,
+                leader: None,
             })
             .collect();
+        for e in &spec.stateful.leader_elections {
+            if let Some(s) = e.service.and_then(|i| services.get_mut(i)) {
+                s.singleton = true;
+            }
+        }
         for dr in &spec.destination_rules {
             let s = &mut services[dr.service];
             s.lb = dr.load_balancer;
@@ -1486,6 +1505,32 @@ impl Traffic {
             })
             && p.is_ready()
             && !p.is_terminating()
+            && (!s.singleton || s.leader == Some(p.id))
+    }
+
+    /// A singleton Service's leader changed: re-decide its endpoints (the leader's readiness
+    /// for the Service changed; the EndpointSlice follows after the usual delay).
+    fn leader_changed(
+        &mut self,
+        service: u32,
+        pod: Option<PodId>,
+        state: &ClusterState,
+        ctx: &mut Context<'_, Event>,
+    ) {
+        let svc = service as usize;
+        let Some(s) = self.services.get_mut(svc) else {
+            return;
+        };
+        s.leader = pod;
+        let live: Vec<(PodId, u32)> = self.server_of_pod.iter().map(|(p, s)| (*p, *s)).collect();
+        for (pod, server) in live {
+            let ready = state
+                .store
+                .pods
+                .get(&pod)
+                .is_some_and(|p| self.selects(svc, p));
+            self.set_member(server, svc, ready, ctx);
+        }
     }
 
     /// A Service was patched (Rollout controller): take its new selector hash and split, and
@@ -1792,6 +1837,7 @@ impl Component<Event, ClusterState> for Traffic {
                     self.breaker_transition(breaker, tr, state, ctx);
                 }
             }
+            TrafficEvent::Leader { service, pod } => self.leader_changed(service, pod, state, ctx),
         }
     }
 }
