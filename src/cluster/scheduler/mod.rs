@@ -373,12 +373,12 @@ impl Scheduler {
             p.pre_score(&cx, &self.feasible);
             // PreScore said Skip: every node scores 0 (kept in an explanation, which lists
             // every score plugin).
-            if record.is_none() && p.score_skipped(&cx) {
+            if record.is_none() && (p.score_skipped(&cx) || p.score_uniform(&cx)) {
                 continue;
             }
             self.scores.clear();
-            self.scores
-                .extend(self.feasible.iter().map(|&i| p.score(&cx, i)));
+            p.score_all(&cx, &self.feasible, &mut self.scores);
+            debug_assert_eq!(self.scores.len(), nf, "{} score_all", p.name());
             let raw: Option<Vec<i64>> = record.as_ref().map(|_| self.scores.clone());
             p.normalize(&cx, &self.feasible, &mut self.scores);
             for (t, s) in self.totals.iter_mut().zip(&self.scores) {

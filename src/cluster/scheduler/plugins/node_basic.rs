@@ -40,6 +40,10 @@ impl Plugin for NodeUnschedulable {
     fn name(&self) -> &str {
         "NodeUnschedulable"
     }
+    /// No node is cordoned: nothing to reject.
+    fn filter_skipped(&self, cx: &CycleContext<'_>) -> bool {
+        cx.snapshot.unschedulable_nodes == 0
+    }
     fn filter(&self, cx: &CycleContext<'_>, node: usize, reasons: &mut Vec<Reason>) -> bool {
         if !cx.snapshot.nodes[node].unschedulable {
             return true;
