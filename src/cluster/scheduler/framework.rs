@@ -118,6 +118,9 @@ pub struct Snapshot {
     pub version: u64,
     /// Per node, [`Snapshot::version`] when its pods last changed (aligned with `nodes`).
     pub node_versions: Vec<u64>,
+    /// Placed pods per priority value (DefaultPreemption finds no victim anywhere when no
+    /// placed pod has a lower priority than the preemptor).
+    pub priorities: BTreeMap<i32, u32>,
     /// Selector-count caches (few: one per distinct workload selector asked for).
     pub selectors: Vec<SelectorCounts>,
     /// Placed pods that have pod affinity or anti-affinity terms.
@@ -188,6 +191,11 @@ impl Snapshot {
         i
     }
 
+    /// The lowest priority of a placed pod (`None` if no pod is placed).
+    pub fn lowest_priority(&self) -> Option<i32> {
+        self.priorities.keys().next().copied()
+    }
+
     /// The id of a normalized image name, interning it on first use.
     pub fn image_id(&mut self, normalized: &str) -> ImageId {
         if let Some(&id) = self.image_ids.get(normalized) {
@@ -246,6 +254,7 @@ impl Snapshot {
         if !aff.pod_affinity.is_empty() || !aff.pod_anti_affinity.is_empty() {
             self.affinity_pods.insert(pod.id);
         }
+        *self.priorities.entry(pod.template.priority).or_insert(0) += 1;
         self.placed.insert(
             pod.id,
             PlacedPod {
@@ -286,6 +295,12 @@ impl Snapshot {
         };
         self.affinity_pods.remove(&id);
         self.touch(p.node);
+        if let Some(c) = self.priorities.get_mut(&p.priority) {
+            *c -= 1;
+            if *c == 0 {
+                self.priorities.remove(&p.priority);
+            }
+        }
         let n = &mut self.nodes[p.node];
         n.requested = n.requested.sub(&p.requests);
         n.non_zero_requested = n.non_zero_requested.sub(&p.non_zero);
@@ -406,6 +421,14 @@ pub trait Plugin {
     /// `Skip` status, `framework/runtime/framework.go` `RunPreFilterPlugins` recording
     /// `SkipFilterPlugins`, or nothing to check), so the framework does not call Filter.
     fn filter_skipped(&self, _cx: &CycleContext<'_>) -> bool {
+        false
+    }
+
+    /// True if Filter's verdict on a node depends only on that node's [`NodeInfo`] and the
+    /// pod's own spec (not on other nodes or on pods elsewhere), so it can change only when
+    /// that node changes: the scheduler may then keep a failed attempt's verdicts (see
+    /// `fit_cache`). False unless a plugin says so.
+    fn filter_node_local(&self) -> bool {
         false
     }
 

@@ -9,6 +9,7 @@
 //! `framework/runtime/framework.go`.
 
 pub mod explain;
+pub mod fit_cache;
 pub mod framework;
 pub mod plugins;
 pub mod preemption;
@@ -28,6 +29,7 @@ use crate::cluster::spec::SchedulerConfigSpec;
 use crate::cluster::state::ClusterState;
 use crate::engine::{Component, Context, SimDuration, SimRng};
 use explain::{Explanation, NodeVerdict, PluginScore};
+use fit_cache::FitCache;
 use framework::{CycleContext, Framework, Reason, Registry, Snapshot, num_feasible_nodes_to_find};
 use queue::SchedulingQueue;
 
@@ -68,6 +70,8 @@ pub struct Scheduler {
     reasons: Vec<Reason>,
     scores: Vec<i64>,
     totals: Vec<i64>,
+    /// Verdicts of the last failed attempt per request shape (see [`fit_cache`]).
+    fit_cache: FitCache,
 }
 
 impl std::fmt::Debug for Scheduler {
@@ -132,6 +136,7 @@ impl Scheduler {
             reasons: Vec::new(),
             scores: Vec::new(),
             totals: Vec::new(),
+            fit_cache: FitCache::default(),
         })
     }
 
@@ -148,6 +153,7 @@ impl Scheduler {
         if self.snapshot_dirty {
             self.snapshot = Snapshot::build(&state.store, &self.assumed);
             self.snapshot_dirty = false;
+            self.fit_cache.clear();
         }
         let i = self.schedule_pod(pod, state, rng, &mut None)?;
         Ok(self.snapshot.nodes[i].name.clone())
@@ -289,6 +295,29 @@ impl Scheduler {
         let to_find = num_feasible_nodes_to_find(percentage, n_all);
         self.feasible.clear();
         let start = self.next_start_node_index % n_all;
+        // A shape whose last attempt fit no node: re-filter only the nodes changed since.
+        let cache_key = if record.is_none() {
+            FitCache::key(&cx, &fw.filters, &self.active_filters)
+        } else {
+            None
+        };
+        if let Some(key) = &cache_key
+            && let fit_cache::Lookup::Unschedulable(counts) = self.fit_cache.lookup(
+                key,
+                &cx,
+                &fw.filters,
+                &self.active_filters,
+                start,
+                &mut self.failed_nodes,
+            )
+        {
+            let msg = fit_error(n_all, counts);
+            self.next_start_node_index = start;
+            for (p, _) in &reserved {
+                self.snapshot.remove_pod(p.id);
+            }
+            return Err(msg);
+        }
         let mut processed = 0;
         for k in 0..n_all {
             if self.feasible.len() >= to_find {
@@ -360,6 +389,10 @@ impl Scheduler {
             pods: &state.store.pods,
         };
         if self.feasible.is_empty() {
+            if let Some(key) = cache_key {
+                self.fit_cache
+                    .insert(key, &cx, &fw.filters, &self.active_filters);
+            }
             return Err(fit_error(n_all, &counts));
         }
         if self.feasible.len() == 1 {
@@ -430,6 +463,7 @@ impl Scheduler {
         if self.snapshot_dirty {
             self.snapshot = Snapshot::build(&state.store, &self.assumed);
             self.snapshot_dirty = false;
+            self.fit_cache.clear();
         }
         let key = pod.key();
         let explained = match (self.explain_pod, &self.explain) {

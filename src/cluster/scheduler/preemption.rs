@@ -341,6 +341,21 @@ pub fn post_filter(
         })
         .map(|(i, _)| *i)
         .collect();
+    // No placed pod has a lower priority than the pod: SelectVictimsOnNode finds no victim
+    // on any node, so every potential node counts as "No preemption victims found" without
+    // visiting its pods (the result of the loop below, which would leave the snapshot and
+    // the plugins' state as they are).
+    if snapshot
+        .lowest_priority()
+        .is_none_or(|p| p >= pod.template.priority)
+    {
+        if !potential.is_empty() {
+            *counts
+                .entry("No preemption victims found for incoming pod")
+                .or_insert(0) += potential.len();
+        }
+        return unschedulable(n_all, &counts);
+    }
     let want = num_candidates(potential.len().max(1));
     let pdbs = pdb_allowances(store);
     let mut candidates = Vec::new();
@@ -367,15 +382,19 @@ pub fn post_filter(
             node: candidates[best].node,
             victims: candidates[best].victims.clone(),
         },
-        None => {
-            let mut parts: Vec<String> = counts.iter().map(|(r, c)| format!("{c} {r}")).collect();
-            parts.sort();
-            PostFilterResult::Unschedulable(format!(
-                "0/{n_all} nodes are available: {}.",
-                parts.join(", ")
-            ))
-        }
+        None => unschedulable(n_all, &counts),
     }
+}
+
+/// Upstream's preemption FitError: "0/N nodes are available: <count> <reason>, ...." with the
+/// parts sorted.
+fn unschedulable(n_all: usize, counts: &BTreeMap<&'static str, usize>) -> PostFilterResult {
+    let mut parts: Vec<String> = counts.iter().map(|(r, c)| format!("{c} {r}")).collect();
+    parts.sort();
+    PostFilterResult::Unschedulable(format!(
+        "0/{n_all} nodes are available: {}.",
+        parts.join(", ")
+    ))
 }
 
 #[cfg(test)]

@@ -235,6 +235,10 @@ impl Plugin for Fit {
         "NodeResourcesFit"
     }
 
+    fn filter_node_local(&self) -> bool {
+        true
+    }
+
     /// Upstream `fitsRequest`: pod count first, then every insufficient resource.
     fn filter(&self, cx: &CycleContext<'_>, node: usize, reasons: &mut Vec<Reason>) -> bool {
         let n = &cx.snapshot.nodes[node];

@@ -30,6 +30,10 @@ impl Plugin for TaintToleration {
         "TaintToleration"
     }
 
+    fn filter_node_local(&self) -> bool {
+        true
+    }
+
     /// No node has a taint: nothing to reject.
     fn filter_skipped(&self, cx: &CycleContext<'_>) -> bool {
         cx.snapshot.tainted_nodes == 0
