@@ -501,11 +501,12 @@ impl Scheduler {
                     .profiles
                     .get(&pod.template.scheduler_name)
                     .filter(|fw| {
+                        let fit = fw
+                            .filters
+                            .iter()
+                            .position(|p| p.name() == "NodeResourcesFit");
                         !self.failed_nodes.is_empty()
-                            && self
-                                .failed_nodes
-                                .iter()
-                                .all(|&(_, k)| fw.filters[k].name() == "NodeResourcesFit")
+                            && self.failed_nodes.iter().all(|&(_, k)| Some(k) == fit)
                     })
                     .map(|_| pod.requests);
                 if let Some(m) = self.post_filter(id, now, state, ctx) {
@@ -557,13 +558,29 @@ impl Scheduler {
         if !fw.profile.preemption || self.failed_nodes.is_empty() {
             return None;
         }
+        let offset = ctx.rng().random_range(0..self.failed_nodes.len().max(1));
+        // Not eligible, or no lower-priority pod anywhere: the answer without a dry run.
+        let unresolvable: Vec<bool> = fw
+            .filters
+            .iter()
+            .map(|p| preemption::unresolvable(p.name()))
+            .collect();
+        if let Some(m) = preemption::without_victims(
+            pod,
+            self.nominated.get(&pod.id).map(String::as_str),
+            &self.failed_nodes,
+            &unresolvable,
+            &self.snapshot,
+            &state.store,
+        ) {
+            return Some(m);
+        }
         let names: Vec<String> = fw.filters.iter().map(|p| p.name().to_string()).collect();
         let failed: Vec<(usize, &str)> = self
             .failed_nodes
             .iter()
             .map(|&(i, k)| (i, names[k].as_str()))
             .collect();
-        let offset = ctx.rng().random_range(0..failed.len().max(1));
         // The dry run filters with the nominated pods too (upstream `SelectVictimsOnNode`
         // calls `RunFilterPluginsWithNominatedPods`): room kept for a higher-priority
         // preemptor cannot be won by evicting lower-priority pods.
