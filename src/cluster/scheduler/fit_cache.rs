@@ -290,13 +290,16 @@ mod tests {
         p
     }
 
+    /// Reason counts and (node, rejecting plugin) in visiting order.
+    type FullPass = (BTreeMap<Reason, usize>, Vec<(usize, usize)>);
+
     /// The counts and (node, plugin) list of a full pass, as `schedule_pod` records them.
     fn full_pass(
         fw: &Framework,
         active: &[usize],
         cx: &CycleContext<'_>,
         start: usize,
-    ) -> Option<(BTreeMap<Reason, usize>, Vec<(usize, usize)>)> {
+    ) -> Option<FullPass> {
         let n = cx.snapshot.nodes.len();
         let mut counts = BTreeMap::new();
         let mut failed = Vec::new();

@@ -414,9 +414,9 @@ pub fn without_victims(
     if let Err(msg) = eligible(pod, nominated, snapshot, store) {
         return Some(msg);
     }
-    if !snapshot
+    if snapshot
         .lowest_priority()
-        .is_none_or(|p| p >= pod.template.priority)
+        .is_some_and(|p| p < pod.template.priority)
     {
         return None;
     }
