@@ -53,3 +53,59 @@ fn progress_slicing_does_not_change_the_run() {
     assert_eq!(sliced.output.trace_hash, whole.trace_hash);
     assert_eq!(sliced.output.events_processed, whole.events_processed);
 }
+
+/// Streaming the time series to its file as the run goes (what `kubesim run` does) writes the
+/// same bytes as keeping the rows and writing them at the end, including a run cut short; and
+/// the rows leave the recorder as they go.
+#[test]
+fn streamed_outputs_equal_in_memory_outputs() {
+    use kubesim::cluster::world::WorldOptions;
+    use std::sync::atomic::AtomicBool;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let loaded = scenario::load_path(Path::new("scenarios/quickstart.yaml")).expect("loads");
+    let spec = Arc::new(loaded.spec);
+    for max_events in [None, Some(300)] {
+        let limits = Limits {
+            max_events,
+            ..Limits::default()
+        };
+        let kept = tmp.path().join(format!("kept-{max_events:?}"));
+        let result = experiment::run(Arc::clone(&spec), limits, &mut |_| {});
+        assert!(!result.output.recorder.samples.is_empty());
+        experiment::write_outputs(&kept, &result).expect("written");
+
+        let streamed = tmp.path().join(format!("streamed-{max_events:?}"));
+        let mut series = experiment::TimeseriesFile::create(&streamed).expect("created");
+        let result = experiment::run_streaming(
+            Arc::clone(&spec),
+            &WorldOptions::default(),
+            limits,
+            &AtomicBool::new(false),
+            &mut series,
+            &mut |_| {},
+        )
+        .expect("runs");
+        assert!(
+            result.output.recorder.samples.is_empty(),
+            "rows were streamed"
+        );
+        assert_eq!(
+            result.partial.is_some(),
+            max_events.is_some(),
+            "the cut run is partial"
+        );
+        assert!(
+            !streamed.join("timeseries.csv").exists(),
+            "no timeseries.csv before the run is finished"
+        );
+        experiment::write_outputs_streamed(&streamed, &result, series).expect("written");
+        for f in ["events.csv", "timeseries.csv", "summary.json"] {
+            assert_eq!(
+                fs::read(kept.join(f)).expect("kept"),
+                fs::read(streamed.join(f)).expect("streamed"),
+                "{f} with max_events {max_events:?}"
+            );
+        }
+        assert!(!streamed.join(".timeseries.csv.tmp").exists());
+    }
+}

@@ -160,7 +160,15 @@ pub fn run(args: RunArgs) -> u8 {
     let started = Instant::now();
     let trace = args.trace;
     let stop = super::interrupt::stop_flag();
-    let result = experiment::run::run_until_stopped(
+    // timeseries.csv is written as the run goes (a long run records millions of rows).
+    let mut series = match experiment::TimeseriesFile::create(&out) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: writing outputs to {}: {e}", out.display());
+            return EXIT_INTERNAL;
+        }
+    };
+    let result = experiment::run::run_streaming(
         Arc::clone(&spec),
         &crate::cluster::world::WorldOptions::default(),
         Limits {
@@ -169,6 +177,7 @@ pub fn run(args: RunArgs) -> u8 {
             check: args.check,
         },
         stop,
+        &mut series,
         &mut |p| {
             if trace {
                 bar.suspend(|| {
@@ -194,7 +203,7 @@ pub fn run(args: RunArgs) -> u8 {
     };
     let wall = started.elapsed();
 
-    let summary = match experiment::write_outputs(&out, &result) {
+    let summary = match experiment::write_outputs_streamed(&out, &result, series) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: writing outputs to {}: {e}", out.display());

@@ -232,6 +232,52 @@ pub struct Recorder {
     pub evictions: Vec<crate::cluster::disruption::EvictionRecord>,
     /// The object names of [`Recorder::samples`], each stored once.
     pub sample_names: NameInterner,
+    /// What the summary needs from the time series, kept as the rows are recorded, so that
+    /// the rows themselves may be streamed out of [`Recorder::samples`] as the run goes.
+    pub sample_aggregates: SampleAggregates,
+}
+
+/// Running aggregates of the time series that `summary.json` reports. They are updated where
+/// the rows are recorded (the sampler), so they stay right when the runner moves the rows out
+/// of [`Recorder::samples`] to a file during the run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SampleAggregates {
+    /// Largest `nodes.total` sampled (0 before any sample).
+    pub nodes_peak: f64,
+    /// Sum of the `cluster.cpu_requested_ratio` samples, in sample order (starts at `-0.0`,
+    /// as `f64`'s `Sum` does, so the result is the same as summing the rows).
+    pub cpu_requested_ratio_sum: f64,
+    /// Number of `cluster.cpu_requested_ratio` samples.
+    pub cpu_requested_ratio_count: u64,
+}
+
+impl Default for SampleAggregates {
+    fn default() -> Self {
+        SampleAggregates {
+            nodes_peak: 0.0,
+            cpu_requested_ratio_sum: -0.0,
+            cpu_requested_ratio_count: 0,
+        }
+    }
+}
+
+impl SampleAggregates {
+    /// Account one `nodes.total` sample.
+    pub fn nodes_total(&mut self, v: f64) {
+        self.nodes_peak = self.nodes_peak.max(v);
+    }
+
+    /// Account one `cluster.cpu_requested_ratio` sample.
+    pub fn cpu_requested_ratio(&mut self, v: f64) {
+        self.cpu_requested_ratio_sum += v;
+        self.cpu_requested_ratio_count += 1;
+    }
+
+    /// Mean of the `cluster.cpu_requested_ratio` samples, or `None` before the first.
+    pub fn cpu_requested_ratio_mean(&self) -> Option<f64> {
+        (self.cpu_requested_ratio_count > 0)
+            .then(|| self.cpu_requested_ratio_sum / self.cpu_requested_ratio_count as f64)
+    }
 }
 
 /// How one Job ended.

@@ -59,6 +59,7 @@ pub fn sample_all(state: &mut ClusterState, now: SimTime) {
         nunsched += u64::from(n.unschedulable);
     }
     rec.sample(now, "nodes.total", "", store.nodes.len() as f64);
+    rec.sample_aggregates.nodes_total(store.nodes.len() as f64);
     rec.sample(now, "nodes.ready", "", nready as f64);
     rec.sample(now, "nodes.unschedulable", "", nunsched as f64);
     rec.sample(
@@ -67,6 +68,8 @@ pub fn sample_all(state: &mut ClusterState, now: SimTime) {
         "",
         ratio(cpu_req, cpu_alloc),
     );
+    rec.sample_aggregates
+        .cpu_requested_ratio(ratio(cpu_req, cpu_alloc));
     rec.sample(
         now,
         "cluster.memory_requested_ratio",

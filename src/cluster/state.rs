@@ -56,6 +56,10 @@ pub struct Store {
     /// Incremented whenever a node is added or removed (node labels do not change after
     /// registration), so a controller can keep per-node data aligned with [`Store::nodes`].
     pub node_set_version: u64,
+    /// Incremented whenever a pod is added to or removed from [`Store::pods`] (a pod's
+    /// namespace and labels do not change while it is stored), so a controller can keep the
+    /// ids of the pods a selector matches instead of matching every pod each time.
+    pub pod_set_version: u64,
 }
 
 /// Pods of one owner, counted as the ReplicaSet controller counts them.
@@ -235,6 +239,7 @@ impl ClusterState {
                         .insert(id);
                 }
                 self.store.pods.insert(id, *pod);
+                self.store.pod_set_version += 1;
                 self.notify(out, ObjectKind::Pod, r, Change::Added);
             }
             ApiWrite::DeletePod { id, by } => {
@@ -842,6 +847,7 @@ impl ClusterState {
         let Some(pod) = self.store.pods.remove(&id) else {
             return;
         };
+        self.store.pod_set_version += 1;
         self.store.terminated.remove(&id);
         if let Some(node) = pod.node.as_ref().and_then(|n| self.store.nodes.get_mut(n))
             && node.pods.remove(&id)

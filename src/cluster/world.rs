@@ -499,6 +499,20 @@ impl World {
         self.sim.schedule(at.max(self.sim.now()), target, event)
     }
 
+    /// Hand the time-series rows recorded since the last call to `sink`, in order, and drop
+    /// them from the recorder (its buffer is kept), so that a long run need not hold every row
+    /// in memory. The cluster writes no file: the runner passes a sink that does
+    /// ([`crate::experiment::run::SampleSink`]). The aggregates the summary needs stay in
+    /// [`Recorder::sample_aggregates`]. Does nothing (and does not call `sink`) when no row is
+    /// waiting.
+    pub fn drain_samples(&mut self, sink: &mut dyn FnMut(&[crate::cluster::metrics::SampleRow])) {
+        let rows = &mut self.sim.state_mut().recorder.samples;
+        if !rows.is_empty() {
+            sink(rows);
+            rows.clear();
+        }
+    }
+
     /// Close the run: account the nodes still alive up to the current time.
     pub fn finish(self) -> RunOutput {
         let end_time = self.sim.now();

@@ -37,6 +37,8 @@ const LEVELS: usize = 64usize.div_ceil(DIGIT_BITS);
 const BUCKETS: usize = LEVELS * DIGITS;
 /// `u64` words in the non-empty-bucket bitmap.
 const MASK_WORDS: usize = BUCKETS.div_ceil(64);
+// `EventQueue::nonempty_words` has one bit per mask word.
+const _: () = assert!(MASK_WORDS <= 32);
 
 /// The bucket of an entry due at `time` when the radix base is `last <= time`: `None` for the
 /// current instant (`time == last`), otherwise level = index of the highest digit in which they
@@ -161,6 +163,9 @@ pub struct EventQueue<E> {
     buckets: Box<[Vec<Entry>]>,
     /// Bit `i` (of the concatenated words) set iff `buckets[i]` is non-empty.
     nonempty: [u64; MASK_WORDS],
+    /// Bit `w` set iff `nonempty[w] != 0`, so the lowest non-empty bucket takes two
+    /// `trailing_zeros` instead of a scan of the words.
+    nonempty_words: u32,
     /// Entries stored (live and dead), excluding consumed ones.
     stored: usize,
     slots: Vec<Slot<E>>,
@@ -196,6 +201,7 @@ impl<E> EventQueue<E> {
             head: 0,
             buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
             nonempty: [0; MASK_WORDS],
+            nonempty_words: 0,
             stored: 0,
             slots: Vec::with_capacity(n),
             free_head: NIL,
@@ -367,6 +373,7 @@ impl<E> EventQueue<E> {
             Some(i) => {
                 self.buckets[i].push(e);
                 self.nonempty[i / 64] |= 1 << (i % 64);
+                self.nonempty_words |= 1 << (i / 64);
             }
         }
     }
@@ -374,7 +381,10 @@ impl<E> EventQueue<E> {
     /// The lowest non-empty bucket, if any.
     #[inline]
     fn lowest_bucket(&self) -> Option<usize> {
-        let w = self.nonempty.iter().position(|&m| m != 0)?;
+        if self.nonempty_words == 0 {
+            return None;
+        }
+        let w = self.nonempty_words.trailing_zeros() as usize;
         Some(w * 64 + self.nonempty[w].trailing_zeros() as usize)
     }
 
@@ -405,13 +415,25 @@ impl<E> EventQueue<E> {
         let Some(i) = self.lowest_bucket() else {
             return false;
         };
+        // A lone entry (the common case when few events are pending) goes straight to the
+        // current instant: it is the minimum.
+        if let [e] = self.buckets[i][..] {
+            if e.time > until {
+                return false;
+            }
+            self.buckets[i].clear();
+            self.clear_bucket_bit(i);
+            self.last = e.time;
+            self.current.push(e);
+            return true;
+        }
         let mut src = std::mem::take(&mut self.buckets[i]);
         let m = src.iter().map(|e| e.time).min().expect("non-empty bucket");
         if m > until {
             self.buckets[i] = src;
             return false;
         }
-        self.nonempty[i / 64] &= !(1 << (i % 64));
+        self.clear_bucket_bit(i);
         self.last = m;
         // Every entry shares bucket i's digits with m, so it moves to a lower level (or to the
         // current instant); entries in other buckets keep their place relative to m.
@@ -420,6 +442,15 @@ impl<E> EventQueue<E> {
         }
         self.buckets[i] = src; // keep the allocation
         true
+    }
+
+    /// Marks bucket `i` empty in the bitmaps.
+    #[inline]
+    fn clear_bucket_bit(&mut self, i: usize) {
+        self.nonempty[i / 64] &= !(1 << (i % 64));
+        if self.nonempty[i / 64] == 0 {
+            self.nonempty_words &= !(1 << (i / 64));
+        }
     }
 
     /// Rebuilds the buckets around a new, earlier radix base `time` (rare; see module docs).
@@ -434,6 +465,7 @@ impl<E> EventQueue<E> {
         self.current.clear();
         self.head = 0;
         self.nonempty = [0; MASK_WORDS];
+        self.nonempty_words = 0;
         self.last = time;
         for e in all {
             self.place(e);
@@ -453,6 +485,9 @@ impl<E> EventQueue<E> {
                 b.retain(alive);
                 if b.is_empty() {
                     self.nonempty[i / 64] &= !(1 << (i % 64));
+                    if self.nonempty[i / 64] == 0 {
+                        self.nonempty_words &= !(1 << (i / 64));
+                    }
                 }
             }
             self.stored = self.live;

@@ -12,7 +12,7 @@ pub mod stats;
 pub mod summary;
 pub mod sweep;
 
-pub use outputs::write_outputs;
-pub use run::{Limits, Progress, RunResult, run, run_until_stopped};
+pub use outputs::{TimeseriesFile, write_outputs, write_outputs_streamed};
+pub use run::{Limits, Progress, RunResult, SampleSink, run, run_streaming, run_until_stopped};
 pub use summary::{ExpectationResult, Summary};
 pub use sweep::{Shard, SweepOptions, SweepOutcome, merge, run_sweep, run_sweep_until_stopped};

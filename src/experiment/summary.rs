@@ -671,23 +671,13 @@ fn autoscaling_summary(result: &RunResult, m: &mut BTreeMap<String, f64>) {
     put("pending_for_capacity_seconds.mean", p.mean);
     put("pending_for_capacity_seconds.p99", p.p99);
     put("pending_for_capacity_seconds.max", p.max);
-    // Peak node count over the samples.
-    let peak = rec
-        .samples
-        .iter()
-        .filter(|s| s.metric == "nodes.total")
-        .map(|s| s.value)
-        .fold(0.0, f64::max);
-    put("nodes.peak", peak);
+    // Peak node count over the samples (kept as they were taken: the rows themselves may have
+    // been streamed to timeseries.csv).
+    let agg = &rec.sample_aggregates;
+    put("nodes.peak", agg.nodes_peak);
     // Idle capacity: the time-average of the CPU nobody requested, and its share of the bill.
-    let ratios: Vec<f64> = rec
-        .samples
-        .iter()
-        .filter(|s| s.metric == "cluster.cpu_requested_ratio")
-        .map(|s| s.value)
-        .collect();
-    if !ratios.is_empty() {
-        let idle = 1.0 - ratios.iter().sum::<f64>() / ratios.len() as f64;
+    if let Some(mean) = agg.cpu_requested_ratio_mean() {
+        let idle = 1.0 - mean;
         put("cost.idle_cpu_fraction", idle);
         put("cost.idle", rec.cost * idle);
     }

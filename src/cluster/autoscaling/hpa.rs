@@ -39,6 +39,63 @@ struct Hpa {
     key: String,
     history: HpaHistory,
     rates: RateMeter,
+    /// The pods the target's selector matched at the last sync, with what they depend on.
+    pods: PodCache,
+}
+
+/// The ids of the pods a selector matched, valid while the store's pod set (its
+/// [`crate::cluster::state::Store::pod_set_version`] and size), the namespace and the selector
+/// are those it was computed for: a pod's namespace and labels do not change while it is
+/// stored. Listing a target's pods then costs one lookup per selected pod instead of a label
+/// match of every pod (2 HPAs x 3,700 pods every 15 s in the 24 h scale run).
+#[derive(Debug, Default)]
+struct PodCache {
+    key: Option<(u64, usize, String, crate::cluster::spec::LabelSelector)>,
+    ids: Vec<crate::cluster::objects::PodId>,
+}
+
+impl PodCache {
+    /// The pods of `namespace` that `selector` matches, in creation order: exactly
+    /// [`selected_pods`].
+    fn pods<'a>(
+        &mut self,
+        state: &'a ClusterState,
+        namespace: &str,
+        selector: &crate::cluster::spec::LabelSelector,
+    ) -> Vec<&'a crate::cluster::objects::Pod> {
+        let store = &state.store;
+        let fresh = self.key.as_ref().is_some_and(|(v, n, ns, sel)| {
+            *v == store.pod_set_version
+                && *n == store.pods.len()
+                && ns == namespace
+                && sel == selector
+        });
+        if !fresh {
+            let pods = selected_pods(state, namespace, selector);
+            self.ids = pods.iter().map(|p| p.id).collect();
+            self.key = Some((
+                store.pod_set_version,
+                store.pods.len(),
+                namespace.to_string(),
+                selector.clone(),
+            ));
+            return pods;
+        }
+        let pods: Vec<_> = self
+            .ids
+            .iter()
+            .filter_map(|id| store.pods.get(id))
+            .collect();
+        debug_assert_eq!(
+            pods.iter().map(|p| p.id).collect::<Vec<_>>(),
+            selected_pods(state, namespace, selector)
+                .iter()
+                .map(|p| p.id)
+                .collect::<Vec<_>>(),
+            "HPA pod cache out of date"
+        );
+        pods
+    }
 }
 
 /// The HPA controller component.
@@ -69,6 +126,7 @@ impl HpaController {
                     spec,
                     history: HpaHistory::default(),
                     rates: RateMeter::default(),
+                    pods: PodCache::default(),
                 })
                 .collect(),
             config,
@@ -104,7 +162,7 @@ impl HpaController {
         let Some(d) = state.store.deployments.get(&dkey) else {
             return Err("the target Deployment does not exist".into());
         };
-        let pods = selected_pods(state, &ns, &d.selector);
+        let pods = h.pods.pods(state, &ns, &d.selector);
         let err = |e: super::replicas::CalcError| e.0;
         match (&m.source, m.target) {
             (MetricSource::ResourceCpu, MetricTarget::Utilization(u)) => {

@@ -150,6 +150,8 @@ struct Server {
     cpu_ns: u64,
     /// Endpoint membership as last decided from the watch, per Service index.
     member: Vec<u32>,
+    /// The pod's `namespace/name`, interned once for its `pod.cpu_usage_millicores` rows.
+    key: std::sync::Arc<str>,
 }
 
 /// A pod's serving behaviour, resolved once per (workload, image).
@@ -1273,6 +1275,7 @@ impl Traffic {
                     .map(|c| c.image.clone())
                     .unwrap_or_default();
                 let workload = pod.workload.clone();
+                let key = state.recorder.sample_names.intern(&pod.key());
                 let profile = self.profile_for(&workload, &image, state);
                 let s = self.servers.len() as u32;
                 self.servers.push(Server {
@@ -1284,6 +1287,7 @@ impl Traffic {
                     active: 0,
                     cpu_ns: 0,
                     member: Vec::new(),
+                    key,
                 });
                 self.cpu_at_last_sample.push(0);
                 self.server_of_pod.insert(id, s);
@@ -1516,11 +1520,14 @@ impl Traffic {
                 0.0
             };
             state.pod_cpu_usage.insert(sv.pod, milli);
-            if let Some(p) = state.store.pods.get(&sv.pod) {
-                let key = p.key();
-                state
-                    .recorder
-                    .sample(now, "pod.cpu_usage_millicores", &key, milli);
+            // The name was interned when the server was created (a pod's name never changes).
+            if state.store.pods.contains_key(&sv.pod) {
+                state.recorder.samples.push(row(
+                    now,
+                    "pod.cpu_usage_millicores",
+                    std::sync::Arc::clone(&sv.key),
+                    milli,
+                ));
             }
         }
         state
@@ -1553,51 +1560,66 @@ impl Component<Event, ClusterState> for Traffic {
     }
 
     fn handle(&mut self, event: Event, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
+        let Event::Traffic(e) = event else {
+            return self.handle_watch(event, state, ctx);
+        };
+        // A traffic event owns no heap memory: skip the generic drop of `event` (a call that
+        // switches over every variant, about 1.5% of an M/M/c run).
+        std::mem::forget(event);
+        match e {
+            TrafficEvent::Arrival(s) => self.arrival(s, state, ctx),
+            TrafficEvent::Done {
+                server,
+                req,
+                generation,
+            } => self.done(server, req, generation, state, ctx),
+            TrafficEvent::Deliver { req, generation } => {
+                let r = &self.requests[req as usize];
+                if r.generation == generation && r.phase == Phase::Try {
+                    self.deliver(req, state, ctx);
+                }
+            }
+            TrafficEvent::Respond {
+                req,
+                generation,
+                error,
+            } => {
+                let r = &self.requests[req as usize];
+                if r.generation == generation && r.phase == Phase::Try {
+                    self.respond(req, error, state, ctx);
+                }
+            }
+            TrafficEvent::Timeout { req, generation } => self.timeout(req, generation, state, ctx),
+            TrafficEvent::Retry { req, generation } => {
+                let r = &self.requests[req as usize];
+                if r.generation == generation && r.phase == Phase::Backoff {
+                    self.send_try(req, state, ctx);
+                }
+            }
+            TrafficEvent::Endpoint {
+                service,
+                server,
+                ready,
+            } => self.endpoint(service, server, ready),
+            TrafficEvent::OutlierSweep(s) => self.sweep(s, ctx),
+            TrafficEvent::Start(s) => self.start(s, ctx),
+            TrafficEvent::Sample => {
+                let spec = std::sync::Arc::clone(&state.spec);
+                self.sample(&spec, state, ctx);
+            }
+        }
+    }
+}
+
+impl Traffic {
+    /// The events that are not traffic events: pod and Service watch events.
+    fn handle_watch(
+        &mut self,
+        event: Event,
+        state: &mut ClusterState,
+        ctx: &mut Context<'_, Event>,
+    ) {
         match event {
-            Event::Traffic(e) => match e {
-                TrafficEvent::Arrival(s) => self.arrival(s, state, ctx),
-                TrafficEvent::Done {
-                    server,
-                    req,
-                    generation,
-                } => self.done(server, req, generation, state, ctx),
-                TrafficEvent::Deliver { req, generation } => {
-                    let r = &self.requests[req as usize];
-                    if r.generation == generation && r.phase == Phase::Try {
-                        self.deliver(req, state, ctx);
-                    }
-                }
-                TrafficEvent::Respond {
-                    req,
-                    generation,
-                    error,
-                } => {
-                    let r = &self.requests[req as usize];
-                    if r.generation == generation && r.phase == Phase::Try {
-                        self.respond(req, error, state, ctx);
-                    }
-                }
-                TrafficEvent::Timeout { req, generation } => {
-                    self.timeout(req, generation, state, ctx)
-                }
-                TrafficEvent::Retry { req, generation } => {
-                    let r = &self.requests[req as usize];
-                    if r.generation == generation && r.phase == Phase::Backoff {
-                        self.send_try(req, state, ctx);
-                    }
-                }
-                TrafficEvent::Endpoint {
-                    service,
-                    server,
-                    ready,
-                } => self.endpoint(service, server, ready),
-                TrafficEvent::OutlierSweep(s) => self.sweep(s, ctx),
-                TrafficEvent::Start(s) => self.start(s, ctx),
-                TrafficEvent::Sample => {
-                    let spec = std::sync::Arc::clone(&state.spec);
-                    self.sample(&spec, state, ctx);
-                }
-            },
             Event::Watch(w) if w.kind == ObjectKind::Pod && !self.services.is_empty() => {
                 self.pod_changed(&w, state, ctx)
             }
