@@ -105,15 +105,13 @@ pub fn template_node(pool: &NodePoolSpec, name: &str, zone_index: usize) -> Node
         requested: Default::default(),
         non_zero_requested: Default::default(),
         pods: BTreeSet::new(),
-        images: BTreeSet::new(),
+        images: Vec::new(),
     }
 }
 
 /// Add a node to the snapshot; returns its index. Clears the selector caches (rebuilt on use).
 pub fn add_node(snap: &mut Snapshot, node: NodeInfo) -> usize {
-    let i = snap.nodes.len();
-    snap.index.insert(node.name.clone(), i);
-    snap.nodes.push(node);
+    let i = snap.push_node(node);
     snap.selectors.clear();
     i
 }

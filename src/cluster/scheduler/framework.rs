@@ -49,9 +49,14 @@ pub struct NodeInfo {
     pub non_zero_requested: Resources,
     /// Pods bound or assumed onto the node.
     pub pods: BTreeSet<PodId>,
-    /// Images present on the node (normalized names), from the pods placed on it.
-    pub images: BTreeSet<String>,
+    /// Images present on the node, from the pods placed on it: ids into
+    /// [`Snapshot::image_ids`] (interned normalized names), sorted.
+    pub images: Vec<ImageId>,
 }
+
+/// An interned normalized image name: index into [`Snapshot::image_nodes`], assigned in the
+/// order images are first seen by [`Snapshot::image_id`].
+pub type ImageId = u32;
 
 /// What the snapshot remembers of a placed pod, so it can be removed after the pod is gone.
 #[derive(Clone, Debug)]
@@ -98,8 +103,24 @@ pub struct Snapshot {
     pub index: BTreeMap<String, usize>,
     /// Pods placed on a node.
     pub placed: BTreeMap<PodId, PlacedPod>,
-    /// Number of nodes holding each image.
-    pub image_nodes: BTreeMap<String, u32>,
+    /// Interned normalized image names (ImageLocality compares ids, not strings, per node).
+    pub image_ids: BTreeMap<String, ImageId>,
+    /// Number of nodes holding each image, by [`ImageId`].
+    pub image_nodes: Vec<u32>,
+    /// Nodes with at least one taint (the not-ready taint included), kept by
+    /// [`Snapshot::build`] and [`Snapshot::push_node`]: when 0, TaintToleration has nothing
+    /// to check or score.
+    pub tainted_nodes: usize,
+    /// Nodes with `spec.unschedulable`, kept like [`Snapshot::tainted_nodes`].
+    pub unschedulable_nodes: usize,
+    /// Bumped by every change to a node's pods ([`Snapshot::add_pod`],
+    /// [`Snapshot::remove_pod`]); `node_versions[i]` is its value at node `i`'s last change.
+    pub version: u64,
+    /// Per node, [`Snapshot::version`] when its pods last changed (aligned with `nodes`).
+    pub node_versions: Vec<u64>,
+    /// Placed pods per priority value (DefaultPreemption finds no victim anywhere when no
+    /// placed pod has a lower priority than the preemptor).
+    pub priorities: BTreeMap<i32, u32>,
     /// Selector-count caches (few: one per distinct workload selector asked for).
     pub selectors: Vec<SelectorCounts>,
     /// Placed pods that have pod affinity or anti-affinity terms.
@@ -129,7 +150,7 @@ impl Snapshot {
                     effect: crate::cluster::spec::TaintEffect::NoSchedule,
                 });
             }
-            s.nodes.push(NodeInfo {
+            let pushed = s.push_node(NodeInfo {
                 name: n.name.clone(),
                 labels: n.labels.clone(),
                 taints,
@@ -138,9 +159,9 @@ impl Snapshot {
                 requested: Resources::default(),
                 non_zero_requested: Resources::default(),
                 pods: BTreeSet::new(),
-                images: BTreeSet::new(),
+                images: Vec::new(),
             });
-            s.index.insert(n.name.clone(), i);
+            debug_assert_eq!(pushed, i);
         }
         for n in store.nodes.values() {
             for id in &n.pods {
@@ -159,6 +180,41 @@ impl Snapshot {
         s
     }
 
+    /// Append a node (indexed by name) and count it in the node summaries; returns its index.
+    pub fn push_node(&mut self, node: NodeInfo) -> usize {
+        let i = self.nodes.len();
+        self.tainted_nodes += usize::from(!node.taints.is_empty());
+        self.unschedulable_nodes += usize::from(node.unschedulable);
+        self.index.insert(node.name.clone(), i);
+        self.nodes.push(node);
+        self.node_versions.push(self.version);
+        i
+    }
+
+    /// The lowest priority of a placed pod (`None` if no pod is placed).
+    pub fn lowest_priority(&self) -> Option<i32> {
+        self.priorities.keys().next().copied()
+    }
+
+    /// The id of a normalized image name, interning it on first use.
+    pub fn image_id(&mut self, normalized: &str) -> ImageId {
+        if let Some(&id) = self.image_ids.get(normalized) {
+            return id;
+        }
+        let id = self.image_nodes.len() as ImageId;
+        self.image_ids.insert(normalized.to_string(), id);
+        self.image_nodes.push(0);
+        id
+    }
+
+    /// Record that node `i`'s pods changed.
+    fn touch(&mut self, i: usize) {
+        self.version += 1;
+        if let Some(v) = self.node_versions.get_mut(i) {
+            *v = self.version;
+        }
+    }
+
     /// Place `pod` on `node` (assume or observed binding). No-op if already placed or the node
     /// is unknown.
     pub fn add_pod(&mut self, pod: &Pod, node: &str) {
@@ -168,22 +224,24 @@ impl Snapshot {
         let Some(&i) = self.index.get(node) else {
             return;
         };
-        let n = &mut self.nodes[i];
-        n.requested = n.requested.add(&pod.requests);
-        n.non_zero_requested = n.non_zero_requested.add(&pod.non_zero_requests);
-        n.pods.insert(pod.id);
+        self.touch(i);
         let all = pod
             .template
             .init_containers
             .iter()
             .chain(&pod.template.containers);
         for c in all {
-            let img = normalized_image_name(&c.image);
-            if !n.images.contains(img.as_ref()) {
-                n.images.insert(img.clone().into_owned());
-                *self.image_nodes.entry(img.into_owned()).or_insert(0) += 1;
+            let id = self.image_id(&normalized_image_name(&c.image));
+            let images = &mut self.nodes[i].images;
+            if let Err(at) = images.binary_search(&id) {
+                images.insert(at, id);
+                self.image_nodes[id as usize] += 1;
             }
         }
+        let n = &mut self.nodes[i];
+        n.requested = n.requested.add(&pod.requests);
+        n.non_zero_requested = n.non_zero_requested.add(&pod.non_zero_requests);
+        n.pods.insert(pod.id);
         let terminating = pod.deletion_timestamp.is_some();
         if !terminating {
             for sc in &mut self.selectors {
@@ -196,6 +254,7 @@ impl Snapshot {
         if !aff.pod_affinity.is_empty() || !aff.pod_anti_affinity.is_empty() {
             self.affinity_pods.insert(pod.id);
         }
+        *self.priorities.entry(pod.template.priority).or_insert(0) += 1;
         self.placed.insert(
             pod.id,
             PlacedPod {
@@ -235,6 +294,13 @@ impl Snapshot {
             return;
         };
         self.affinity_pods.remove(&id);
+        self.touch(p.node);
+        if let Some(c) = self.priorities.get_mut(&p.priority) {
+            *c -= 1;
+            if *c == 0 {
+                self.priorities.remove(&p.priority);
+            }
+        }
         let n = &mut self.nodes[p.node];
         n.requested = n.requested.sub(&p.requests);
         n.non_zero_requested = n.non_zero_requested.sub(&p.non_zero);
@@ -328,6 +394,22 @@ pub trait Plugin {
         0
     }
 
+    /// Score every feasible node: push the raw scores of `feasible`, in order, onto `out`
+    /// (empty on entry). The default calls [`Plugin::score`] per node; built-in plugins
+    /// override it with one loop over the nodes (the same arithmetic, no call per node).
+    fn score_all(&self, cx: &CycleContext<'_>, feasible: &[usize], out: &mut Vec<i64>) {
+        out.extend(feasible.iter().map(|&i| self.score(cx, i)));
+    }
+
+    /// After PreScore: true if every feasible node gets the same normalized score in this
+    /// cycle (for example, no node has a taint for TaintToleration to count). Adding the same
+    /// amount to every node's total changes neither the highest total nor the set of nodes
+    /// tied on it, so selectHost picks the same node with the same random draws: the framework
+    /// then leaves the plugin out of the totals (it still scores it for `kubesim explain`).
+    fn score_uniform(&self, _cx: &CycleContext<'_>) -> bool {
+        false
+    }
+
     /// NormalizeScore: rewrite `scores` (aligned with `feasible`) into 0..=100.
     fn normalize(&self, _cx: &CycleContext<'_>, _feasible: &[usize], _scores: &mut [i64]) {}
 
@@ -339,6 +421,14 @@ pub trait Plugin {
     /// `Skip` status, `framework/runtime/framework.go` `RunPreFilterPlugins` recording
     /// `SkipFilterPlugins`, or nothing to check), so the framework does not call Filter.
     fn filter_skipped(&self, _cx: &CycleContext<'_>) -> bool {
+        false
+    }
+
+    /// True if Filter's verdict on a node depends only on that node's [`NodeInfo`] and the
+    /// pod's own spec (not on other nodes or on pods elsewhere), so it can change only when
+    /// that node changes: the scheduler may then keep a failed attempt's verdicts (see
+    /// `fit_cache`). False unless a plugin says so.
+    fn filter_node_local(&self) -> bool {
         false
     }
 

@@ -9,6 +9,7 @@
 //! `framework/runtime/framework.go`.
 
 pub mod explain;
+pub mod fit_cache;
 pub mod framework;
 pub mod plugins;
 pub mod preemption;
@@ -28,6 +29,7 @@ use crate::cluster::spec::SchedulerConfigSpec;
 use crate::cluster::state::ClusterState;
 use crate::engine::{Component, Context, SimDuration, SimRng};
 use explain::{Explanation, NodeVerdict, PluginScore};
+use fit_cache::FitCache;
 use framework::{CycleContext, Framework, Reason, Registry, Snapshot, num_feasible_nodes_to_find};
 use queue::SchedulingQueue;
 
@@ -68,6 +70,8 @@ pub struct Scheduler {
     reasons: Vec<Reason>,
     scores: Vec<i64>,
     totals: Vec<i64>,
+    /// Verdicts of the last failed attempt per request shape (see [`fit_cache`]).
+    fit_cache: FitCache,
 }
 
 impl std::fmt::Debug for Scheduler {
@@ -132,6 +136,7 @@ impl Scheduler {
             reasons: Vec::new(),
             scores: Vec::new(),
             totals: Vec::new(),
+            fit_cache: FitCache::default(),
         })
     }
 
@@ -148,6 +153,7 @@ impl Scheduler {
         if self.snapshot_dirty {
             self.snapshot = Snapshot::build(&state.store, &self.assumed);
             self.snapshot_dirty = false;
+            self.fit_cache.clear();
         }
         let i = self.schedule_pod(pod, state, rng, &mut None)?;
         Ok(self.snapshot.nodes[i].name.clone())
@@ -290,6 +296,29 @@ impl Scheduler {
         let to_find = num_feasible_nodes_to_find(percentage, n_all);
         self.feasible.clear();
         let start = self.next_start_node_index % n_all;
+        // A shape whose last attempt fit no node: re-filter only the nodes changed since.
+        let cache_key = if record.is_none() {
+            FitCache::key(&cx, &fw.filters, &self.active_filters)
+        } else {
+            None
+        };
+        if let Some(key) = &cache_key
+            && let fit_cache::Lookup::Unschedulable(counts) = self.fit_cache.lookup(
+                key,
+                &cx,
+                &fw.filters,
+                &self.active_filters,
+                start,
+                &mut self.failed_nodes,
+            )
+        {
+            let msg = fit_error(n_all, counts);
+            self.next_start_node_index = start;
+            for (p, _) in &reserved {
+                self.snapshot.remove_pod(p.id);
+            }
+            return Err(msg);
+        }
         let mut processed = 0;
         for k in 0..n_all {
             if self.feasible.len() >= to_find {
@@ -361,6 +390,10 @@ impl Scheduler {
             pods: &state.store.pods,
         };
         if self.feasible.is_empty() {
+            if let Some(key) = cache_key {
+                self.fit_cache
+                    .insert(key, &cx, &fw.filters, &self.active_filters);
+            }
             return Err(fit_error(n_all, &counts));
         }
         if self.feasible.len() == 1 {
@@ -374,12 +407,12 @@ impl Scheduler {
             p.pre_score(&cx, &self.feasible);
             // PreScore said Skip: every node scores 0 (kept in an explanation, which lists
             // every score plugin).
-            if record.is_none() && p.score_skipped(&cx) {
+            if record.is_none() && (p.score_skipped(&cx) || p.score_uniform(&cx)) {
                 continue;
             }
             self.scores.clear();
-            self.scores
-                .extend(self.feasible.iter().map(|&i| p.score(&cx, i)));
+            p.score_all(&cx, &self.feasible, &mut self.scores);
+            debug_assert_eq!(self.scores.len(), nf, "{} score_all", p.name());
             let raw: Option<Vec<i64>> = record.as_ref().map(|_| self.scores.clone());
             p.normalize(&cx, &self.feasible, &mut self.scores);
             for (t, s) in self.totals.iter_mut().zip(&self.scores) {
@@ -436,6 +469,7 @@ impl Scheduler {
         if self.snapshot_dirty {
             self.snapshot = Snapshot::build(&state.store, &self.assumed);
             self.snapshot_dirty = false;
+            self.fit_cache.clear();
         }
         let key = pod.key();
         let explained = match (self.explain_pod, &self.explain) {
@@ -473,11 +507,12 @@ impl Scheduler {
                     .profiles
                     .get(&pod.template.scheduler_name)
                     .filter(|fw| {
+                        let fit = fw
+                            .filters
+                            .iter()
+                            .position(|p| p.name() == "NodeResourcesFit");
                         !self.failed_nodes.is_empty()
-                            && self
-                                .failed_nodes
-                                .iter()
-                                .all(|&(_, k)| fw.filters[k].name() == "NodeResourcesFit")
+                            && self.failed_nodes.iter().all(|&(_, k)| Some(k) == fit)
                     })
                     .map(|_| pod.requests);
                 if let Some(m) = self.post_filter(id, now, state, ctx) {
@@ -529,13 +564,29 @@ impl Scheduler {
         if !fw.profile.preemption || self.failed_nodes.is_empty() {
             return None;
         }
+        let offset = ctx.rng().random_range(0..self.failed_nodes.len().max(1));
+        // Not eligible, or no lower-priority pod anywhere: the answer without a dry run.
+        let unresolvable: Vec<bool> = fw
+            .filters
+            .iter()
+            .map(|p| preemption::unresolvable(p.name()))
+            .collect();
+        if let Some(m) = preemption::without_victims(
+            pod,
+            self.nominated.get(&pod.id).map(String::as_str),
+            &self.failed_nodes,
+            &unresolvable,
+            &self.snapshot,
+            &state.store,
+        ) {
+            return Some(m);
+        }
         let names: Vec<String> = fw.filters.iter().map(|p| p.name().to_string()).collect();
         let failed: Vec<(usize, &str)> = self
             .failed_nodes
             .iter()
             .map(|&(i, k)| (i, names[k].as_str()))
             .collect();
-        let offset = ctx.rng().random_range(0..failed.len().max(1));
         // The dry run filters with the nominated pods too (upstream `SelectVictimsOnNode`
         // calls `RunFilterPluginsWithNominatedPods`): room kept for a higher-priority
         // preemptor cannot be won by evicting lower-priority pods.

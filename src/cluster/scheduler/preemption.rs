@@ -341,6 +341,21 @@ pub fn post_filter(
         })
         .map(|(i, _)| *i)
         .collect();
+    // No placed pod has a lower priority than the pod: SelectVictimsOnNode finds no victim
+    // on any node, so every potential node counts as "No preemption victims found" without
+    // visiting its pods (the result of the loop below, which would leave the snapshot and
+    // the plugins' state as they are).
+    if snapshot
+        .lowest_priority()
+        .is_none_or(|p| p >= pod.template.priority)
+    {
+        if !potential.is_empty() {
+            *counts
+                .entry("No preemption victims found for incoming pod")
+                .or_insert(0) += potential.len();
+        }
+        return unschedulable(n_all, &counts);
+    }
     let want = num_candidates(potential.len().max(1));
     let pdbs = pdb_allowances(store);
     let mut candidates = Vec::new();
@@ -367,15 +382,59 @@ pub fn post_filter(
             node: candidates[best].node,
             victims: candidates[best].victims.clone(),
         },
-        None => {
-            let mut parts: Vec<String> = counts.iter().map(|(r, c)| format!("{c} {r}")).collect();
-            parts.sort();
-            PostFilterResult::Unschedulable(format!(
-                "0/{n_all} nodes are available: {}.",
-                parts.join(", ")
-            ))
-        }
+        None => unschedulable(n_all, &counts),
     }
+}
+
+/// Upstream's preemption FitError: "0/N nodes are available: <count> <reason>, ...." with the
+/// parts sorted.
+fn unschedulable(n_all: usize, counts: &BTreeMap<&'static str, usize>) -> PostFilterResult {
+    PostFilterResult::Unschedulable(message(n_all, counts))
+}
+
+fn message(n_all: usize, counts: &BTreeMap<&'static str, usize>) -> String {
+    let mut parts: Vec<String> = counts.iter().map(|(r, c)| format!("{c} {r}")).collect();
+    parts.sort();
+    format!("0/{n_all} nodes are available: {}.", parts.join(", "))
+}
+
+/// [`post_filter`]'s message when it can be told without visiting any node: the pod is not
+/// eligible, or no placed pod has a lower priority (SelectVictimsOnNode finds no victim
+/// anywhere). `failed` lists (node, index of the rejecting filter plugin) and
+/// `unresolvable_by_filter` says per filter index whether [`unresolvable`] holds for it.
+/// `None` when some node may have victims: run [`post_filter`].
+pub fn without_victims(
+    pod: &Pod,
+    nominated: Option<&str>,
+    failed: &[(usize, usize)],
+    unresolvable_by_filter: &[bool],
+    snapshot: &Snapshot,
+    store: &Store,
+) -> Option<String> {
+    if let Err(msg) = eligible(pod, nominated, snapshot, store) {
+        return Some(msg);
+    }
+    if snapshot
+        .lowest_priority()
+        .is_some_and(|p| p < pod.template.priority)
+    {
+        return None;
+    }
+    let unres = failed
+        .iter()
+        .filter(|&&(_, k)| unresolvable_by_filter[k])
+        .count();
+    let mut counts = BTreeMap::new();
+    if unres > 0 {
+        counts.insert("Preemption is not helpful for scheduling", unres);
+    }
+    if failed.len() > unres {
+        counts.insert(
+            "No preemption victims found for incoming pod",
+            failed.len() - unres,
+        );
+    }
+    Some(message(snapshot.nodes.len(), &counts))
 }
 
 #[cfg(test)]

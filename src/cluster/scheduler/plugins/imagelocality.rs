@@ -4,7 +4,8 @@
 //! placed on it.
 
 use crate::cluster::scheduler::framework::{
-    ASSUMED_IMAGE_SIZE, CycleContext, MAX_NODE_SCORE, Plugin, normalized_image_name,
+    ASSUMED_IMAGE_SIZE, CycleContext, ImageId, MAX_NODE_SCORE, NodeInfo, Plugin,
+    normalized_image_name,
 };
 
 const MB: i64 = 1024 * 1024;
@@ -31,11 +32,30 @@ pub fn scaled_image_score(size: i64, num_nodes: u32, total_nodes: usize) -> i64 
 }
 
 /// The ImageLocality plugin. PreScore computes each of the pod's images' scaled score once
-/// (normalized name, node count); Score then only checks which images the node holds.
+/// (interned image id, node count); Score then only checks which image ids the node holds.
 #[derive(Debug, Default)]
 pub struct ImageLocality {
-    /// (normalized image, `scaledImageScore`) for the pod's containers, in order.
-    images: Vec<(String, i64)>,
+    /// (image id, `scaledImageScore`) for the pod's containers, in order; `None` for an image
+    /// no node holds (it adds nothing on any node).
+    images: Vec<(Option<ImageId>, i64)>,
+    /// Containers of the pod (init containers included).
+    containers: i64,
+    /// True if every node holds either all or none of each of the pod's images.
+    uniform: bool,
+}
+
+impl ImageLocality {
+    /// Score of node `n`.
+    #[inline]
+    fn node_score(&self, n: &NodeInfo) -> i64 {
+        let sum: i64 = self
+            .images
+            .iter()
+            .filter(|(id, _)| id.is_some_and(|id| n.images.binary_search(&id).is_ok()))
+            .map(|(_, score)| score)
+            .sum();
+        calculate_priority(sum, self.containers)
+    }
 }
 
 impl Plugin for ImageLocality {
@@ -47,24 +67,30 @@ impl Plugin for ImageLocality {
         let s = cx.snapshot;
         let t = &cx.pod.template;
         self.images.clear();
+        self.uniform = true;
         for c in t.init_containers.iter().chain(&t.containers) {
             let img = normalized_image_name(&c.image);
-            let num = s.image_nodes.get(img.as_ref()).copied().unwrap_or(0);
+            let id = s.image_ids.get(img.as_ref()).copied();
+            let num = id.map_or(0, |id| s.image_nodes[id as usize]);
+            self.uniform &= num == 0 || num as usize == s.nodes.len();
             let score = scaled_image_score(ASSUMED_IMAGE_SIZE, num, s.nodes.len());
-            self.images.push((img.into_owned(), score));
+            self.images.push((id, score));
         }
+        self.containers = (t.init_containers.len() + t.containers.len()) as i64;
     }
 
     fn score(&self, cx: &CycleContext<'_>, node: usize) -> i64 {
-        let n = &cx.snapshot.nodes[node];
-        let t = &cx.pod.template;
-        let sum: i64 = self
-            .images
-            .iter()
-            .filter(|(img, _)| n.images.contains(img.as_str()))
-            .map(|(_, score)| score)
-            .sum();
-        calculate_priority(sum, (t.init_containers.len() + t.containers.len()) as i64)
+        self.node_score(&cx.snapshot.nodes[node])
+    }
+
+    fn score_all(&self, cx: &CycleContext<'_>, feasible: &[usize], out: &mut Vec<i64>) {
+        let nodes = &cx.snapshot.nodes;
+        out.extend(feasible.iter().map(|&i| self.node_score(&nodes[i])));
+    }
+
+    /// Every image of the pod is on all nodes or on none: every node scores the same.
+    fn score_uniform(&self, _cx: &CycleContext<'_>) -> bool {
+        self.uniform
     }
 }
 

@@ -13,6 +13,9 @@ impl Plugin for NodeName {
     fn name(&self) -> &str {
         "NodeName"
     }
+    fn filter_node_local(&self) -> bool {
+        true
+    }
     /// A pod without `spec.nodeName` fits every node: nothing to check.
     fn filter_skipped(&self, cx: &CycleContext<'_>) -> bool {
         cx.pod.template.node_name.is_none()
@@ -39,6 +42,13 @@ pub struct NodeUnschedulable;
 impl Plugin for NodeUnschedulable {
     fn name(&self) -> &str {
         "NodeUnschedulable"
+    }
+    fn filter_node_local(&self) -> bool {
+        true
+    }
+    /// No node is cordoned: nothing to reject.
+    fn filter_skipped(&self, cx: &CycleContext<'_>) -> bool {
+        cx.snapshot.unschedulable_nodes == 0
     }
     fn filter(&self, cx: &CycleContext<'_>, node: usize, reasons: &mut Vec<Reason>) -> bool {
         if !cx.snapshot.nodes[node].unschedulable {

@@ -35,6 +35,10 @@ impl Plugin for NodeAffinity {
         "NodeAffinity"
     }
 
+    fn filter_node_local(&self) -> bool {
+        true
+    }
+
     /// Upstream PreFilter returns Skip when the pod has no nodeSelector and no required node
     /// affinity (`node_affinity.go`).
     fn filter_skipped(&self, cx: &CycleContext<'_>) -> bool {

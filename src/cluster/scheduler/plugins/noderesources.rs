@@ -4,7 +4,9 @@
 //! `requested_to_capacity_ratio.go`), and the balanced-allocation score
 //! (`balanced_allocation.go`), with Go's integer truncation.
 
-use crate::cluster::scheduler::framework::{CycleContext, MAX_NODE_SCORE, Plugin, Reason};
+use crate::cluster::scheduler::framework::{
+    CycleContext, MAX_NODE_SCORE, NodeInfo, Plugin, Reason,
+};
 use crate::cluster::scheduling_spec::{ResourceWeight, ScoringStrategy};
 use crate::cluster::spec::Resources;
 
@@ -165,6 +167,32 @@ fn score_resolved(
     }
 }
 
+/// [`score_resolved`] for LeastAllocated and MostAllocated with the per-resource scorer `f`
+/// given (`(requested, capacity) -> score`), so a loop over nodes matches the strategy once.
+#[inline(always)]
+fn weighted_score(
+    resources: &[(ResourceKind, i64)],
+    node_req: &Resources,
+    pod_req: &Resources,
+    alloc: &Resources,
+    f: impl Fn(i64, i64) -> i64,
+) -> i64 {
+    let mut node_score = 0i64;
+    let mut weight_sum = 0i64;
+    for &(kind, weight) in resources {
+        let (req, cap) = pair(kind, node_req, pod_req, alloc);
+        if cap == 0 {
+            continue;
+        }
+        node_score += f(req, cap) * weight;
+        weight_sum += weight;
+    }
+    if weight_sum == 0 {
+        return 0;
+    }
+    node_score / weight_sum
+}
+
 /// Upstream `balancedResourceScorer`: `(1 - std) * 100` truncated, where std is the standard
 /// deviation of the requested fractions (each capped at 1); with two resources `|f1 - f2| / 2`.
 pub fn balanced_score(fractions: &[f64]) -> i64 {
@@ -207,6 +235,10 @@ impl Plugin for Fit {
         "NodeResourcesFit"
     }
 
+    fn filter_node_local(&self) -> bool {
+        true
+    }
+
     /// Upstream `fitsRequest`: pod count first, then every insufficient resource.
     fn filter(&self, cx: &CycleContext<'_>, node: usize, reasons: &mut Vec<Reason>) -> bool {
         let n = &cx.snapshot.nodes[node];
@@ -224,6 +256,37 @@ impl Plugin for Fit {
             reasons.push(Reason::Borrowed("Insufficient memory"));
         }
         reasons.len() == before
+    }
+
+    fn score_all(&self, cx: &CycleContext<'_>, feasible: &[usize], out: &mut Vec<i64>) {
+        let nodes = &cx.snapshot.nodes;
+        let pod = &cx.pod.non_zero_requests;
+        let kinds = &self.kinds[..];
+        match self.strategy {
+            ScoringStrategy::LeastAllocated => out.extend(feasible.iter().map(|&i| {
+                let n = &nodes[i];
+                weighted_score(
+                    kinds,
+                    &n.non_zero_requested,
+                    pod,
+                    &n.allocatable,
+                    least_requested_score,
+                )
+            })),
+            ScoringStrategy::MostAllocated => out.extend(feasible.iter().map(|&i| {
+                let n = &nodes[i];
+                weighted_score(
+                    kinds,
+                    &n.non_zero_requested,
+                    pod,
+                    &n.allocatable,
+                    most_requested_score,
+                )
+            })),
+            ScoringStrategy::RequestedToCapacityRatio { .. } => {
+                out.extend(feasible.iter().map(|&i| self.score(cx, i)))
+            }
+        }
     }
 
     fn score(&self, cx: &CycleContext<'_>, node: usize) -> i64 {
@@ -262,11 +325,24 @@ impl Plugin for BalancedAllocation {
     }
 
     fn score(&self, cx: &CycleContext<'_>, node: usize) -> i64 {
-        let n = &cx.snapshot.nodes[node];
+        self.node_score(&cx.snapshot.nodes[node], &cx.pod.requests)
+    }
+
+    fn score_all(&self, cx: &CycleContext<'_>, feasible: &[usize], out: &mut Vec<i64>) {
+        let nodes = &cx.snapshot.nodes;
+        let pod = &cx.pod.requests;
+        out.extend(feasible.iter().map(|&i| self.node_score(&nodes[i], pod)));
+    }
+}
+
+impl BalancedAllocation {
+    /// Score of node `n` for a pod requesting `pod`.
+    #[inline]
+    fn node_score(&self, n: &NodeInfo, pod: &Resources) -> i64 {
         let mut fr = [0f64; 2];
         let mut k = 0;
         for &(kind, _) in &self.kinds {
-            let (req, cap) = pair(kind, &n.requested, &cx.pod.requests, &n.allocatable);
+            let (req, cap) = pair(kind, &n.requested, pod, &n.allocatable);
             if cap == 0 || k == fr.len() {
                 continue;
             }

@@ -30,6 +30,30 @@ impl Plugin for TaintToleration {
         "TaintToleration"
     }
 
+    fn filter_node_local(&self) -> bool {
+        true
+    }
+
+    /// No node has a taint: nothing to reject.
+    fn filter_skipped(&self, cx: &CycleContext<'_>) -> bool {
+        cx.snapshot.tainted_nodes == 0
+    }
+
+    /// No node has a taint: every node scores 0, normalized to 100.
+    fn score_uniform(&self, cx: &CycleContext<'_>) -> bool {
+        cx.snapshot.tainted_nodes == 0
+    }
+
+    fn score_all(&self, cx: &CycleContext<'_>, feasible: &[usize], out: &mut Vec<i64>) {
+        out.extend(feasible.iter().map(|&i| {
+            if cx.snapshot.nodes[i].taints.is_empty() {
+                0
+            } else {
+                self.score(cx, i)
+            }
+        }));
+    }
+
     fn filter(&self, cx: &CycleContext<'_>, node: usize, reasons: &mut Vec<Reason>) -> bool {
         let tols = &cx.pod.template.tolerations;
         let bad = cx.snapshot.nodes[node].taints.iter().find(|taint| {
