@@ -163,6 +163,7 @@ fn fluid_agrees_with_the_request_mode_on_the_shipped_scenario() {
 fn what_fluid_mode_does_not_model_is_refused_with_its_location() {
     let base = shipped();
     let graph = "---\napiVersion: kubesim.dev/v1alpha1\nkind: RequestGraph\nmetadata: {name: g}\nspec: {service: api, stages: [{calls: [{service: api2}]}]}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: api2}\nspec: {selector: {app: api}}\n";
+    let singleton = "---\napiVersion: kubesim.dev/v1alpha1\nkind: LeaderElection\nmetadata: {name: le}\nspec: {service: api, workload: api}\n";
     let second = "---\napiVersion: kubesim.dev/v1alpha1\nkind: Traffic\nmetadata: {name: more}\nspec: {service: api, rate: 5/s}\n";
     let cases: Vec<(String, &str)> = vec![
         (
@@ -188,6 +189,10 @@ fn what_fluid_mode_does_not_model_is_refused_with_its_location() {
         (
             format!("{base}{graph}"),
             "fluid-vs-request.yaml:87:17: RequestGraph/g: spec.service: request graphs are not modelled in fluid traffic mode (Traffic/clients sets mode: fluid at fluid-vs-request.yaml:75:9); use mode: request",
+        ),
+        (
+            format!("{base}{singleton}"),
+            "fluid-vs-request.yaml:87:17: LeaderElection/le: spec.service: a LeaderElection's singleton service is not modelled in fluid traffic mode (Traffic/clients sets mode: fluid at fluid-vs-request.yaml:75:9); use mode: request",
         ),
     ];
     for (text, want) in cases {

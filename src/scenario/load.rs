@@ -1775,6 +1775,17 @@ fn check_traffic_modes(c: &Collected) -> R<()> {
             fluid_at(first)
         )));
     }
+    // Fluid mode splits a Service's load over all its Ready endpoints; a singleton Service
+    // routes to the elected leader only, which it does not model.
+    if first.value.mode.is_fluid()
+        && let Some(r) = c.leader_elections.iter().find_map(|l| l.value.2.as_ref())
+    {
+        return Err(r.loc.err(format!(
+            "a LeaderElection's singleton service is not modelled in fluid traffic mode (Traffic/{} sets mode: fluid at {}); use mode: request",
+            first.value.name,
+            fluid_at(first)
+        )));
+    }
     if first.value.mode.is_fluid() {
         for r in &c.destination_rules {
             let d = &r.value;
