@@ -14,7 +14,7 @@ use crate::engine::SimDuration;
 use super::kubesim_docs::Ref;
 use super::manifests::Meta;
 use super::reader::{Cx, Fields, Loc, Map, R, Val};
-use super::traffic_docs::read_circuit_breaker;
+use super::traffic_docs::{ClientDoc, read_client};
 
 const GRAPH_SPEC: Fields = Fields::read(&["service", "stages"]);
 const STAGE: Fields = Fields::read(&["calls", "complete"]);
@@ -29,8 +29,6 @@ const CALL: Fields = Fields::read(&[
     "clientBreaker",
 ]);
 
-/// Most retries one call may ask for (as for a `Traffic` source).
-const MAX_RETRIES: i64 = 100;
 /// Most stages of one graph, and calls of one stage.
 const MAX_STAGES: usize = 1_000;
 const MAX_CALLS: usize = 10_000;
@@ -67,38 +65,15 @@ fn read_call(cx: &mut Cx, v: &Val) -> R<CallDoc> {
         name: sv.nonempty_string(cx)?,
         loc: sv.loc(cx),
     };
-    let timeout = match m.get("timeout") {
-        Some(v) => Some(v.positive_duration(cx)?),
-        None => None,
-    };
-    let retries = match m.get("retries") {
-        Some(v) => v.int_in(cx, 0, MAX_RETRIES)? as u32,
-        None => 0,
-    };
-    let retry_backoff = match m.get("retryBackoff") {
-        Some(v) => v.duration(cx)?,
-        None => SimDuration::from_millis(25),
-    };
-    let load_balancer = match m.get("loadBalancer") {
-        Some(v) => match v.one_of(cx, &["random", "roundRobin", "leastRequest"])? {
-            "roundRobin" => LoadBalancer::RoundRobin,
-            "leastRequest" => LoadBalancer::LeastRequest,
-            _ => LoadBalancer::Random,
-        },
-        None => LoadBalancer::Random,
-    };
-    let network_latency = match m.get("networkLatency") {
-        Some(v) => v.duration(cx)?,
-        None => SimDuration::ZERO,
-    };
-    let circuit_breaker = match m.get("circuitBreaker") {
-        Some(v) => Some(read_circuit_breaker(cx, &v)?),
-        None => None,
-    };
-    let client_breaker = match m.get("clientBreaker") {
-        Some(v) => Some(super::traffic_docs::read_client_breaker(cx, &v)?),
-        None => None,
-    };
+    let ClientDoc {
+        timeout,
+        retries,
+        retry_backoff,
+        load_balancer,
+        network_latency,
+        circuit_breaker,
+        client_breaker,
+    } = read_client(cx, &m)?;
     Ok(CallDoc {
         service,
         timeout,

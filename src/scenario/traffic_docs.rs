@@ -148,7 +148,7 @@ pub(crate) const CIRCUIT_BREAKER: Fields = Fields::read(&[
 const DIURNAL: Fields = Fields::read(&["amplitude", "peakAt"]);
 const STEP: Fields = Fields::read(&["at", "rate"]);
 
-/// Most retries a source may ask for.
+/// Most retries one client (a `Traffic` source or a `RequestGraph` call) may ask for.
 const MAX_RETRIES: i64 = 100;
 /// Most closed-loop users of one source.
 const MAX_USERS: i64 = 10_000_000;
@@ -318,6 +318,70 @@ fn read_rate(cx: &Cx, v: &Val) -> R<f64> {
     Ok(r)
 }
 
+/// How a client sends its requests, as a `Traffic` and a `RequestGraph` call both write it:
+/// its timeout, retries, load balancing, network latency and circuit breakers.
+pub(crate) struct ClientDoc {
+    /// `timeout`: a try's deadline; none when absent.
+    pub timeout: Option<SimDuration>,
+    /// `retries`: tries after the first (default 0).
+    pub retries: u32,
+    /// `retryBackoff`: base of the exponential backoff between tries (default 25 ms).
+    pub retry_backoff: SimDuration,
+    /// `loadBalancer` (default `random`, as kube-proxy's iptables mode).
+    pub load_balancer: LoadBalancer,
+    /// `networkLatency`: added to each try (default 0).
+    pub network_latency: SimDuration,
+    /// `circuitBreaker`: Envoy's thresholds.
+    pub circuit_breaker: Option<CircuitBreakerSpec>,
+    /// `clientBreaker`: the application's resilience4j breaker.
+    pub client_breaker: Option<ClientBreakerSpec>,
+}
+
+/// Read a client's fields from `m` (a `Traffic` spec or a `RequestGraph` call).
+pub(crate) fn read_client(cx: &mut Cx, m: &Map) -> R<ClientDoc> {
+    let timeout = match m.get("timeout") {
+        Some(v) => Some(v.positive_duration(cx)?),
+        None => None,
+    };
+    let retries = match m.get("retries") {
+        Some(v) => v.int_in(cx, 0, MAX_RETRIES)? as u32,
+        None => 0,
+    };
+    let retry_backoff = match m.get("retryBackoff") {
+        Some(v) => v.duration(cx)?,
+        None => SimDuration::from_millis(25),
+    };
+    let load_balancer = match m.get("loadBalancer") {
+        Some(v) => match v.one_of(cx, &["random", "roundRobin", "leastRequest"])? {
+            "roundRobin" => LoadBalancer::RoundRobin,
+            "leastRequest" => LoadBalancer::LeastRequest,
+            _ => LoadBalancer::Random,
+        },
+        None => LoadBalancer::Random,
+    };
+    let network_latency = match m.get("networkLatency") {
+        Some(v) => v.duration(cx)?,
+        None => SimDuration::ZERO,
+    };
+    let circuit_breaker = match m.get("circuitBreaker") {
+        Some(v) => Some(read_circuit_breaker(cx, &v)?),
+        None => None,
+    };
+    let client_breaker = match m.get("clientBreaker") {
+        Some(v) => Some(read_client_breaker(cx, &v)?),
+        None => None,
+    };
+    Ok(ClientDoc {
+        timeout,
+        retries,
+        retry_backoff,
+        load_balancer,
+        network_latency,
+        circuit_breaker,
+        client_breaker,
+    })
+}
+
 pub(crate) fn read_traffic(cx: &mut Cx, doc: &Map, meta: Meta) -> R<TrafficDoc> {
     let spec_v = doc.req(cx, "spec")?;
     let spec = spec_v.map(cx, &TRAFFIC_SPEC)?;
@@ -419,38 +483,15 @@ pub(crate) fn read_traffic(cx: &mut Cx, doc: &Map, meta: Meta) -> R<TrafficDoc> 
             steps_loc.push(at_v.loc(cx));
         }
     }
-    let timeout = match spec.get("timeout") {
-        Some(v) => Some(v.positive_duration(cx)?),
-        None => None,
-    };
-    let retries = match spec.get("retries") {
-        Some(v) => v.int_in(cx, 0, MAX_RETRIES)? as u32,
-        None => 0,
-    };
-    let retry_backoff = match spec.get("retryBackoff") {
-        Some(v) => v.duration(cx)?,
-        None => SimDuration::from_millis(25),
-    };
-    let load_balancer = match spec.get("loadBalancer") {
-        Some(v) => match v.one_of(cx, &["random", "roundRobin", "leastRequest"])? {
-            "roundRobin" => LoadBalancer::RoundRobin,
-            "leastRequest" => LoadBalancer::LeastRequest,
-            _ => LoadBalancer::Random,
-        },
-        None => LoadBalancer::Random,
-    };
-    let network_latency = match spec.get("networkLatency") {
-        Some(v) => v.duration(cx)?,
-        None => SimDuration::ZERO,
-    };
-    let circuit_breaker = match spec.get("circuitBreaker") {
-        Some(v) => Some(read_circuit_breaker(cx, &v)?),
-        None => None,
-    };
-    let client_breaker = match spec.get("clientBreaker") {
-        Some(v) => Some(read_client_breaker(cx, &v)?),
-        None => None,
-    };
+    let ClientDoc {
+        timeout,
+        retries,
+        retry_backoff,
+        load_balancer,
+        network_latency,
+        circuit_breaker,
+        client_breaker,
+    } = read_client(cx, &spec)?;
     let (mode, mode_loc) = read_mode(cx, &spec)?;
     if mode.is_fluid() {
         // The fluid model is open loop and has no per-client state (see `traffic::fluid`).
