@@ -120,6 +120,10 @@ impl NodeAgent {
 #[derive(Debug)]
 pub struct Kubelets {
     seed: u64,
+    /// The behaviour of a workload without a `Behavior` document
+    /// ([`crate::cluster::spec::BehaviorSpec::default_for`]), kept so that the hot paths
+    /// borrow a behaviour instead of cloning one per pod step.
+    default_behavior: crate::cluster::spec::BehaviorSpec,
     nodes: BTreeMap<String, NodeAgent>,
     pods: BTreeMap<PodId, PodTrack>,
 }
@@ -129,6 +133,7 @@ impl Kubelets {
     pub fn new(seed: u64) -> Self {
         Kubelets {
             seed,
+            default_behavior: crate::cluster::spec::BehaviorSpec::default_for(""),
             nodes: BTreeMap::new(),
             pods: BTreeMap::new(),
         }
@@ -199,11 +204,14 @@ impl Kubelets {
             return;
         };
         let now = ctx.now();
-        let behavior = state.behavior(&pod.workload);
+        let behavior = state
+            .behaviors
+            .get(&pod.workload)
+            .unwrap_or(&self.default_behavior);
         let (present_at, pulled) = agent.ensure_image(&c.image, &behavior.image_pull, now);
         let run = sample(&behavior.init_run_time(&c.name), &mut agent.rng);
         let done = present_at + agent.stretch(run);
-        if pulled {
+        if pulled && state.recorder.records("Pod", "Pulling") {
             state.recorder.event(
                 now,
                 "Pod",
@@ -243,7 +251,9 @@ impl Kubelets {
         };
         let ran = now.saturating_since(track.run_started).as_secs_f64();
         let count = pod.template.init_containers.len();
-        if let Some(c) = pod.template.init_containers.get(index) {
+        if let Some(c) = pod.template.init_containers.get(index)
+            && state.recorder.records("Pod", "Completed")
+        {
             state.recorder.event(
                 now,
                 "Pod",
@@ -279,7 +289,10 @@ impl Kubelets {
             return;
         };
         let now = ctx.now();
-        let behavior = state.behavior(&pod.workload);
+        let behavior = state
+            .behaviors
+            .get(&pod.workload)
+            .unwrap_or(&self.default_behavior);
         let mut ready_at = now;
         let mut pulled: Vec<&str> = Vec::new();
         for c in &pod.template.containers {
@@ -289,7 +302,7 @@ impl Kubelets {
             }
             ready_at = ready_at.max(at);
         }
-        if !pulled.is_empty() {
+        if !pulled.is_empty() && state.recorder.records("Pod", "Pulling") {
             state.recorder.event(
                 now,
                 "Pod",
@@ -322,7 +335,10 @@ impl Kubelets {
         let started = matches!(track.stage, Stage::WaitingReady | Stage::Running);
         let delay = match (started, self.nodes.get_mut(&track.node)) {
             (true, Some(agent)) => {
-                let behavior = state.behavior(&pod.workload);
+                let behavior = state
+            .behaviors
+            .get(&pod.workload)
+            .unwrap_or(&self.default_behavior);
                 let d = sample(&behavior.shutdown, &mut agent.rng);
                 agent.stretch(d).min(pod.template.termination_grace_period)
             }
@@ -349,7 +365,10 @@ impl Kubelets {
                 else {
                     return;
                 };
-                let behavior = state.behavior(&pod.workload);
+                let behavior = state
+            .behaviors
+            .get(&pod.workload)
+            .unwrap_or(&self.default_behavior);
                 let d = sample(&behavior.startup, &mut agent.rng);
                 let d = agent.stretch(d);
                 track.stage = Stage::Starting;
@@ -365,17 +384,22 @@ impl Kubelets {
                 else {
                     return;
                 };
-                let behavior = state.behavior(&pod.workload);
+                let behavior = state
+            .behaviors
+            .get(&pod.workload)
+            .unwrap_or(&self.default_behavior);
                 let d = sample(&behavior.readiness, &mut agent.rng);
                 let d = agent.stretch(d);
                 let connected = agent.connected;
-                state.recorder.event(
-                    now,
-                    "Pod",
-                    pod.key(),
-                    "Started",
-                    format!("Started containers on {}", track.node),
-                );
+                if state.recorder.records("Pod", "Started") {
+                    state.recorder.event(
+                        now,
+                        "Pod",
+                        pod.key(),
+                        "Started",
+                        format!("Started containers on {}", track.node),
+                    );
+                }
                 track.stage = Stage::WaitingReady;
                 track.run_started = now;
                 let mut run = plan_run(pod, &behavior, now, now + d, &mut agent.rng);
@@ -432,7 +456,9 @@ impl Kubelets {
                 let mut connected = true;
                 if let Some(track) = self.pods.remove(&id) {
                     connected = self.connected(&track.node);
-                    if let Some(pod) = state.store.pods.get(&id) {
+                    if let Some(pod) = state.store.pods.get(&id)
+                        && state.recorder.records("Pod", "Terminated")
+                    {
                         state.recorder.event(
                             now,
                             "Pod",
@@ -477,7 +503,10 @@ impl Kubelets {
                 else {
                     return;
                 };
-                let behavior = state.behavior(&pod.workload);
+                let behavior = state
+            .behaviors
+            .get(&pod.workload)
+            .unwrap_or(&self.default_behavior);
                 let d = sample(&behavior.startup, &mut agent.rng);
                 let d = agent.stretch(d);
                 let connected = agent.connected;
@@ -530,16 +559,16 @@ impl Kubelets {
         ctx: &mut Context<'_, Event>,
     ) {
         let now = ctx.now();
-        let Some(node) = self.pods.get(&id).map(|t| t.node.clone()) else {
-            return;
-        };
-        let connected = self.connected(&node);
         let Some(track) = self.pods.get_mut(&id) else {
             return;
         };
         if !matches!(track.stage, Stage::WaitingReady | Stage::Running) {
             return;
         }
+        let connected = self
+            .nodes
+            .get(&track.node)
+            .is_some_and(|a| a.up && a.connected);
         track.cancel_all(ctx);
         let was_ready = std::mem::replace(&mut track.ready, false);
         let task = track.task.take();
@@ -551,13 +580,23 @@ impl Kubelets {
         {
             q.give_back(d);
         }
-        let key = pod.key();
-        let container = pod
-            .template
-            .containers
-            .first()
-            .map(|c| c.name.clone())
-            .unwrap_or_default();
+        // The event-log rows' object and container names, built only when a row is kept.
+        let log = |reason: &str| state.recorder.records("Pod", reason);
+        let named = log(why.reason())
+            || log("BackOff")
+            || (matches!(why, ContainerExit::Liveness | ContainerExit::Startup)
+                && (log("Unhealthy") || log("Killing")));
+        let (key, container) = if named {
+            let container = pod
+                .template
+                .containers
+                .first()
+                .map(|c| c.name.clone())
+                .unwrap_or_default();
+            (pod.key(), container)
+        } else {
+            (String::new(), String::new())
+        };
         let policy = pod.template.restart_policy;
         let ran = now.saturating_since(track.run_started).as_secs_f64();
         let c = &mut state.recorder.counters;
@@ -573,36 +612,42 @@ impl Kubelets {
             } else {
                 "Startup"
             };
-            state.recorder.event(
-                now,
-                "Pod",
-                key.clone(),
-                "Unhealthy",
-                format!("{probe} probe failed"),
-            );
-            state.recorder.event(
-                now,
-                "Pod",
-                key.clone(),
-                "Killing",
-                format!(
-                    "Container {container} failed {} probe, will be restarted",
-                    probe.to_lowercase()
-                ),
-            );
+            if state.recorder.records("Pod", "Unhealthy") {
+                state.recorder.event(
+                    now,
+                    "Pod",
+                    key.clone(),
+                    "Unhealthy",
+                    format!("{probe} probe failed"),
+                );
+            }
+            if state.recorder.records("Pod", "Killing") {
+                state.recorder.event(
+                    now,
+                    "Pod",
+                    key.clone(),
+                    "Killing",
+                    format!(
+                        "Container {container} failed {} probe, will be restarted",
+                        probe.to_lowercase()
+                    ),
+                );
+            }
         }
         let code = match why {
             ContainerExit::Completed => 0,
             ContainerExit::Error => 1,
             ContainerExit::OomKilled | ContainerExit::Liveness | ContainerExit::Startup => 137,
         };
-        state.recorder.event(
-            now,
-            "Pod",
-            key.clone(),
-            why.reason(),
-            format!("Container {container} terminated with exit code {code} after {ran:.1}s"),
-        );
+        if state.recorder.records("Pod", why.reason()) {
+            state.recorder.event(
+                now,
+                "Pod",
+                key.clone(),
+                why.reason(),
+                format!("Container {container} terminated with exit code {code} after {ran:.1}s"),
+            );
+        }
         if was_ready && connected {
             apiserver::write(ctx, state, ApiWrite::PodReady { id, ready: false });
         }
@@ -611,7 +656,7 @@ impl Kubelets {
         };
         if policy.restarts(why.failed()) {
             let at = track.backoff.restart_at(now);
-            if at > now {
+            if at > now && state.recorder.records("Pod", "BackOff") {
                 state.recorder.event(
                     now,
                     "Pod",
@@ -681,6 +726,14 @@ impl Kubelets {
                 let Some(pod) = state.store.pods.get(id) else {
                     return;
                 };
+                // Nothing to do for a pod already tracked here or already started, unless it is
+                // being deleted (checked first: it spares the node lookups below on most pod
+                // updates).
+                if pod.deletion_timestamp.is_none()
+                    && (pod.started_at.is_some() || self.pods.contains_key(id))
+                {
+                    return;
+                }
                 let Some(node) = pod.node.clone() else { return };
                 if !self.connected(&node) {
                     // A crashed or cut-off kubelet does not see the change; it resyncs when
