@@ -583,7 +583,7 @@ impl Kubelets {
         // The event-log rows' object and container names, built only when a row is kept.
         let log = |reason: &str| state.recorder.records("Pod", reason);
         let named = log(why.reason())
-            || log("BackOff")
+            || (pod.template.restart_policy.restarts(why.failed()) && log("BackOff"))
             || (matches!(why, ContainerExit::Liveness | ContainerExit::Startup)
                 && (log("Unhealthy") || log("Killing")));
         let (key, container) = if named {
