@@ -49,7 +49,8 @@ enum Stage {
 
 #[derive(Debug)]
 struct PodTrack {
-    node: String,
+    /// Slot of the node's agent in [`Kubelets::agents`].
+    node: u32,
     stage: Stage,
     /// The next lifecycle step (pull, start, ready, restart, termination).
     timer: Option<EventId>,
@@ -78,6 +79,8 @@ impl PodTrack {
 
 #[derive(Debug)]
 struct NodeAgent {
+    /// Node name.
+    name: String,
     rng: SimRng,
     /// Image -> time it is (or will be) present on the node.
     images: BTreeMap<String, SimTime>,
@@ -124,8 +127,19 @@ pub struct Kubelets {
     /// ([`crate::cluster::spec::BehaviorSpec::default_for`]), kept so that the hot paths
     /// borrow a behaviour instead of cloning one per pod step.
     default_behavior: crate::cluster::spec::BehaviorSpec,
-    nodes: BTreeMap<String, NodeAgent>,
+    /// Slot of each node's agent in `agents`, by node name.
+    nodes: BTreeMap<String, u32>,
+    /// Node agents by slot (`None`: a deleted node's slot, reused by the next node), so that a
+    /// pod's steps reach their node's agent by index instead of by name.
+    agents: Vec<Option<NodeAgent>>,
+    /// Free slots of `agents`, the last freed first.
+    free_slots: Vec<u32>,
     pods: BTreeMap<PodId, PodTrack>,
+}
+
+/// The agent in `slot`, if that slot holds one.
+fn agent_at(agents: &mut [Option<NodeAgent>], slot: u32) -> Option<&mut NodeAgent> {
+    agents.get_mut(slot as usize).and_then(Option::as_mut)
 }
 
 impl Kubelets {
@@ -135,6 +149,8 @@ impl Kubelets {
             seed,
             default_behavior: crate::cluster::spec::BehaviorSpec::default_for(""),
             nodes: BTreeMap::new(),
+            agents: Vec::new(),
+            free_slots: Vec::new(),
             pods: BTreeMap::new(),
         }
     }
@@ -151,14 +167,14 @@ impl Kubelets {
         let Some(pod) = state.store.pods.get(&id) else {
             return;
         };
-        if !self.nodes.contains_key(node) {
+        let Some(&slot) = self.nodes.get(node) else {
             return;
-        }
+        };
         let has_init = !pod.template.init_containers.is_empty();
         self.pods.insert(
             id,
             PodTrack {
-                node: node.to_string(),
+                node: slot,
                 stage: if has_init {
                     Stage::Init
                 } else {
@@ -196,7 +212,7 @@ impl Kubelets {
         let Some(track) = self.pods.get_mut(&id) else {
             return;
         };
-        let (Some(pod), Some(agent)) = (state.store.pods.get(&id), self.nodes.get_mut(&track.node))
+        let (Some(pod), Some(agent)) = (state.store.pods.get(&id), agent_at(&mut self.agents, track.node))
         else {
             return;
         };
@@ -284,7 +300,7 @@ impl Kubelets {
         let Some(track) = self.pods.get_mut(&id) else {
             return;
         };
-        let (Some(pod), Some(agent)) = (state.store.pods.get(&id), self.nodes.get_mut(&track.node))
+        let (Some(pod), Some(agent)) = (state.store.pods.get(&id), agent_at(&mut self.agents, track.node))
         else {
             return;
         };
@@ -333,7 +349,7 @@ impl Kubelets {
             return;
         };
         let started = matches!(track.stage, Stage::WaitingReady | Stage::Running);
-        let delay = match (started, self.nodes.get_mut(&track.node)) {
+        let delay = match (started, agent_at(&mut self.agents, track.node)) {
             (true, Some(agent)) => {
                 let behavior = state
             .behaviors
@@ -361,7 +377,7 @@ impl Kubelets {
                     return;
                 };
                 let (Some(pod), Some(agent)) =
-                    (state.store.pods.get(&id), self.nodes.get_mut(&track.node))
+                    (state.store.pods.get(&id), agent_at(&mut self.agents, track.node))
                 else {
                     return;
                 };
@@ -380,7 +396,7 @@ impl Kubelets {
                     return;
                 };
                 let (Some(pod), Some(agent)) =
-                    (state.store.pods.get(&id), self.nodes.get_mut(&track.node))
+                    (state.store.pods.get(&id), agent_at(&mut self.agents, track.node))
                 else {
                     return;
                 };
@@ -397,7 +413,7 @@ impl Kubelets {
                         "Pod",
                         pod.key(),
                         "Started",
-                        format!("Started containers on {}", track.node),
+                        format!("Started containers on {}", agent.name),
                     );
                 }
                 track.stage = Stage::WaitingReady;
@@ -447,15 +463,15 @@ impl Kubelets {
                 track.stage = Stage::Running;
                 track.timer = None;
                 track.ready = true;
-                let node = track.node.clone();
-                if self.connected(&node) {
+                let slot = track.node;
+                if self.connected_at(slot) {
                     apiserver::write(ctx, state, ApiWrite::PodReady { id, ready: true });
                 }
             }
             KubeletTimer::Terminated(id) => {
                 let mut connected = true;
                 if let Some(track) = self.pods.remove(&id) {
-                    connected = self.connected(&track.node);
+                    connected = self.connected_at(track.node);
                     if let Some(pod) = state.store.pods.get(&id)
                         && state.recorder.records("Pod", "Terminated")
                     {
@@ -464,7 +480,12 @@ impl Kubelets {
                             "Pod",
                             pod.key(),
                             "Terminated",
-                            format!("Containers exited on {}", track.node),
+                            format!(
+                                "Containers exited on {}",
+                                self.agents[track.node as usize]
+                                    .as_ref()
+                                    .map_or("", |a| a.name.as_str())
+                            ),
                         );
                     }
                 }
@@ -477,7 +498,7 @@ impl Kubelets {
                     return;
                 };
                 track.ready = false;
-                let node = track.node.clone();
+                let slot = track.node;
                 if let Some(pod) = state.store.pods.get(&id) {
                     state.recorder.event(
                         now,
@@ -487,7 +508,7 @@ impl Kubelets {
                         "Readiness probe failed",
                     );
                 }
-                if self.connected(&node) {
+                if self.connected_at(slot) {
                     apiserver::write(ctx, state, ApiWrite::PodReady { id, ready: false });
                 }
             }
@@ -499,7 +520,7 @@ impl Kubelets {
                     return;
                 };
                 let (Some(pod), Some(agent)) =
-                    (state.store.pods.get(&id), self.nodes.get_mut(&track.node))
+                    (state.store.pods.get(&id), agent_at(&mut self.agents, track.node))
                 else {
                     return;
                 };
@@ -566,8 +587,9 @@ impl Kubelets {
             return;
         }
         let connected = self
-            .nodes
-            .get(&track.node)
+            .agents
+            .get(track.node as usize)
+            .and_then(Option::as_ref)
             .is_some_and(|a| a.up && a.connected);
         track.cancel_all(ctx);
         let was_ready = std::mem::replace(&mut track.ready, false);
@@ -690,25 +712,40 @@ impl Kubelets {
         match (w.kind, &w.object, w.change) {
             (ObjectKind::Node, ObjectRef::Named(name), Change::Added) => {
                 let rng = stream_rng(self.seed, &format!("kubelet/{name}"));
-                self.nodes.insert(
-                    name.clone(),
-                    NodeAgent {
-                        rng,
-                        images: BTreeMap::new(),
-                        puller_free_at: SimTime::ZERO,
-                        up: true,
-                        connected: true,
-                        slow: 1.0,
-                    },
-                );
+                let agent = NodeAgent {
+                    name: name.clone(),
+                    rng,
+                    images: BTreeMap::new(),
+                    puller_free_at: SimTime::ZERO,
+                    up: true,
+                    connected: true,
+                    slow: 1.0,
+                };
+                // A node registered again under its name gets a fresh agent in its slot.
+                let slot = match self.nodes.get(name) {
+                    Some(&slot) => slot,
+                    None => {
+                        let slot = self.free_slots.pop().unwrap_or_else(|| {
+                            self.agents.push(None);
+                            (self.agents.len() - 1) as u32
+                        });
+                        self.nodes.insert(name.clone(), slot);
+                        slot
+                    }
+                };
+                self.agents[slot as usize] = Some(agent);
             }
             (ObjectKind::Node, ObjectRef::Named(name), Change::Deleted) => {
                 // The machine is gone: its containers stop with it. PodGC deletes the pods.
-                self.nodes.remove(name);
+                let Some(slot) = self.nodes.remove(name) else {
+                    return;
+                };
+                self.agents[slot as usize] = None;
+                self.free_slots.push(slot);
                 let gone: Vec<PodId> = self
                     .pods
                     .iter()
-                    .filter(|(_, t)| &t.node == name)
+                    .filter(|(_, t)| t.node == slot)
                     .map(|(id, _)| *id)
                     .collect();
                 for id in gone {
@@ -754,7 +791,23 @@ impl Kubelets {
 impl Kubelets {
     /// True if the node's kubelet is up and reaches the API server.
     fn connected(&self, node: &str) -> bool {
-        self.nodes.get(node).is_some_and(|a| a.up && a.connected)
+        self.nodes
+            .get(node)
+            .is_some_and(|&slot| self.connected_at(slot))
+    }
+
+    /// [`Kubelets::connected`] for the node whose agent is in `slot`.
+    fn connected_at(&self, slot: u32) -> bool {
+        self.agents
+            .get(slot as usize)
+            .and_then(Option::as_ref)
+            .is_some_and(|a| a.up && a.connected)
+    }
+
+    /// The agent of the node called `node`.
+    fn agent_mut(&mut self, node: &str) -> Option<&mut NodeAgent> {
+        let slot = *self.nodes.get(node)?;
+        agent_at(&mut self.agents, slot)
     }
 
     fn on_fault(&mut self, f: Fault, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
@@ -767,7 +820,10 @@ impl Kubelets {
                     Fault::Disconnect(n) => (false, n),
                     _ => return,
                 };
-                let Some(agent) = self.nodes.get_mut(&node) else {
+                let Some(&slot) = self.nodes.get(&node) else {
+                    return;
+                };
+                let Some(agent) = agent_at(&mut self.agents, slot) else {
                     return;
                 };
                 agent.connected = false;
@@ -784,7 +840,7 @@ impl Kubelets {
                     let gone: Vec<PodId> = self
                         .pods
                         .iter()
-                        .filter(|(_, t)| t.node == node)
+                        .filter(|(_, t)| t.node == slot)
                         .map(|(id, _)| *id)
                         .collect();
                     for id in gone {
@@ -795,7 +851,7 @@ impl Kubelets {
                 }
             }
             Fault::Recover(node) => {
-                let Some(agent) = self.nodes.get_mut(&node) else {
+                let Some(agent) = self.agent_mut(&node) else {
                     return;
                 };
                 if agent.up && agent.connected {
@@ -808,7 +864,7 @@ impl Kubelets {
                 self.resync(&node, crashed, state, ctx);
             }
             Fault::Slow { node, factor } => {
-                if let Some(agent) = self.nodes.get_mut(&node) {
+                if let Some(agent) = self.agent_mut(&node) {
                     agent.slow = factor;
                 }
             }
@@ -826,10 +882,11 @@ impl Kubelets {
         ctx: &mut Context<'_, Event>,
     ) {
         // Pods deleted from the API meanwhile: stop tracking (their containers are killed).
+        let slot = self.nodes.get(node).copied();
         let stale: Vec<PodId> = self
             .pods
             .iter()
-            .filter(|(id, t)| t.node == node && !state.store.pods.contains_key(id))
+            .filter(|(id, t)| Some(t.node) == slot && !state.store.pods.contains_key(id))
             .map(|(id, _)| *id)
             .collect();
         for id in stale {
