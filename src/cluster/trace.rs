@@ -587,6 +587,35 @@ mod tests {
     }
 
     #[test]
+    fn pods_of_the_same_shape_share_their_template() {
+        let mut r = TraceReplayer::new(None, "ns".into(), "w".into(), SimTime::ZERO);
+        let pod = |id: &str, cpu: i64, group: Option<&str>| TracePod {
+            id: id.into(),
+            arrival: SimTime::ZERO,
+            cpu_milli: cpu,
+            memory_bytes: 1 << 30,
+            duration: SimDuration::from_secs(5),
+            priority: 0,
+            group: group.map(str::to_string),
+        };
+        let a = r.pod_object_cached(pod("a", 500, Some("g")));
+        let b = r.pod_object_cached(pod("b", 500, Some("g")));
+        let c = r.pod_object_cached(pod("c", 500, None));
+        let d = r.pod_object_cached(pod("d", 700, Some("g")));
+        assert!(Arc::ptr_eq(&a.template, &b.template));
+        assert!(!Arc::ptr_eq(&a.template, &c.template));
+        assert!(!Arc::ptr_eq(&a.template, &d.template));
+        // The same pod as built afresh.
+        for (p, got) in [(pod("b", 500, Some("g")), &b), (pod("c", 500, None), &c)] {
+            let want = r.pod_object(&p);
+            assert_eq!(format!("{want:?}"), format!("{got:?}"));
+        }
+        assert_eq!(b.name, "b");
+        assert_eq!(b.labels.get("kubesim.dev/group").map(String::as_str), Some("g"));
+        assert_eq!(d.requests.cpu_milli, 700);
+    }
+
+    #[test]
     fn error_display_names_file_line_and_column() {
         let e = TraceError {
             file: "pods.csv".into(),
