@@ -164,12 +164,26 @@ impl Kubelets {
         state: &mut ClusterState,
         ctx: &mut Context<'_, Event>,
     ) {
-        let Some(pod) = state.store.pods.get(&id) else {
-            return;
-        };
         let Some(&slot) = self.nodes.get(node) else {
             return;
         };
+        self.start_pod_at(id, slot, state, ctx);
+    }
+
+    /// [`Kubelets::start_pod`] on the node whose agent is in `slot`.
+    fn start_pod_at(
+        &mut self,
+        id: PodId,
+        slot: u32,
+        state: &mut ClusterState,
+        ctx: &mut Context<'_, Event>,
+    ) {
+        let Some(pod) = state.store.pods.get(&id) else {
+            return;
+        };
+        if agent_at(&mut self.agents, slot).is_none() {
+            return;
+        }
         let has_init = !pod.template.init_containers.is_empty();
         self.pods.insert(
             id,
@@ -771,8 +785,11 @@ impl Kubelets {
                 {
                     return;
                 }
-                let Some(node) = pod.node.clone() else { return };
-                if !self.connected(&node) {
+                // The node's agent, looked up once.
+                let Some(&slot) = pod.node.as_deref().and_then(|n| self.nodes.get(n)) else {
+                    return;
+                };
+                if !self.connected_at(slot) {
                     // A crashed or cut-off kubelet does not see the change; it resyncs when
                     // it is back.
                     return;
@@ -780,7 +797,7 @@ impl Kubelets {
                 if pod.deletion_timestamp.is_some() {
                     self.terminate(*id, state, ctx);
                 } else if !self.pods.contains_key(id) && pod.started_at.is_none() {
-                    self.start_pod(*id, &node, state, ctx);
+                    self.start_pod_at(*id, slot, state, ctx);
                 }
             }
             _ => {}
@@ -789,14 +806,8 @@ impl Kubelets {
 }
 
 impl Kubelets {
-    /// True if the node's kubelet is up and reaches the API server.
-    fn connected(&self, node: &str) -> bool {
-        self.nodes
-            .get(node)
-            .is_some_and(|&slot| self.connected_at(slot))
-    }
-
-    /// [`Kubelets::connected`] for the node whose agent is in `slot`.
+    /// True if the kubelet of the node whose agent is in `slot` is up and reaches the API
+    /// server.
     fn connected_at(&self, slot: u32) -> bool {
         self.agents
             .get(slot as usize)

@@ -302,7 +302,7 @@ impl ClusterState {
                 n.requested = n.requested.add(&pod.requests);
                 n.non_zero_requested = n.non_zero_requested.add(&pod.non_zero_requests);
                 n.pods.insert(id);
-                pod.node = Some(node.clone());
+                pod.node = Some(node);
                 pod.scheduled_at = Some(now);
                 self.recorder.counters.pods_scheduled += 1;
                 self.recorder
@@ -323,7 +323,10 @@ impl ClusterState {
                         "Pod",
                         key,
                         "Scheduled",
-                        format!("Successfully assigned to {node}"),
+                        format!(
+                            "Successfully assigned to {}",
+                            pod.node.as_deref().unwrap_or_default()
+                        ),
                     );
                 }
                 self.notify(out, ObjectKind::Pod, r, Change::Modified);
