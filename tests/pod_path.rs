@@ -209,7 +209,13 @@ spec: [{at: 5m, crashNode: {node: p-0}}, {at: 12m, scale: {deployment: web, repl
 #[test]
 fn warnings_are_the_warning_rows_of_a_full_log() {
     let all = rows_at("all");
-    for reason in [" BackOff ", " Scheduled ", " Started ", " Error ", " Succeeded "] {
+    for reason in [
+        " BackOff ",
+        " Scheduled ",
+        " Started ",
+        " Error ",
+        " Succeeded ",
+    ] {
         assert!(
             all.iter().any(|r| r.contains(reason)),
             "the scenario must log{reason}rows"

@@ -226,8 +226,10 @@ impl Kubelets {
         let Some(track) = self.pods.get_mut(&id) else {
             return;
         };
-        let (Some(pod), Some(agent)) = (state.store.pods.get(&id), agent_at(&mut self.agents, track.node))
-        else {
+        let (Some(pod), Some(agent)) = (
+            state.store.pods.get(&id),
+            agent_at(&mut self.agents, track.node),
+        ) else {
             return;
         };
         let Some(c) = pod.template.init_containers.get(index) else {
@@ -314,8 +316,10 @@ impl Kubelets {
         let Some(track) = self.pods.get_mut(&id) else {
             return;
         };
-        let (Some(pod), Some(agent)) = (state.store.pods.get(&id), agent_at(&mut self.agents, track.node))
-        else {
+        let (Some(pod), Some(agent)) = (
+            state.store.pods.get(&id),
+            agent_at(&mut self.agents, track.node),
+        ) else {
             return;
         };
         let now = ctx.now();
@@ -366,9 +370,9 @@ impl Kubelets {
         let delay = match (started, agent_at(&mut self.agents, track.node)) {
             (true, Some(agent)) => {
                 let behavior = state
-            .behaviors
-            .get(&pod.workload)
-            .unwrap_or(&self.default_behavior);
+                    .behaviors
+                    .get(&pod.workload)
+                    .unwrap_or(&self.default_behavior);
                 let d = sample(&behavior.shutdown, &mut agent.rng);
                 agent.stretch(d).min(pod.template.termination_grace_period)
             }
@@ -390,15 +394,16 @@ impl Kubelets {
                 let Some(track) = self.pods.get_mut(&id) else {
                     return;
                 };
-                let (Some(pod), Some(agent)) =
-                    (state.store.pods.get(&id), agent_at(&mut self.agents, track.node))
-                else {
+                let (Some(pod), Some(agent)) = (
+                    state.store.pods.get(&id),
+                    agent_at(&mut self.agents, track.node),
+                ) else {
                     return;
                 };
                 let behavior = state
-            .behaviors
-            .get(&pod.workload)
-            .unwrap_or(&self.default_behavior);
+                    .behaviors
+                    .get(&pod.workload)
+                    .unwrap_or(&self.default_behavior);
                 let d = sample(&behavior.startup, &mut agent.rng);
                 let d = agent.stretch(d);
                 track.stage = Stage::Starting;
@@ -409,15 +414,16 @@ impl Kubelets {
                 let Some(track) = self.pods.get_mut(&id) else {
                     return;
                 };
-                let (Some(pod), Some(agent)) =
-                    (state.store.pods.get(&id), agent_at(&mut self.agents, track.node))
-                else {
+                let (Some(pod), Some(agent)) = (
+                    state.store.pods.get(&id),
+                    agent_at(&mut self.agents, track.node),
+                ) else {
                     return;
                 };
                 let behavior = state
-            .behaviors
-            .get(&pod.workload)
-            .unwrap_or(&self.default_behavior);
+                    .behaviors
+                    .get(&pod.workload)
+                    .unwrap_or(&self.default_behavior);
                 let d = sample(&behavior.readiness, &mut agent.rng);
                 let d = agent.stretch(d);
                 let connected = agent.connected;
@@ -533,15 +539,16 @@ impl Kubelets {
                 let Some(track) = self.pods.get_mut(&id) else {
                     return;
                 };
-                let (Some(pod), Some(agent)) =
-                    (state.store.pods.get(&id), agent_at(&mut self.agents, track.node))
-                else {
+                let (Some(pod), Some(agent)) = (
+                    state.store.pods.get(&id),
+                    agent_at(&mut self.agents, track.node),
+                ) else {
                     return;
                 };
                 let behavior = state
-            .behaviors
-            .get(&pod.workload)
-            .unwrap_or(&self.default_behavior);
+                    .behaviors
+                    .get(&pod.workload)
+                    .unwrap_or(&self.default_behavior);
                 let d = sample(&behavior.startup, &mut agent.rng);
                 let d = agent.stretch(d);
                 let connected = agent.connected;

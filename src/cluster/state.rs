@@ -819,7 +819,9 @@ impl ClusterState {
                 let r = Self::pod_ref(pod);
                 // A terminal pod no longer holds its node's resources (upstream: the scheduler
                 // cache and kubelet admission count only non-terminal pods).
-                if let ObjectRef::Pod { node: Some(node), .. } = &r
+                if let ObjectRef::Pod {
+                    node: Some(node), ..
+                } = &r
                     && let Some(n) = self.store.nodes.get_mut(&**node)
                     && n.pods.remove(&id)
                 {
@@ -827,8 +829,13 @@ impl ClusterState {
                     n.non_zero_requested = n.non_zero_requested.sub(&nz);
                 }
                 if let Some(key) = key {
-                    self.recorder
-                        .event(now, "Pod", key, phase, format!("Pod phase is now {phase}"));
+                    self.recorder.event(
+                        now,
+                        "Pod",
+                        key,
+                        phase,
+                        format!("Pod phase is now {phase}"),
+                    );
                 }
                 self.notify(out, ObjectKind::Pod, r, Change::Modified);
             }

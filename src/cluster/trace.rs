@@ -611,7 +611,10 @@ mod tests {
             assert_eq!(format!("{want:?}"), format!("{got:?}"));
         }
         assert_eq!(b.name, "b");
-        assert_eq!(b.labels.get("kubesim.dev/group").map(String::as_str), Some("g"));
+        assert_eq!(
+            b.labels.get("kubesim.dev/group").map(String::as_str),
+            Some("g")
+        );
         assert_eq!(d.requests.cpu_milli, 700);
     }
 
