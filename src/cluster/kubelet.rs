@@ -438,7 +438,7 @@ impl Kubelets {
                 }
                 track.stage = Stage::WaitingReady;
                 track.run_started = now;
-                let mut run = plan_run(pod, &behavior, now, now + d, &mut agent.rng);
+                let mut run = plan_run(pod, behavior, now, now + d, &mut agent.rng);
                 // A work-queue worker exits with code 0 when the queue is empty, not after
                 // `runTime`: it takes its first task now.
                 if state.task_queues.contains_key(&pod.workload) {
