@@ -53,13 +53,18 @@ impl ApiServer {
             let statefulset = !state.store.stateful_sets.is_empty()
                 && matches!(&w.object, crate::cluster::events::ObjectRef::Pod { owner: Some(o), .. }
                     if Wiring::statefulset_watches(w.kind, state.store.stateful_sets.contains_key(o)));
+            let owned = match &w.object {
+                crate::cluster::events::ObjectRef::Pod { owner, .. } => Some(owner.is_some()),
+                crate::cluster::events::ObjectRef::Named(_) => None,
+            };
+            let wiring = &self.wiring;
             // Every watcher gets its copy; the last one gets the event itself (one clone fewer).
-            let mut targets = self
-                .wiring
+            let mut targets = wiring
                 .watchers(w.kind)
                 .iter()
                 .copied()
-                .chain(statefulset.then_some(self.wiring.statefulset))
+                .filter(|t| owned.is_none_or(|o| wiring.pod_watch_reaches(*t, w.change, o)))
+                .chain(statefulset.then_some(wiring.statefulset))
                 .peekable();
             while let Some(target) = targets.next() {
                 if targets.peek().is_some() {
