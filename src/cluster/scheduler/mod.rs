@@ -31,6 +31,7 @@ use crate::engine::{Component, Context, SimDuration, SimRng};
 use explain::{Explanation, NodeVerdict, PluginScore};
 use fit_cache::FitCache;
 use framework::{CycleContext, Framework, Reason, Registry, Snapshot, num_feasible_nodes_to_find};
+use plugins::noderesources::{self, FitRequest, ResourcePlugin};
 use queue::SchedulingQueue;
 
 /// Name pods carry in `spec.schedulerName` for the default profile.
@@ -320,11 +321,47 @@ impl Scheduler {
             return Err(msg);
         }
         let mut processed = 0;
-        for k in 0..n_all {
-            if self.feasible.len() >= to_find {
+        // Only NodeResourcesFit filters (the common case): one loop over the nodes' resource
+        // rows, asking the plugin for its reasons only on the nodes it rejects.
+        let fit_only = match self.active_filters[..] {
+            [k] if record.is_none() => fw.filters[k]
+                .node_resources()
+                .is_some_and(|r| matches!(r, ResourcePlugin::Fit(_)))
+                .then_some(k),
+            _ => None,
+        };
+        if let Some(k) = fit_only {
+            let rows = &cx.snapshot.resources[..];
+            let request = FitRequest::new(&pod.requests);
+            // Nodes start.., then ..start, until `to_find` fit.
+            'visit: for range in [start..n_all, 0..start] {
+                for i in range {
+                    if self.feasible.len() >= to_find {
+                        break 'visit;
+                    }
+                    processed += 1;
+                    if request.fits(&rows[i]) {
+                        self.feasible.push(i);
+                        continue;
+                    }
+                    self.reasons.clear();
+                    let fits = fw.filters[k].filter(&cx, i, &mut self.reasons);
+                    debug_assert!(!fits, "FitRequest::fits agrees with Fit::filter");
+                    self.failed_nodes.push((i, k));
+                    for r in self.reasons.drain(..) {
+                        *counts.entry(r).or_insert(0) += 1;
+                    }
+                }
+            }
+        }
+        let mut i = start;
+        for _ in 0..n_all {
+            if self.feasible.len() >= to_find || fit_only.is_some() {
                 break;
             }
-            let i = (start + k) % n_all;
+            let visit = i;
+            i = if i + 1 == n_all { 0 } else { i + 1 };
+            let i = visit;
             processed += 1;
             self.reasons.clear();
             let mut ok = true;
@@ -403,11 +440,36 @@ impl Scheduler {
         let nf = self.feasible.len();
         self.totals.clear();
         self.totals.resize(nf, 0);
-        for (p, w) in fw.scores.iter_mut() {
+        // NodeResourcesFit and BalancedAllocation both enabled: scored together in one loop
+        // over the feasible nodes after the other plugins (see `add_fit_and_balanced`).
+        let mut fused = None;
+        if record.is_none() {
+            let mut fit = None;
+            let mut balanced = None;
+            for (k, (p, w)) in fw.scores.iter().enumerate() {
+                match p.node_resources() {
+                    Some(ResourcePlugin::Fit(_)) if fit.is_none() => fit = Some((k, *w)),
+                    Some(ResourcePlugin::Balanced(_)) if balanced.is_none() => {
+                        balanced = Some((k, *w))
+                    }
+                    _ => {}
+                }
+            }
+            if let (Some(f), Some(b)) = (fit, balanced)
+                && !fw.scores[f.0].0.score_skipped(&cx)
+                && !fw.scores[b.0].0.score_skipped(&cx)
+            {
+                fused = Some((f, b));
+            }
+        }
+        for (k, (p, w)) in fw.scores.iter_mut().enumerate() {
             p.pre_score(&cx, &self.feasible);
             // PreScore said Skip: every node scores 0 (kept in an explanation, which lists
             // every score plugin).
             if record.is_none() && (p.score_skipped(&cx) || p.score_uniform(&cx)) {
+                continue;
+            }
+            if fused.is_some_and(|((f, _), (b, _))| k == f || k == b) {
                 continue;
             }
             self.scores.clear();
@@ -429,6 +491,31 @@ impl Scheduler {
                             weighted: self.scores[k] * *w,
                         });
                         v.total += self.scores[k] * *w;
+                    }
+                }
+            }
+        }
+        if let Some(((f, wf), (b, wb))) = fused {
+            let (Some(ResourcePlugin::Fit(fit)), Some(ResourcePlugin::Balanced(balanced))) = (
+                fw.scores[f].0.node_resources(),
+                fw.scores[b].0.node_resources(),
+            ) else {
+                unreachable!("found above")
+            };
+            if !noderesources::add_fit_and_balanced(
+                (fit, wf),
+                (balanced, wb),
+                &cx,
+                &self.feasible,
+                &mut self.totals,
+            ) {
+                for k in [f, b] {
+                    let (p, w) = &fw.scores[k];
+                    self.scores.clear();
+                    p.score_all(&cx, &self.feasible, &mut self.scores);
+                    p.normalize(&cx, &self.feasible, &mut self.scores);
+                    for (t, s) in self.totals.iter_mut().zip(&self.scores) {
+                        *t += *s * *w;
                     }
                 }
             }
