@@ -256,6 +256,9 @@ pub struct Snapshot {
     /// Per node (aligned with `nodes`): its resource numbers packed for the filter and score
     /// loops (see [`NodeResourceRow`]).
     pub resources: Vec<NodeResourceRow>,
+    /// Image ids by the image name as a container spells it (before normalization), so
+    /// placing a pod does not normalize (and allocate) its images' names again.
+    pub raw_image_ids: BTreeMap<String, ImageId>,
 }
 
 /// Upstream `normalizedImageName`: an image without a tag gets `:latest`.
@@ -367,7 +370,14 @@ impl Snapshot {
             .iter()
             .chain(&pod.template.containers);
         for c in all {
-            let id = self.image_id(&normalized_image_name(&c.image));
+            let id = match self.raw_image_ids.get(c.image.as_str()) {
+                Some(&id) => id,
+                None => {
+                    let id = self.image_id(&normalized_image_name(&c.image));
+                    self.raw_image_ids.insert(c.image.clone(), id);
+                    id
+                }
+            };
             let images = &mut self.nodes[i].images;
             if let Err(at) = images.binary_search(&id) {
                 images.insert(at, id);

@@ -173,19 +173,25 @@ impl Scheduler {
     /// An assigned pod left `node` (deleted, or terminal: upstream's AssignedPodDelete):
     /// move the unschedulable pods its hints say may now fit (see
     /// [`SchedulingQueue::move_for_freed`]); every pod if the snapshot is being rebuilt.
+    /// `at` is the index the snapshot had placed the pod at, if it had (checked against
+    /// `node`'s name: one string comparison instead of a search of the node index).
     fn on_assigned_pod_freed(
         &mut self,
         node: &str,
+        at: Option<usize>,
         state: &ClusterState,
         ctx: &mut Context<'_, Event>,
     ) {
         let free = if self.snapshot_dirty {
             None
         } else {
-            self.snapshot.index.get(node).map(|&i| {
-                let n = &self.snapshot.nodes[i];
-                n.allocatable.sub(&n.requested)
-            })
+            let nodes = &self.snapshot.nodes;
+            at.filter(|&i| nodes.get(i).is_some_and(|n| n.name == node))
+                .or_else(|| self.snapshot.index.get(node).copied())
+                .map(|i| {
+                    let n = &self.snapshot.nodes[i];
+                    n.allocatable.sub(&n.requested)
+                })
         };
         let Some(free) = free else {
             self.on_cluster_event(state, ctx);
@@ -334,23 +340,26 @@ impl Scheduler {
             let rows = &cx.snapshot.resources[..];
             let request = FitRequest::new(&pod.requests);
             // Nodes start.., then ..start, until `to_find` fit.
-            'visit: for range in [start..n_all, 0..start] {
-                for i in range {
+            'visit: for (mut i, end) in [(start, n_all), (0, start)] {
+                while i < end {
+                    let next = request.scan(rows, i, end, to_find, &mut self.feasible);
+                    processed += next - i;
                     if self.feasible.len() >= to_find {
                         break 'visit;
                     }
-                    processed += 1;
-                    if request.fits(&rows[i]) {
-                        self.feasible.push(i);
-                        continue;
+                    if next == end {
+                        break;
                     }
+                    // Node `next` does not fit: the plugin's reasons.
+                    processed += 1;
                     self.reasons.clear();
-                    let fits = fw.filters[k].filter(&cx, i, &mut self.reasons);
+                    let fits = fw.filters[k].filter(&cx, next, &mut self.reasons);
                     debug_assert!(!fits, "FitRequest::fits agrees with Fit::filter");
-                    self.failed_nodes.push((i, k));
+                    self.failed_nodes.push((next, k));
                     for r in self.reasons.drain(..) {
                         *counts.entry(r).or_insert(0) += 1;
                     }
+                    i = next + 1;
                 }
             }
         }
@@ -521,13 +530,14 @@ impl Scheduler {
             }
         }
         // selectHost: reservoir sampling among the top totals.
+        let totals = &self.totals[..nf];
         let mut best = 0;
         let mut ties = 1u32;
         for k in 1..nf {
-            if self.totals[k] > self.totals[best] {
+            if totals[k] > totals[best] {
                 best = k;
                 ties = 1;
-            } else if self.totals[k] == self.totals[best] {
+            } else if totals[k] == totals[best] {
                 ties += 1;
                 if rng.random_range(0..ties) == 0 {
                     best = k;
@@ -760,11 +770,12 @@ impl Scheduler {
                         // room.
                         self.queue.delete(*id);
                         self.assumed.remove(id);
+                        let at = self.snapshot.placed.get(id).map(|p| p.node);
                         if !self.snapshot_dirty {
                             self.snapshot.remove_pod(*id);
                         }
                         if let Some(n) = &pod.node {
-                            self.on_assigned_pod_freed(n, state, ctx);
+                            self.on_assigned_pod_freed(n, at, state, ctx);
                         }
                         return;
                     }
@@ -789,12 +800,13 @@ impl Scheduler {
                     self.queue.delete(*id);
                     self.nominated.remove(id);
                     self.assumed.remove(id);
+                    let at = self.snapshot.placed.get(id).map(|p| p.node);
                     if !self.snapshot_dirty {
                         self.snapshot.remove_pod(*id);
                     }
                     if let Some(n) = node {
                         // AssignedPodDelete may free room for unschedulable pods.
-                        self.on_assigned_pod_freed(n, state, ctx);
+                        self.on_assigned_pod_freed(n, at, state, ctx);
                     }
                 }
             },

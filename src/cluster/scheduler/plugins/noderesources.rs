@@ -212,6 +212,32 @@ impl FitRequest {
             & (self.cpu <= row.alloc_cpu - row.req_cpu)
             & (self.mem <= row.alloc_mem - row.req_mem)
     }
+
+    /// The Filter loop over nodes `from..to` (indices into `rows`): push each node that
+    /// [`fits`](FitRequest::fits) onto `feasible`, in order, and stop at the first that does
+    /// not, or once `feasible` holds `to_find` nodes, or at `to`; returns where it stopped
+    /// (the nodes before it were visited and fit).
+    #[inline]
+    pub fn scan(
+        &self,
+        rows: &[NodeResourceRow],
+        from: usize,
+        to: usize,
+        to_find: usize,
+        feasible: &mut Vec<usize>,
+    ) -> usize {
+        let room = to_find.saturating_sub(feasible.len());
+        let end = to.min(from.saturating_add(room));
+        let mut i = from;
+        for row in &rows[from..end] {
+            if !self.fits(row) {
+                break;
+            }
+            i += 1;
+        }
+        feasible.extend(from..i);
+        i
+    }
 }
 
 /// A NodeResourcesFit or BalancedAllocation plugin seen through [`Plugin::node_resources`].
@@ -828,5 +854,22 @@ mod tests {
                 assert_eq!(req.fits(&snap.resources[i]), ok, "pod {cpu}/{mem} node {i}");
             }
         }
+        // scan: stops at the first node that does not fit (node 1: no pod slot left), at
+        // `to_find`, or at the end of the range.
+        let req = FitRequest::new(&res(500, 500));
+        let rows = &snap.resources;
+        let mut feasible = Vec::new();
+        assert_eq!(req.scan(rows, 0, 4, 10, &mut feasible), 1);
+        assert_eq!(feasible, [0]);
+        assert_eq!(
+            req.scan(rows, 2, 4, 10, &mut feasible),
+            2,
+            "node 2 has no cpu"
+        );
+        assert_eq!(req.scan(rows, 3, 4, 10, &mut feasible), 4);
+        assert_eq!(feasible, [0, 3]);
+        assert_eq!(req.scan(rows, 0, 4, 3, &mut feasible), 1);
+        assert_eq!(req.scan(rows, 0, 4, 2, &mut feasible), 0, "already full");
+        assert_eq!(feasible, [0, 3, 0]);
     }
 }
