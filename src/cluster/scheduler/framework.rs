@@ -177,7 +177,7 @@ impl Divisor {
 
     /// `n / d` for `n < 2^52` ([`Divisor::DIVIDEND_LIMIT`]; not checked).
     #[inline(always)]
-    pub fn div(self, n: u64) -> u64 {
+    pub fn divide(self, n: u64) -> u64 {
         ((u128::from(n) * u128::from(self.magic)) >> 64) as u64 >> self.shift
     }
 }

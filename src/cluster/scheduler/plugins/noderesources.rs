@@ -208,7 +208,8 @@ impl FitRequest {
     /// and for every requested resource); [`Fit::filter`] gives the reasons when it does not.
     #[inline(always)]
     pub fn fits(&self, row: &NodeResourceRow) -> bool {
-        (row.req_pods + 1 <= row.alloc_pods)
+        // `requested.pods + 1 > allocatable.pods` rejects.
+        (row.req_pods < row.alloc_pods)
             & (self.cpu <= row.alloc_cpu - row.req_cpu)
             & (self.mem <= row.alloc_mem - row.req_mem)
     }
@@ -316,11 +317,11 @@ impl Fit {
                 } else {
                     (cap - req).max(0)
                 };
-                div.div((n * MAX_NODE_SCORE) as u64) as i64
+                div.divide((n * MAX_NODE_SCORE) as u64) as i64
             };
             let s = one(row.nz_cpu + pod_cpu, row.alloc_cpu, row.div_cpu) * wc
                 + one(row.nz_mem + pod_mem, row.alloc_mem, row.div_mem) * wm;
-            return mean.div(s as u64) as i64;
+            return mean.divide(s as u64) as i64;
         }
         self.row_score_general(row, pod_cpu, pod_mem, MOST)
     }
@@ -685,7 +686,7 @@ mod tests {
         for d in divisors {
             let div = Divisor::new(d).expect("d >= 2");
             let du = d as u64;
-            let check = |n: u64| assert_eq!(div.div(n), n / du, "{n} / {d}");
+            let check = |n: u64| assert_eq!(div.divide(n), n / du, "{n} / {d}");
             for n in [
                 0,
                 1,
