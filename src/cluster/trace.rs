@@ -220,10 +220,13 @@ impl TraceStats {
             if reason.is_empty() {
                 continue;
             }
-            *self
-                .unschedulable_by_reason
-                .entry(reason.to_string())
-                .or_insert(0) += 1;
+            // Counted in place once the reason is known (no key allocated per attempt).
+            match self.unschedulable_by_reason.get_mut(reason) {
+                Some(c) => *c += 1,
+                None => {
+                    self.unschedulable_by_reason.insert(reason.to_string(), 1);
+                }
+            }
         }
     }
 

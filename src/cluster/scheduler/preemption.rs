@@ -400,14 +400,13 @@ fn message(n_all: usize, counts: &BTreeMap<&'static str, usize>) -> String {
 
 /// [`post_filter`]'s message when it can be told without visiting any node: the pod is not
 /// eligible, or no placed pod has a lower priority (SelectVictimsOnNode finds no victim
-/// anywhere). `failed` lists (node, index of the rejecting filter plugin) and
-/// `unresolvable_by_filter` says per filter index whether [`unresolvable`] holds for it.
-/// `None` when some node may have victims: run [`post_filter`].
+/// anywhere). `failed` nodes were rejected, `unres` of them by a filter plugin for which
+/// [`unresolvable`] holds. `None` when some node may have victims: run [`post_filter`].
 pub fn without_victims(
     pod: &Pod,
     nominated: Option<&str>,
-    failed: &[(usize, usize)],
-    unresolvable_by_filter: &[bool],
+    failed: usize,
+    unres: usize,
     snapshot: &Snapshot,
     store: &Store,
 ) -> Option<String> {
@@ -420,19 +419,12 @@ pub fn without_victims(
     {
         return None;
     }
-    let unres = failed
-        .iter()
-        .filter(|&&(_, k)| unresolvable_by_filter[k])
-        .count();
     let mut counts = BTreeMap::new();
     if unres > 0 {
         counts.insert("Preemption is not helpful for scheduling", unres);
     }
-    if failed.len() > unres {
-        counts.insert(
-            "No preemption victims found for incoming pod",
-            failed.len() - unres,
-        );
+    if failed > unres {
+        counts.insert("No preemption victims found for incoming pod", failed - unres);
     }
     Some(message(snapshot.nodes.len(), &counts))
 }
