@@ -66,6 +66,8 @@ pub struct Scheduler {
     /// The last cycle failed from the FitError cache: its key and start node. `failed_nodes`
     /// is then empty and stands for that entry's list ([`FitCache::fill_failed`]).
     failed_cached: Option<(fit_cache::ShapeKey, usize)>,
+    /// PostFilter's last "no victims" message.
+    no_victims: preemption::NoVictimsMessage,
     // Reused buffers (no per-node allocation per cycle).
     /// Indices of the filter plugins run this cycle (PreFilter did not say Skip).
     active_filters: Vec<usize>,
@@ -135,6 +137,7 @@ impl Scheduler {
             nominated: BTreeMap::new(),
             failed_nodes: Vec::new(),
             failed_cached: None,
+            no_victims: preemption::NoVictimsMessage::default(),
             active_filters: Vec::new(),
             feasible: Vec::new(),
             reasons: Vec::new(),
@@ -620,6 +623,7 @@ impl Scheduler {
             n_unresolvable,
             &self.snapshot,
             &state.store,
+            &mut self.no_victims,
         ) {
             return Some(m);
         }

@@ -398,10 +398,17 @@ fn message(n_all: usize, counts: &BTreeMap<&'static str, usize>) -> String {
     format!("0/{n_all} nodes are available: {}.", parts.join(", "))
 }
 
+/// The last "no victims" message of [`without_victims`], kept formatted with its node counts
+/// (all nodes, rejected unresolvably, rejected in all): failed attempts in a row mostly give
+/// the same one.
+#[derive(Debug, Default)]
+pub struct NoVictimsMessage(Option<((usize, usize, usize), String)>);
+
 /// [`post_filter`]'s message when it can be told without visiting any node: the pod is not
 /// eligible, or no placed pod has a lower priority (SelectVictimsOnNode finds no victim
 /// anywhere). `failed` nodes were rejected, `unres` of them by a filter plugin for which
-/// [`unresolvable`] holds. `None` when some node may have victims: run [`post_filter`].
+/// [`unresolvable`] holds; `memo` keeps the last message formatted. `None` when some node
+/// may have victims: run [`post_filter`].
 pub fn without_victims(
     pod: &Pod,
     nominated: Option<&str>,
@@ -409,6 +416,7 @@ pub fn without_victims(
     unres: usize,
     snapshot: &Snapshot,
     store: &Store,
+    memo: &mut NoVictimsMessage,
 ) -> Option<String> {
     if let Err(msg) = eligible(pod, nominated, snapshot, store) {
         return Some(msg);
@@ -419,6 +427,12 @@ pub fn without_victims(
     {
         return None;
     }
+    let n_all = snapshot.nodes.len();
+    if let Some((k, m)) = &memo.0
+        && *k == (n_all, unres, failed)
+    {
+        return Some(m.clone());
+    }
     let mut counts = BTreeMap::new();
     if unres > 0 {
         counts.insert("Preemption is not helpful for scheduling", unres);
@@ -426,7 +440,9 @@ pub fn without_victims(
     if failed > unres {
         counts.insert("No preemption victims found for incoming pod", failed - unres);
     }
-    Some(message(snapshot.nodes.len(), &counts))
+    let m = message(n_all, &counts);
+    memo.0 = Some(((n_all, unres, failed), m.clone()));
+    Some(m)
 }
 
 #[cfg(test)]
