@@ -134,8 +134,11 @@ impl FitCache {
             && t.node_selector.is_empty()
             && t.affinity.node_affinity.required.is_none()
             && t.node_name.is_none();
-        (plain && active.iter().all(|&k| filters[k].filter_node_local()))
-            .then_some((profile, cx.pod.requests.cpu_milli, cx.pod.requests.memory_bytes))
+        (plain && active.iter().all(|&k| filters[k].filter_node_local())).then_some((
+            profile,
+            cx.pod.requests.cpu_milli,
+            cx.pod.requests.memory_bytes,
+        ))
     }
 
     /// Bring the entry for `key` up to date with the snapshot in `cx` (re-filtering the nodes
@@ -406,7 +409,11 @@ mod tests {
                 Lookup::Unschedulable(msg) => {
                     let (wc, wf) = want.expect("a full pass fails too");
                     assert!(still_failing, "step {k}");
-                    assert_eq!(msg, crate::cluster::scheduler::fit_error(3, &wc), "step {k}");
+                    assert_eq!(
+                        msg,
+                        crate::cluster::scheduler::fit_error(3, &wc),
+                        "step {k}"
+                    );
                     cache.fill_failed(&key, start, &mut failed);
                     assert_eq!(failed, wf, "step {k}");
                     let mut by_filter = vec![0; fw.filters.len()];

@@ -438,7 +438,10 @@ pub fn without_victims(
         counts.insert("Preemption is not helpful for scheduling", unres);
     }
     if failed > unres {
-        counts.insert("No preemption victims found for incoming pod", failed - unres);
+        counts.insert(
+            "No preemption victims found for incoming pod",
+            failed - unres,
+        );
     }
     let m = message(n_all, &counts);
     memo.0 = Some(((n_all, unres, failed), m.clone()));

@@ -530,7 +530,10 @@ mod tests {
 
     fn op() -> impl proptest::strategy::Strategy<Value = Op> {
         use proptest::prelude::*;
-        let shape = prop_oneof![Just(None), (0i64..4, 0i64..4).prop_map(|(c, m)| Some((c * 500, m)))];
+        let shape = prop_oneof![
+            Just(None),
+            (0i64..4, 0i64..4).prop_map(|(c, m)| Some((c * 500, m)))
+        ];
         prop_oneof![
             (1u64..10).prop_map(Op::Add),
             Just(Op::Pop),
