@@ -382,7 +382,7 @@ mod tests {
             cache.lookup(&key, &cx, &fw.filters, &active),
             Lookup::Miss
         ));
-        cache.insert(key.clone(), &cx, &fw.filters, &active);
+        cache.insert(key, &cx, &fw.filters, &active);
         assert_eq!(cache.len(), 1);
         // Steps: (node to change, add (true) or remove a pod, pod) -> cached answer equals a
         // full pass; a node that now fits makes a miss.
