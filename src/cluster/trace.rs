@@ -201,6 +201,9 @@ pub struct TraceStats {
     pub error: Option<TraceError>,
     /// True once both sources are exhausted.
     pub exhausted: bool,
+    /// The last message [`TraceStats::record_failure`] parsed and its reasons: a pod that
+    /// fails again for the same reasons is counted without parsing the message again.
+    last_failure: Option<(String, Vec<String>)>,
 }
 
 impl TraceStats {
@@ -208,7 +211,22 @@ impl TraceStats {
     /// (`0/N nodes are available: 3 Insufficient cpu, 2 node(s) had untolerated taint ....`).
     pub fn record_failure(&mut self, message: &str) {
         self.failed_attempts += 1;
+        if let Some((last, reasons)) = &self.last_failure
+            && last == message
+        {
+            for r in reasons {
+                match self.unschedulable_by_reason.get_mut(r) {
+                    Some(c) => *c += 1,
+                    None => {
+                        self.unschedulable_by_reason.insert(r.clone(), 1);
+                    }
+                }
+            }
+            return;
+        }
+        let mut reasons = Vec::new();
         let Some((_, list)) = message.split_once(": ") else {
+            self.last_failure = Some((message.to_string(), reasons));
             return;
         };
         let list = list.trim_end_matches('.');
@@ -220,11 +238,16 @@ impl TraceStats {
             if reason.is_empty() {
                 continue;
             }
-            *self
-                .unschedulable_by_reason
-                .entry(reason.to_string())
-                .or_insert(0) += 1;
+            // Counted in place once the reason is known (no key allocated per attempt).
+            match self.unschedulable_by_reason.get_mut(reason) {
+                Some(c) => *c += 1,
+                None => {
+                    self.unschedulable_by_reason.insert(reason.to_string(), 1);
+                }
+            }
+            reasons.push(reason.to_string());
         }
+        self.last_failure = Some((message.to_string(), reasons));
     }
 
     /// A trace pod reached a terminal phase at `now`.
@@ -584,6 +607,13 @@ mod tests {
         assert_eq!(s.failed_attempts, 2);
         assert_eq!(s.unschedulable_by_reason["Insufficient cpu"], 2);
         assert_eq!(s.unschedulable_by_reason["Insufficient memory"], 1);
+        // The same message again (counted from the kept reasons), then the first one again.
+        s.record_failure("0/5 nodes are available: 5 Insufficient cpu.");
+        s.record_failure("0/5 nodes are available: 2 Insufficient memory, 3 Insufficient cpu.");
+        s.record_failure("0/5 nodes are available: 2 Insufficient memory, 3 Insufficient cpu.");
+        assert_eq!(s.failed_attempts, 5);
+        assert_eq!(s.unschedulable_by_reason["Insufficient cpu"], 5);
+        assert_eq!(s.unschedulable_by_reason["Insufficient memory"], 3);
     }
 
     #[test]

@@ -18,6 +18,13 @@
 //! in the same order). Scheduling decisions are unchanged: the cache only skips re-filtering
 //! nodes whose filter inputs are unchanged. The snapshot being rebuilt (a node added, removed
 //! or changed) clears the cache.
+//!
+//! A cached failure is cheap in O(1) of the nodes when nothing changed: the FitError message
+//! is kept formatted until a node's reasons change, and the rejected-node list (node, plugin)
+//! is not built at all; instead the entry counts the nodes each filter plugin rejected, which
+//! is all that the unschedulable plugins (QueueingHints) and PostFilter's shortcut
+//! ([`super::preemption::without_victims`]) need. Only a PostFilter dry run asks for the list
+//! ([`FitCache::fill_failed`]).
 
 use std::collections::BTreeMap;
 
@@ -27,8 +34,9 @@ use super::framework::{CycleContext, Plugin, Reason};
 /// insufficient cpu, insufficient memory).
 const MAX_REASONS: usize = 3;
 
-/// Cache key: scheduler profile, cpu millicores and memory bytes requested.
-pub type ShapeKey = (String, i64, i64);
+/// Cache key: scheduler profile (its index in name order), cpu millicores and memory bytes
+/// requested.
+pub type ShapeKey = (usize, i64, i64);
 
 /// The verdicts of one request shape.
 #[derive(Debug)]
@@ -43,6 +51,10 @@ pub struct Entry {
     reasons: Vec<[Option<Reason>; MAX_REASONS]>,
     /// Nodes per reason (the FitError counts).
     counts: BTreeMap<Reason, usize>,
+    /// Per filter plugin index: how many nodes it rejected.
+    by_filter: Vec<usize>,
+    /// The FitError message of `counts`, once formatted (dropped when `counts` change).
+    message: Option<String>,
 }
 
 /// The cache (see the module documentation).
@@ -55,8 +67,8 @@ pub struct FitCache {
 
 /// Outcome of [`FitCache::lookup`].
 pub enum Lookup<'a> {
-    /// Every node still rejects the pod: the reason counts.
-    Unschedulable(&'a BTreeMap<Reason, usize>),
+    /// Every node still rejects the pod: the FitError message (upstream `FitError.Error()`).
+    Unschedulable(&'a str),
     /// No entry, or a node may now fit: run the attempt in full.
     Miss,
 }
@@ -109,8 +121,10 @@ impl FitCache {
 
     /// The key for `cx.pod` if its attempt can be cached: the pod carries nothing the
     /// node-local filters read besides its requests (no tolerations, nodeSelector, required
-    /// node affinity or nodeName), and every active filter is node-local.
+    /// node affinity or nodeName), and every active filter is node-local. `profile` is the
+    /// index of the pod's scheduler profile.
     pub fn key(
+        profile: usize,
         cx: &CycleContext<'_>,
         filters: &[Box<dyn Plugin>],
         active: &[usize],
@@ -120,42 +134,56 @@ impl FitCache {
             && t.node_selector.is_empty()
             && t.affinity.node_affinity.required.is_none()
             && t.node_name.is_none();
-        (plain && active.iter().all(|&k| filters[k].filter_node_local())).then(|| {
-            (
-                t.scheduler_name.clone(),
-                cx.pod.requests.cpu_milli,
-                cx.pod.requests.memory_bytes,
-            )
-        })
+        (plain && active.iter().all(|&k| filters[k].filter_node_local())).then_some((
+            profile,
+            cx.pod.requests.cpu_milli,
+            cx.pod.requests.memory_bytes,
+        ))
     }
 
     /// Bring the entry for `key` up to date with the snapshot in `cx` (re-filtering the nodes
-    /// changed since it was made) and say whether every node still rejects the pod. On
-    /// [`Lookup::Unschedulable`], `failed` holds (node, rejecting filter) for every node in
-    /// visiting order from `start`, as a full pass records them.
+    /// changed since it was made) and say whether every node still rejects the pod, with the
+    /// FitError message a full pass would give. The rejected-node list of that pass is
+    /// [`FitCache::fill_failed`]; the number of nodes each filter rejected,
+    /// [`FitCache::rejected_by_filter`].
     pub fn lookup(
         &mut self,
         key: &ShapeKey,
         cx: &CycleContext<'_>,
         filters: &[Box<dyn Plugin>],
         active: &[usize],
-        start: usize,
-        failed: &mut Vec<(usize, usize)>,
     ) -> Lookup<'_> {
         if !self.refresh(key, cx, filters, active) {
             self.entries.remove(key);
             return Lookup::Miss;
         }
-        let Some(e) = self.entries.get(key) else {
+        let Some(e) = self.entries.get_mut(key) else {
             return Lookup::Miss;
         };
         let n = e.rejected_by.len();
+        let counts = &e.counts;
+        Lookup::Unschedulable(e.message.get_or_insert_with(|| super::fit_error(n, counts)))
+    }
+
+    /// Per filter plugin index, how many nodes it rejected in `key`'s entry (the last
+    /// [`FitCache::lookup`] or [`FitCache::insert`]); `None` without an entry.
+    pub fn rejected_by_filter(&self, key: &ShapeKey) -> Option<&[usize]> {
+        self.entries.get(key).map(|e| e.by_filter.as_slice())
+    }
+
+    /// Fill `failed` with (node, rejecting filter) for every node of `key`'s entry in visiting
+    /// order from `start` (node `start`, `start + 1`, ..., wrapping), as a full pass that
+    /// started there records them. Empty without an entry.
+    pub fn fill_failed(&self, key: &ShapeKey, start: usize, failed: &mut Vec<(usize, usize)>) {
         failed.clear();
-        failed.extend((0..n).map(|j| {
-            let i = (start + j) % n;
-            (i, e.rejected_by[i])
-        }));
-        Lookup::Unschedulable(&e.counts)
+        let Some(e) = self.entries.get(key) else {
+            return;
+        };
+        let n = e.rejected_by.len();
+        let start = if n == 0 { 0 } else { start % n };
+        let by = &e.rejected_by;
+        failed.extend((start..n).map(|i| (i, by[i])));
+        failed.extend((0..start).map(|i| (i, by[i])));
     }
 
     /// Re-filter the nodes of `key`'s entry changed since it was made; false if there is no
@@ -187,13 +215,18 @@ impl FitCache {
             let Some(k) = verdict.filter(|_| self.buf.len() <= MAX_REASONS) else {
                 return false;
             };
-            count(&mut e.counts, &e.reasons[i], false);
             let mut rs: [Option<Reason>; MAX_REASONS] = Default::default();
             for (slot, r) in rs.iter_mut().zip(self.buf.drain(..)) {
                 *slot = Some(r);
             }
-            count(&mut e.counts, &rs, true);
-            e.reasons[i] = rs;
+            if rs != e.reasons[i] {
+                count(&mut e.counts, &e.reasons[i], false);
+                count(&mut e.counts, &rs, true);
+                e.reasons[i] = rs;
+                e.message = None;
+            }
+            e.by_filter[e.rejected_by[i]] -= 1;
+            e.by_filter[k] += 1;
             e.rejected_by[i] = k;
         }
         e.version = s.version;
@@ -215,6 +248,8 @@ impl FitCache {
             rejected_by: Vec::with_capacity(n),
             reasons: Vec::with_capacity(n),
             counts: BTreeMap::new(),
+            by_filter: vec![0; filters.len()],
+            message: None,
         };
         for i in 0..n {
             let verdict = filter_node(filters, active, cx, i, &mut self.buf);
@@ -227,6 +262,7 @@ impl FitCache {
             }
             count(&mut e.counts, &rs, true);
             e.reasons.push(rs);
+            e.by_filter[k] += 1;
             e.rejected_by.push(k);
         }
         self.entries.insert(key, e);
@@ -340,12 +376,13 @@ mod tests {
         let active: Vec<usize> = (0..fw.filters.len())
             .filter(|&k| !fw.filters[k].filter_skipped(&cx))
             .collect();
-        let key = FitCache::key(&cx, &fw.filters, &active).expect("plain pod, node-local filters");
+        let key =
+            FitCache::key(0, &cx, &fw.filters, &active).expect("plain pod, node-local filters");
         assert!(matches!(
-            cache.lookup(&key, &cx, &fw.filters, &active, 0, &mut failed),
+            cache.lookup(&key, &cx, &fw.filters, &active),
             Lookup::Miss
         ));
-        cache.insert(key.clone(), &cx, &fw.filters, &active);
+        cache.insert(key, &cx, &fw.filters, &active);
         assert_eq!(cache.len(), 1);
         // Steps: (node to change, add (true) or remove a pod, pod) -> cached answer equals a
         // full pass; a node that now fits makes a miss.
@@ -368,12 +405,26 @@ mod tests {
             };
             let start = k % 3;
             let want = full_pass(&fw, &active, &cx, start);
-            match cache.lookup(&key, &cx, &fw.filters, &active, start, &mut failed) {
-                Lookup::Unschedulable(counts) => {
+            match cache.lookup(&key, &cx, &fw.filters, &active) {
+                Lookup::Unschedulable(msg) => {
                     let (wc, wf) = want.expect("a full pass fails too");
                     assert!(still_failing, "step {k}");
-                    assert_eq!(*counts, wc, "step {k}");
+                    assert_eq!(
+                        msg,
+                        crate::cluster::scheduler::fit_error(3, &wc),
+                        "step {k}"
+                    );
+                    cache.fill_failed(&key, start, &mut failed);
                     assert_eq!(failed, wf, "step {k}");
+                    let mut by_filter = vec![0; fw.filters.len()];
+                    for &(_, f) in &wf {
+                        by_filter[f] += 1;
+                    }
+                    assert_eq!(
+                        cache.rejected_by_filter(&key),
+                        Some(by_filter.as_slice()),
+                        "step {k}"
+                    );
                 }
                 Lookup::Miss => {
                     assert!(!still_failing && want.is_none(), "step {k}");

@@ -64,6 +64,11 @@ pub struct Scheduler {
     nominated: BTreeMap<PodId, String>,
     /// Nodes rejected in the last cycle with the index of the filter plugin that rejected them.
     failed_nodes: Vec<(usize, usize)>,
+    /// The last cycle failed from the FitError cache: its key and start node. `failed_nodes`
+    /// is then empty and stands for that entry's list ([`FitCache::fill_failed`]).
+    failed_cached: Option<(fit_cache::ShapeKey, usize)>,
+    /// PostFilter's last "no victims" message.
+    no_victims: preemption::NoVictimsMessage,
     // Reused buffers (no per-node allocation per cycle).
     /// Indices of the filter plugins run this cycle (PreFilter did not say Skip).
     active_filters: Vec<usize>,
@@ -132,6 +137,8 @@ impl Scheduler {
             explain_pod: None,
             nominated: BTreeMap::new(),
             failed_nodes: Vec::new(),
+            failed_cached: None,
+            no_victims: preemption::NoVictimsMessage::default(),
             active_filters: Vec::new(),
             feasible: Vec::new(),
             reasons: Vec::new(),
@@ -245,6 +252,12 @@ impl Scheduler {
         rng: &mut SimRng,
         record: &mut Option<Explanation>,
     ) -> Result<usize, String> {
+        self.failed_cached = None;
+        let profile = self
+            .profiles
+            .keys()
+            .position(|k| *k == pod.template.scheduler_name)
+            .unwrap_or(0);
         let fw = self
             .profiles
             .get_mut(&pod.template.scheduler_name)
@@ -305,21 +318,17 @@ impl Scheduler {
         let start = self.next_start_node_index % n_all;
         // A shape whose last attempt fit no node: re-filter only the nodes changed since.
         let cache_key = if record.is_none() {
-            FitCache::key(&cx, &fw.filters, &self.active_filters)
+            FitCache::key(profile, &cx, &fw.filters, &self.active_filters)
         } else {
             None
         };
         if let Some(key) = &cache_key
-            && let fit_cache::Lookup::Unschedulable(counts) = self.fit_cache.lookup(
-                key,
-                &cx,
-                &fw.filters,
-                &self.active_filters,
-                start,
-                &mut self.failed_nodes,
-            )
+            && let fit_cache::Lookup::Unschedulable(msg) =
+                self.fit_cache
+                    .lookup(key, &cx, &fw.filters, &self.active_filters)
         {
-            let msg = fit_error(n_all, counts);
+            let msg = msg.to_string();
+            self.failed_cached = Some((*key, start));
             self.next_start_node_index = start;
             for (p, _) in &reserved {
                 self.snapshot.remove_pod(p.id);
@@ -608,12 +617,24 @@ impl Scheduler {
                             .filters
                             .iter()
                             .position(|p| p.name() == "NodeResourcesFit");
-                        !self.failed_nodes.is_empty()
-                            && self.failed_nodes.iter().all(|&(_, k)| Some(k) == fit)
+                        match &self.failed_cached {
+                            // Every node was rejected: by Fit alone if no other plugin
+                            // rejected one.
+                            Some((key, _)) => fit.is_some_and(|f| {
+                                self.fit_cache.rejected_by_filter(key).is_some_and(|c| {
+                                    c.iter().enumerate().all(|(k, &n)| k == f || n == 0)
+                                })
+                            }),
+                            None => {
+                                !self.failed_nodes.is_empty()
+                                    && self.failed_nodes.iter().all(|&(_, k)| Some(k) == fit)
+                            }
+                        }
                     })
                     .map(|_| pod.requests);
                 if let Some(m) = self.post_filter(id, now, state, ctx) {
-                    msg = format!("{msg} preemption: {m}");
+                    msg.push_str(" preemption: ");
+                    msg.push_str(&m);
                 }
                 if let Some(r) = record.as_mut() {
                     r.message = Some(msg.clone());
@@ -622,10 +643,17 @@ impl Scheduler {
                 if is_trace_pod && state.recorder.trace.active {
                     state.recorder.trace.record_failure(&msg);
                 }
-                state
-                    .recorder
-                    .pending_reasons
-                    .insert(key.clone(), msg.clone());
+                // The pod's last reason: replaced in place when it was pending already.
+                match state.recorder.pending_reasons.get_mut(&key) {
+                    Some(m) if *m == msg => {}
+                    Some(m) => m.clone_from(&msg),
+                    None => {
+                        state
+                            .recorder
+                            .pending_reasons
+                            .insert(key.clone(), msg.clone());
+                    }
+                }
                 state
                     .recorder
                     .event(now, "Pod", key, "FailedScheduling", msg);
@@ -656,27 +684,50 @@ impl Scheduler {
         state: &mut ClusterState,
         ctx: &mut Context<'_, Event>,
     ) -> Option<String> {
-        let pod = &state.store.pods.get(&id)?.clone();
+        let pod = state.store.pods.get(&id)?;
         let fw = self.profiles.get_mut(&pod.template.scheduler_name)?;
-        if !fw.profile.preemption || self.failed_nodes.is_empty() {
+        // Nodes rejected, and how many by a plugin preemption cannot help (from the FitError
+        // cache's counts when the attempt failed from it, without listing the nodes).
+        let (n_failed, n_unresolvable) = match &self.failed_cached {
+            Some((key, _)) => {
+                let by = self.fit_cache.rejected_by_filter(key).unwrap_or(&[]);
+                let unres = by
+                    .iter()
+                    .zip(&fw.filters)
+                    .filter(|(_, p)| preemption::unresolvable(p.name()))
+                    .map(|(&n, _)| n)
+                    .sum();
+                (by.iter().sum(), unres)
+            }
+            None => {
+                let unres = self
+                    .failed_nodes
+                    .iter()
+                    .filter(|&&(_, k)| preemption::unresolvable(fw.filters[k].name()))
+                    .count();
+                (self.failed_nodes.len(), unres)
+            }
+        };
+        if !fw.profile.preemption || n_failed == 0 {
             return None;
         }
-        let offset = ctx.rng().random_range(0..self.failed_nodes.len().max(1));
+        let offset = ctx.rng().random_range(0..n_failed.max(1));
         // Not eligible, or no lower-priority pod anywhere: the answer without a dry run.
-        let unresolvable: Vec<bool> = fw
-            .filters
-            .iter()
-            .map(|p| preemption::unresolvable(p.name()))
-            .collect();
         if let Some(m) = preemption::without_victims(
             pod,
             self.nominated.get(&pod.id).map(String::as_str),
-            &self.failed_nodes,
-            &unresolvable,
+            n_failed,
+            n_unresolvable,
             &self.snapshot,
             &state.store,
+            &mut self.no_victims,
         ) {
             return Some(m);
+        }
+        let pod = &pod.clone();
+        if let Some((key, start)) = self.failed_cached.take() {
+            self.fit_cache
+                .fill_failed(&key, start, &mut self.failed_nodes);
         }
         let names: Vec<String> = fw.filters.iter().map(|p| p.name().to_string()).collect();
         let failed: Vec<(usize, &str)> = self

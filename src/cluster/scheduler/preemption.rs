@@ -398,18 +398,25 @@ fn message(n_all: usize, counts: &BTreeMap<&'static str, usize>) -> String {
     format!("0/{n_all} nodes are available: {}.", parts.join(", "))
 }
 
+/// The last "no victims" message of [`without_victims`], kept formatted with its node counts
+/// (all nodes, rejected unresolvably, rejected in all): failed attempts in a row mostly give
+/// the same one.
+#[derive(Debug, Default)]
+pub struct NoVictimsMessage(Option<((usize, usize, usize), String)>);
+
 /// [`post_filter`]'s message when it can be told without visiting any node: the pod is not
 /// eligible, or no placed pod has a lower priority (SelectVictimsOnNode finds no victim
-/// anywhere). `failed` lists (node, index of the rejecting filter plugin) and
-/// `unresolvable_by_filter` says per filter index whether [`unresolvable`] holds for it.
-/// `None` when some node may have victims: run [`post_filter`].
+/// anywhere). `failed` nodes were rejected, `unres` of them by a filter plugin for which
+/// [`unresolvable`] holds; `memo` keeps the last message formatted. `None` when some node
+/// may have victims: run [`post_filter`].
 pub fn without_victims(
     pod: &Pod,
     nominated: Option<&str>,
-    failed: &[(usize, usize)],
-    unresolvable_by_filter: &[bool],
+    failed: usize,
+    unres: usize,
     snapshot: &Snapshot,
     store: &Store,
+    memo: &mut NoVictimsMessage,
 ) -> Option<String> {
     if let Err(msg) = eligible(pod, nominated, snapshot, store) {
         return Some(msg);
@@ -420,21 +427,25 @@ pub fn without_victims(
     {
         return None;
     }
-    let unres = failed
-        .iter()
-        .filter(|&&(_, k)| unresolvable_by_filter[k])
-        .count();
+    let n_all = snapshot.nodes.len();
+    if let Some((k, m)) = &memo.0
+        && *k == (n_all, unres, failed)
+    {
+        return Some(m.clone());
+    }
     let mut counts = BTreeMap::new();
     if unres > 0 {
         counts.insert("Preemption is not helpful for scheduling", unres);
     }
-    if failed.len() > unres {
+    if failed > unres {
         counts.insert(
             "No preemption victims found for incoming pod",
-            failed.len() - unres,
+            failed - unres,
         );
     }
-    Some(message(snapshot.nodes.len(), &counts))
+    let m = message(n_all, &counts);
+    memo.0 = Some(((n_all, unres, failed), m.clone()));
+    Some(m)
 }
 
 #[cfg(test)]
