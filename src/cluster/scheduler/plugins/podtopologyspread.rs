@@ -9,12 +9,13 @@
 //! The default constraints use the selector of the pod's owning ReplicaSet (upstream
 //! `DefaultSelector` from Services, ReplicaSets and StatefulSets selecting the pod).
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
 
 use crate::cluster::objects::Pod;
 use crate::cluster::scheduler::framework::{
     CycleContext, LABEL_HOSTNAME, MAX_NODE_SCORE, Plugin, Reason, Snapshot,
 };
+use crate::cluster::scheduler::topology::NO_DOMAIN;
 use crate::cluster::spec::{
     LabelSelector, NodeInclusionPolicy, SelectorOperator, TopologySpreadConstraint,
     UnsatisfiableConstraintAction,
@@ -42,14 +43,38 @@ pub fn system_default_constraints() -> Vec<TopologySpreadConstraint> {
 /// A constraint resolved for one cycle.
 #[derive(Clone, Debug)]
 struct Resolved {
-    key: String,
+    /// The topology key is `kubernetes.io/hostname` (upstream counts those per node in Score).
+    hostname: bool,
     max_skew: i64,
     min_domains: i64,
     self_match: i64,
+    /// Index into the snapshot's `selectors`.
     sel: usize,
+    /// Index into that selector's `per_domain`.
     dom: usize,
+    /// Index into the snapshot's `topologies` (the key's domains).
+    topo: usize,
     affinity_policy: NodeInclusionPolicy,
     taints_policy: NodeInclusionPolicy,
+}
+
+/// Filter state of one DoNotSchedule constraint (upstream `preFilterState`): matching pods per
+/// domain id of the eligible nodes (`None` for a domain no eligible node is in), the number of
+/// such domains, and the minimum count over them.
+#[derive(Clone, Debug, Default)]
+struct HardCounts {
+    counts: Vec<Option<i64>>,
+    domains: i64,
+    min: i64,
+}
+
+/// Score state of one ScheduleAnyway constraint (upstream `preScoreState`): matching pods per
+/// domain id (0 for domains of no considered feasible node; unused for hostname), and the
+/// topologyNormalizingWeight.
+#[derive(Clone, Debug, Default)]
+struct SoftCounts {
+    counts: Vec<i64>,
+    weight: f64,
 }
 
 /// The PodTopologySpread plugin.
@@ -58,11 +83,17 @@ pub struct PodTopologySpread {
     defaults: Vec<TopologySpreadConstraint>,
     hard: Vec<Resolved>,
     soft: Vec<Resolved>,
-    /// Filter state: per hard constraint, matching pods per eligible domain and the minimum.
-    hard_counts: Vec<(BTreeMap<String, i64>, i64)>,
-    /// Score state: per soft constraint, counts per domain of the feasible nodes, and weight.
-    soft_counts: Vec<(BTreeMap<String, i64>, f64)>,
+    /// Filter state, aligned with `hard`.
+    hard_counts: Vec<HardCounts>,
+    /// Score state, aligned with `soft`.
+    soft_counts: Vec<SoftCounts>,
     require_all: bool,
+    /// Per node, for this cycle: the pod's node affinity / selector matches it (filled only
+    /// when a constraint honours node affinity and the pod has any).
+    affinity_ok: Vec<bool>,
+    /// Per node, for this cycle: the pod tolerates its NoSchedule / NoExecute taints (filled
+    /// only when a constraint honours taints and some node has taints).
+    taints_ok: Vec<bool>,
 }
 
 impl PodTopologySpread {
@@ -75,33 +106,91 @@ impl PodTopologySpread {
             hard_counts: Vec::new(),
             soft_counts: Vec::new(),
             require_all: true,
+            affinity_ok: Vec::new(),
+            taints_ok: Vec::new(),
         }
     }
 
-    fn eligible(&self, c: &Resolved, pod: &Pod, s: &Snapshot, n: usize) -> bool {
-        let node = &s.nodes[n];
-        if c.affinity_policy == NodeInclusionPolicy::Honor && !required_matches(pod, node) {
-            return false;
-        }
-        if c.taints_policy == NodeInclusionPolicy::Honor
-            && node.taints.iter().any(|t| {
-                matches!(
-                    t.effect,
-                    crate::cluster::spec::TaintEffect::NoSchedule
-                        | crate::cluster::spec::TaintEffect::NoExecute
-                ) && !pod.template.tolerations.iter().any(|tol| tolerates(tol, t))
-            })
+    /// Fill `affinity_ok` / `taints_ok` for the `constraints` about to be evaluated (upstream
+    /// `MatchNodeInclusionPolicies`), each once per node rather than per node per constraint.
+    fn fill_eligibility(&mut self, cx: &CycleContext<'_>, hard: bool) {
+        let s = cx.snapshot;
+        let pod = cx.pod;
+        let list = if hard { &self.hard } else { &self.soft };
+        let has_affinity = !pod.template.node_selector.is_empty()
+            || pod.template.affinity.node_affinity.required.is_some();
+        self.affinity_ok.clear();
+        if has_affinity
+            && list
+                .iter()
+                .any(|c| c.affinity_policy == NodeInclusionPolicy::Honor)
         {
-            return false;
+            self.affinity_ok
+                .extend(s.nodes.iter().map(|n| required_matches(pod, n)));
         }
-        true
+        self.taints_ok.clear();
+        if s.tainted_nodes > 0
+            && list
+                .iter()
+                .any(|c| c.taints_policy == NodeInclusionPolicy::Honor)
+        {
+            self.taints_ok.extend(s.nodes.iter().map(|n| {
+                !n.taints.iter().any(|t| {
+                    matches!(
+                        t.effect,
+                        crate::cluster::spec::TaintEffect::NoSchedule
+                            | crate::cluster::spec::TaintEffect::NoExecute
+                    ) && !pod.template.tolerations.iter().any(|tol| tolerates(tol, t))
+                })
+            }));
+        }
+    }
+
+    /// Node `n` counts for constraint `c` (its node inclusion policies), after
+    /// [`PodTopologySpread::fill_eligibility`].
+    fn eligible(&self, c: &Resolved, n: usize) -> bool {
+        let affinity = c.affinity_policy == NodeInclusionPolicy::Ignore
+            || self.affinity_ok.is_empty()
+            || self.affinity_ok[n];
+        let taints = c.taints_policy == NodeInclusionPolicy::Ignore
+            || self.taints_ok.is_empty()
+            || self.taints_ok[n];
+        affinity && taints
+    }
+
+    /// Resolve constraint `c` with selector `sel` for `pod`, creating its counts.
+    fn resolve(
+        c: &TopologySpreadConstraint,
+        sel: &LabelSelector,
+        pod: &Pod,
+        s: &mut Snapshot,
+    ) -> Resolved {
+        let si = s.selector_counts(&pod.namespace, sel);
+        let di = s.domain_counts(si, &c.topology_key);
+        Resolved {
+            hostname: c.topology_key == LABEL_HOSTNAME,
+            max_skew: i64::from(c.max_skew),
+            min_domains: i64::from(c.min_domains.unwrap_or(1)),
+            self_match: i64::from(sel.matches(&pod.labels)),
+            sel: si,
+            dom: di,
+            topo: s.selectors[si].per_domain[di].0,
+            affinity_policy: c.node_affinity_policy,
+            taints_policy: c.node_taints_policy,
+        }
     }
 }
 
-/// The selector of a constraint with `matchLabelKeys` merged in, or the owner's selector for
-/// default constraints.
-fn constraint_selector(c: &TopologySpreadConstraint, pod: &Pod) -> Option<LabelSelector> {
-    let mut sel = c.label_selector.clone()?;
+/// The selector of a constraint with `matchLabelKeys` merged in (`None` without a selector).
+fn constraint_selector<'c>(
+    c: &'c TopologySpreadConstraint,
+    pod: &Pod,
+) -> Option<Cow<'c, LabelSelector>> {
+    let base = c.label_selector.as_ref()?;
+    if c.match_label_keys.is_empty() {
+        return Some(Cow::Borrowed(base));
+    }
+    let mut sel = base.clone();
     for k in &c.match_label_keys {
         if let Some(v) = pod.labels.get(k) {
             sel.match_expressions
@@ -112,7 +201,7 @@ fn constraint_selector(c: &TopologySpreadConstraint, pod: &Pod) -> Option<LabelS
                 });
         }
     }
-    Some(sel)
+    Some(Cow::Owned(sel))
 }
 
 impl Plugin for PodTopologySpread {
@@ -132,11 +221,17 @@ impl Plugin for PodTopologySpread {
     }
 
     fn prepare(&mut self, pod: &Pod, s: &mut Snapshot, store: &Store) {
-        self.hard.clear();
-        self.soft.clear();
+        let mut hard = std::mem::take(&mut self.hard);
+        let mut soft = std::mem::take(&mut self.soft);
+        hard.clear();
+        soft.clear();
+        let mut push = |c: &TopologySpreadConstraint, r: Resolved| match c.when_unsatisfiable {
+            UnsatisfiableConstraintAction::DoNotSchedule => hard.push(r),
+            UnsatisfiableConstraintAction::ScheduleAnyway => soft.push(r),
+        };
         let explicit = &pod.template.topology_spread_constraints;
         self.require_all = !explicit.is_empty();
-        let list: Vec<(TopologySpreadConstraint, LabelSelector)> = if explicit.is_empty() {
+        if explicit.is_empty() {
             // Default constraints: the owner's selector (ReplicaSet). A pod without an owner
             // selector gets none (upstream: empty selector -> no default constraints).
             let owner_sel = pod
@@ -144,85 +239,84 @@ impl Plugin for PodTopologySpread {
                 .as_ref()
                 .filter(|o| o.kind == "ReplicaSet")
                 .and_then(|o| store.replica_sets.get(&o.key))
-                .map(|rs| rs.selector.clone());
-            match owner_sel {
-                Some(sel) if !sel.match_labels.is_empty() || !sel.match_expressions.is_empty() => {
-                    self.defaults
-                        .iter()
-                        .map(|c| (c.clone(), sel.clone()))
-                        .collect()
+                .map(|rs| &rs.selector);
+            if let Some(sel) = owner_sel
+                && (!sel.match_labels.is_empty() || !sel.match_expressions.is_empty())
+            {
+                for c in &self.defaults {
+                    push(c, Self::resolve(c, sel, pod, s));
                 }
-                _ => Vec::new(),
             }
         } else {
-            explicit
-                .iter()
-                .filter_map(|c| constraint_selector(c, pod).map(|s| (c.clone(), s)))
-                .collect()
-        };
-        for (c, sel) in list {
-            let si = s.selector_counts(&pod.namespace, &sel);
-            let di = s.domain_counts(si, &c.topology_key);
-            let r = Resolved {
-                key: c.topology_key.clone(),
-                max_skew: i64::from(c.max_skew),
-                min_domains: i64::from(c.min_domains.unwrap_or(1)),
-                self_match: i64::from(sel.matches(&pod.labels)),
-                sel: si,
-                dom: di,
-                affinity_policy: c.node_affinity_policy,
-                taints_policy: c.node_taints_policy,
-            };
-            match c.when_unsatisfiable {
-                UnsatisfiableConstraintAction::DoNotSchedule => self.hard.push(r),
-                UnsatisfiableConstraintAction::ScheduleAnyway => self.soft.push(r),
+            for c in explicit {
+                if let Some(sel) = constraint_selector(c, pod) {
+                    push(c, Self::resolve(c, &sel, pod, s));
+                }
             }
         }
+        self.hard = hard;
+        self.soft = soft;
     }
 
     fn pre_filter(&mut self, cx: &CycleContext<'_>) -> Result<(), Reason> {
         self.hard_counts.clear();
+        if self.hard.is_empty() {
+            return Ok(());
+        }
         let s = cx.snapshot;
         let fast = cx.pod.template.node_selector.is_empty()
             && cx.pod.template.affinity.node_affinity.required.is_none();
+        self.fill_eligibility(cx, true);
+        let mut states = std::mem::take(&mut self.hard_counts);
         for c in &self.hard {
             let sc = &s.selectors[c.sel];
-            let mut m: BTreeMap<String, i64> = BTreeMap::new();
+            let topo = &s.topologies[c.topo];
+            let mut m: Vec<Option<i64>> = vec![None; topo.len()];
             let all_taints_ignored = c.taints_policy == NodeInclusionPolicy::Ignore;
-            if fast && all_taints_ignored && c.key != LABEL_HOSTNAME && self.hard.len() == 1 {
-                m = sc.per_domain[c.dom].1.clone();
+            if fast && all_taints_ignored && !c.hostname && self.hard.len() == 1 {
+                for (slot, &n) in m.iter_mut().zip(&sc.per_domain[c.dom].1) {
+                    *slot = Some(n);
+                }
             } else {
-                for (i, n) in s.nodes.iter().enumerate() {
+                for (i, &d) in topo.node_domain.iter().enumerate() {
                     // Nodes lacking any constraint key are left out (nodeLabelsMatchSpreadConstraints).
-                    if !self.hard.iter().all(|h| n.labels.contains_key(&h.key))
-                        || !self.eligible(c, cx.pod, s, i)
+                    if !self
+                        .hard
+                        .iter()
+                        .all(|h| s.topologies[h.topo].node_domain[i] != NO_DOMAIN)
+                        || !self.eligible(c, i)
                     {
                         continue;
                     }
-                    let v = &n.labels[&c.key];
-                    *m.entry(v.clone()).or_insert(0) += i64::from(sc.per_node[i]);
+                    *m[d as usize].get_or_insert(0) += i64::from(sc.per_node[i]);
                 }
             }
-            let min = m.values().copied().min().unwrap_or(0);
-            self.hard_counts.push((m, min));
+            let domains = m.iter().flatten().count() as i64;
+            let min = m.iter().flatten().copied().min().unwrap_or(0);
+            states.push(HardCounts {
+                counts: m,
+                domains,
+                min,
+            });
         }
+        self.hard_counts = states;
         Ok(())
     }
 
     fn filter(&self, cx: &CycleContext<'_>, node: usize, reasons: &mut Vec<Reason>) -> bool {
-        let n = &cx.snapshot.nodes[node];
-        for (c, (m, min)) in self.hard.iter().zip(&self.hard_counts) {
-            let Some(v) = n.labels.get(&c.key) else {
+        let s = cx.snapshot;
+        for (c, h) in self.hard.iter().zip(&self.hard_counts) {
+            let Some(d) = s.topologies[c.topo].domain(node) else {
                 reasons.push(Reason::Borrowed(
                     "node(s) didn't match pod topology spread constraints (missing required label)",
                 ));
                 return false;
             };
-            let mut min_match = *min;
-            if (m.len() as i64) < c.min_domains {
+            let mut min_match = h.min;
+            if h.domains < c.min_domains {
                 min_match = 0;
             }
-            let match_num = m.get(v).copied().unwrap_or(0);
+            let match_num = h.counts[d as usize].unwrap_or(0);
             if match_num + c.self_match - min_match > c.max_skew {
                 reasons.push(Reason::Borrowed(
                     "node(s) didn't match pod topology spread constraints",
@@ -235,80 +329,108 @@ impl Plugin for PodTopologySpread {
 
     fn pre_score(&mut self, cx: &CycleContext<'_>, feasible: &[usize]) {
         self.soft_counts.clear();
+        if self.soft.is_empty() {
+            return;
+        }
         let s = cx.snapshot;
         let fast = cx.pod.template.node_selector.is_empty()
             && cx.pod.template.affinity.node_affinity.required.is_none();
+        self.fill_eligibility(cx, false);
+        let soft = &self.soft;
+        let require_all = self.require_all;
+        // Nodes without every constraint's key are ignored when the pod's own constraints
+        // are used (upstream `requireAllTopologies`).
         let ignored = |i: usize| {
-            self.require_all
-                && !self
-                    .soft
+            require_all
+                && soft
                     .iter()
-                    .all(|c| s.nodes[i].labels.contains_key(&c.key))
+                    .any(|c| s.topologies[c.topo].node_domain[i] == NO_DOMAIN)
         };
         let considered = feasible.iter().filter(|&&i| !ignored(i)).count();
-        for c in &self.soft {
-            let mut m: BTreeMap<String, i64> = BTreeMap::new();
-            let size = if c.key == LABEL_HOSTNAME {
+        let mut states = std::mem::take(&mut self.soft_counts);
+        let mut present: Vec<bool> = Vec::new();
+        for c in soft {
+            let mut counts: Vec<i64> = Vec::new();
+            let size = if c.hostname {
                 considered
             } else {
+                let topo = &s.topologies[c.topo];
+                present.clear();
+                present.resize(topo.len(), false);
+                counts.resize(topo.len(), 0);
+                let mut size = 0;
                 for &i in feasible {
                     if ignored(i) {
                         continue;
                     }
-                    if let Some(v) = s.nodes[i].labels.get(&c.key)
-                        && !m.contains_key(v)
-                    {
-                        m.insert(v.clone(), 0);
+                    let d = topo.node_domain[i];
+                    if d != NO_DOMAIN && !present[d as usize] {
+                        present[d as usize] = true;
+                        size += 1;
                     }
                 }
                 let sc = &s.selectors[c.sel];
-                let keys_ok = self
-                    .soft
-                    .iter()
-                    .all(|o| o.key == c.key || o.key == LABEL_HOSTNAME);
+                let keys_ok = soft.iter().all(|o| o.topo == c.topo || o.hostname);
                 if fast && c.taints_policy == NodeInclusionPolicy::Ignore && keys_ok {
-                    for (v, cnt) in m.iter_mut() {
-                        *cnt = sc.per_domain[c.dom].1.get(v).copied().unwrap_or(0);
+                    for ((cnt, &p), &n) in
+                        counts.iter_mut().zip(&present).zip(&sc.per_domain[c.dom].1)
+                    {
+                        if p {
+                            *cnt = n;
+                        }
                     }
                 } else {
-                    for (i, n) in s.nodes.iter().enumerate() {
-                        if ignored(i) || !self.eligible(c, cx.pod, s, i) {
+                    for (i, &d) in topo.node_domain.iter().enumerate() {
+                        if d == NO_DOMAIN
+                            || !present[d as usize]
+                            || ignored(i)
+                            || !self.eligible(c, i)
+                        {
                             continue;
                         }
-                        if let Some(v) = n.labels.get(&c.key)
-                            && let Some(cnt) = m.get_mut(v)
-                        {
-                            *cnt += i64::from(sc.per_node[i]);
-                        }
+                        counts[d as usize] += i64::from(sc.per_node[i]);
                     }
                 }
-                m.len()
+                size
             };
             // topologyNormalizingWeight: log(size + 2).
-            self.soft_counts.push((m, ((size + 2) as f64).ln()));
+            states.push(SoftCounts {
+                counts,
+                weight: ((size + 2) as f64).ln(),
+            });
         }
+        self.soft_counts = states;
     }
 
     fn score(&self, cx: &CycleContext<'_>, node: usize) -> i64 {
         let s = cx.snapshot;
-        let n = &s.nodes[node];
-        if self.require_all && !self.soft.iter().all(|c| n.labels.contains_key(&c.key)) {
+        if self.require_all
+            && self
+                .soft
+                .iter()
+                .any(|c| s.topologies[c.topo].node_domain[node] == NO_DOMAIN)
+        {
             return -1; // ignored node, zeroed by normalize
         }
         let mut score = 0f64;
-        for (c, (m, w)) in self.soft.iter().zip(&self.soft_counts) {
-            let Some(v) = n.labels.get(&c.key) else {
+        for (c, st) in self.soft.iter().zip(&self.soft_counts) {
+            let d = s.topologies[c.topo].node_domain[node];
+            if d == NO_DOMAIN {
                 continue;
-            };
-            let cnt = if c.key == LABEL_HOSTNAME {
+            }
+            let cnt = if c.hostname {
                 i64::from(s.selectors[c.sel].per_node[node])
             } else {
-                m.get(v).copied().unwrap_or(0)
+                st.counts[d as usize]
             };
             // scoreForCount
-            score += cnt as f64 * w + (c.max_skew - 1) as f64;
+            score += cnt as f64 * st.weight + (c.max_skew - 1) as f64;
         }
         score.round() as i64
+    }
+
+    fn score_all(&self, cx: &CycleContext<'_>, feasible: &[usize], out: &mut Vec<i64>) {
+        out.extend(feasible.iter().map(|&i| self.score(cx, i)));
     }
 
     fn normalize(&self, _cx: &CycleContext<'_>, _f: &[usize], scores: &mut [i64]) {
@@ -352,18 +474,19 @@ mod tests {
         let p = PodTopologySpread::new(None);
         let mut p = p;
         p.soft.push(Resolved {
-            key: LABEL_HOSTNAME.into(),
+            hostname: true,
             max_skew: 1,
             min_domains: 1,
             self_match: 1,
             sel: 0,
             dom: 0,
+            topo: 0,
             affinity_policy: NodeInclusionPolicy::Honor,
             taints_policy: NodeInclusionPolicy::Ignore,
         });
         let mut s = raw.clone();
         let snap = Snapshot::default();
-        let pods = BTreeMap::new();
+        let pods = std::collections::BTreeMap::new();
         let pod = crate::cluster::scheduler::tests_support::pod();
         let cx = CycleContext {
             pod: &pod,
