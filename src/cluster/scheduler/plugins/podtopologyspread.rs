@@ -15,7 +15,7 @@ use crate::cluster::objects::Pod;
 use crate::cluster::scheduler::framework::{
     CycleContext, LABEL_HOSTNAME, MAX_NODE_SCORE, Plugin, Reason, Snapshot,
 };
-use crate::cluster::scheduler::topology::NO_DOMAIN;
+use crate::cluster::scheduler::topology::{DomainId, NO_DOMAIN};
 use crate::cluster::spec::{
     LabelSelector, NodeInclusionPolicy, SelectorOperator, TopologySpreadConstraint,
     UnsatisfiableConstraintAction,
@@ -158,20 +158,20 @@ impl PodTopologySpread {
         affinity && taints
     }
 
-    /// Resolve constraint `c` with selector `sel` for `pod`, creating its counts.
+    /// Resolve constraint `c` whose (namespace, selector) counts are `selectors[si]` and whose
+    /// selector matches the pod itself if `self_match`, creating its domain counts.
     fn resolve(
         c: &TopologySpreadConstraint,
-        sel: &LabelSelector,
-        pod: &Pod,
+        si: usize,
+        self_match: bool,
         s: &mut Snapshot,
     ) -> Resolved {
-        let si = s.selector_counts(&pod.namespace, sel);
         let di = s.domain_counts(si, &c.topology_key);
         Resolved {
             hostname: c.topology_key == LABEL_HOSTNAME,
             max_skew: i64::from(c.max_skew),
             min_domains: i64::from(c.min_domains.unwrap_or(1)),
-            self_match: i64::from(sel.matches(&pod.labels)),
+            self_match: i64::from(self_match),
             sel: si,
             dom: di,
             topo: s.selectors[si].per_domain[di].0,
@@ -243,14 +243,18 @@ impl Plugin for PodTopologySpread {
             if let Some(sel) = owner_sel
                 && (!sel.match_labels.is_empty() || !sel.match_expressions.is_empty())
             {
+                // One selector for every default constraint: count and match it once.
+                let si = s.selector_counts(&pod.namespace, sel);
+                let self_match = sel.matches(&pod.labels);
                 for c in &self.defaults {
-                    push(c, Self::resolve(c, sel, pod, s));
+                    push(c, Self::resolve(c, si, self_match, s));
                 }
             }
         } else {
             for c in explicit {
                 if let Some(sel) = constraint_selector(c, pod) {
-                    push(c, Self::resolve(c, &sel, pod, s));
+                    let si = s.selector_counts(&pod.namespace, &sel);
+                    push(c, Self::resolve(c, si, sel.matches(&pod.labels), s));
                 }
             }
         }
@@ -403,34 +407,56 @@ impl Plugin for PodTopologySpread {
     }
 
     fn score(&self, cx: &CycleContext<'_>, node: usize) -> i64 {
-        let s = cx.snapshot;
-        if self.require_all
-            && self
-                .soft
-                .iter()
-                .any(|c| s.topologies[c.topo].node_domain[node] == NO_DOMAIN)
-        {
-            return -1; // ignored node, zeroed by normalize
-        }
-        let mut score = 0f64;
-        for (c, st) in self.soft.iter().zip(&self.soft_counts) {
-            let d = s.topologies[c.topo].node_domain[node];
-            if d == NO_DOMAIN {
-                continue;
-            }
-            let cnt = if c.hostname {
-                i64::from(s.selectors[c.sel].per_node[node])
-            } else {
-                st.counts[d as usize]
-            };
-            // scoreForCount
-            score += cnt as f64 * st.weight + (c.max_skew - 1) as f64;
-        }
-        score.round() as i64
+        let mut out = Vec::with_capacity(1);
+        self.score_all(cx, &[node], &mut out);
+        out[0]
     }
 
+    /// Upstream `Score` per feasible node: an ignored node scores -1 (zeroed by normalize);
+    /// else the rounded sum of `scoreForCount` over the constraints whose key the node has,
+    /// with the node's own matching pods for hostname and its domain's count otherwise.
     fn score_all(&self, cx: &CycleContext<'_>, feasible: &[usize], out: &mut Vec<i64>) {
-        out.extend(feasible.iter().map(|&i| self.score(cx, i)));
+        let s = cx.snapshot;
+        /// One constraint's inputs, looked up once per cycle.
+        struct Term<'a> {
+            node_domain: &'a [DomainId],
+            /// Per-node counts (hostname), else per-domain counts in `counts`.
+            per_node: Option<&'a [u32]>,
+            counts: &'a [i64],
+            weight: f64,
+            skew: f64,
+        }
+        let terms: Vec<Term<'_>> = self
+            .soft
+            .iter()
+            .zip(&self.soft_counts)
+            .map(|(c, st)| Term {
+                node_domain: &s.topologies[c.topo].node_domain,
+                per_node: c.hostname.then(|| &s.selectors[c.sel].per_node[..]),
+                counts: &st.counts,
+                weight: st.weight,
+                skew: (c.max_skew - 1) as f64,
+            })
+            .collect();
+        out.extend(feasible.iter().map(|&i| {
+            if self.require_all && terms.iter().any(|t| t.node_domain[i] == NO_DOMAIN) {
+                return -1; // ignored node, zeroed by normalize
+            }
+            let mut score = 0f64;
+            for t in &terms {
+                let d = t.node_domain[i];
+                if d == NO_DOMAIN {
+                    continue;
+                }
+                let cnt = match t.per_node {
+                    Some(p) => i64::from(p[i]),
+                    None => t.counts[d as usize],
+                };
+                // scoreForCount: cnt * weight + (maxSkew - 1).
+                score += cnt as f64 * t.weight + t.skew;
+            }
+            round_half_away(score)
+        }));
     }
 
     fn normalize(&self, _cx: &CycleContext<'_>, _f: &[usize], scores: &mut [i64]) {
@@ -459,9 +485,59 @@ impl Plugin for PodTopologySpread {
     }
 }
 
+/// `x.round() as i64` (Go's `math.Round`: half away from zero) without the libm call: the
+/// fraction `x - trunc(x)` is exact below 2^52, so comparing it with 0.5 rounds alike.
+#[inline]
+fn round_half_away(x: f64) -> i64 {
+    const EXACT: f64 = 4_503_599_627_370_496.0; // 2^52
+    if !(x.abs() < EXACT) {
+        return x.round() as i64;
+    }
+    let t = x as i64;
+    let frac = x - t as f64;
+    if frac >= 0.5 {
+        t + 1
+    } else if frac <= -0.5 {
+        t - 1
+    } else {
+        t
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn round_half_away_matches_f64_round() {
+        let w = (5002f64).ln();
+        let mut xs = vec![
+            0.0,
+            0.49999999999999994,
+            0.5,
+            1.5,
+            2.5,
+            -0.5,
+            -1.5,
+            -2.4,
+            2.4999,
+            1e15 + 0.5,
+            4.6e15,
+            1e300,
+            -1e300,
+            f64::NAN,
+            f64::INFINITY,
+        ];
+        for c in 0..2000 {
+            xs.push(c as f64 * w + 2.0);
+            xs.push(c as f64 * (5f64).ln() + 4.0 + c as f64 * w);
+            xs.push(c as f64 / 8.0);
+            xs.push(-(c as f64) / 8.0);
+        }
+        for x in xs {
+            assert_eq!(round_half_away(x), x.round() as i64, "{x}");
+        }
+    }
 
     #[test]
     fn normalize_formula() {
