@@ -572,4 +572,491 @@ mod tests {
         p.normalize(&cx, &[], &mut s);
         assert_eq!(s, vec![100, 60, 20, 0]);
     }
+
+    // ---- Table tests from upstream `scoring_test.go` `TestPodTopologySpreadScore` and
+    // `filtering_test.go`, run through the snapshot's incremental counts. ----
+
+    use crate::cluster::objects::PodId;
+    use crate::cluster::scheduler::framework::NodeInfo;
+    use crate::cluster::spec::{LabelSelectorRequirement, Labels, Resources};
+    use std::collections::BTreeSet;
+    use std::sync::Arc;
+
+    type Kv<'a> = &'a [(&'a str, &'a str)];
+
+    fn labels(kv: Kv<'_>) -> Labels {
+        kv.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn exists(key: &str) -> LabelSelector {
+        LabelSelector {
+            match_labels: Labels::new(),
+            match_expressions: vec![LabelSelectorRequirement {
+                key: key.into(),
+                operator: SelectorOperator::Exists,
+                values: Vec::new(),
+            }],
+        }
+    }
+
+    fn constraint(
+        skew: i32,
+        key: &str,
+        action: UnsatisfiableConstraintAction,
+        sel: LabelSelector,
+    ) -> TopologySpreadConstraint {
+        TopologySpreadConstraint {
+            max_skew: skew,
+            topology_key: key.into(),
+            when_unsatisfiable: action,
+            label_selector: Some(sel),
+            min_domains: None,
+            match_label_keys: Vec::new(),
+            node_affinity_policy: NodeInclusionPolicy::Honor,
+            node_taints_policy: NodeInclusionPolicy::Ignore,
+        }
+    }
+
+    fn soft(skew: i32, key: &str, sel: &str) -> TopologySpreadConstraint {
+        constraint(
+            skew,
+            key,
+            UnsatisfiableConstraintAction::ScheduleAnyway,
+            exists(sel),
+        )
+    }
+
+    fn hard(skew: i32, key: &str, sel: &str) -> TopologySpreadConstraint {
+        constraint(
+            skew,
+            key,
+            UnsatisfiableConstraintAction::DoNotSchedule,
+            exists(sel),
+        )
+    }
+
+    /// An existing pod: node, labels, namespace, terminating.
+    type Existing<'a> = (&'a str, Kv<'a>, &'a str, bool);
+
+    fn snapshot(nodes: &[(&str, Kv<'_>)], existing: &[Existing<'_>]) -> Snapshot {
+        let mut s = Snapshot::default();
+        for (name, kv) in nodes {
+            s.push_node(NodeInfo {
+                name: name.to_string(),
+                labels: labels(kv),
+                taints: Vec::new(),
+                allocatable: Resources::default(),
+                unschedulable: false,
+                requested: Resources::default(),
+                non_zero_requested: Resources::default(),
+                pods: BTreeSet::new(),
+                images: Vec::new(),
+            });
+        }
+        for (k, (node, kv, ns, terminating)) in existing.iter().enumerate() {
+            let mut p = crate::cluster::scheduler::tests_support::pod();
+            p.id = PodId(100 + k as u64);
+            p.labels = labels(kv);
+            p.namespace = ns.to_string();
+            if *terminating {
+                p.deletion_timestamp = Some(crate::engine::SimTime::ZERO);
+            }
+            s.add_pod(&p, node);
+        }
+        s
+    }
+
+    fn incoming(kv: Kv<'_>, constraints: Vec<TopologySpreadConstraint>) -> Pod {
+        let mut p = crate::cluster::scheduler::tests_support::pod();
+        p.labels = labels(kv);
+        let mut t = (*p.template).clone();
+        t.topology_spread_constraints = constraints;
+        p.template = Arc::new(t);
+        p
+    }
+
+    /// Normalized scores of the `candidates` (node names).
+    fn scores(s: &mut Snapshot, pod: &Pod, candidates: &[&str]) -> Vec<i64> {
+        let mut pl = PodTopologySpread::new(None);
+        pl.prepare(pod, s, &Store::default());
+        let feasible: Vec<usize> = candidates.iter().map(|n| s.index[*n]).collect();
+        let pods = std::collections::BTreeMap::new();
+        let cx = CycleContext {
+            pod,
+            snapshot: s,
+            pods: &pods,
+        };
+        pl.pre_score(&cx, &feasible);
+        let mut out = Vec::new();
+        pl.score_all(&cx, &feasible, &mut out);
+        let one: Vec<i64> = feasible.iter().map(|&i| pl.score(&cx, i)).collect();
+        assert_eq!(one, out, "score and score_all agree");
+        pl.normalize(&cx, &feasible, &mut out);
+        out
+    }
+
+    const H: &str = LABEL_HOSTNAME;
+    const FOO: &[(&str, &str)] = &[("foo", "")];
+    const BAR: &[(&str, &str)] = &[("bar", "")];
+    const FOOBAR: &[(&str, &str)] = &[("foo", ""), ("bar", "")];
+
+    fn on(node: &'static str, kv: Kv<'static>) -> Existing<'static> {
+        (node, kv, "default", false)
+    }
+
+    #[test]
+    fn upstream_score_table() {
+        let host = |n: &'static str| -> Vec<(&'static str, &'static str)> { vec![(H, n)] };
+        let zh = |z: &'static str, n: &'static str| vec![("zone", z), (H, n)];
+        struct Case {
+            name: &'static str,
+            nodes: Vec<(&'static str, Vec<(&'static str, &'static str)>)>,
+            existing: Vec<Existing<'static>>,
+            candidates: Vec<&'static str>,
+            pod_labels: Kv<'static>,
+            constraints: Vec<TopologySpreadConstraint>,
+            want: Vec<i64>,
+        }
+        let four = || {
+            vec![
+                ("node-a", host("node-a")),
+                ("node-b", host("node-b")),
+                ("node-c", host("node-c")),
+                ("node-d", host("node-d")),
+            ]
+        };
+        let spread = |counts: &[(&'static str, usize)]| -> Vec<Existing<'static>> {
+            counts
+                .iter()
+                .flat_map(|&(n, c)| std::iter::repeat_n(on(n, FOO), c))
+                .collect()
+        };
+        let zones4 = || {
+            vec![
+                ("node-a", zh("zone1", "node-a")),
+                ("node-b", zh("zone1", "node-b")),
+                ("node-x", zh("zone2", "node-x")),
+                ("node-y", zh("zone2", "node-y")),
+            ]
+        };
+        let cases = vec![
+            Case {
+                name: "one constraint on node, no existing pods",
+                nodes: four()[..2].to_vec(),
+                existing: vec![],
+                candidates: vec!["node-a", "node-b"],
+                pod_labels: FOO,
+                constraints: vec![soft(1, H, "foo")],
+                want: vec![100, 100],
+            },
+            Case {
+                name: "one constraint on node, all 4 nodes are candidates",
+                nodes: four(),
+                existing: spread(&[("node-a", 2), ("node-b", 1), ("node-d", 3)]),
+                candidates: vec!["node-a", "node-b", "node-c", "node-d"],
+                pod_labels: FOO,
+                constraints: vec![soft(1, H, "foo")],
+                want: vec![20, 60, 100, 0],
+            },
+            Case {
+                name: "one constraint on node, all 4 nodes are candidates, maxSkew=2",
+                nodes: four(),
+                existing: spread(&[("node-a", 2), ("node-b", 1), ("node-d", 3)]),
+                candidates: vec!["node-a", "node-b", "node-c", "node-d"],
+                pod_labels: FOO,
+                constraints: vec![soft(2, H, "foo")],
+                want: vec![33, 66, 100, 16],
+            },
+            Case {
+                name: "one constraint on node, all 4 nodes are candidates, maxSkew=3",
+                nodes: four(),
+                existing: spread(&[("node-a", 4), ("node-b", 3), ("node-c", 2), ("node-d", 1)]),
+                candidates: vec!["node-a", "node-b", "node-c", "node-d"],
+                pod_labels: FOO,
+                constraints: vec![soft(3, H, "foo")],
+                want: vec![44, 66, 77, 100],
+            },
+            Case {
+                name: "one constraint on node, 3 out of 4 nodes are candidates",
+                nodes: vec![
+                    ("node-a", host("node-a")),
+                    ("node-b", host("node-b")),
+                    ("node-x", host("node-x")),
+                    ("node-y", host("node-y")),
+                ],
+                existing: spread(&[("node-a", 4), ("node-b", 2), ("node-x", 1), ("node-y", 3)]),
+                candidates: vec!["node-a", "node-b", "node-x"],
+                pod_labels: FOO,
+                constraints: vec![soft(1, H, "foo")],
+                want: vec![33, 83, 100],
+            },
+            Case {
+                name: "one constraint on node, 3 out of 4 nodes are candidates, one node doesn't match topology key",
+                nodes: vec![
+                    ("node-a", host("node-a")),
+                    ("node-b", vec![("n", "node-b")]),
+                    ("node-x", host("node-x")),
+                    ("node-y", host("node-y")),
+                ],
+                existing: spread(&[("node-a", 4), ("node-b", 2), ("node-x", 1), ("node-y", 3)]),
+                candidates: vec!["node-a", "node-b", "node-x"],
+                pod_labels: FOO,
+                constraints: vec![soft(1, H, "foo")],
+                want: vec![16, 0, 100],
+            },
+            Case {
+                name: "one constraint on zone, 3 out of 4 nodes are candidates",
+                nodes: zones4(),
+                existing: spread(&[("node-a", 4), ("node-b", 2), ("node-x", 1), ("node-y", 3)]),
+                candidates: vec!["node-a", "node-b", "node-x"],
+                pod_labels: FOO,
+                constraints: vec![soft(1, "zone", "foo")],
+                want: vec![75, 75, 100],
+            },
+            Case {
+                name: "two Constraints on zone and node, 2 out of 4 nodes are candidates",
+                nodes: zones4(),
+                existing: spread(&[("node-a", 2), ("node-b", 1), ("node-x", 2), ("node-y", 4)]),
+                candidates: vec!["node-a", "node-x"],
+                pod_labels: FOO,
+                constraints: vec![soft(1, "zone", "foo"), soft(1, H, "foo")],
+                want: vec![100, 63],
+            },
+            Case {
+                name: "two Constraints on zone, 2 out of 4 nodes are candidates",
+                nodes: vec![
+                    ("node-a", vec![("zone", "zone1")]),
+                    ("node-b", vec![("zone", "zone1")]),
+                    ("node-x", vec![("zone", "zone2")]),
+                    ("node-y", vec![("zone", "zone2")]),
+                ],
+                existing: vec![
+                    on("node-a", FOOBAR),
+                    on("node-a", FOO),
+                    on("node-b", FOOBAR),
+                    on("node-y", FOO),
+                    on("node-y", FOOBAR),
+                    on("node-y", FOO),
+                ],
+                candidates: vec!["node-a", "node-x"],
+                pod_labels: FOOBAR,
+                constraints: vec![soft(1, "zone", "foo"), soft(1, "zone", "bar")],
+                want: vec![85, 100],
+            },
+            Case {
+                name: "two Constraints on zone and node, with different labelSelectors",
+                nodes: zones4(),
+                existing: vec![
+                    on("node-a", FOO),
+                    on("node-b", FOOBAR),
+                    on("node-y", FOO),
+                    on("node-y", BAR),
+                ],
+                candidates: vec!["node-a", "node-b", "node-x", "node-y"],
+                pod_labels: FOOBAR,
+                constraints: vec![soft(1, "zone", "foo"), soft(1, H, "bar")],
+                want: vec![60, 20, 100, 60],
+            },
+            Case {
+                name: "two Constraints on zone and node, with different labelSelectors, some nodes have 0 pods",
+                nodes: zones4(),
+                existing: vec![on("node-b", BAR), on("node-x", FOO), on("node-y", FOOBAR)],
+                candidates: vec!["node-a", "node-b", "node-x", "node-y"],
+                pod_labels: FOOBAR,
+                constraints: vec![soft(1, "zone", "foo"), soft(1, H, "bar")],
+                want: vec![100, 60, 40, 0],
+            },
+            Case {
+                name: "two Constraints on zone and node, with different labelSelectors, 3 out of 4 nodes are candidates",
+                nodes: zones4(),
+                existing: vec![
+                    on("node-a", FOO),
+                    on("node-b", FOOBAR),
+                    on("node-y", FOO),
+                    on("node-y", BAR),
+                ],
+                candidates: vec!["node-a", "node-b", "node-x"],
+                pod_labels: FOOBAR,
+                constraints: vec![soft(1, "zone", "foo"), soft(1, H, "bar")],
+                want: vec![50, 25, 100],
+            },
+            Case {
+                name: "existing pods in a different namespace do not count",
+                nodes: four()[..2].to_vec(),
+                existing: vec![
+                    ("node-a", FOO, "ns1", false),
+                    on("node-a", FOO),
+                    on("node-b", FOO),
+                    on("node-b", FOO),
+                ],
+                candidates: vec!["node-a", "node-b"],
+                pod_labels: FOO,
+                constraints: vec![soft(1, H, "foo")],
+                want: vec![100, 33],
+            },
+            Case {
+                name: "terminating Pods should be excluded",
+                nodes: four()[..2].to_vec(),
+                existing: vec![("node-a", FOO, "default", true), on("node-b", FOO)],
+                candidates: vec!["node-a", "node-b"],
+                pod_labels: FOO,
+                constraints: vec![soft(1, H, "foo")],
+                want: vec![100, 0],
+            },
+        ];
+        for c in cases {
+            let nodes: Vec<(&str, Kv<'_>)> = c.nodes.iter().map(|(n, l)| (*n, &l[..])).collect();
+            let mut s = snapshot(&nodes, &c.existing);
+            let pod = incoming(c.pod_labels, c.constraints);
+            assert_eq!(scores(&mut s, &pod, &c.candidates), c.want, "{}", c.name);
+        }
+    }
+
+    /// Filter verdicts per node name.
+    fn filter_all(s: &mut Snapshot, pod: &Pod) -> Vec<bool> {
+        let mut pl = PodTopologySpread::new(None);
+        pl.prepare(pod, s, &Store::default());
+        let pods = std::collections::BTreeMap::new();
+        let cx = CycleContext {
+            pod,
+            snapshot: s,
+            pods: &pods,
+        };
+        pl.pre_filter(&cx).unwrap();
+        let mut reasons = Vec::new();
+        (0..s.nodes.len())
+            .map(|i| pl.filter(&cx, i, &mut reasons))
+            .collect()
+    }
+
+    #[test]
+    fn upstream_filter_table() {
+        // filtering_test.go TestSingleConstraint / TestMultipleConstraints, zones 1 and 2
+        // with nodes a, b / x, y.
+        let nodes: Vec<(&str, Vec<(&str, &str)>)> = vec![
+            ("node-a", vec![("zone", "zone1"), (H, "node-a")]),
+            ("node-b", vec![("zone", "zone1"), (H, "node-b")]),
+            ("node-x", vec![("zone", "zone2"), (H, "node-x")]),
+            ("node-y", vec![("zone", "zone2"), (H, "node-y")]),
+        ];
+        let nodes: Vec<(&str, Kv<'_>)> = nodes.iter().map(|(n, l)| (*n, &l[..])).collect();
+        // "pods spread across zones as 3/3, all nodes fit"
+        let existing = [
+            on("node-a", FOO),
+            on("node-b", FOO),
+            on("node-b", FOO),
+            on("node-x", FOO),
+            on("node-y", FOO),
+            on("node-y", FOO),
+        ];
+        let mut s = snapshot(&nodes, &existing);
+        let pod = incoming(FOO, vec![hard(1, "zone", "foo")]);
+        assert_eq!(filter_all(&mut s, &pod), vec![true; 4]);
+        // "pods spread across zones as 1/2 due to absence of label 'zone' on node-b":
+        // node-b has no zone, so it is rejected with a missing label.
+        let nodes2: Vec<(&str, Vec<(&str, &str)>)> = vec![
+            ("node-a", vec![("zone", "zone1"), (H, "node-a")]),
+            ("node-b", vec![("zon", "zone1"), (H, "node-b")]),
+            ("node-x", vec![("zone", "zone2"), (H, "node-x")]),
+            ("node-y", vec![("zone", "zone2"), (H, "node-y")]),
+        ];
+        let nodes2: Vec<(&str, Kv<'_>)> = nodes2.iter().map(|(n, l)| (*n, &l[..])).collect();
+        let existing = [on("node-a", FOO), on("node-x", FOO), on("node-y", FOO)];
+        let mut s = snapshot(&nodes2, &existing);
+        assert_eq!(filter_all(&mut s, &pod), vec![true, false, false, false]);
+        // "pods spread across nodes as 2/1/0/3, only node-x fits" (hostname, maxSkew 1).
+        let existing = [
+            on("node-a", FOO),
+            on("node-a", FOO),
+            on("node-b", FOO),
+            on("node-y", FOO),
+            on("node-y", FOO),
+            on("node-y", FOO),
+        ];
+        let mut s = snapshot(&nodes, &existing);
+        let pod = incoming(FOO, vec![hard(1, H, "foo")]);
+        assert_eq!(filter_all(&mut s, &pod), vec![false, false, true, false]);
+        // "incoming pod doesn't match itself": skew counts without the +1.
+        let pod = incoming(BAR, vec![hard(1, H, "foo")]);
+        assert_eq!(filter_all(&mut s, &pod), vec![false, true, true, false]);
+        // "two Constraints on zone and node, spreads = [3/3, 2/1/0/3]": only node-x fits.
+        let existing = [
+            on("node-a", FOO),
+            on("node-a", FOO),
+            on("node-b", FOO),
+            on("node-y", FOO),
+            on("node-y", FOO),
+            on("node-y", FOO),
+        ];
+        let mut s = snapshot(&nodes, &existing);
+        let pod = incoming(FOO, vec![hard(1, "zone", "foo"), hard(1, H, "foo")]);
+        assert_eq!(filter_all(&mut s, &pod), vec![false, false, true, false]);
+        // minDomains 3 with 2 zones: the global minimum counts as 0, so 3/3 rejects all.
+        let existing = [
+            on("node-a", FOO),
+            on("node-a", FOO),
+            on("node-b", FOO),
+            on("node-x", FOO),
+            on("node-y", FOO),
+            on("node-y", FOO),
+        ];
+        let mut s = snapshot(&nodes, &existing);
+        let mut c = hard(3, "zone", "foo");
+        c.min_domains = Some(3);
+        let pod = incoming(FOO, vec![c]);
+        assert_eq!(filter_all(&mut s, &pod), vec![false; 4]);
+    }
+
+    #[test]
+    fn incremental_counts_equal_a_recount() {
+        // The snapshot's per-domain counts, kept on add / terminate / remove, equal counting
+        // the placed pods afresh (what upstream's PreScore does every cycle).
+        let nodes: Vec<(&str, Vec<(&str, &str)>)> = vec![
+            ("n0", vec![("zone", "a"), (H, "n0")]),
+            ("n1", vec![("zone", "b"), (H, "n1")]),
+            ("n2", vec![(H, "n2")]),
+            ("n3", vec![("zone", "a"), (H, "n3")]),
+        ];
+        let nodes: Vec<(&str, Kv<'_>)> = nodes.iter().map(|(n, l)| (*n, &l[..])).collect();
+        let mut s = snapshot(&nodes, &[]);
+        let sel = exists("foo");
+        let si = s.selector_counts("default", &sel);
+        let di = s.domain_counts(si, "zone");
+        let mut next = 0u64;
+        let mut add = |s: &mut Snapshot, node: &str, kv: Kv<'_>| {
+            let mut p = crate::cluster::scheduler::tests_support::pod();
+            next += 1;
+            p.id = PodId(next);
+            p.labels = labels(kv);
+            s.add_pod(&p, node);
+            p.id
+        };
+        let a = add(&mut s, "n0", FOO);
+        let _ = add(&mut s, "n1", FOO);
+        let c = add(&mut s, "n2", FOO);
+        let _ = add(&mut s, "n3", BAR);
+        let e = add(&mut s, "n3", FOO);
+        s.mark_terminating(a);
+        s.remove_pod(c);
+        s.remove_pod(e);
+        let _ = add(&mut s, "n0", FOOBAR);
+        let recount = |s: &Snapshot| -> Vec<i64> {
+            let t = &s.topologies[s.selectors[si].per_domain[di].0];
+            let mut v = vec![0i64; t.len()];
+            for p in s.placed.values() {
+                if !p.terminating
+                    && sel.matches(&p.labels)
+                    && let Some(d) = t.domain(p.node)
+                {
+                    v[d as usize] += 1;
+                }
+            }
+            v
+        };
+        assert_eq!(s.selectors[si].per_domain[di].1, recount(&s));
+        assert_eq!(s.selectors[si].per_domain[di].1, vec![1, 1]);
+        assert_eq!(s.selectors[si].per_node, vec![1, 1, 0, 0]);
+    }
 }
