@@ -130,6 +130,10 @@ pub struct Snapshot {
     /// Topology domains per key asked for (few: the keys of the spread constraints seen),
     /// kept aligned with `nodes` by [`Snapshot::push_node`]; see [`Snapshot::topology`].
     pub topologies: Vec<TopologyIndex>,
+    /// Per [`ImageId`], a bitset over node indices of the nodes holding the image (bit
+    /// `i % 64` of word `i / 64`; missing words are 0): ImageLocality tests a node with one
+    /// load instead of searching its [`NodeInfo::images`].
+    pub image_holders: Vec<Vec<u64>>,
 }
 
 /// Upstream `normalizedImageName`: an image without a tag gets `:latest`.
@@ -200,6 +204,12 @@ impl Snapshot {
         for t in &mut self.topologies {
             t.push(&node);
         }
+        // A node index can be reused after a trial node was popped: it holds no image yet.
+        for bits in &mut self.image_holders {
+            if let Some(w) = bits.get_mut(i / 64) {
+                *w &= !(1 << (i % 64));
+            }
+        }
         for sc in &mut self.selectors {
             sc.per_node.push(0);
             for (t, counts) in &mut sc.per_domain {
@@ -224,7 +234,16 @@ impl Snapshot {
         let id = self.image_nodes.len() as ImageId;
         self.image_ids.insert(normalized.to_string(), id);
         self.image_nodes.push(0);
+        self.image_holders.push(Vec::new());
         id
+    }
+
+    /// True if node `i` holds image `id` (see [`Snapshot::image_holders`]).
+    #[inline]
+    pub fn node_has_image(&self, id: ImageId, i: usize) -> bool {
+        self.image_holders[id as usize]
+            .get(i / 64)
+            .is_some_and(|w| w & (1 << (i % 64)) != 0)
     }
 
     /// Record that node `i`'s pods changed.
@@ -256,6 +275,11 @@ impl Snapshot {
             if let Err(at) = images.binary_search(&id) {
                 images.insert(at, id);
                 self.image_nodes[id as usize] += 1;
+                let bits = &mut self.image_holders[id as usize];
+                if bits.len() <= i / 64 {
+                    bits.resize(i / 64 + 1, 0);
+                }
+                bits[i / 64] |= 1 << (i % 64);
             }
         }
         let n = &mut self.nodes[i];
