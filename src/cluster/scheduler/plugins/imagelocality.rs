@@ -42,12 +42,29 @@ pub struct ImageLocality {
     containers: i64,
     /// True if every node holds either all or none of each of the pod's images.
     uniform: bool,
+    /// The ids of the entries of `images` that some node holds (at most
+    /// [`MAX_TABLE_IMAGES`], else empty and `table` unused).
+    held: Vec<ImageId>,
+    /// Score of a node by which of `held` it holds: entry `m` is for the node holding exactly
+    /// the images of bitmask `m` (bit `k` = `held[k]`), `calculate_priority` of their sum,
+    /// computed once per cycle instead of once per node.
+    table: Vec<i64>,
 }
+
+/// Most images a pod may have for [`ImageLocality`] to tabulate its scores (2^6 entries).
+const MAX_TABLE_IMAGES: usize = 6;
 
 impl ImageLocality {
     /// Score of node `i` of `s`.
     #[inline]
     fn node_score(&self, s: &Snapshot, i: usize) -> i64 {
+        if !self.table.is_empty() {
+            let mut m = 0;
+            for (k, &id) in self.held.iter().enumerate() {
+                m |= usize::from(s.node_has_image(id, i)) << k;
+            }
+            return self.table[m];
+        }
         let sum: i64 = self
             .images
             .iter()
@@ -77,6 +94,24 @@ impl Plugin for ImageLocality {
             self.images.push((id, score));
         }
         self.containers = (t.init_containers.len() + t.containers.len()) as i64;
+        self.held.clear();
+        self.table.clear();
+        let present = || {
+            self.images
+                .iter()
+                .filter_map(|&(id, sc)| id.map(|id| (id, sc)))
+        };
+        if present().count() <= MAX_TABLE_IMAGES {
+            self.held.extend(present().map(|(id, _)| id));
+            let scores: Vec<i64> = present().map(|(_, sc)| sc).collect();
+            for m in 0..1usize << scores.len() {
+                let sum: i64 = (0..scores.len())
+                    .filter(|k| m & (1 << k) != 0)
+                    .map(|k| scores[k])
+                    .sum();
+                self.table.push(calculate_priority(sum, self.containers));
+            }
+        }
     }
 
     fn score(&self, cx: &CycleContext<'_>, node: usize) -> i64 {
@@ -173,5 +208,10 @@ mod tests {
         pl.score_all(&cx, &[3, 4, 69], &mut out);
         assert_eq!(out, vec![1, 0, 1]);
         assert_eq!(pl.score(&cx, 65), 1);
+        // Without the per-cycle table (more than MAX_TABLE_IMAGES images): the same scores.
+        pl.table.clear();
+        let mut direct = Vec::new();
+        pl.score_all(&cx, &[3, 4, 69], &mut direct);
+        assert_eq!(direct, out);
     }
 }

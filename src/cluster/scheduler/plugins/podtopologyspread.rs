@@ -420,9 +420,11 @@ impl Plugin for PodTopologySpread {
         /// One constraint's inputs, looked up once per cycle.
         struct Term<'a> {
             node_domain: &'a [DomainId],
-            /// Per-node counts (hostname), else per-domain counts in `counts`.
+            /// Hostname: the node's own matching pods (`scoreForCount` computed per node).
             per_node: Option<&'a [u32]>,
-            counts: &'a [i64],
+            /// Otherwise `scoreForCount` of each domain's count, computed once per domain
+            /// (the same floating-point operations, so the same values).
+            per_domain: Vec<f64>,
             weight: f64,
             skew: f64,
         }
@@ -430,16 +432,27 @@ impl Plugin for PodTopologySpread {
             .soft
             .iter()
             .zip(&self.soft_counts)
-            .map(|(c, st)| Term {
-                node_domain: &s.topologies[c.topo].node_domain,
-                per_node: c.hostname.then(|| &s.selectors[c.sel].per_node[..]),
-                counts: &st.counts,
-                weight: st.weight,
-                skew: (c.max_skew - 1) as f64,
+            .map(|(c, st)| {
+                let skew = (c.max_skew - 1) as f64;
+                Term {
+                    node_domain: &s.topologies[c.topo].node_domain,
+                    per_node: c.hostname.then(|| &s.selectors[c.sel].per_node[..]),
+                    per_domain: if c.hostname {
+                        Vec::new()
+                    } else {
+                        st.counts
+                            .iter()
+                            .map(|&n| n as f64 * st.weight + skew)
+                            .collect()
+                    },
+                    weight: st.weight,
+                    skew,
+                }
             })
             .collect();
+        let require_all = self.require_all;
         out.extend(feasible.iter().map(|&i| {
-            if self.require_all && terms.iter().any(|t| t.node_domain[i] == NO_DOMAIN) {
+            if require_all && terms.iter().any(|t| t.node_domain[i] == NO_DOMAIN) {
                 return -1; // ignored node, zeroed by normalize
             }
             let mut score = 0f64;
@@ -448,12 +461,11 @@ impl Plugin for PodTopologySpread {
                 if d == NO_DOMAIN {
                     continue;
                 }
-                let cnt = match t.per_node {
-                    Some(p) => i64::from(p[i]),
-                    None => t.counts[d as usize],
-                };
                 // scoreForCount: cnt * weight + (maxSkew - 1).
-                score += cnt as f64 * t.weight + t.skew;
+                score += match t.per_node {
+                    Some(p) => f64::from(p[i]) * t.weight + t.skew,
+                    None => t.per_domain[d as usize],
+                };
             }
             round_half_away(score)
         }));
@@ -472,6 +484,20 @@ impl Plugin for PodTopologySpread {
             }
             min = min.min(s);
             max = max.max(s);
+        }
+        if max > 0 && max - min < 4096 {
+            // The same integer arithmetic, once per distinct raw score.
+            let table: Vec<i64> = (min..=max)
+                .map(|s| MAX_NODE_SCORE * (max + min - s) / max)
+                .collect();
+            for s in scores.iter_mut() {
+                *s = if *s < 0 {
+                    0
+                } else {
+                    table[(*s - min) as usize]
+                };
+            }
+            return;
         }
         for s in scores.iter_mut() {
             if *s < 0 {
@@ -536,6 +562,53 @@ mod tests {
         }
         for x in xs {
             assert_eq!(round_half_away(x), x.round() as i64, "{x}");
+        }
+    }
+
+    #[test]
+    fn normalize_table_equals_formula() {
+        let mut p = PodTopologySpread::new(None);
+        p.require_all = false;
+        p.soft.push(Resolved {
+            hostname: true,
+            max_skew: 1,
+            min_domains: 1,
+            self_match: 1,
+            sel: 0,
+            dom: 0,
+            topo: 0,
+            affinity_policy: NodeInclusionPolicy::Honor,
+            taints_policy: NodeInclusionPolicy::Ignore,
+        });
+        let snap = Snapshot::default();
+        let pods = std::collections::BTreeMap::new();
+        let pod = crate::cluster::scheduler::tests_support::pod();
+        let cx = CycleContext {
+            pod: &pod,
+            snapshot: &snap,
+            pods: &pods,
+        };
+        // Small ranges take the table, a wide one the per-node division; both are upstream's
+        // `MaxNodeScore * (max + min - s) / max` with ignored (-1) nodes at 0.
+        for raw in [
+            vec![-1, 7, 9, 12, 7, -1, 30],
+            vec![0, 0, 0],
+            vec![3, 3],
+            vec![5, 100_000, 42, -1],
+        ] {
+            let mut got = raw.clone();
+            p.normalize(&cx, &[], &mut got);
+            let ok: Vec<i64> = raw.iter().copied().filter(|&s| s >= 0).collect();
+            let (min, max) = (*ok.iter().min().unwrap(), *ok.iter().max().unwrap());
+            let want: Vec<i64> = raw
+                .iter()
+                .map(|&s| match s {
+                    s if s < 0 => 0,
+                    _ if max == 0 => MAX_NODE_SCORE,
+                    s => MAX_NODE_SCORE * (max + min - s) / max,
+                })
+                .collect();
+            assert_eq!(got, want, "{raw:?}");
         }
     }
 
