@@ -516,7 +516,7 @@ impl Plugin for PodTopologySpread {
 #[inline]
 fn round_half_away(x: f64) -> i64 {
     const EXACT: f64 = 4_503_599_627_370_496.0; // 2^52
-    if !(x.abs() < EXACT) {
+    if x.is_nan() || x.abs() >= EXACT {
         return x.round() as i64;
     }
     let t = x as i64;
