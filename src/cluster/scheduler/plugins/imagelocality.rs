@@ -120,6 +120,18 @@ impl Plugin for ImageLocality {
 
     fn score_all(&self, cx: &CycleContext<'_>, feasible: &[usize], out: &mut Vec<i64>) {
         let s = cx.snapshot;
+        if let ([id], [none, held]) = (&self.held[..], &self.table[..]) {
+            // One image (the common pod): its holder bits pick one of two scores.
+            let bits = &s.image_holders[*id as usize];
+            out.extend(feasible.iter().map(|&i| {
+                if bits.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0) {
+                    *held
+                } else {
+                    *none
+                }
+            }));
+            return;
+        }
         out.extend(feasible.iter().map(|&i| self.node_score(s, i)));
     }
 

@@ -451,6 +451,27 @@ impl Plugin for PodTopologySpread {
             })
             .collect();
         let require_all = self.require_all;
+        // The system default constraints' shape (hostname, then another key, no ignored
+        // nodes): the loop below with the two terms spelled out.
+        if let [h, z] = &terms[..]
+            && let Some(per_node) = h.per_node
+            && z.per_node.is_none()
+            && !require_all
+        {
+            let (zd, zt) = (z.node_domain, &z.per_domain[..]);
+            out.extend(feasible.iter().map(|&i| {
+                let mut score = 0f64;
+                if h.node_domain[i] != NO_DOMAIN {
+                    score += f64::from(per_node[i]) * h.weight + h.skew;
+                }
+                let d = zd[i];
+                if d != NO_DOMAIN {
+                    score += zt[d as usize];
+                }
+                round_half_away(score)
+            }));
+            return;
+        }
         out.extend(feasible.iter().map(|&i| {
             if require_all && terms.iter().any(|t| t.node_domain[i] == NO_DOMAIN) {
                 return -1; // ignored node, zeroed by normalize
@@ -1131,5 +1152,95 @@ mod tests {
         assert_eq!(s.selectors[si].per_domain[di].1, recount(&s));
         assert_eq!(s.selectors[si].per_domain[di].1, vec![1, 1]);
         assert_eq!(s.selectors[si].per_node, vec![1, 1, 0, 0]);
+    }
+
+    #[test]
+    fn system_defaults_equal_the_same_explicit_constraints() {
+        // The default constraints (owner ReplicaSet's selector; the specialised two-term loop)
+        // score like the same constraints written on the pod when every node has both keys.
+        let nodes: Vec<(&str, Vec<(&str, &str)>)> = vec![
+            (
+                "node-a",
+                vec![("topology.kubernetes.io/zone", "z1"), (H, "node-a")],
+            ),
+            (
+                "node-b",
+                vec![("topology.kubernetes.io/zone", "z1"), (H, "node-b")],
+            ),
+            (
+                "node-c",
+                vec![("topology.kubernetes.io/zone", "z2"), (H, "node-c")],
+            ),
+            (
+                "node-d",
+                vec![("topology.kubernetes.io/zone", "z3"), (H, "node-d")],
+            ),
+            (
+                "node-e",
+                vec![("topology.kubernetes.io/zone", "z3"), (H, "node-e")],
+            ),
+        ];
+        let nodes: Vec<(&str, Kv<'_>)> = nodes.iter().map(|(n, l)| (*n, &l[..])).collect();
+        let mut existing = Vec::new();
+        for (n, c) in [("node-a", 7), ("node-b", 3), ("node-c", 2), ("node-d", 1)] {
+            existing.extend(std::iter::repeat_n(on(n, FOO), c));
+        }
+        let sel = LabelSelector {
+            match_labels: labels(FOO),
+            match_expressions: Vec::new(),
+        };
+        let mut store = Store::default();
+        let rs = crate::cluster::objects::ReplicaSet {
+            name: "rs".into(),
+            namespace: "default".into(),
+            owner: None,
+            workload: "w".into(),
+            replicas: 1,
+            selector: sel.clone(),
+            template: Arc::new(Default::default()),
+            template_hash: "h".into(),
+            min_ready_seconds: 0,
+            revision: 1,
+            created_at: crate::engine::SimTime::ZERO,
+            status: Default::default(),
+            desired_replicas: None,
+            max_replicas: None,
+        };
+        store.replica_sets.insert("default/rs".into(), rs);
+        let mut owned = incoming(FOO, Vec::new());
+        owned.owner = Some(crate::cluster::objects::OwnerRef {
+            kind: "ReplicaSet",
+            key: "default/rs".into(),
+        });
+        let explicit = incoming(
+            FOO,
+            system_default_constraints()
+                .into_iter()
+                .map(|mut c| {
+                    c.label_selector = Some(sel.clone());
+                    c
+                })
+                .collect(),
+        );
+        let run = |pod: &Pod, store: &Store| {
+            let mut s = snapshot(&nodes, &existing);
+            let mut pl = PodTopologySpread::new(None);
+            pl.prepare(pod, &mut s, store);
+            let feasible = [0, 1, 2, 3, 4];
+            let pods = std::collections::BTreeMap::new();
+            let cx = CycleContext {
+                pod,
+                snapshot: &s,
+                pods: &pods,
+            };
+            pl.pre_score(&cx, &feasible);
+            let mut out = Vec::new();
+            pl.score_all(&cx, &feasible, &mut out);
+            out
+        };
+        let defaults = run(&owned, &store);
+        assert_eq!(defaults, run(&explicit, &store));
+        assert_eq!(defaults.len(), 5);
+        assert!(defaults[0] > defaults[4], "{defaults:?}");
     }
 }
