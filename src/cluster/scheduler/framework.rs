@@ -15,6 +15,8 @@ use crate::cluster::objects::{Pod, PodId};
 use crate::cluster::spec::{LabelSelector, Labels, Resources, SchedulerProfileSpec, Taint};
 use crate::cluster::state::Store;
 
+use super::topology::{NO_DOMAIN, TopologyIndex};
+
 /// Highest score a plugin gives after normalization (upstream `framework.MaxNodeScore`).
 pub const MAX_NODE_SCORE: i64 = 100;
 
@@ -215,9 +217,9 @@ pub struct SelectorCounts {
     pub selector: LabelSelector,
     /// Matching (non-terminating) pods per node index.
     pub per_node: Vec<u32>,
-    /// Per topology key: matching pods per domain value, with every domain of the nodes that
-    /// carry the key (zero included).
-    pub per_domain: Vec<(String, BTreeMap<String, i64>)>,
+    /// Per topology key, as (index into [`Snapshot::topologies`], matching pods per domain
+    /// id): every domain of the nodes that carry the key (zero included).
+    pub per_domain: Vec<(usize, Vec<i64>)>,
 }
 
 /// The scheduler's view of the cluster (upstream scheduler cache + snapshot): nodes in name
@@ -253,6 +255,13 @@ pub struct Snapshot {
     pub selectors: Vec<SelectorCounts>,
     /// Placed pods that have pod affinity or anti-affinity terms.
     pub affinity_pods: BTreeSet<PodId>,
+    /// Topology domains per key asked for (few: the keys of the spread constraints seen),
+    /// kept aligned with `nodes` by [`Snapshot::push_node`]; see [`Snapshot::topology`].
+    pub topologies: Vec<TopologyIndex>,
+    /// Per [`ImageId`], a bitset over node indices of the nodes holding the image (bit
+    /// `i % 64` of word `i / 64`; missing words are 0): ImageLocality tests a node with one
+    /// load instead of searching its [`NodeInfo::images`].
+    pub image_holders: Vec<Vec<u64>>,
     /// Per node (aligned with `nodes`): its resource numbers packed for the filter and score
     /// loops (see [`NodeResourceRow`]).
     pub resources: Vec<NodeResourceRow>,
@@ -320,6 +329,27 @@ impl Snapshot {
         self.tainted_nodes += usize::from(!node.taints.is_empty());
         self.unschedulable_nodes += usize::from(node.unschedulable);
         self.index.insert(node.name.clone(), i);
+        if self.topologies.iter().any(|t| t.node_domain.len() != i) {
+            // Nodes were taken out behind the index's back (the cluster autoscaler's trial
+            // nodes): rebuild the domains, and the counts keyed by them, on next use.
+            self.topologies.clear();
+            self.selectors.clear();
+        }
+        for t in &mut self.topologies {
+            t.push(&node);
+        }
+        // A node index can be reused after a trial node was popped: it holds no image yet.
+        for bits in &mut self.image_holders {
+            if let Some(w) = bits.get_mut(i / 64) {
+                *w &= !(1 << (i % 64));
+            }
+        }
+        for sc in &mut self.selectors {
+            sc.per_node.push(0);
+            for (t, counts) in &mut sc.per_domain {
+                counts.resize(self.topologies[*t].len(), 0);
+            }
+        }
         self.resources.push(NodeResourceRow::new(
             &node.allocatable,
             &node.requested,
@@ -343,7 +373,16 @@ impl Snapshot {
         let id = self.image_nodes.len() as ImageId;
         self.image_ids.insert(normalized.to_string(), id);
         self.image_nodes.push(0);
+        self.image_holders.push(Vec::new());
         id
+    }
+
+    /// True if node `i` holds image `id` (see [`Snapshot::image_holders`]).
+    #[inline]
+    pub fn node_has_image(&self, id: ImageId, i: usize) -> bool {
+        self.image_holders[id as usize]
+            .get(i / 64)
+            .is_some_and(|w| w & (1 << (i % 64)) != 0)
     }
 
     /// Record that node `i`'s pods changed.
@@ -382,6 +421,11 @@ impl Snapshot {
             if let Err(at) = images.binary_search(&id) {
                 images.insert(at, id);
                 self.image_nodes[id as usize] += 1;
+                let bits = &mut self.image_holders[id as usize];
+                if bits.len() <= i / 64 {
+                    bits.resize(i / 64 + 1, 0);
+                }
+                bits[i / 64] |= 1 << (i % 64);
             }
         }
         let n = &mut self.nodes[i];
@@ -393,7 +437,7 @@ impl Snapshot {
         if !terminating {
             for sc in &mut self.selectors {
                 if sc.namespace == pod.namespace && sc.selector.matches(&pod.labels) {
-                    bump(sc, &self.nodes[i], i, 1);
+                    bump(sc, &self.topologies, i, 1);
                 }
             }
         }
@@ -429,7 +473,7 @@ impl Snapshot {
         let (i, ns, labels) = (p.node, p.namespace.as_str(), &p.labels);
         for sc in &mut self.selectors {
             if sc.namespace == ns && sc.selector.matches(labels) {
-                bump(sc, &self.nodes[i], i, -1);
+                bump(sc, &self.topologies, i, -1);
             }
         }
     }
@@ -481,28 +525,46 @@ impl Snapshot {
 
     /// Index into `selectors[sel].per_domain` of the domain counts for `key`, creating it.
     pub fn domain_counts(&mut self, sel: usize, key: &str) -> usize {
+        let t = self.topology(key);
         let sc = &mut self.selectors[sel];
-        if let Some(i) = sc.per_domain.iter().position(|(k, _)| k == key) {
+        if let Some(i) = sc.per_domain.iter().position(|(k, _)| *k == t) {
             return i;
         }
-        let mut m: BTreeMap<String, i64> = BTreeMap::new();
-        for (i, n) in self.nodes.iter().enumerate() {
-            if let Some(v) = n.labels.get(key) {
-                *m.entry(v.clone()).or_insert(0) += i64::from(sc.per_node[i]);
+        let topo = &self.topologies[t];
+        let mut counts = vec![0i64; topo.len()];
+        for (i, &d) in topo.node_domain.iter().enumerate() {
+            if d != NO_DOMAIN {
+                counts[d as usize] += i64::from(sc.per_node[i]);
             }
         }
-        sc.per_domain.push((key.to_string(), m));
+        sc.per_domain.push((t, counts));
         sc.per_domain.len() - 1
+    }
+
+    /// Index into [`Snapshot::topologies`] of the domains of `key`, building it on first use.
+    pub fn topology(&mut self, key: &str) -> usize {
+        let n = self.nodes.len();
+        if self.topologies.iter().any(|t| t.node_domain.len() != n) {
+            // Nodes were taken out behind the index's back (see `push_node`).
+            self.topologies.clear();
+            for sc in &mut self.selectors {
+                sc.per_domain.clear();
+            }
+        }
+        if let Some(t) = self.topologies.iter().position(|t| t.key == key) {
+            return t;
+        }
+        self.topologies.push(TopologyIndex::build(key, &self.nodes));
+        self.topologies.len() - 1
     }
 }
 
-fn bump(sc: &mut SelectorCounts, node: &NodeInfo, i: usize, d: i32) {
+fn bump(sc: &mut SelectorCounts, topologies: &[TopologyIndex], i: usize, d: i32) {
     sc.per_node[i] = sc.per_node[i].saturating_add_signed(d);
-    for (key, m) in &mut sc.per_domain {
-        if let Some(v) = node.labels.get(key.as_str())
-            && let Some(c) = m.get_mut(v.as_str())
-        {
-            *c += i64::from(d);
+    for (t, counts) in &mut sc.per_domain {
+        let dom = topologies[*t].node_domain[i];
+        if dom != NO_DOMAIN {
+            counts[dom as usize] += i64::from(d);
         }
     }
 }

@@ -4,7 +4,7 @@
 //! placed on it.
 
 use crate::cluster::scheduler::framework::{
-    ASSUMED_IMAGE_SIZE, CycleContext, ImageId, MAX_NODE_SCORE, NodeInfo, Plugin,
+    ASSUMED_IMAGE_SIZE, CycleContext, ImageId, MAX_NODE_SCORE, Plugin, Snapshot,
     normalized_image_name,
 };
 
@@ -42,16 +42,33 @@ pub struct ImageLocality {
     containers: i64,
     /// True if every node holds either all or none of each of the pod's images.
     uniform: bool,
+    /// The ids of the entries of `images` that some node holds (at most
+    /// [`MAX_TABLE_IMAGES`], else empty and `table` unused).
+    held: Vec<ImageId>,
+    /// Score of a node by which of `held` it holds: entry `m` is for the node holding exactly
+    /// the images of bitmask `m` (bit `k` = `held[k]`), `calculate_priority` of their sum,
+    /// computed once per cycle instead of once per node.
+    table: Vec<i64>,
 }
 
+/// Most images a pod may have for [`ImageLocality`] to tabulate its scores (2^6 entries).
+const MAX_TABLE_IMAGES: usize = 6;
+
 impl ImageLocality {
-    /// Score of node `n`.
+    /// Score of node `i` of `s`.
     #[inline]
-    fn node_score(&self, n: &NodeInfo) -> i64 {
+    fn node_score(&self, s: &Snapshot, i: usize) -> i64 {
+        if !self.table.is_empty() {
+            let mut m = 0;
+            for (k, &id) in self.held.iter().enumerate() {
+                m |= usize::from(s.node_has_image(id, i)) << k;
+            }
+            return self.table[m];
+        }
         let sum: i64 = self
             .images
             .iter()
-            .filter(|(id, _)| id.is_some_and(|id| n.images.binary_search(&id).is_ok()))
+            .filter(|(id, _)| id.is_some_and(|id| s.node_has_image(id, i)))
             .map(|(_, score)| score)
             .sum();
         calculate_priority(sum, self.containers)
@@ -77,15 +94,45 @@ impl Plugin for ImageLocality {
             self.images.push((id, score));
         }
         self.containers = (t.init_containers.len() + t.containers.len()) as i64;
+        self.held.clear();
+        self.table.clear();
+        let present = || {
+            self.images
+                .iter()
+                .filter_map(|&(id, sc)| id.map(|id| (id, sc)))
+        };
+        if present().count() <= MAX_TABLE_IMAGES {
+            self.held.extend(present().map(|(id, _)| id));
+            let scores: Vec<i64> = present().map(|(_, sc)| sc).collect();
+            for m in 0..1usize << scores.len() {
+                let sum: i64 = (0..scores.len())
+                    .filter(|k| m & (1 << k) != 0)
+                    .map(|k| scores[k])
+                    .sum();
+                self.table.push(calculate_priority(sum, self.containers));
+            }
+        }
     }
 
     fn score(&self, cx: &CycleContext<'_>, node: usize) -> i64 {
-        self.node_score(&cx.snapshot.nodes[node])
+        self.node_score(cx.snapshot, node)
     }
 
     fn score_all(&self, cx: &CycleContext<'_>, feasible: &[usize], out: &mut Vec<i64>) {
-        let nodes = &cx.snapshot.nodes;
-        out.extend(feasible.iter().map(|&i| self.node_score(&nodes[i])));
+        let s = cx.snapshot;
+        if let ([id], [none, held]) = (&self.held[..], &self.table[..]) {
+            // One image (the common pod): its holder bits pick one of two scores.
+            let bits = &s.image_holders[*id as usize];
+            out.extend(feasible.iter().map(|&i| {
+                if bits.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0) {
+                    *held
+                } else {
+                    *none
+                }
+            }));
+            return;
+        }
+        out.extend(feasible.iter().map(|&i| self.node_score(s, i)));
     }
 
     /// Every image of the pod is on all nodes or on none: every node scores the same.
@@ -113,5 +160,70 @@ mod tests {
             calculate_priority(scaled_image_score(2000 * MB, 2, 2), 1),
             100
         );
+    }
+
+    #[test]
+    fn image_holders_follow_placed_pods() {
+        use crate::cluster::scheduler::framework::NodeInfo;
+        use crate::cluster::spec::{ContainerSpec, Resources};
+        use std::sync::Arc;
+        let mut s = Snapshot::default();
+        // 70 nodes: the bitset spans two words.
+        for k in 0..70 {
+            s.push_node(NodeInfo {
+                name: format!("n{k:02}"),
+                labels: Default::default(),
+                taints: Vec::new(),
+                allocatable: Resources::default(),
+                unschedulable: false,
+                requested: Resources::default(),
+                non_zero_requested: Resources::default(),
+                pods: Default::default(),
+                images: Vec::new(),
+            });
+        }
+        let mut pod = crate::cluster::scheduler::tests_support::pod();
+        let mut t = (*pod.template).clone();
+        t.containers = vec![ContainerSpec {
+            name: "w".into(),
+            image: "web".into(),
+            requests: Resources::default(),
+            limits: Resources::default(),
+            probes: Default::default(),
+        }];
+        pod.template = Arc::new(t);
+        let on = [
+            "n03", "n10", "n11", "n12", "n13", "n14", "n15", "n16", "n65", "n69",
+        ];
+        for (k, node) in on.iter().enumerate() {
+            pod.id = crate::cluster::objects::PodId(k as u64);
+            s.add_pod(&pod, node);
+        }
+        let id = s.image_ids["web:latest"];
+        let holders: Vec<usize> = (0..70).filter(|&i| s.node_has_image(id, i)).collect();
+        assert_eq!(holders, vec![3, 10, 11, 12, 13, 14, 15, 16, 65, 69]);
+        for (i, n) in s.nodes.iter().enumerate() {
+            assert_eq!(n.images.contains(&id), s.node_has_image(id, i));
+        }
+        // Score: 250 MB x 10/70 = 35.7 MB on a holder -> 100 * (35.7 - 23) / 977 = 1; 0 on
+        // other nodes.
+        let mut pl = ImageLocality::default();
+        let pods = std::collections::BTreeMap::new();
+        let cx = CycleContext {
+            pod: &pod,
+            snapshot: &s,
+            pods: &pods,
+        };
+        pl.pre_score(&cx, &[]);
+        assert!(!pl.score_uniform(&cx));
+        let mut out = Vec::new();
+        pl.score_all(&cx, &[3, 4, 69], &mut out);
+        assert_eq!(out, vec![1, 0, 1]);
+        assert_eq!(pl.score(&cx, 65), 1);
+        // Without the per-cycle table (more than MAX_TABLE_IMAGES images): the same scores.
+        pl.table.clear();
+        let mut direct = Vec::new();
+        pl.score_all(&cx, &[3, 4, 69], &mut direct);
+        assert_eq!(direct, out);
     }
 }
