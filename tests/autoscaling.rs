@@ -129,6 +129,53 @@ spec:
 }
 
 #[test]
+fn hpa_first_scale_down_waits_a_window_from_its_first_sync() {
+    // 6 replicas of 500m at 100m of total demand: the HPA wants minReplicas (2) from its
+    // first metrics. Upstream's `recordInitialRecommendation` seeds its recommendations with
+    // the 6 replicas it found at its first reconcile, so the scale-down to 2 waits out the
+    // 300 s window from that first sync (15 s) instead of happening at once.
+    for behavior in [
+        "",
+        "\n  behavior: {scaleDown: {stabilizationWindowSeconds: 300}}",
+    ] {
+        let text = [
+            scenario("12m", ""),
+            POOL.into(),
+            web(6, "500m"),
+            format!(
+                r#"
+apiVersion: kubesim.dev/v1alpha1
+kind: Behavior
+metadata: {{name: web}}
+spec:
+  cpuLoad: {{total: 100m}}
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {{name: web}}
+spec:
+  scaleTargetRef: {{apiVersion: apps/v1, kind: Deployment, name: web}}
+  minReplicas: 2
+  maxReplicas: 10
+  metrics:
+  - {{type: Resource, resource: {{name: cpu, target: {{type: Utilization, averageUtilization: 50}}}}}}{behavior}
+"#
+            ),
+        ]
+        .join("---\n");
+        let out = run_str(&text);
+        let rescales = rows(&out, "SuccessfulRescale");
+        assert!(!rescales.is_empty(), "no scale-down ({behavior:?})");
+        let (t, m) = &rescales[0];
+        assert!(m.contains("New size: 2"), "{rescales:?}");
+        assert!(
+            (315.0..=360.0).contains(t),
+            "first scale-down at {t} s, expected one window after the first sync ({behavior:?}): {rescales:?}"
+        );
+    }
+}
+
+#[test]
 fn hpa_with_default_behavior_scales_1_5_10_20() {
     // `behavior: {}` gets upstream's default rules: +max(4 pods, 100 %) per 15 s.
     let text = [

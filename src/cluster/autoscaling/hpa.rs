@@ -340,6 +340,14 @@ impl HpaController {
             return;
         };
         let current = d.replicas;
+        // Upstream `recordInitialRecommendation` (pkg/controller/podautoscaler/horizontal.go,
+        // called by reconcileAutoscaler before anything else): an HPA's first reconcile seeds
+        // its recommendations with the target's current replicas. So a scale-down from, say,
+        // 10 replicas waits out the whole stabilization window (300 s by default) from the
+        // HPA's first sync, however low the first metrics are.
+        if h.history.recommendations.is_empty() {
+            h.history.recommendations.push((current, now));
+        }
         let (min, max) = (h.spec.min_replicas, h.spec.max_replicas);
         if current == 0 && min != 0 {
             // ScalingActive=False (ScalingDisabled): scaling is disabled at 0 replicas.
@@ -513,17 +521,13 @@ impl Component<Event, ClusterState> for HpaController {
                 self.scrape(i as usize, state, ctx)
             }
             // A fresh kube-controller-manager: upstream's HorizontalController keeps its
-            // recommendations and scale events in memory only, so they start over; its
-            // `recordInitialRecommendation` seeds the recommendations with the target's
-            // current replicas, so a scale-down waits a whole stabilization window again.
+            // recommendations and scale events in memory only, so they start over; at its
+            // first reconcile `recordInitialRecommendation` (in `sync`) seeds them with the
+            // target's current replicas, so a scale-down waits a whole stabilization window
+            // again.
             Event::Controller(crate::cluster::events::ControllerTimer::StartedLeading) => {
-                let now = ctx.now();
                 for h in &mut self.hpas {
-                    let key = format!("{}/{}", h.spec.namespace, h.spec.target);
                     h.history = HpaHistory::default();
-                    if let Some(d) = state.store.deployments.get(&key) {
-                        h.history.recommendations.push((d.replicas, now));
-                    }
                 }
             }
             _ => {}
