@@ -531,7 +531,7 @@ impl<E> EventQueue<E> {
         self.current.clear();
         self.head = 0;
         if self.stored <= self.small_min {
-            self.to_small();
+            self.switch_to_small();
             return true;
         }
         let Some(i) = self.lowest_bucket() else {
@@ -600,7 +600,7 @@ impl<E> EventQueue<E> {
     /// The radix heap (its current instant exhausted) holds few entries: moves the live ones
     /// to small mode's array, sorted by `(time, seq)` (a live entry's slot holds its `seq`).
     #[cold]
-    fn to_small(&mut self) {
+    fn switch_to_small(&mut self) {
         let mut v = std::mem::take(&mut self.sorted);
         let slots = &self.slots;
         // Only the non-empty buckets, from the bitmaps.
