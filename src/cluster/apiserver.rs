@@ -49,15 +49,30 @@ impl ApiServer {
         }
         let delay = state.control_plane.watch_delay;
         for w in out.drain(..) {
-            for &target in self.wiring.watchers(w.kind) {
-                ctx.send(target, delay, Event::Watch(w.clone()));
-            }
             // The StatefulSet controller's filtered pod informer.
-            if !state.store.stateful_sets.is_empty()
-                && let crate::cluster::events::ObjectRef::Pod { owner: Some(o), .. } = &w.object
-                && Wiring::statefulset_watches(w.kind, state.store.stateful_sets.contains_key(o))
-            {
-                ctx.send(self.wiring.statefulset, delay, Event::Watch(w.clone()));
+            let statefulset = !state.store.stateful_sets.is_empty()
+                && matches!(&w.object, crate::cluster::events::ObjectRef::Pod { owner: Some(o), .. }
+                    if Wiring::statefulset_watches(w.kind, state.store.stateful_sets.contains_key(o)));
+            let owned = match &w.object {
+                crate::cluster::events::ObjectRef::Pod { owner, .. } => Some(owner.is_some()),
+                crate::cluster::events::ObjectRef::Named(_) => None,
+            };
+            let wiring = &self.wiring;
+            // Every watcher gets its copy; the last one gets the event itself (one clone fewer).
+            let mut targets = wiring
+                .watchers(w.kind)
+                .iter()
+                .copied()
+                .filter(|t| owned.is_none_or(|o| wiring.pod_watch_reaches(*t, w.change, o)))
+                .chain(statefulset.then_some(wiring.statefulset))
+                .peekable();
+            while let Some(target) = targets.next() {
+                if targets.peek().is_some() {
+                    ctx.send(target, delay, Event::Watch(w.clone()));
+                } else {
+                    ctx.send(target, delay, Event::Watch(w));
+                    break;
+                }
             }
         }
         self.scratch = out;

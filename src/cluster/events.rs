@@ -304,8 +304,8 @@ pub enum ObjectRef {
         id: PodId,
         /// Controlling owner's key (`namespace/name`), if any.
         owner: Option<String>,
-        /// Node it is bound to, if any.
-        node: Option<String>,
+        /// Node it is bound to, if any (shared: a watch event is cloned once per watcher).
+        node: Option<Arc<str>>,
     },
     /// A named object: node name, or `namespace/name` for namespaced kinds.
     Named(String),

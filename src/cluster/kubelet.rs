@@ -49,7 +49,8 @@ enum Stage {
 
 #[derive(Debug)]
 struct PodTrack {
-    node: String,
+    /// Slot of the node's agent in [`Kubelets::agents`].
+    node: u32,
     stage: Stage,
     /// The next lifecycle step (pull, start, ready, restart, termination).
     timer: Option<EventId>,
@@ -78,6 +79,8 @@ impl PodTrack {
 
 #[derive(Debug)]
 struct NodeAgent {
+    /// Node name.
+    name: String,
     rng: SimRng,
     /// Image -> time it is (or will be) present on the node.
     images: BTreeMap<String, SimTime>,
@@ -120,8 +123,23 @@ impl NodeAgent {
 #[derive(Debug)]
 pub struct Kubelets {
     seed: u64,
-    nodes: BTreeMap<String, NodeAgent>,
+    /// The behaviour of a workload without a `Behavior` document
+    /// ([`crate::cluster::spec::BehaviorSpec::default_for`]), kept so that the hot paths
+    /// borrow a behaviour instead of cloning one per pod step.
+    default_behavior: crate::cluster::spec::BehaviorSpec,
+    /// Slot of each node's agent in `agents`, by node name.
+    nodes: BTreeMap<String, u32>,
+    /// Node agents by slot (`None`: a deleted node's slot, reused by the next node), so that a
+    /// pod's steps reach their node's agent by index instead of by name.
+    agents: Vec<Option<NodeAgent>>,
+    /// Free slots of `agents`, the last freed first.
+    free_slots: Vec<u32>,
     pods: BTreeMap<PodId, PodTrack>,
+}
+
+/// The agent in `slot`, if that slot holds one.
+fn agent_at(agents: &mut [Option<NodeAgent>], slot: u32) -> Option<&mut NodeAgent> {
+    agents.get_mut(slot as usize).and_then(Option::as_mut)
 }
 
 impl Kubelets {
@@ -129,7 +147,10 @@ impl Kubelets {
     pub fn new(seed: u64) -> Self {
         Kubelets {
             seed,
+            default_behavior: crate::cluster::spec::BehaviorSpec::default_for(""),
             nodes: BTreeMap::new(),
+            agents: Vec::new(),
+            free_slots: Vec::new(),
             pods: BTreeMap::new(),
         }
     }
@@ -143,17 +164,31 @@ impl Kubelets {
         state: &mut ClusterState,
         ctx: &mut Context<'_, Event>,
     ) {
+        let Some(&slot) = self.nodes.get(node) else {
+            return;
+        };
+        self.start_pod_at(id, slot, state, ctx);
+    }
+
+    /// [`Kubelets::start_pod`] on the node whose agent is in `slot`.
+    fn start_pod_at(
+        &mut self,
+        id: PodId,
+        slot: u32,
+        state: &mut ClusterState,
+        ctx: &mut Context<'_, Event>,
+    ) {
         let Some(pod) = state.store.pods.get(&id) else {
             return;
         };
-        if !self.nodes.contains_key(node) {
+        if agent_at(&mut self.agents, slot).is_none() {
             return;
         }
         let has_init = !pod.template.init_containers.is_empty();
         self.pods.insert(
             id,
             PodTrack {
-                node: node.to_string(),
+                node: slot,
                 stage: if has_init {
                     Stage::Init
                 } else {
@@ -191,19 +226,24 @@ impl Kubelets {
         let Some(track) = self.pods.get_mut(&id) else {
             return;
         };
-        let (Some(pod), Some(agent)) = (state.store.pods.get(&id), self.nodes.get_mut(&track.node))
-        else {
+        let (Some(pod), Some(agent)) = (
+            state.store.pods.get(&id),
+            agent_at(&mut self.agents, track.node),
+        ) else {
             return;
         };
         let Some(c) = pod.template.init_containers.get(index) else {
             return;
         };
         let now = ctx.now();
-        let behavior = state.behavior(&pod.workload);
+        let behavior = state
+            .behaviors
+            .get(&pod.workload)
+            .unwrap_or(&self.default_behavior);
         let (present_at, pulled) = agent.ensure_image(&c.image, &behavior.image_pull, now);
         let run = sample(&behavior.init_run_time(&c.name), &mut agent.rng);
         let done = present_at + agent.stretch(run);
-        if pulled {
+        if pulled && state.recorder.records("Pod", "Pulling") {
             state.recorder.event(
                 now,
                 "Pod",
@@ -243,7 +283,9 @@ impl Kubelets {
         };
         let ran = now.saturating_since(track.run_started).as_secs_f64();
         let count = pod.template.init_containers.len();
-        if let Some(c) = pod.template.init_containers.get(index) {
+        if let Some(c) = pod.template.init_containers.get(index)
+            && state.recorder.records("Pod", "Completed")
+        {
             state.recorder.event(
                 now,
                 "Pod",
@@ -274,12 +316,17 @@ impl Kubelets {
         let Some(track) = self.pods.get_mut(&id) else {
             return;
         };
-        let (Some(pod), Some(agent)) = (state.store.pods.get(&id), self.nodes.get_mut(&track.node))
-        else {
+        let (Some(pod), Some(agent)) = (
+            state.store.pods.get(&id),
+            agent_at(&mut self.agents, track.node),
+        ) else {
             return;
         };
         let now = ctx.now();
-        let behavior = state.behavior(&pod.workload);
+        let behavior = state
+            .behaviors
+            .get(&pod.workload)
+            .unwrap_or(&self.default_behavior);
         let mut ready_at = now;
         let mut pulled: Vec<&str> = Vec::new();
         for c in &pod.template.containers {
@@ -289,7 +336,7 @@ impl Kubelets {
             }
             ready_at = ready_at.max(at);
         }
-        if !pulled.is_empty() {
+        if !pulled.is_empty() && state.recorder.records("Pod", "Pulling") {
             state.recorder.event(
                 now,
                 "Pod",
@@ -320,9 +367,12 @@ impl Kubelets {
             return;
         };
         let started = matches!(track.stage, Stage::WaitingReady | Stage::Running);
-        let delay = match (started, self.nodes.get_mut(&track.node)) {
+        let delay = match (started, agent_at(&mut self.agents, track.node)) {
             (true, Some(agent)) => {
-                let behavior = state.behavior(&pod.workload);
+                let behavior = state
+                    .behaviors
+                    .get(&pod.workload)
+                    .unwrap_or(&self.default_behavior);
                 let d = sample(&behavior.shutdown, &mut agent.rng);
                 agent.stretch(d).min(pod.template.termination_grace_period)
             }
@@ -344,12 +394,16 @@ impl Kubelets {
                 let Some(track) = self.pods.get_mut(&id) else {
                     return;
                 };
-                let (Some(pod), Some(agent)) =
-                    (state.store.pods.get(&id), self.nodes.get_mut(&track.node))
-                else {
+                let (Some(pod), Some(agent)) = (
+                    state.store.pods.get(&id),
+                    agent_at(&mut self.agents, track.node),
+                ) else {
                     return;
                 };
-                let behavior = state.behavior(&pod.workload);
+                let behavior = state
+                    .behaviors
+                    .get(&pod.workload)
+                    .unwrap_or(&self.default_behavior);
                 let d = sample(&behavior.startup, &mut agent.rng);
                 let d = agent.stretch(d);
                 track.stage = Stage::Starting;
@@ -360,25 +414,31 @@ impl Kubelets {
                 let Some(track) = self.pods.get_mut(&id) else {
                     return;
                 };
-                let (Some(pod), Some(agent)) =
-                    (state.store.pods.get(&id), self.nodes.get_mut(&track.node))
-                else {
+                let (Some(pod), Some(agent)) = (
+                    state.store.pods.get(&id),
+                    agent_at(&mut self.agents, track.node),
+                ) else {
                     return;
                 };
-                let behavior = state.behavior(&pod.workload);
+                let behavior = state
+                    .behaviors
+                    .get(&pod.workload)
+                    .unwrap_or(&self.default_behavior);
                 let d = sample(&behavior.readiness, &mut agent.rng);
                 let d = agent.stretch(d);
                 let connected = agent.connected;
-                state.recorder.event(
-                    now,
-                    "Pod",
-                    pod.key(),
-                    "Started",
-                    format!("Started containers on {}", track.node),
-                );
+                if state.recorder.records("Pod", "Started") {
+                    state.recorder.event(
+                        now,
+                        "Pod",
+                        pod.key(),
+                        "Started",
+                        format!("Started containers on {}", agent.name),
+                    );
+                }
                 track.stage = Stage::WaitingReady;
                 track.run_started = now;
-                let mut run = plan_run(pod, &behavior, now, now + d, &mut agent.rng);
+                let mut run = plan_run(pod, behavior, now, now + d, &mut agent.rng);
                 // A work-queue worker exits with code 0 when the queue is empty, not after
                 // `runTime`: it takes its first task now.
                 if state.task_queues.contains_key(&pod.workload) {
@@ -423,22 +483,29 @@ impl Kubelets {
                 track.stage = Stage::Running;
                 track.timer = None;
                 track.ready = true;
-                let node = track.node.clone();
-                if self.connected(&node) {
+                let slot = track.node;
+                if self.connected_at(slot) {
                     apiserver::write(ctx, state, ApiWrite::PodReady { id, ready: true });
                 }
             }
             KubeletTimer::Terminated(id) => {
                 let mut connected = true;
                 if let Some(track) = self.pods.remove(&id) {
-                    connected = self.connected(&track.node);
-                    if let Some(pod) = state.store.pods.get(&id) {
+                    connected = self.connected_at(track.node);
+                    if let Some(pod) = state.store.pods.get(&id)
+                        && state.recorder.records("Pod", "Terminated")
+                    {
                         state.recorder.event(
                             now,
                             "Pod",
                             pod.key(),
                             "Terminated",
-                            format!("Containers exited on {}", track.node),
+                            format!(
+                                "Containers exited on {}",
+                                self.agents[track.node as usize]
+                                    .as_ref()
+                                    .map_or("", |a| a.name.as_str())
+                            ),
                         );
                     }
                 }
@@ -451,7 +518,7 @@ impl Kubelets {
                     return;
                 };
                 track.ready = false;
-                let node = track.node.clone();
+                let slot = track.node;
                 if let Some(pod) = state.store.pods.get(&id) {
                     state.recorder.event(
                         now,
@@ -461,7 +528,7 @@ impl Kubelets {
                         "Readiness probe failed",
                     );
                 }
-                if self.connected(&node) {
+                if self.connected_at(slot) {
                     apiserver::write(ctx, state, ApiWrite::PodReady { id, ready: false });
                 }
             }
@@ -472,12 +539,16 @@ impl Kubelets {
                 let Some(track) = self.pods.get_mut(&id) else {
                     return;
                 };
-                let (Some(pod), Some(agent)) =
-                    (state.store.pods.get(&id), self.nodes.get_mut(&track.node))
-                else {
+                let (Some(pod), Some(agent)) = (
+                    state.store.pods.get(&id),
+                    agent_at(&mut self.agents, track.node),
+                ) else {
                     return;
                 };
-                let behavior = state.behavior(&pod.workload);
+                let behavior = state
+                    .behaviors
+                    .get(&pod.workload)
+                    .unwrap_or(&self.default_behavior);
                 let d = sample(&behavior.startup, &mut agent.rng);
                 let d = agent.stretch(d);
                 let connected = agent.connected;
@@ -530,16 +601,17 @@ impl Kubelets {
         ctx: &mut Context<'_, Event>,
     ) {
         let now = ctx.now();
-        let Some(node) = self.pods.get(&id).map(|t| t.node.clone()) else {
-            return;
-        };
-        let connected = self.connected(&node);
         let Some(track) = self.pods.get_mut(&id) else {
             return;
         };
         if !matches!(track.stage, Stage::WaitingReady | Stage::Running) {
             return;
         }
+        let connected = self
+            .agents
+            .get(track.node as usize)
+            .and_then(Option::as_ref)
+            .is_some_and(|a| a.up && a.connected);
         track.cancel_all(ctx);
         let was_ready = std::mem::replace(&mut track.ready, false);
         let task = track.task.take();
@@ -551,13 +623,23 @@ impl Kubelets {
         {
             q.give_back(d);
         }
-        let key = pod.key();
-        let container = pod
-            .template
-            .containers
-            .first()
-            .map(|c| c.name.clone())
-            .unwrap_or_default();
+        // The event-log rows' object and container names, built only when a row is kept.
+        let log = |reason: &str| state.recorder.records("Pod", reason);
+        let named = log(why.reason())
+            || (pod.template.restart_policy.restarts(why.failed()) && log("BackOff"))
+            || (matches!(why, ContainerExit::Liveness | ContainerExit::Startup)
+                && (log("Unhealthy") || log("Killing")));
+        let (key, container) = if named {
+            let container = pod
+                .template
+                .containers
+                .first()
+                .map(|c| c.name.clone())
+                .unwrap_or_default();
+            (pod.key(), container)
+        } else {
+            (String::new(), String::new())
+        };
         let policy = pod.template.restart_policy;
         let ran = now.saturating_since(track.run_started).as_secs_f64();
         let c = &mut state.recorder.counters;
@@ -573,36 +655,42 @@ impl Kubelets {
             } else {
                 "Startup"
             };
-            state.recorder.event(
-                now,
-                "Pod",
-                key.clone(),
-                "Unhealthy",
-                format!("{probe} probe failed"),
-            );
-            state.recorder.event(
-                now,
-                "Pod",
-                key.clone(),
-                "Killing",
-                format!(
-                    "Container {container} failed {} probe, will be restarted",
-                    probe.to_lowercase()
-                ),
-            );
+            if state.recorder.records("Pod", "Unhealthy") {
+                state.recorder.event(
+                    now,
+                    "Pod",
+                    key.clone(),
+                    "Unhealthy",
+                    format!("{probe} probe failed"),
+                );
+            }
+            if state.recorder.records("Pod", "Killing") {
+                state.recorder.event(
+                    now,
+                    "Pod",
+                    key.clone(),
+                    "Killing",
+                    format!(
+                        "Container {container} failed {} probe, will be restarted",
+                        probe.to_lowercase()
+                    ),
+                );
+            }
         }
         let code = match why {
             ContainerExit::Completed => 0,
             ContainerExit::Error => 1,
             ContainerExit::OomKilled | ContainerExit::Liveness | ContainerExit::Startup => 137,
         };
-        state.recorder.event(
-            now,
-            "Pod",
-            key.clone(),
-            why.reason(),
-            format!("Container {container} terminated with exit code {code} after {ran:.1}s"),
-        );
+        if state.recorder.records("Pod", why.reason()) {
+            state.recorder.event(
+                now,
+                "Pod",
+                key.clone(),
+                why.reason(),
+                format!("Container {container} terminated with exit code {code} after {ran:.1}s"),
+            );
+        }
         if was_ready && connected {
             apiserver::write(ctx, state, ApiWrite::PodReady { id, ready: false });
         }
@@ -611,7 +699,7 @@ impl Kubelets {
         };
         if policy.restarts(why.failed()) {
             let at = track.backoff.restart_at(now);
-            if at > now {
+            if at > now && state.recorder.records("Pod", "BackOff") {
                 state.recorder.event(
                     now,
                     "Pod",
@@ -645,25 +733,40 @@ impl Kubelets {
         match (w.kind, &w.object, w.change) {
             (ObjectKind::Node, ObjectRef::Named(name), Change::Added) => {
                 let rng = stream_rng(self.seed, &format!("kubelet/{name}"));
-                self.nodes.insert(
-                    name.clone(),
-                    NodeAgent {
-                        rng,
-                        images: BTreeMap::new(),
-                        puller_free_at: SimTime::ZERO,
-                        up: true,
-                        connected: true,
-                        slow: 1.0,
-                    },
-                );
+                let agent = NodeAgent {
+                    name: name.clone(),
+                    rng,
+                    images: BTreeMap::new(),
+                    puller_free_at: SimTime::ZERO,
+                    up: true,
+                    connected: true,
+                    slow: 1.0,
+                };
+                // A node registered again under its name gets a fresh agent in its slot.
+                let slot = match self.nodes.get(name) {
+                    Some(&slot) => slot,
+                    None => {
+                        let slot = self.free_slots.pop().unwrap_or_else(|| {
+                            self.agents.push(None);
+                            (self.agents.len() - 1) as u32
+                        });
+                        self.nodes.insert(name.clone(), slot);
+                        slot
+                    }
+                };
+                self.agents[slot as usize] = Some(agent);
             }
             (ObjectKind::Node, ObjectRef::Named(name), Change::Deleted) => {
                 // The machine is gone: its containers stop with it. PodGC deletes the pods.
-                self.nodes.remove(name);
+                let Some(slot) = self.nodes.remove(name) else {
+                    return;
+                };
+                self.agents[slot as usize] = None;
+                self.free_slots.push(slot);
                 let gone: Vec<PodId> = self
                     .pods
                     .iter()
-                    .filter(|(_, t)| &t.node == name)
+                    .filter(|(_, t)| t.node == slot)
                     .map(|(id, _)| *id)
                     .collect();
                 for id in gone {
@@ -681,8 +784,19 @@ impl Kubelets {
                 let Some(pod) = state.store.pods.get(id) else {
                     return;
                 };
-                let Some(node) = pod.node.clone() else { return };
-                if !self.connected(&node) {
+                // Nothing to do for a pod already tracked here or already started, unless it is
+                // being deleted (checked first: it spares the node lookups below on most pod
+                // updates).
+                if pod.deletion_timestamp.is_none()
+                    && (pod.started_at.is_some() || self.pods.contains_key(id))
+                {
+                    return;
+                }
+                // The node's agent, looked up once.
+                let Some(&slot) = pod.node.as_deref().and_then(|n| self.nodes.get(n)) else {
+                    return;
+                };
+                if !self.connected_at(slot) {
                     // A crashed or cut-off kubelet does not see the change; it resyncs when
                     // it is back.
                     return;
@@ -690,7 +804,7 @@ impl Kubelets {
                 if pod.deletion_timestamp.is_some() {
                     self.terminate(*id, state, ctx);
                 } else if !self.pods.contains_key(id) && pod.started_at.is_none() {
-                    self.start_pod(*id, &node, state, ctx);
+                    self.start_pod_at(*id, slot, state, ctx);
                 }
             }
             _ => {}
@@ -699,9 +813,19 @@ impl Kubelets {
 }
 
 impl Kubelets {
-    /// True if the node's kubelet is up and reaches the API server.
-    fn connected(&self, node: &str) -> bool {
-        self.nodes.get(node).is_some_and(|a| a.up && a.connected)
+    /// True if the kubelet of the node whose agent is in `slot` is up and reaches the API
+    /// server.
+    fn connected_at(&self, slot: u32) -> bool {
+        self.agents
+            .get(slot as usize)
+            .and_then(Option::as_ref)
+            .is_some_and(|a| a.up && a.connected)
+    }
+
+    /// The agent of the node called `node`.
+    fn agent_mut(&mut self, node: &str) -> Option<&mut NodeAgent> {
+        let slot = *self.nodes.get(node)?;
+        agent_at(&mut self.agents, slot)
     }
 
     fn on_fault(&mut self, f: Fault, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
@@ -714,7 +838,10 @@ impl Kubelets {
                     Fault::Disconnect(n) => (false, n),
                     _ => return,
                 };
-                let Some(agent) = self.nodes.get_mut(&node) else {
+                let Some(&slot) = self.nodes.get(&node) else {
+                    return;
+                };
+                let Some(agent) = agent_at(&mut self.agents, slot) else {
                     return;
                 };
                 agent.connected = false;
@@ -731,7 +858,7 @@ impl Kubelets {
                     let gone: Vec<PodId> = self
                         .pods
                         .iter()
-                        .filter(|(_, t)| t.node == node)
+                        .filter(|(_, t)| t.node == slot)
                         .map(|(id, _)| *id)
                         .collect();
                     for id in gone {
@@ -742,7 +869,7 @@ impl Kubelets {
                 }
             }
             Fault::Recover(node) => {
-                let Some(agent) = self.nodes.get_mut(&node) else {
+                let Some(agent) = self.agent_mut(&node) else {
                     return;
                 };
                 if agent.up && agent.connected {
@@ -755,7 +882,7 @@ impl Kubelets {
                 self.resync(&node, crashed, state, ctx);
             }
             Fault::Slow { node, factor } => {
-                if let Some(agent) = self.nodes.get_mut(&node) {
+                if let Some(agent) = self.agent_mut(&node) {
                     agent.slow = factor;
                 }
             }
@@ -773,10 +900,11 @@ impl Kubelets {
         ctx: &mut Context<'_, Event>,
     ) {
         // Pods deleted from the API meanwhile: stop tracking (their containers are killed).
+        let slot = self.nodes.get(node).copied();
         let stale: Vec<PodId> = self
             .pods
             .iter()
-            .filter(|(id, t)| t.node == node && !state.store.pods.contains_key(id))
+            .filter(|(id, t)| Some(t.node) == slot && !state.store.pods.contains_key(id))
             .map(|(id, _)| *id)
             .collect();
         for id in stale {

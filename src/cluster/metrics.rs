@@ -342,10 +342,7 @@ impl Recorder {
         reason: &'static str,
         message: impl Into<String>,
     ) {
-        if self.event_level != EventLevel::All
-            && !(self.event_level == EventLevel::Warnings
-                && (kind == "Timeline" || is_warning(reason)))
-        {
+        if !self.records(kind, reason) {
             return;
         }
         let seq = self.events.len() as u64;
@@ -357,6 +354,17 @@ impl Recorder {
             reason,
             message: message.into(),
         });
+    }
+
+    /// True if an event-log row of `kind` with `reason` would be kept at the configured
+    /// [`EventLevel`]. Hot paths ask first, so that they build the row's object name and message
+    /// (allocations, formatting) only when the row is kept; [`Recorder::event`] asks too.
+    pub fn records(&self, kind: &str, reason: &str) -> bool {
+        match self.event_level {
+            EventLevel::All => true,
+            EventLevel::Warnings => kind == "Timeline" || is_warning(reason),
+            EventLevel::None => false,
+        }
     }
 
     /// Append a sample row.

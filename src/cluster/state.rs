@@ -60,6 +60,16 @@ pub struct Store {
     /// namespace and labels do not change while it is stored), so a controller can keep the
     /// ids of the pods a selector matches instead of matching every pod each time.
     pub pod_set_version: u64,
+    /// Nodes with at least one `NoExecute` taint, maintained on every node write, so that the
+    /// taint eviction controller can tell in O(1) that no pod has anything to fear.
+    pub no_execute_tainted_nodes: usize,
+}
+
+/// True if `taints` hold a `NoExecute` taint.
+pub fn has_no_execute(taints: &[crate::cluster::spec::Taint]) -> bool {
+    taints
+        .iter()
+        .any(|t| t.effect == crate::cluster::spec::TaintEffect::NoExecute)
 }
 
 /// Pods of one owner, counted as the ReplicaSet controller counts them.
@@ -152,7 +162,7 @@ impl ClusterState {
         ObjectRef::Pod {
             id: pod.id,
             owner: pod.owner.as_ref().map(|o| o.key.clone()),
-            node: pod.node.clone(),
+            node: pod.node.as_deref().map(Arc::from),
         }
     }
 
@@ -256,22 +266,26 @@ impl ClusterState {
                 // Upstream: a pod not bound to a node, or already terminal, is deleted at once
                 // (pkg/registry/core/pod/strategy.go CheckGracefulDelete).
                 if pod.node.is_none() || pod.phase.is_terminal() {
-                    let key = pod.key();
-                    self.recorder
-                        .event(now, "Pod", key, "Deleted", format!("deleted by {by}"));
+                    if self.recorder.records("Pod", "Deleted") {
+                        let key = pod.key();
+                        self.recorder
+                            .event(now, "Pod", key, "Deleted", format!("deleted by {by}"));
+                    }
                     self.remove_pod(id, out);
                     return;
                 }
                 pod.deletion_timestamp = Some(now);
-                let key = pod.key();
                 let r = Self::pod_ref(pod);
-                self.recorder.event(
-                    now,
-                    "Pod",
-                    key,
-                    "Killing",
-                    format!("graceful deletion requested by {by}"),
-                );
+                if self.recorder.records("Pod", "Killing") {
+                    let key = pod.key();
+                    self.recorder.event(
+                        now,
+                        "Pod",
+                        key,
+                        "Killing",
+                        format!("graceful deletion requested by {by}"),
+                    );
+                }
                 self.notify(out, ObjectKind::Pod, r, Change::Modified);
             }
             ApiWrite::RemovePod { id } => self.remove_pod(id, out),
@@ -288,7 +302,7 @@ impl ClusterState {
                 n.requested = n.requested.add(&pod.requests);
                 n.non_zero_requested = n.non_zero_requested.add(&pod.non_zero_requests);
                 n.pods.insert(id);
-                pod.node = Some(node.clone());
+                pod.node = Some(node);
                 pod.scheduled_at = Some(now);
                 self.recorder.counters.pods_scheduled += 1;
                 self.recorder
@@ -301,15 +315,20 @@ impl ClusterState {
                         .scheduling_delay
                         .record(now.saturating_since(pod.created_at));
                 }
-                let key = pod.key();
                 let r = Self::pod_ref(pod);
-                self.recorder.event(
-                    now,
-                    "Pod",
-                    key,
-                    "Scheduled",
-                    format!("Successfully assigned to {node}"),
-                );
+                if self.recorder.records("Pod", "Scheduled") {
+                    let key = pod.key();
+                    self.recorder.event(
+                        now,
+                        "Pod",
+                        key,
+                        "Scheduled",
+                        format!(
+                            "Successfully assigned to {}",
+                            pod.node.as_deref().unwrap_or_default()
+                        ),
+                    );
+                }
                 self.notify(out, ObjectKind::Pod, r, Change::Modified);
             }
             ApiWrite::PodStarted { id } => {
@@ -520,6 +539,7 @@ impl ClusterState {
                         anchor: now,
                     },
                 };
+                self.store.no_execute_tainted_nodes += usize::from(has_no_execute(&node.taints));
                 self.store.nodes.insert(name.clone(), node);
                 self.store.node_set_version += 1;
                 self.recorder.counters.nodes_added += 1;
@@ -536,6 +556,7 @@ impl ClusterState {
                 let Some(node) = self.store.nodes.remove(&name) else {
                     return;
                 };
+                self.store.no_execute_tainted_nodes -= usize::from(has_no_execute(&node.taints));
                 self.store.node_set_version += 1;
                 self.recorder.counters.nodes_removed += 1;
                 self.recorder.node_lifetime(
@@ -659,7 +680,11 @@ impl ClusterState {
                         taint.key, taint.effect
                     ),
                 );
+                let had = has_no_execute(&n.taints);
                 n.taints.push(taint);
+                if !had && has_no_execute(&n.taints) {
+                    self.store.no_execute_tainted_nodes += 1;
+                }
                 self.notify(
                     out,
                     ObjectKind::Node,
@@ -675,6 +700,11 @@ impl ClusterState {
                 n.taints.retain(|t| !(t.key == key && t.effect == effect));
                 if n.taints.len() == before {
                     return;
+                }
+                if effect == crate::cluster::spec::TaintEffect::NoExecute
+                    && !has_no_execute(&n.taints)
+                {
+                    self.store.no_execute_tainted_nodes -= 1;
                 }
                 self.recorder.event(
                     now,
@@ -783,24 +813,30 @@ impl ClusterState {
                 } else {
                     self.recorder.counters.pods_failed += 1;
                 }
-                let (key, node, requests, nz) = (
-                    pod.key(),
-                    pod.node.clone(),
-                    pod.requests,
-                    pod.non_zero_requests,
-                );
+                let phase = if succeeded { "Succeeded" } else { "Failed" };
+                let key = self.recorder.records("Pod", phase).then(|| pod.key());
+                let (requests, nz) = (pod.requests, pod.non_zero_requests);
                 let r = Self::pod_ref(pod);
                 // A terminal pod no longer holds its node's resources (upstream: the scheduler
                 // cache and kubelet admission count only non-terminal pods).
-                if let Some(n) = node.as_ref().and_then(|n| self.store.nodes.get_mut(n))
+                if let ObjectRef::Pod {
+                    node: Some(node), ..
+                } = &r
+                    && let Some(n) = self.store.nodes.get_mut(&**node)
                     && n.pods.remove(&id)
                 {
                     n.requested = n.requested.sub(&requests);
                     n.non_zero_requested = n.non_zero_requested.sub(&nz);
                 }
-                let phase = if succeeded { "Succeeded" } else { "Failed" };
-                self.recorder
-                    .event(now, "Pod", key, phase, format!("Pod phase is now {phase}"));
+                if let Some(key) = key {
+                    self.recorder.event(
+                        now,
+                        "Pod",
+                        key,
+                        phase,
+                        format!("Pod phase is now {phase}"),
+                    );
+                }
                 self.notify(out, ObjectKind::Pod, r, Change::Modified);
             }
             ApiWrite::CreatePodDisruptionBudget(b) => {

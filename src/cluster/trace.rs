@@ -268,7 +268,17 @@ pub struct TraceReplayer {
     gc_armed: bool,
     pods_done: bool,
     nodes_done: bool,
+    /// Templates of the pods replayed so far by (CPU millicores, memory bytes, priority,
+    /// group), shared by the pods that have the same (at most [`TEMPLATE_CACHE_LIMIT`]).
+    templates: BTreeMap<TemplateKey, Arc<PodTemplateSpec>>,
 }
+
+/// What a trace pod's template is made of: (CPU millicores, memory bytes, priority, group).
+type TemplateKey = (i64, i64, i32, Option<String>);
+
+/// Most templates the replayer keeps for sharing (a trace with more distinct request sizes
+/// starts the cache afresh when it is full).
+const TEMPLATE_CACHE_LIMIT: usize = 4096;
 
 impl fmt::Debug for TraceReplayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -297,6 +307,7 @@ impl TraceReplayer {
             gc_armed: false,
             pods_done: false,
             nodes_done: false,
+            templates: BTreeMap::new(),
         }
     }
 
@@ -382,6 +393,33 @@ impl TraceReplayer {
 
     /// The pod object for a trace pod.
     pub fn pod_object(&self, p: &TracePod) -> Pod {
+        let template = Self::template(p);
+        self.pod_with(p.clone(), template)
+    }
+
+    /// The pod object for a trace pod, its template shared with the earlier pods of the same
+    /// requests, priority and group (the template holds nothing else of the pod; the store
+    /// never compares templates by address), so that a pod's arrival allocates only its own
+    /// fields.
+    fn pod_object_cached(&mut self, p: TracePod) -> Pod {
+        let key = (p.cpu_milli, p.memory_bytes, p.priority, p.group.clone());
+        let template = match self.templates.get(&key) {
+            Some(t) => Arc::clone(t),
+            None => {
+                // Bounded: a trace with ever-new request sizes starts the cache afresh.
+                if self.templates.len() >= TEMPLATE_CACHE_LIMIT {
+                    self.templates.clear();
+                }
+                let t = Self::template(&p);
+                self.templates.insert(key, Arc::clone(&t));
+                t
+            }
+        };
+        self.pod_with(p, template)
+    }
+
+    /// A trace pod's template: one container with the pod's requests.
+    fn template(p: &TracePod) -> Arc<PodTemplateSpec> {
         let requests = Resources {
             cpu_milli: p.cpu_milli,
             memory_bytes: p.memory_bytes,
@@ -392,7 +430,7 @@ impl TraceReplayer {
             labels.insert("kubesim.dev/group".to_string(), g.clone());
         }
         let template = PodTemplateSpec {
-            labels: labels.clone(),
+            labels,
             containers: vec![ContainerSpec {
                 name: "task".to_string(),
                 image: TRACE_IMAGE.to_string(),
@@ -405,12 +443,16 @@ impl TraceReplayer {
             restart_policy: crate::cluster::lifecycle_spec::RestartPolicy::Never,
             ..PodTemplateSpec::default()
         };
-        let template = Arc::new(template);
+        Arc::new(template)
+    }
+
+    /// The pod object for trace pod `p` with `template`.
+    fn pod_with(&self, p: TracePod, template: Arc<PodTemplateSpec>) -> Pod {
         Pod {
             id: PodId(0),
-            name: p.id.clone(),
+            name: p.id,
             namespace: self.namespace.clone(),
-            labels,
+            labels: template.labels.clone(),
             owner: None,
             workload: self.workload.clone(),
             requests: template.pod_requests(),
@@ -433,7 +475,7 @@ impl TraceReplayer {
         let Some(p) = self.next_pod.take() else {
             return;
         };
-        let pod = self.pod_object(&p);
+        let pod = self.pod_object_cached(p);
         let t = &mut state.recorder.trace;
         t.pods_arrived += 1;
         t.first_arrival.get_or_insert(now);
@@ -542,6 +584,38 @@ mod tests {
         assert_eq!(s.failed_attempts, 2);
         assert_eq!(s.unschedulable_by_reason["Insufficient cpu"], 2);
         assert_eq!(s.unschedulable_by_reason["Insufficient memory"], 1);
+    }
+
+    #[test]
+    fn pods_of_the_same_shape_share_their_template() {
+        let mut r = TraceReplayer::new(None, "ns".into(), "w".into(), SimTime::ZERO);
+        let pod = |id: &str, cpu: i64, group: Option<&str>| TracePod {
+            id: id.into(),
+            arrival: SimTime::ZERO,
+            cpu_milli: cpu,
+            memory_bytes: 1 << 30,
+            duration: SimDuration::from_secs(5),
+            priority: 0,
+            group: group.map(str::to_string),
+        };
+        let a = r.pod_object_cached(pod("a", 500, Some("g")));
+        let b = r.pod_object_cached(pod("b", 500, Some("g")));
+        let c = r.pod_object_cached(pod("c", 500, None));
+        let d = r.pod_object_cached(pod("d", 700, Some("g")));
+        assert!(Arc::ptr_eq(&a.template, &b.template));
+        assert!(!Arc::ptr_eq(&a.template, &c.template));
+        assert!(!Arc::ptr_eq(&a.template, &d.template));
+        // The same pod as built afresh.
+        for (p, got) in [(pod("b", 500, Some("g")), &b), (pod("c", 500, None), &c)] {
+            let want = r.pod_object(&p);
+            assert_eq!(format!("{want:?}"), format!("{got:?}"));
+        }
+        assert_eq!(b.name, "b");
+        assert_eq!(
+            b.labels.get("kubesim.dev/group").map(String::as_str),
+            Some("g")
+        );
+        assert_eq!(d.requests.cpu_milli, 700);
     }
 
     #[test]

@@ -48,6 +48,10 @@ struct ZoneQueue {
 #[derive(Debug)]
 struct NodeEntry {
     name: String,
+    /// The node's Lease as last read, its `renewTime` then, and the time before which that
+    /// `renewTime` stays the same (the next renewal), so that most passes compare instead of
+    /// computing the renewal schedule.
+    renew_cache: Option<(crate::cluster::objects::NodeLease, SimTime, SimTime)>,
     /// `None` for a node not yet seen by a pass.
     health: Option<Health>,
     /// Index of the node's zone label in [`NodeLifecycleController::zone_names`].
@@ -89,9 +93,27 @@ impl NodeLifecycleController {
         // (ready, not ready) by zone index.
         let mut zone_counts: Vec<(u32, u32)> = vec![(0, 0); self.zone_names.len()];
         let store = &state.store;
+        // While no zone queue holds a node, a Ready node without taints that is not stale
+        // only counts as ready in its zone (nothing to dequeue, no taint to remove).
+        let mut queued = self.zones.values().any(|q| !q.queue.is_empty());
         for ((name, node), e) in store.nodes.iter().zip(self.health.iter_mut()) {
             debug_assert_eq!(name, &e.name, "node entries out of step with the store");
-            let renew = node.lease.renew_time(now, cp.node_status_update_frequency);
+            let renew = match e.renew_cache {
+                Some((lease, renew, until)) if lease == node.lease && now < until => renew,
+                _ => {
+                    let freq = cp.node_status_update_frequency;
+                    let renew = node.lease.renew_time(now, freq);
+                    // A renewing lease's `renewTime` moves at the next renewal; a stopped one
+                    // keeps it (until the lease is written again).
+                    let until = if node.lease.renewing && freq.as_nanos() > 0 {
+                        SimTime(renew.as_nanos().saturating_add(freq.as_nanos()))
+                    } else {
+                        SimTime(u64::MAX)
+                    };
+                    e.renew_cache = Some((node.lease, renew, until));
+                    renew
+                }
+            };
             let h = e.health.get_or_insert(Health {
                 last_renew: renew,
                 probe: now,
@@ -101,6 +123,10 @@ impl NodeLifecycleController {
                 h.probe = now;
             }
             let stale = now.saturating_since(h.probe) > cp.node_monitor_grace_period;
+            if node.ready && !stale && !queued && node.taints.is_empty() {
+                zone_counts[e.zone].0 += 1;
+                continue;
+            }
             let mut ready = node.ready;
             if ready && stale {
                 ready = false;
@@ -141,6 +167,7 @@ impl NodeLifecycleController {
                 if !q.queue.contains(name) {
                     q.queue.push_back(name.clone());
                 }
+                queued = true;
             } else if ready {
                 if let Some(q) = self.zones.get_mut(zone) {
                     q.queue.retain(|n| n != name);
@@ -223,6 +250,7 @@ impl NodeLifecycleController {
             let health_of = old.next_if(|e| &e.name == name).and_then(|e| e.health);
             health.push(NodeEntry {
                 name: name.clone(),
+                renew_cache: None,
                 health: health_of,
                 zone,
             });

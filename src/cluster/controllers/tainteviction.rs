@@ -94,6 +94,12 @@ impl TaintEvictionController {
 
     /// Upstream `processPodOnNode`.
     fn process_pod(&mut self, id: PodId, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
+        // No node has a `NoExecute` taint: no pod waits for an eviction (the outcome of every
+        // branch below is then `cancel`), decided without looking the pod or its node up.
+        if state.store.no_execute_tainted_nodes == 0 {
+            self.cancel(id, ctx);
+            return;
+        }
         let now = ctx.now();
         let Some(pod) = state.store.pods.get(&id) else {
             self.cancel(id, ctx);

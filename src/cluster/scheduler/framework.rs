@@ -54,6 +54,134 @@ pub struct NodeInfo {
     pub images: Vec<ImageId>,
 }
 
+/// The resource numbers of one node the NodeResourcesFit filter and the resource scores read,
+/// packed in one row so that the per-node loops of a scheduling cycle read one contiguous
+/// record instead of chasing a [`NodeInfo`] (name, labels, taints, pod set):
+/// [`Snapshot::resources`] holds one per node, aligned with [`Snapshot::nodes`], kept equal to
+/// the node's `allocatable`, `requested` and `non_zero_requested` by [`Snapshot::push_node`],
+/// [`Snapshot::add_pod`] and [`Snapshot::remove_pod`].
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct NodeResourceRow {
+    /// `allocatable.cpu_milli` (millicores).
+    pub alloc_cpu: i64,
+    /// `allocatable.memory_bytes` (bytes).
+    pub alloc_mem: i64,
+    /// `allocatable.pods`.
+    pub alloc_pods: i64,
+    /// `requested.cpu_milli` (millicores).
+    pub req_cpu: i64,
+    /// `requested.memory_bytes` (bytes).
+    pub req_mem: i64,
+    /// `requested.pods` (pods placed).
+    pub req_pods: i64,
+    /// `non_zero_requested.cpu_milli` (millicores).
+    pub nz_cpu: i64,
+    /// `non_zero_requested.memory_bytes` (bytes).
+    pub nz_mem: i64,
+    /// `alloc_cpu as f64` (exact: see `fast`), for BalancedAllocation's fractions.
+    pub alloc_cpu_f: f64,
+    /// `alloc_mem as f64`, the same.
+    pub alloc_mem_f: f64,
+    /// Exact division by `alloc_cpu` (valid when `fast`).
+    pub div_cpu: Divisor,
+    /// Exact division by `alloc_mem` (valid when `fast`).
+    pub div_mem: Divisor,
+    /// True when both allocatable cpu and memory are in `2..=2^45` and the (non-zero)
+    /// requested cpu and memory are not negative: the resource scores of this node then take
+    /// their fixed-formula path (every dividend below `2^52`, see [`Divisor`]).
+    pub fast: bool,
+}
+
+/// Largest allocatable (of cpu in millicores or memory in bytes) a node's resource scores
+/// take the fixed-formula path for: `100 * 2^45 < 2^52`, the dividends [`Divisor`] is exact on.
+const FAST_ALLOC_MAX: i64 = 1 << 45;
+
+impl NodeResourceRow {
+    /// The row of a node with these numbers.
+    pub fn new(allocatable: &Resources, requested: &Resources, non_zero: &Resources) -> Self {
+        let mut row = NodeResourceRow {
+            alloc_cpu: allocatable.cpu_milli,
+            alloc_mem: allocatable.memory_bytes,
+            alloc_pods: allocatable.pods,
+            req_cpu: requested.cpu_milli,
+            req_mem: requested.memory_bytes,
+            req_pods: requested.pods,
+            nz_cpu: non_zero.cpu_milli,
+            nz_mem: non_zero.memory_bytes,
+            alloc_cpu_f: allocatable.cpu_milli as f64,
+            alloc_mem_f: allocatable.memory_bytes as f64,
+            div_cpu: Divisor::new(allocatable.cpu_milli).unwrap_or_default(),
+            div_mem: Divisor::new(allocatable.memory_bytes).unwrap_or_default(),
+            fast: false,
+        };
+        row.fast = row.is_fast();
+        row
+    }
+
+    fn is_fast(&self) -> bool {
+        let alloc = |v: i64| (2..=FAST_ALLOC_MAX).contains(&v);
+        alloc(self.alloc_cpu)
+            && alloc(self.alloc_mem)
+            && self.req_cpu >= 0
+            && self.req_mem >= 0
+            && self.nz_cpu >= 0
+            && self.nz_mem >= 0
+    }
+
+    /// Count a pod's requests and non-zero requests in (`add`) or out of the row.
+    fn apply(&mut self, requests: &Resources, non_zero: &Resources, add: bool) {
+        let s = if add { 1 } else { -1 };
+        self.req_cpu += s * requests.cpu_milli;
+        self.req_mem += s * requests.memory_bytes;
+        self.req_pods += s * requests.pods;
+        self.nz_cpu += s * non_zero.cpu_milli;
+        self.nz_mem += s * non_zero.memory_bytes;
+        self.fast = self.is_fast();
+    }
+}
+
+/// Exact unsigned division by a fixed divisor `d` (`2 <= d < 2^63`) of any dividend below
+/// `2^52`, by one multiplication: `n / d = (n * magic) >> (64 + shift)` with
+/// `s = 64 + shift = max(64, 52 + ceil(log2 d))` and `magic = floor(2^s / d) + 1` (which fits in
+/// 64 bits). Why it is exact: write `magic * d = 2^s + e` with `0 < e <= d`; then
+/// `n * magic / 2^s = n / d + n * e / (d * 2^s)`, and `n * e < 2^52 * 2^ceil(log2 d) <= 2^s`,
+/// so the excess is below `1 / d`, too little to reach the next integer (the fractional part of
+/// `n / d` is at most `(d - 1) / d`). The resource scores divide by each node's allocatable
+/// millions of times; a hardware 64-bit division costs tens of cycles, this a few.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Divisor {
+    /// `floor(2^s / d) + 1`.
+    magic: u64,
+    /// `s - 64`.
+    shift: u32,
+}
+
+impl Divisor {
+    /// Dividends below this are divided exactly.
+    pub const DIVIDEND_LIMIT: u64 = 1 << 52;
+
+    /// The divider by `d`; `None` unless `2 <= d < 2^63`.
+    pub fn new(d: i64) -> Option<Divisor> {
+        if d < 2 {
+            return None;
+        }
+        let d = d as u64;
+        let ceil_log2 = 64 - (d - 1).leading_zeros();
+        let s = 64u32.max(52 + ceil_log2);
+        let magic = ((1u128 << s) / u128::from(d) + 1) as u64;
+        Some(Divisor {
+            magic,
+            shift: s - 64,
+        })
+    }
+
+    /// `n / d` for `n < 2^52` ([`Divisor::DIVIDEND_LIMIT`]; not checked).
+    #[inline(always)]
+    pub fn divide(self, n: u64) -> u64 {
+        ((u128::from(n) * u128::from(self.magic)) >> 64) as u64 >> self.shift
+    }
+}
+
 /// An interned normalized image name: index into [`Snapshot::image_nodes`], assigned in the
 /// order images are first seen by [`Snapshot::image_id`].
 pub type ImageId = u32;
@@ -125,6 +253,12 @@ pub struct Snapshot {
     pub selectors: Vec<SelectorCounts>,
     /// Placed pods that have pod affinity or anti-affinity terms.
     pub affinity_pods: BTreeSet<PodId>,
+    /// Per node (aligned with `nodes`): its resource numbers packed for the filter and score
+    /// loops (see [`NodeResourceRow`]).
+    pub resources: Vec<NodeResourceRow>,
+    /// Image ids by the image name as a container spells it (before normalization), so
+    /// placing a pod does not normalize (and allocate) its images' names again.
+    pub raw_image_ids: BTreeMap<String, ImageId>,
 }
 
 /// Upstream `normalizedImageName`: an image without a tag gets `:latest`.
@@ -186,6 +320,11 @@ impl Snapshot {
         self.tainted_nodes += usize::from(!node.taints.is_empty());
         self.unschedulable_nodes += usize::from(node.unschedulable);
         self.index.insert(node.name.clone(), i);
+        self.resources.push(NodeResourceRow::new(
+            &node.allocatable,
+            &node.requested,
+            &node.non_zero_requested,
+        ));
         self.nodes.push(node);
         self.node_versions.push(self.version);
         i
@@ -231,7 +370,14 @@ impl Snapshot {
             .iter()
             .chain(&pod.template.containers);
         for c in all {
-            let id = self.image_id(&normalized_image_name(&c.image));
+            let id = match self.raw_image_ids.get(c.image.as_str()) {
+                Some(&id) => id,
+                None => {
+                    let id = self.image_id(&normalized_image_name(&c.image));
+                    self.raw_image_ids.insert(c.image.clone(), id);
+                    id
+                }
+            };
             let images = &mut self.nodes[i].images;
             if let Err(at) = images.binary_search(&id) {
                 images.insert(at, id);
@@ -242,6 +388,7 @@ impl Snapshot {
         n.requested = n.requested.add(&pod.requests);
         n.non_zero_requested = n.non_zero_requested.add(&pod.non_zero_requests);
         n.pods.insert(pod.id);
+        self.resources[i].apply(&pod.requests, &pod.non_zero_requests, true);
         let terminating = pod.deletion_timestamp.is_some();
         if !terminating {
             for sc in &mut self.selectors {
@@ -305,6 +452,7 @@ impl Snapshot {
         n.requested = n.requested.sub(&p.requests);
         n.non_zero_requested = n.non_zero_requested.sub(&p.non_zero);
         n.pods.remove(&id);
+        self.resources[p.node].apply(&p.requests, &p.non_zero, false);
     }
 
     /// Index of the counts for (namespace, selector), creating and filling it on first use.
@@ -437,6 +585,13 @@ pub trait Plugin {
     /// `SkipScorePlugins`), so the framework does not call Score and NormalizeScore.
     fn score_skipped(&self, _cx: &CycleContext<'_>) -> bool {
         false
+    }
+
+    /// The built-in NodeResourcesFit or NodeResourcesBalancedAllocation plugin behind this
+    /// trait object, if it is one: the scheduler then runs its Filter and Score in loops over
+    /// [`Snapshot::resources`] (`noderesources::ResourcePlugin`). `None` for every other plugin.
+    fn node_resources(&self) -> Option<super::plugins::noderesources::ResourcePlugin<'_>> {
+        None
     }
 }
 

@@ -31,6 +31,7 @@ use crate::engine::{Component, Context, SimDuration, SimRng};
 use explain::{Explanation, NodeVerdict, PluginScore};
 use fit_cache::FitCache;
 use framework::{CycleContext, Framework, Reason, Registry, Snapshot, num_feasible_nodes_to_find};
+use plugins::noderesources::{self, FitRequest, ResourcePlugin};
 use queue::SchedulingQueue;
 
 /// Name pods carry in `spec.schedulerName` for the default profile.
@@ -172,19 +173,25 @@ impl Scheduler {
     /// An assigned pod left `node` (deleted, or terminal: upstream's AssignedPodDelete):
     /// move the unschedulable pods its hints say may now fit (see
     /// [`SchedulingQueue::move_for_freed`]); every pod if the snapshot is being rebuilt.
+    /// `at` is the index the snapshot had placed the pod at, if it had (checked against
+    /// `node`'s name: one string comparison instead of a search of the node index).
     fn on_assigned_pod_freed(
         &mut self,
         node: &str,
+        at: Option<usize>,
         state: &ClusterState,
         ctx: &mut Context<'_, Event>,
     ) {
         let free = if self.snapshot_dirty {
             None
         } else {
-            self.snapshot.index.get(node).map(|&i| {
-                let n = &self.snapshot.nodes[i];
-                n.allocatable.sub(&n.requested)
-            })
+            let nodes = &self.snapshot.nodes;
+            at.filter(|&i| nodes.get(i).is_some_and(|n| n.name == node))
+                .or_else(|| self.snapshot.index.get(node).copied())
+                .map(|i| {
+                    let n = &self.snapshot.nodes[i];
+                    n.allocatable.sub(&n.requested)
+                })
         };
         let Some(free) = free else {
             self.on_cluster_event(state, ctx);
@@ -320,11 +327,50 @@ impl Scheduler {
             return Err(msg);
         }
         let mut processed = 0;
-        for k in 0..n_all {
-            if self.feasible.len() >= to_find {
+        // Only NodeResourcesFit filters (the common case): one loop over the nodes' resource
+        // rows, asking the plugin for its reasons only on the nodes it rejects.
+        let fit_only = match self.active_filters[..] {
+            [k] if record.is_none() => fw.filters[k]
+                .node_resources()
+                .is_some_and(|r| matches!(r, ResourcePlugin::Fit(_)))
+                .then_some(k),
+            _ => None,
+        };
+        if let Some(k) = fit_only {
+            let rows = &cx.snapshot.resources[..];
+            let request = FitRequest::new(&pod.requests);
+            // Nodes start.., then ..start, until `to_find` fit.
+            'visit: for (mut i, end) in [(start, n_all), (0, start)] {
+                while i < end {
+                    let next = request.scan(rows, i, end, to_find, &mut self.feasible);
+                    processed += next - i;
+                    if self.feasible.len() >= to_find {
+                        break 'visit;
+                    }
+                    if next == end {
+                        break;
+                    }
+                    // Node `next` does not fit: the plugin's reasons.
+                    processed += 1;
+                    self.reasons.clear();
+                    let fits = fw.filters[k].filter(&cx, next, &mut self.reasons);
+                    debug_assert!(!fits, "FitRequest::fits agrees with Fit::filter");
+                    self.failed_nodes.push((next, k));
+                    for r in self.reasons.drain(..) {
+                        *counts.entry(r).or_insert(0) += 1;
+                    }
+                    i = next + 1;
+                }
+            }
+        }
+        let mut i = start;
+        for _ in 0..n_all {
+            if self.feasible.len() >= to_find || fit_only.is_some() {
                 break;
             }
-            let i = (start + k) % n_all;
+            let visit = i;
+            i = if i + 1 == n_all { 0 } else { i + 1 };
+            let i = visit;
             processed += 1;
             self.reasons.clear();
             let mut ok = true;
@@ -403,11 +449,36 @@ impl Scheduler {
         let nf = self.feasible.len();
         self.totals.clear();
         self.totals.resize(nf, 0);
-        for (p, w) in fw.scores.iter_mut() {
+        // NodeResourcesFit and BalancedAllocation both enabled: scored together in one loop
+        // over the feasible nodes after the other plugins (see `add_fit_and_balanced`).
+        let mut fused = None;
+        if record.is_none() {
+            let mut fit = None;
+            let mut balanced = None;
+            for (k, (p, w)) in fw.scores.iter().enumerate() {
+                match p.node_resources() {
+                    Some(ResourcePlugin::Fit(_)) if fit.is_none() => fit = Some((k, *w)),
+                    Some(ResourcePlugin::Balanced(_)) if balanced.is_none() => {
+                        balanced = Some((k, *w))
+                    }
+                    _ => {}
+                }
+            }
+            if let (Some(f), Some(b)) = (fit, balanced)
+                && !fw.scores[f.0].0.score_skipped(&cx)
+                && !fw.scores[b.0].0.score_skipped(&cx)
+            {
+                fused = Some((f, b));
+            }
+        }
+        for (k, (p, w)) in fw.scores.iter_mut().enumerate() {
             p.pre_score(&cx, &self.feasible);
             // PreScore said Skip: every node scores 0 (kept in an explanation, which lists
             // every score plugin).
             if record.is_none() && (p.score_skipped(&cx) || p.score_uniform(&cx)) {
+                continue;
+            }
+            if fused.is_some_and(|((f, _), (b, _))| k == f || k == b) {
                 continue;
             }
             self.scores.clear();
@@ -433,14 +504,40 @@ impl Scheduler {
                 }
             }
         }
+        if let Some(((f, wf), (b, wb))) = fused {
+            let (Some(ResourcePlugin::Fit(fit)), Some(ResourcePlugin::Balanced(balanced))) = (
+                fw.scores[f].0.node_resources(),
+                fw.scores[b].0.node_resources(),
+            ) else {
+                unreachable!("found above")
+            };
+            if !noderesources::add_fit_and_balanced(
+                (fit, wf),
+                (balanced, wb),
+                &cx,
+                &self.feasible,
+                &mut self.totals,
+            ) {
+                for k in [f, b] {
+                    let (p, w) = &fw.scores[k];
+                    self.scores.clear();
+                    p.score_all(&cx, &self.feasible, &mut self.scores);
+                    p.normalize(&cx, &self.feasible, &mut self.scores);
+                    for (t, s) in self.totals.iter_mut().zip(&self.scores) {
+                        *t += *s * *w;
+                    }
+                }
+            }
+        }
         // selectHost: reservoir sampling among the top totals.
+        let totals = &self.totals[..nf];
         let mut best = 0;
         let mut ties = 1u32;
         for k in 1..nf {
-            if self.totals[k] > self.totals[best] {
+            if totals[k] > totals[best] {
                 best = k;
                 ties = 1;
-            } else if self.totals[k] == self.totals[best] {
+            } else if totals[k] == totals[best] {
                 ties += 1;
                 if rng.random_range(0..ties) == 0 {
                     best = k;
@@ -673,11 +770,12 @@ impl Scheduler {
                         // room.
                         self.queue.delete(*id);
                         self.assumed.remove(id);
+                        let at = self.snapshot.placed.get(id).map(|p| p.node);
                         if !self.snapshot_dirty {
                             self.snapshot.remove_pod(*id);
                         }
                         if let Some(n) = &pod.node {
-                            self.on_assigned_pod_freed(n, state, ctx);
+                            self.on_assigned_pod_freed(n, at, state, ctx);
                         }
                         return;
                     }
@@ -702,12 +800,13 @@ impl Scheduler {
                     self.queue.delete(*id);
                     self.nominated.remove(id);
                     self.assumed.remove(id);
+                    let at = self.snapshot.placed.get(id).map(|p| p.node);
                     if !self.snapshot_dirty {
                         self.snapshot.remove_pod(*id);
                     }
                     if let Some(n) = node {
                         // AssignedPodDelete may free room for unschedulable pods.
-                        self.on_assigned_pod_freed(n, state, ctx);
+                        self.on_assigned_pod_freed(n, at, state, ctx);
                     }
                 }
             },

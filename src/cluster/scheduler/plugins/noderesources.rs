@@ -5,7 +5,7 @@
 //! (`balanced_allocation.go`), with Go's integer truncation.
 
 use crate::cluster::scheduler::framework::{
-    CycleContext, MAX_NODE_SCORE, NodeInfo, Plugin, Reason,
+    CycleContext, Divisor, MAX_NODE_SCORE, NodeResourceRow, Plugin, Reason,
 };
 use crate::cluster::scheduling_spec::{ResourceWeight, ScoringStrategy};
 use crate::cluster::spec::Resources;
@@ -167,32 +167,6 @@ fn score_resolved(
     }
 }
 
-/// [`score_resolved`] for LeastAllocated and MostAllocated with the per-resource scorer `f`
-/// given (`(requested, capacity) -> score`), so a loop over nodes matches the strategy once.
-#[inline(always)]
-fn weighted_score(
-    resources: &[(ResourceKind, i64)],
-    node_req: &Resources,
-    pod_req: &Resources,
-    alloc: &Resources,
-    f: impl Fn(i64, i64) -> i64,
-) -> i64 {
-    let mut node_score = 0i64;
-    let mut weight_sum = 0i64;
-    for &(kind, weight) in resources {
-        let (req, cap) = pair(kind, node_req, pod_req, alloc);
-        if cap == 0 {
-            continue;
-        }
-        node_score += f(req, cap) * weight;
-        weight_sum += weight;
-    }
-    if weight_sum == 0 {
-        return 0;
-    }
-    node_score / weight_sum
-}
-
 /// Upstream `balancedResourceScorer`: `(1 - std) * 100` truncated, where std is the standard
 /// deviation of the requested fractions (each capped at 1); with two resources `|f1 - f2| / 2`.
 pub fn balanced_score(fractions: &[f64]) -> i64 {
@@ -209,6 +183,88 @@ pub fn balanced_score(fractions: &[f64]) -> i64 {
     ((1.0 - std) * MAX_NODE_SCORE as f64) as i64
 }
 
+/// The pod's requests as the NodeResourcesFit filter checks them against a
+/// [`NodeResourceRow`]: a resource the pod does not request (0) is not checked (upstream
+/// `fitsRequest` skips zero requests), encoded as `i64::MIN` so one comparison decides.
+#[derive(Clone, Copy, Debug)]
+pub struct FitRequest {
+    /// CPU to fit in the free millicores (`i64::MIN`: not checked).
+    cpu: i64,
+    /// Memory to fit in the free bytes (`i64::MIN`: not checked).
+    mem: i64,
+}
+
+impl FitRequest {
+    /// The requests of a pod requesting `requests`.
+    pub fn new(requests: &Resources) -> Self {
+        let check = |v: i64| if v > 0 { v } else { i64::MIN };
+        FitRequest {
+            cpu: check(requests.cpu_milli),
+            mem: check(requests.memory_bytes),
+        }
+    }
+
+    /// True if the NodeResourcesFit filter accepts the node of `row` (room for one more pod,
+    /// and for every requested resource); [`Fit::filter`] gives the reasons when it does not.
+    #[inline(always)]
+    pub fn fits(&self, row: &NodeResourceRow) -> bool {
+        // `requested.pods + 1 > allocatable.pods` rejects.
+        (row.req_pods < row.alloc_pods)
+            & (self.cpu <= row.alloc_cpu - row.req_cpu)
+            & (self.mem <= row.alloc_mem - row.req_mem)
+    }
+
+    /// The Filter loop over nodes `from..to` (indices into `rows`): push each node that
+    /// [`fits`](FitRequest::fits) onto `feasible`, in order, and stop at the first that does
+    /// not, or once `feasible` holds `to_find` nodes, or at `to`; returns where it stopped
+    /// (the nodes before it were visited and fit).
+    #[inline]
+    pub fn scan(
+        &self,
+        rows: &[NodeResourceRow],
+        from: usize,
+        to: usize,
+        to_find: usize,
+        feasible: &mut Vec<usize>,
+    ) -> usize {
+        let room = to_find.saturating_sub(feasible.len());
+        let end = to.min(from.saturating_add(room));
+        let mut i = from;
+        for row in &rows[from..end] {
+            if !self.fits(row) {
+                break;
+            }
+            i += 1;
+        }
+        feasible.extend(from..i);
+        i
+    }
+}
+
+/// A NodeResourcesFit or BalancedAllocation plugin seen through [`Plugin::node_resources`].
+#[derive(Clone, Copy, Debug)]
+pub enum ResourcePlugin<'a> {
+    /// NodeResourcesFit.
+    Fit(&'a Fit),
+    /// NodeResourcesBalancedAllocation.
+    Balanced(&'a BalancedAllocation),
+}
+
+/// The weights of cpu and memory when the scored resources are exactly cpu and memory (in
+/// either order, resources kubesim does not model left out: they always score as capacity 0,
+/// skipped), so a node with both capacities scores with one fixed formula.
+fn cpu_memory(kinds: &[(ResourceKind, i64)]) -> Option<(i64, i64)> {
+    let modelled: Vec<_> = kinds
+        .iter()
+        .filter(|(k, _)| *k != ResourceKind::Unmodelled)
+        .collect();
+    match modelled[..] {
+        [(ResourceKind::Cpu, c), (ResourceKind::Memory, m)]
+        | [(ResourceKind::Memory, m), (ResourceKind::Cpu, c)] => Some((*c, *m)),
+        _ => None,
+    }
+}
+
 /// The NodeResourcesFit plugin.
 #[derive(Debug)]
 pub struct Fit {
@@ -217,16 +273,92 @@ pub struct Fit {
     kinds: Vec<(ResourceKind, i64)>,
     /// The RequestedToCapacityRatio shape scaled to 0..=100 (empty for other strategies).
     scaled: Vec<(i64, i64)>,
+    /// When the scored resources are cpu and memory with weights `>= 0` summing to at least 2:
+    /// `(cpu weight, memory weight, division by their sum)`, the fixed formula of
+    /// [`Fit::row_score`].
+    cpu_memory: Option<(i64, i64, Divisor)>,
 }
 
 impl Fit {
     /// A Fit plugin scoring with `strategy` over `resources`.
     pub fn new(strategy: ScoringStrategy, resources: &[ResourceWeight]) -> Self {
+        let kinds = kinds(resources);
+        let cpu_memory = cpu_memory(&kinds)
+            .filter(|&(c, m)| (0..=1 << 44).contains(&c) && (0..=1 << 44).contains(&m))
+            .and_then(|(c, m)| Some((c, m, Divisor::new(c + m)?)));
         Fit {
             scaled: scaled_shape(&strategy),
-            kinds: kinds(resources),
+            kinds,
             strategy,
+            cpu_memory,
         }
+    }
+
+    /// Raw score of the node of `row` for a pod whose non-zero requests are
+    /// `(pod_cpu, pod_mem)`, under LeastAllocated (`MOST == false`) or MostAllocated: the
+    /// arithmetic of [`score_resolved`]. On a [`NodeResourceRow::fast`] row with cpu and memory
+    /// scored, every dividend is in `0..2^52` (`0 <= requested`, allocatable `<= 2^45`) and the
+    /// divisions are done by [`Divisor`], exactly; else Go's divisions themselves.
+    #[inline(always)]
+    fn row_score<const MOST: bool>(
+        &self,
+        row: &NodeResourceRow,
+        pod_cpu: i64,
+        pod_mem: i64,
+    ) -> i64 {
+        if let Some((wc, wm, mean)) = self.cpu_memory
+            && row.fast
+            && (pod_cpu | pod_mem) >= 0
+        {
+            let one = |req: i64, cap: i64, div: Divisor| -> i64 {
+                // least: (cap - req) * 100 / cap, 0 when req > cap; most: req capped at cap.
+                let n = if MOST {
+                    req.min(cap)
+                } else {
+                    (cap - req).max(0)
+                };
+                div.divide((n * MAX_NODE_SCORE) as u64) as i64
+            };
+            let s = one(row.nz_cpu + pod_cpu, row.alloc_cpu, row.div_cpu) * wc
+                + one(row.nz_mem + pod_mem, row.alloc_mem, row.div_mem) * wm;
+            return mean.divide(s as u64) as i64;
+        }
+        self.row_score_general(row, pod_cpu, pod_mem, MOST)
+    }
+
+    /// [`Fit::row_score`] for any row and resource list, with Go's divisions.
+    #[cold]
+    #[inline(never)]
+    fn row_score_general(
+        &self,
+        row: &NodeResourceRow,
+        pod_cpu: i64,
+        pod_mem: i64,
+        most: bool,
+    ) -> i64 {
+        let mut node_score = 0i64;
+        let mut weight_sum = 0i64;
+        for &(kind, weight) in &self.kinds {
+            let (req, cap) = match kind {
+                ResourceKind::Cpu => (row.nz_cpu + pod_cpu, row.alloc_cpu),
+                ResourceKind::Memory => (row.nz_mem + pod_mem, row.alloc_mem),
+                ResourceKind::Unmodelled => continue,
+            };
+            if cap == 0 {
+                continue;
+            }
+            let s = if most {
+                most_requested_score(req, cap)
+            } else {
+                least_requested_score(req, cap)
+            };
+            node_score += s * weight;
+            weight_sum += weight;
+        }
+        if weight_sum == 0 {
+            return 0;
+        }
+        node_score / weight_sum
     }
 }
 
@@ -241,48 +373,36 @@ impl Plugin for Fit {
 
     /// Upstream `fitsRequest`: pod count first, then every insufficient resource.
     fn filter(&self, cx: &CycleContext<'_>, node: usize, reasons: &mut Vec<Reason>) -> bool {
-        let n = &cx.snapshot.nodes[node];
-        let alloc = n.allocatable;
-        let used = n.requested;
+        let row = &cx.snapshot.resources[node];
         let before = reasons.len();
-        if used.pods + 1 > alloc.pods {
+        if row.req_pods + 1 > row.alloc_pods {
             reasons.push(Reason::Borrowed("Too many pods"));
         }
         let r = cx.pod.requests;
-        if r.cpu_milli > 0 && r.cpu_milli > alloc.cpu_milli - used.cpu_milli {
+        if r.cpu_milli > 0 && r.cpu_milli > row.alloc_cpu - row.req_cpu {
             reasons.push(Reason::Borrowed("Insufficient cpu"));
         }
-        if r.memory_bytes > 0 && r.memory_bytes > alloc.memory_bytes - used.memory_bytes {
+        if r.memory_bytes > 0 && r.memory_bytes > row.alloc_mem - row.req_mem {
             reasons.push(Reason::Borrowed("Insufficient memory"));
         }
         reasons.len() == before
     }
 
     fn score_all(&self, cx: &CycleContext<'_>, feasible: &[usize], out: &mut Vec<i64>) {
-        let nodes = &cx.snapshot.nodes;
+        let rows = &cx.snapshot.resources[..];
         let pod = &cx.pod.non_zero_requests;
-        let kinds = &self.kinds[..];
+        let (pc, pm) = (pod.cpu_milli, pod.memory_bytes);
         match self.strategy {
-            ScoringStrategy::LeastAllocated => out.extend(feasible.iter().map(|&i| {
-                let n = &nodes[i];
-                weighted_score(
-                    kinds,
-                    &n.non_zero_requested,
-                    pod,
-                    &n.allocatable,
-                    least_requested_score,
-                )
-            })),
-            ScoringStrategy::MostAllocated => out.extend(feasible.iter().map(|&i| {
-                let n = &nodes[i];
-                weighted_score(
-                    kinds,
-                    &n.non_zero_requested,
-                    pod,
-                    &n.allocatable,
-                    most_requested_score,
-                )
-            })),
+            ScoringStrategy::LeastAllocated => out.extend(
+                feasible
+                    .iter()
+                    .map(|&i| self.row_score::<false>(&rows[i], pc, pm)),
+            ),
+            ScoringStrategy::MostAllocated => out.extend(
+                feasible
+                    .iter()
+                    .map(|&i| self.row_score::<true>(&rows[i], pc, pm)),
+            ),
             ScoringStrategy::RequestedToCapacityRatio { .. } => {
                 out.extend(feasible.iter().map(|&i| self.score(cx, i)))
             }
@@ -300,6 +420,10 @@ impl Plugin for Fit {
             &n.allocatable,
         )
     }
+
+    fn node_resources(&self) -> Option<ResourcePlugin<'_>> {
+        Some(ResourcePlugin::Fit(self))
+    }
 }
 
 /// The NodeResourcesBalancedAllocation plugin (uses the real requests, not the non-zero
@@ -308,13 +432,17 @@ impl Plugin for Fit {
 pub struct BalancedAllocation {
     /// The resources, resolved (weights are not used by this plugin).
     kinds: Vec<(ResourceKind, i64)>,
+    /// True when the resources are exactly cpu and memory (see [`cpu_memory`]).
+    cpu_memory: bool,
 }
 
 impl BalancedAllocation {
     /// Over `resources`.
     pub fn new(resources: &[ResourceWeight]) -> Self {
+        let kinds = kinds(resources);
         BalancedAllocation {
-            kinds: kinds(resources),
+            cpu_memory: cpu_memory(&kinds).is_some(),
+            kinds,
         }
     }
 }
@@ -325,32 +453,100 @@ impl Plugin for BalancedAllocation {
     }
 
     fn score(&self, cx: &CycleContext<'_>, node: usize) -> i64 {
-        self.node_score(&cx.snapshot.nodes[node], &cx.pod.requests)
+        self.row_score(&cx.snapshot.resources[node], &cx.pod.requests)
     }
 
     fn score_all(&self, cx: &CycleContext<'_>, feasible: &[usize], out: &mut Vec<i64>) {
-        let nodes = &cx.snapshot.nodes;
+        let rows = &cx.snapshot.resources[..];
         let pod = &cx.pod.requests;
-        out.extend(feasible.iter().map(|&i| self.node_score(&nodes[i], pod)));
+        out.extend(feasible.iter().map(|&i| self.row_score(&rows[i], pod)));
+    }
+
+    fn node_resources(&self) -> Option<ResourcePlugin<'_>> {
+        Some(ResourcePlugin::Balanced(self))
     }
 }
 
 impl BalancedAllocation {
-    /// Score of node `n` for a pod requesting `pod`.
-    #[inline]
-    fn node_score(&self, n: &NodeInfo, pod: &Resources) -> i64 {
+    /// Score of the node of `row` for a pod requesting `pod`.
+    #[inline(always)]
+    fn row_score(&self, row: &NodeResourceRow, pod: &Resources) -> i64 {
+        if self.cpu_memory && row.alloc_cpu != 0 && row.alloc_mem != 0 {
+            // `fraction`'s arithmetic with the allocatable already converted (the same f64:
+            // `alloc_*_f` is `alloc_* as f64`), and `min(1.0)` as one comparison (the
+            // fraction is never NaN: its divisor is not 0). The order of the two does not
+            // matter: |a - b| = |b - a|.
+            let capped = |x: f64| if x < 1.0 { x } else { 1.0 };
+            let fc = capped((row.req_cpu + pod.cpu_milli) as f64 / row.alloc_cpu_f);
+            let fm = capped((row.req_mem + pod.memory_bytes) as f64 / row.alloc_mem_f);
+            return balanced_score(&[fc, fm]);
+        }
+        self.row_score_general(row, pod)
+    }
+
+    /// [`BalancedAllocation::row_score`] for any row and resource list.
+    #[cold]
+    #[inline(never)]
+    fn row_score_general(&self, row: &NodeResourceRow, pod: &Resources) -> i64 {
+        let fraction = |(req, cap): (i64, i64)| (req as f64 / cap as f64).min(1.0);
         let mut fr = [0f64; 2];
         let mut k = 0;
         for &(kind, _) in &self.kinds {
-            let (req, cap) = pair(kind, &n.requested, pod, &n.allocatable);
-            if cap == 0 || k == fr.len() {
+            let pair = match kind {
+                ResourceKind::Cpu => (row.req_cpu + pod.cpu_milli, row.alloc_cpu),
+                ResourceKind::Memory => (row.req_mem + pod.memory_bytes, row.alloc_mem),
+                ResourceKind::Unmodelled => (0, 0),
+            };
+            if pair.1 == 0 || k == fr.len() {
                 continue;
             }
-            fr[k] = (req as f64 / cap as f64).min(1.0);
+            fr[k] = fraction(pair);
             k += 1;
         }
         balanced_score(&fr[..k])
     }
+}
+
+/// NodeResourcesFit's and NodeResourcesBalancedAllocation's scores in one loop over the
+/// feasible nodes: add `fit_weight * fit score + balanced_weight * balanced score` of each
+/// `feasible[k]` to `totals[k]` (neither plugin normalizes, so these are the weighted
+/// normalized scores the framework would add one plugin after the other; integer sums do not
+/// depend on the order). False, with `totals` untouched, if Fit scores with
+/// RequestedToCapacityRatio (the caller then scores the plugins one by one).
+pub fn add_fit_and_balanced(
+    fit: (&Fit, i64),
+    balanced: (&BalancedAllocation, i64),
+    cx: &CycleContext<'_>,
+    feasible: &[usize],
+    totals: &mut [i64],
+) -> bool {
+    let most = match fit.0.strategy {
+        ScoringStrategy::LeastAllocated => false,
+        ScoringStrategy::MostAllocated => true,
+        ScoringStrategy::RequestedToCapacityRatio { .. } => return false,
+    };
+    let rows = &cx.snapshot.resources[..];
+    let nz = &cx.pod.non_zero_requests;
+    let req = &cx.pod.requests;
+    let (f, wf) = fit;
+    let (b, wb) = balanced;
+    let pairs = totals.iter_mut().zip(feasible);
+    if most {
+        for (t, &i) in pairs {
+            let row = &rows[i];
+            let s = f.row_score::<true>(row, nz.cpu_milli, nz.memory_bytes) * wf
+                + b.row_score(row, req) * wb;
+            *t += s;
+        }
+    } else {
+        for (t, &i) in pairs {
+            let row = &rows[i];
+            let s = f.row_score::<false>(row, nz.cpu_milli, nz.memory_bytes) * wf
+                + b.row_score(row, req) * wb;
+            *t += s;
+        }
+    }
+    true
 }
 
 #[cfg(test)]
@@ -461,5 +657,220 @@ mod tests {
         assert_eq!(balanced_score(&[0.5, 0.5]), 100);
         assert_eq!(balanced_score(&[1.0, 0.0]), 50);
         assert_eq!(balanced_score(&[0.3]), 100);
+    }
+
+    /// A deterministic stream of pseudo-random numbers (64-bit LCG, high bits).
+    fn lcg(state: &mut u64) -> u64 {
+        *state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        *state >> 11
+    }
+
+    #[test]
+    fn divisor_is_exact() {
+        // Divisors of every size from 2 to 2^63 - 1, dividends below 2^52: edges, exact
+        // multiples and one below them (where a rounded reciprocal would be one off), random.
+        let limit = Divisor::DIVIDEND_LIMIT;
+        let mut st = 1u64;
+        let mut divisors = vec![2i64, 3, 7, 100, 1000, 4096, 4097, 64_000, 274_877_906_944];
+        divisors.extend([(1 << 45) - 1, 1 << 45, (1 << 52) - 1, 1 << 52, i64::MAX]);
+        for bits in 2..63 {
+            for _ in 0..200 {
+                divisors.push((lcg(&mut st) % (1u64 << bits)).max(2) as i64);
+            }
+        }
+        assert_eq!(Divisor::new(1), None);
+        assert_eq!(Divisor::new(0), None);
+        assert_eq!(Divisor::new(-5), None);
+        for d in divisors {
+            let div = Divisor::new(d).expect("d >= 2");
+            let du = d as u64;
+            let check = |n: u64| assert_eq!(div.divide(n), n / du, "{n} / {d}");
+            for n in [
+                0,
+                1,
+                du - 1,
+                du,
+                du + 1,
+                limit - 1,
+                limit - 1 - (limit - 1) % du,
+            ] {
+                if n < limit {
+                    check(n);
+                }
+            }
+            for _ in 0..200 {
+                let n = lcg(&mut st) % limit;
+                check(n);
+                let q = n / du;
+                check(q * du);
+                if q > 0 {
+                    check(q * du - 1);
+                }
+                // The scores' dividends: (cap - req) * 100 with 0 <= req <= cap <= 2^45.
+                if d <= 1 << 45 {
+                    let free = lcg(&mut st) % (du + 1);
+                    check(free * 100);
+                }
+            }
+        }
+    }
+
+    /// A row with allocatable (cpu, mem), requested (cpu, mem, pods) and non-zero requested.
+    fn row(alloc: (i64, i64), req: (i64, i64), nz: (i64, i64)) -> NodeResourceRow {
+        NodeResourceRow::new(
+            &Resources {
+                cpu_milli: alloc.0,
+                memory_bytes: alloc.1,
+                pods: 110,
+            },
+            &res(req.0, req.1),
+            &res(nz.0, nz.1),
+        )
+    }
+
+    #[test]
+    fn row_scores_match_the_reference_arithmetic() {
+        // Fit's and BalancedAllocation's per-row scores (fast path for cpu + memory, the
+        // general loop for other resource lists, zero capacities, requests over capacity)
+        // against `strategy_score` / `balanced_score` on the same numbers.
+        let weights: [&[(&str, i64)]; 5] = [
+            &[("cpu", 1), ("memory", 1)],
+            &[("memory", 3), ("cpu", 2)],
+            &[("cpu", 1), ("nvidia.com/gpu", 4), ("memory", 5)],
+            &[("cpu", 7)],
+            &[("memory", 0), ("cpu", 0)],
+        ];
+        let mut st = 7u64;
+        for w in weights {
+            let rw: Vec<ResourceWeight> = w
+                .iter()
+                .map(|(n, w)| ResourceWeight {
+                    name: (*n).into(),
+                    weight: *w,
+                })
+                .collect();
+            let strategies = [
+                ScoringStrategy::LeastAllocated,
+                ScoringStrategy::MostAllocated,
+            ];
+            for s in strategies {
+                let fit = Fit::new(s.clone(), &rw);
+                let bal = BalancedAllocation::new(&rw);
+                for _ in 0..20_000 {
+                    let mut pick = |max: u64| (lcg(&mut st) % (max + 1)) as i64;
+                    let cap_cpu = if pick(20) == 0 { 0 } else { pick(128_000) };
+                    let cap_mem = match pick(20) {
+                        0 => 0,
+                        // Past the fixed formula's range (2^45): Go's divisions.
+                        1 => pick(1 << 50),
+                        _ => pick(1 << 39),
+                    };
+                    // Up to 1.5x the capacity, so some requests exceed it.
+                    let req = (pick(cap_cpu as u64 * 3 / 2), pick(cap_mem as u64 * 3 / 2));
+                    let nz = (pick(cap_cpu as u64 * 3 / 2), pick(cap_mem as u64 * 3 / 2));
+                    let pod = res(pick(8_000), pick(1 << 34));
+                    let pod_nz = res(pod.cpu_milli.max(100), pod.memory_bytes.max(200 << 20));
+                    let r = row((cap_cpu, cap_mem), req, nz);
+                    let alloc = Resources {
+                        cpu_milli: cap_cpu,
+                        memory_bytes: cap_mem,
+                        pods: 110,
+                    };
+                    let want = strategy_score(&s, &rw, &res(nz.0, nz.1), &pod_nz, &alloc);
+                    let got = match s {
+                        ScoringStrategy::MostAllocated => {
+                            fit.row_score::<true>(&r, pod_nz.cpu_milli, pod_nz.memory_bytes)
+                        }
+                        _ => fit.row_score::<false>(&r, pod_nz.cpu_milli, pod_nz.memory_bytes),
+                    };
+                    assert_eq!(got, want, "{s:?} {w:?} {r:?} {pod_nz:?}");
+                    // BalancedAllocation: the first two modelled resources with a capacity.
+                    let mut fr = Vec::new();
+                    for (name, _) in w {
+                        let (q, c) = match *name {
+                            "cpu" => (req.0 + pod.cpu_milli, cap_cpu),
+                            "memory" => (req.1 + pod.memory_bytes, cap_mem),
+                            _ => (0, 0),
+                        };
+                        if c != 0 && fr.len() < 2 {
+                            fr.push((q as f64 / c as f64).min(1.0));
+                        }
+                    }
+                    assert_eq!(bal.row_score(&r, &pod), balanced_score(&fr), "{w:?} {r:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn fit_request_agrees_with_the_filter_reasons() {
+        // FitRequest::fits is true exactly when Fit::filter gives no reason, zero requests
+        // included (not checked, as upstream's fitsRequest).
+        use crate::cluster::scheduler::framework::{CycleContext, NodeInfo, Snapshot};
+        let fit = Fit::new(ScoringStrategy::LeastAllocated, &cm());
+        let mut snap = Snapshot::default();
+        let mut nodes = Vec::new();
+        for (cpu, mem, pods, used_pods) in [
+            (4000, 8000, 110, 0),
+            (4000, 8000, 1, 1),
+            (0, 0, 110, 0),
+            (1000, 1000, 110, 109),
+        ] {
+            nodes.push(snap.push_node(NodeInfo {
+                name: format!("n{}", nodes.len()),
+                labels: Default::default(),
+                taints: Vec::new(),
+                allocatable: Resources {
+                    cpu_milli: cpu,
+                    memory_bytes: mem,
+                    pods,
+                },
+                unschedulable: false,
+                requested: Resources {
+                    cpu_milli: cpu / 2,
+                    memory_bytes: mem / 2,
+                    pods: used_pods,
+                },
+                non_zero_requested: Resources::default(),
+                pods: Default::default(),
+                images: Vec::new(),
+            }));
+        }
+        let pods = Default::default();
+        for (cpu, mem) in [(0, 0), (2000, 0), (2001, 0), (0, 4001), (1, 1), (500, 500)] {
+            let mut p = crate::cluster::scheduler::tests_support::pod();
+            p.requests = res(cpu, mem);
+            let cx = CycleContext {
+                pod: &p,
+                snapshot: &snap,
+                pods: &pods,
+            };
+            let req = FitRequest::new(&p.requests);
+            for &i in &nodes {
+                let mut reasons = Vec::new();
+                let ok = fit.filter(&cx, i, &mut reasons);
+                assert_eq!(ok, reasons.is_empty());
+                assert_eq!(req.fits(&snap.resources[i]), ok, "pod {cpu}/{mem} node {i}");
+            }
+        }
+        // scan: stops at the first node that does not fit (node 1: no pod slot left), at
+        // `to_find`, or at the end of the range.
+        let req = FitRequest::new(&res(500, 500));
+        let rows = &snap.resources;
+        let mut feasible = Vec::new();
+        assert_eq!(req.scan(rows, 0, 4, 10, &mut feasible), 1);
+        assert_eq!(feasible, [0]);
+        assert_eq!(
+            req.scan(rows, 2, 4, 10, &mut feasible),
+            2,
+            "node 2 has no cpu"
+        );
+        assert_eq!(req.scan(rows, 3, 4, 10, &mut feasible), 4);
+        assert_eq!(feasible, [0, 3]);
+        assert_eq!(req.scan(rows, 0, 4, 3, &mut feasible), 1);
+        assert_eq!(req.scan(rows, 0, 4, 2, &mut feasible), 0, "already full");
+        assert_eq!(feasible, [0, 3, 0]);
     }
 }
