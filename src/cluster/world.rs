@@ -6,9 +6,7 @@
 //! zero fire, then the node lifecycle controller's first monitor pass. A replayed trace's
 //! nodes due at zero register right after the scenario's nodes.
 
-use std::cell::Cell;
 use std::collections::BTreeMap;
-use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::cluster::apiserver::ApiServer;
@@ -35,13 +33,12 @@ use crate::cluster::timeline::Timeline;
 use crate::cluster::trace::{TraceReplayer, TraceSources, TraceTimer};
 use crate::cluster::traffic::stats::TrafficStats;
 use crate::cluster::wiring::Wiring;
-use crate::engine::{SimTime, Simulation, TraceHasher};
+use crate::engine::{SimTime, Simulation};
 
 /// A cluster simulation ready to run.
 pub struct World {
     sim: Simulation<Event, ClusterState>,
     end: SimTime,
-    trace: Rc<Cell<TraceHasher>>,
 }
 
 /// What a finished (or stopped) run leaves behind.
@@ -442,20 +439,9 @@ impl World {
         }
         sim.state_mut().recorder.autoscaling.active = !hpas.is_empty() || !a.node_groups.is_empty();
 
-        let fingerprint = Rc::new(Cell::new(TraceHasher::new()));
-        let t = Rc::clone(&fingerprint);
-        sim.set_observer(Box::new(move |time, seq, target, _| {
-            let mut h = t.get();
-            h.write_word(time.as_nanos());
-            h.write_word(seq);
-            h.write_word(u64::from(target.0));
-            t.set(h);
-        }));
-        Ok(World {
-            sim,
-            end,
-            trace: fingerprint,
-        })
+        // The fingerprint of (time, seq, target) of every event, kept by the engine itself.
+        sim.enable_trace_hash();
+        Ok(World { sim, end })
     }
 
     /// The end of the run (start + duration).
@@ -534,7 +520,7 @@ impl World {
     pub fn finish(self) -> RunOutput {
         let end_time = self.sim.now();
         let events_processed = self.sim.events_processed();
-        let trace_hash = self.trace.get().finish();
+        let trace_hash = self.sim.trace_hash().unwrap_or_default();
         let spec = Arc::clone(&self.sim.state().spec);
         let mut state = self.sim.into_state();
         let alive: Vec<(String, SimTime, f64)> = state
@@ -552,6 +538,8 @@ impl World {
         for (pool, from, price) in alive {
             state.recorder.node_lifetime(&pool, from, end_time, price);
         }
+        // The request latencies of the last sample interval (`TrafficStats::record_success`).
+        state.recorder.traffic.end_run();
         RunOutput {
             spec,
             recorder: state.recorder,

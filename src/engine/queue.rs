@@ -1,5 +1,6 @@
-//! The future-event list, [`EventQueue`]: a monotone radix heap of 16-byte `Copy` entries,
-//! payloads in a slab, and O(1) lazy cancellation.
+//! The future-event list, [`EventQueue`]: a short sorted array while few events are pending,
+//! a monotone radix heap of 16-byte `Copy` entries otherwise, payloads in a slab, and O(1) lazy
+//! cancellation.
 
 use super::component::ComponentId;
 use super::time::SimTime;
@@ -39,6 +40,13 @@ const BUCKETS: usize = LEVELS * DIGITS;
 const MASK_WORDS: usize = BUCKETS.div_ceil(64);
 // `EventQueue::nonempty_words` has one bit per mask word.
 const _: () = assert!(MASK_WORDS <= 32);
+/// The sorted array (small mode) holds at most this many entries; one more live event moves
+/// every entry into the radix heap.
+const SMALL_MAX: usize = 32;
+/// The radix heap goes back to the sorted array when it holds at most this many entries (dead
+/// ones included) as its current instant runs out. Well below [`SMALL_MAX`], so that a queue
+/// whose size hovers around one threshold does not switch at every event.
+const SMALL_MIN: usize = 8;
 
 /// The bucket of an entry due at `time` when the radix base is `last <= time`: `None` for the
 /// current instant (`time == last`), otherwise level = index of the highest digit in which they
@@ -74,6 +82,19 @@ fn prefetch<T>(r: Option<&T>) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = r;
+}
+
+/// An event popped by [`EventQueue::pop_header_until`] whose payload is still in the queue.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Popped {
+    /// When it is due.
+    pub(crate) time: SimTime,
+    /// Its `seq`.
+    pub(crate) seq: u64,
+    /// The component it is addressed to.
+    pub(crate) target: ComponentId,
+    /// Its slab slot.
+    slot: u32,
 }
 
 /// One slab slot (32 bytes for a `u64` payload).
@@ -112,7 +133,24 @@ struct Slot<E> {
 /// Here the radix is 2^6 (a "multi-level bucket" radix heap), so an entry moves at most 11
 /// times and in practice two or three.
 ///
-/// # How it works
+/// # Few pending events: a sorted array
+///
+/// A simulation with few pending events (an M/M/c queue through the traffic code has about
+/// eight: the next arrival, one completion per busy worker, a few controller timers) spends
+/// most of a radix heap's work on its bookkeeping: bucket index, bitmap bits, moving the lone
+/// entry of the lowest bucket to the current instant. So while at most 32 entries are stored,
+/// the queue is a plain array of entries sorted by `(time, seq)` from last to first: pop takes
+/// the last entry, and schedule scans from the end past the entries due at or before the new
+/// time and inserts there. The new event has the largest `seq` so far, so it belongs after
+/// every stored entry with the same time: the array stays in `(time, seq)` order without
+/// storing `seq` in the entries. With 33 entries (after dropping dead ones) every entry moves
+/// to the radix heap in pop order, which keeps equal-time entries in `seq` order; when the
+/// radix heap's current instant runs out with at most 8 entries stored, the live ones move
+/// back, sorted by `(time, seq)` (each live slot keeps its `seq`). The two thresholds are far
+/// apart so that a queue hovering near one of them does not switch at every event. Pop order
+/// is the same in both modes: `(time, seq)`.
+///
+/// # How the radix heap works
 ///
 /// - `last` is the radix base: no stored entry is earlier. An entry with time `t == last` is in
 ///   the *current instant*; otherwise, with `d` the most significant 6-bit digit in which `t`
@@ -153,6 +191,10 @@ struct Slot<E> {
 /// `run_until_limited` stops on its event limit and events are then scheduled from outside.
 #[derive(Debug)]
 pub struct EventQueue<E> {
+    /// Small mode: the entries are in `sorted`, the radix heap (`current`, `buckets`) is empty.
+    small: bool,
+    /// Small mode's entries, in descending `(time, seq)` order: the next to pop is the last.
+    sorted: Vec<Entry>,
     /// Radix base: every stored entry has `time >= last`.
     last: u64,
     /// The current instant: entries with `time == last`, in `seq` order; `current[..head]`
@@ -178,6 +220,9 @@ pub struct EventQueue<E> {
     floor: u64,
     /// Minimum number of dead entries before compaction is considered.
     compact_min: usize,
+    /// [`SMALL_MAX`] and [`SMALL_MIN`] (fields so that tests can vary them).
+    small_max: usize,
+    small_min: usize,
 }
 
 impl<E> Default for EventQueue<E> {
@@ -196,6 +241,8 @@ impl<E> EventQueue<E> {
     /// reallocating.
     pub fn with_capacity(n: usize) -> Self {
         EventQueue {
+            small: true,
+            sorted: Vec::new(),
             last: 0,
             current: Vec::new(),
             head: 0,
@@ -209,6 +256,8 @@ impl<E> EventQueue<E> {
             next_seq: 0,
             floor: 0,
             compact_min: COMPACT_MIN,
+            small_max: SMALL_MAX,
+            small_min: SMALL_MIN,
         }
     }
 
@@ -230,15 +279,42 @@ impl<E> EventQueue<E> {
         }
         let seq = self.next_seq;
         self.next_seq += 1;
-        let (slot, generation) = self.alloc(target, seq, payload);
-        if time < self.last {
-            self.rebase(time);
-        }
-        self.place(Entry {
+        let (slot, generation) = if self.free_head != NIL {
+            let idx = self.free_head;
+            let s = &mut self.slots[idx as usize];
+            self.free_head = s.link;
+            s.link = target.0;
+            s.seq = seq;
+            s.payload = Some(payload);
+            (idx, s.generation)
+        } else {
+            self.alloc_new(target, seq, payload)
+        };
+        let e = Entry {
             time,
             slot,
             generation,
-        });
+        };
+        if self.small && self.sorted.len() >= self.small_max {
+            self.small_full();
+        }
+        if self.small {
+            // After every entry due at or before `time` (their `seq` is smaller): shift those
+            // up by one (few: they are the ones due first) and write `e` below them.
+            let v = &mut self.sorted;
+            v.push(e);
+            let mut i = v.len() - 1;
+            while i > 0 && v[i - 1].time <= time {
+                v[i] = v[i - 1];
+                i -= 1;
+            }
+            v[i] = e;
+        } else {
+            if time < self.last {
+                self.rebase(time);
+            }
+            self.place(e);
+        }
         self.stored += 1;
         self.live += 1;
         EventId { slot, generation }
@@ -269,24 +345,56 @@ impl<E> EventQueue<E> {
     /// otherwise returns `None` and leaves every live event pending.
     #[inline]
     pub fn pop_until(&mut self, until: SimTime) -> Option<(SimTime, u64, ComponentId, E)> {
+        let p = self.pop_header_until(until)?;
+        let payload = self.take_popped(p);
+        Some((p.time, p.seq, p.target, payload))
+    }
+
+    /// Like [`pop_until`](Self::pop_until), but leaves the payload in its slot: the caller must
+    /// take it with [`take_popped`](Self::take_popped) before any other call on the queue.
+    /// Lets the simulation move the payload once, from its slot straight into the handler's
+    /// argument, instead of through a returned tuple (for a large event type those copies,
+    /// and the store-forwarding stalls between them, were a tenth of the dispatch time).
+    #[inline]
+    pub(crate) fn pop_header_until(&mut self, until: SimTime) -> Option<Popped> {
         if !self.advance(until.0) {
             return None;
         }
-        let e = self.current[self.head];
-        self.head += 1;
+        let e = if self.small {
+            self.sorted.pop().expect("advance found an entry")
+        } else {
+            let e = self.current[self.head];
+            self.head += 1;
+            e
+        };
         self.stored -= 1;
         self.live -= 1;
         self.floor = e.time;
-        let (target, seq, payload) = self.release(e.slot);
+        let s = &self.slots[e.slot as usize];
+        let p = Popped {
+            time: SimTime(e.time),
+            seq: s.seq,
+            target: ComponentId(s.link),
+            slot: e.slot,
+        };
         self.prefetch_next();
-        Some((SimTime(e.time), seq, target, payload))
+        Some(p)
+    }
+
+    /// The payload of the event `p` just popped by [`pop_header_until`](Self::pop_header_until);
+    /// frees its slot.
+    #[inline]
+    pub(crate) fn take_popped(&mut self, p: Popped) -> E {
+        self.release(p.slot)
     }
 
     /// Hints the CPU to start loading the slab slot of the probable next event, so that the
     /// cache miss overlaps with the caller's handling of this one. Purely a performance hint.
     #[inline]
     fn prefetch_next(&self) {
-        if let Some(e) = self.current.get(self.head) {
+        if self.small {
+            // Few slots, all recently touched: nothing to gain.
+        } else if let Some(e) = self.current.get(self.head) {
             prefetch(self.slots.get(e.slot as usize));
         } else if let Some(i) = self.lowest_bucket() {
             let b = &self.buckets[i];
@@ -301,7 +409,14 @@ impl<E> EventQueue<E> {
     /// The time of the next live event (discarding cancelled entries in front of it).
     #[inline]
     pub fn peek_time(&mut self) -> Option<SimTime> {
-        self.advance(u64::MAX).then_some(SimTime(self.last))
+        if !self.advance(u64::MAX) {
+            return None;
+        }
+        Some(SimTime(if self.small {
+            self.sorted.last().expect("advance found an entry").time
+        } else {
+            self.last
+        }))
     }
 
     /// Number of live pending events (cancelled ones are not counted).
@@ -322,39 +437,29 @@ impl<E> EventQueue<E> {
         SimTime(self.floor)
     }
 
-    /// Takes a free slot (or a new one) for an event; returns `(slot, generation)`.
-    #[inline]
-    fn alloc(&mut self, target: ComponentId, seq: u64, payload: E) -> (u32, u32) {
-        if self.free_head != NIL {
-            let idx = self.free_head;
-            let s = &mut self.slots[idx as usize];
-            self.free_head = s.link;
-            s.link = target.0;
-            s.seq = seq;
-            s.payload = Some(payload);
-            (idx, s.generation)
-        } else {
-            let idx = u32::try_from(self.slots.len())
-                .ok()
-                .filter(|&i| i != NIL)
-                .expect("more than 2^32 - 1 pending events");
-            self.slots.push(Slot {
-                generation: 0,
-                link: target.0,
-                seq,
-                payload: Some(payload),
-            });
-            (idx, 0)
-        }
+    /// Takes a new slot for an event (none is free); returns `(slot, generation)`.
+    #[cold]
+    #[inline(never)]
+    fn alloc_new(&mut self, target: ComponentId, seq: u64, payload: E) -> (u32, u32) {
+        let idx = u32::try_from(self.slots.len())
+            .ok()
+            .filter(|&i| i != NIL)
+            .expect("more than 2^32 - 1 pending events");
+        self.slots.push(Slot {
+            generation: 0,
+            link: target.0,
+            seq,
+            payload: Some(payload),
+        });
+        (idx, 0)
     }
 
     /// Frees an occupied slot: bumps its generation (killing its entry and ids), returns its
-    /// contents, and puts it on the free list unless its generation is exhausted.
+    /// payload, and puts it on the free list unless its generation is exhausted.
     #[inline]
-    fn release(&mut self, idx: u32) -> (ComponentId, u64, E) {
+    fn release(&mut self, idx: u32) -> E {
         let s = &mut self.slots[idx as usize];
         let payload = s.payload.take().expect("live slot holds a payload");
-        let target = ComponentId(s.link);
         s.generation += 1;
         if s.generation != u32::MAX {
             s.link = self.free_head;
@@ -362,7 +467,7 @@ impl<E> EventQueue<E> {
         } else {
             s.link = NIL; // retired: never reused
         }
-        (target, s.seq, payload)
+        payload
     }
 
     /// Appends an entry (with `time >= last`) to its radix bucket.
@@ -388,11 +493,23 @@ impl<E> EventQueue<E> {
         Some(w * 64 + self.nonempty[w].trailing_zeros() as usize)
     }
 
-    /// Makes `current[head]` the next live entry, provided its time is at most `until`.
-    /// Returns `false` (changing no live event) if there is none.
+    /// Makes the next live entry the next to take (the last of `sorted` in small mode,
+    /// `current[head]` otherwise), provided its time is at most `until`, dropping dead entries
+    /// in front of it. Returns `false` (changing no live event) if there is none.
     #[inline]
     fn advance(&mut self, until: u64) -> bool {
         loop {
+            if self.small {
+                while let Some(&e) = self.sorted.last() {
+                    if self.slots[e.slot as usize].generation == e.generation {
+                        return e.time <= until;
+                    }
+                    // Dead: cancelled after it was scheduled.
+                    self.sorted.pop();
+                    self.stored -= 1;
+                }
+                return false;
+            }
             while let Some(e) = self.current.get(self.head) {
                 if self.slots[e.slot as usize].generation == e.generation {
                     return e.time <= until;
@@ -408,10 +525,15 @@ impl<E> EventQueue<E> {
     }
 
     /// The current instant is exhausted: moves the lowest non-empty bucket's minimum time into
-    /// it, unless that minimum is after `until`. Returns `false` if nothing was moved.
+    /// it, unless that minimum is after `until`, or, if few entries are left, switches to small
+    /// mode. Returns `false` if nothing was moved.
     fn refill(&mut self, until: u64) -> bool {
         self.current.clear();
         self.head = 0;
+        if self.stored <= self.small_min {
+            self.switch_to_small();
+            return true;
+        }
         let Some(i) = self.lowest_bucket() else {
             return false;
         };
@@ -453,6 +575,59 @@ impl<E> EventQueue<E> {
         }
     }
 
+    /// Small mode's array is full: drops its dead entries, and if that does not make room,
+    /// moves every entry to the radix heap (in pop order, so equal times stay in `seq` order).
+    #[cold]
+    fn small_full(&mut self) {
+        let slots = &self.slots;
+        self.sorted
+            .retain(|e| slots[e.slot as usize].generation == e.generation);
+        self.stored = self.sorted.len();
+        if self.sorted.len() < self.small_max {
+            return;
+        }
+        self.small = false;
+        // Every stored time is at or after the last popped one.
+        self.last = self.floor;
+        let mut v = std::mem::take(&mut self.sorted);
+        for &e in v.iter().rev() {
+            self.place(e);
+        }
+        v.clear();
+        self.sorted = v; // keep the allocation
+    }
+
+    /// The radix heap (its current instant exhausted) holds few entries: moves the live ones
+    /// to small mode's array, sorted by `(time, seq)` (a live entry's slot holds its `seq`).
+    #[cold]
+    fn switch_to_small(&mut self) {
+        let mut v = std::mem::take(&mut self.sorted);
+        let slots = &self.slots;
+        // Only the non-empty buckets, from the bitmaps.
+        let mut words = self.nonempty_words;
+        while words != 0 {
+            let w = words.trailing_zeros() as usize;
+            words &= words - 1;
+            let mut bits = self.nonempty[w];
+            while bits != 0 {
+                let i = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                v.extend(
+                    self.buckets[i]
+                        .drain(..)
+                        .filter(|e| slots[e.slot as usize].generation == e.generation),
+                );
+            }
+        }
+        self.nonempty = [0; MASK_WORDS];
+        self.nonempty_words = 0;
+        // Descending: the next to pop last.
+        v.sort_unstable_by_key(|e| std::cmp::Reverse((e.time, slots[e.slot as usize].seq)));
+        self.stored = v.len();
+        self.sorted = v;
+        self.small = true;
+    }
+
     /// Rebuilds the buckets around a new, earlier radix base `time` (rare; see module docs).
     /// Equal-time entries keep their relative (`seq`) order.
     #[cold]
@@ -478,6 +653,7 @@ impl<E> EventQueue<E> {
         if dead > self.live && dead > self.compact_min {
             let slots = &self.slots;
             let alive = |e: &Entry| slots[e.slot as usize].generation == e.generation;
+            self.sorted.retain(alive);
             self.current.drain(..self.head);
             self.head = 0;
             self.current.retain(alive);
@@ -687,6 +863,44 @@ mod tests {
         );
     }
 
+    #[test]
+    fn switches_between_sorted_array_and_radix_heap_keeping_order() {
+        let mut q = EventQueue::new();
+        assert!(q.small);
+        // Ties and distinct times, scheduled out of order: 100 entries force the radix heap.
+        for i in 0..100u64 {
+            q.schedule(SimTime((i * 7) % 13), C, i);
+        }
+        assert!(!q.small);
+        let mut got = Vec::new();
+        while q.len() > 3 {
+            got.push(q.pop().unwrap());
+        }
+        // Back below SMALL_MIN: the next refill moved the rest to the sorted array.
+        assert!(q.small);
+        // Schedule ties with what is left, then drain.
+        let t = got.last().unwrap().0;
+        q.schedule(t, C, 1000);
+        q.schedule(SimTime(12), C, 1001);
+        got.extend(
+            drain(&mut q)
+                .into_iter()
+                .map(|(t, s, e)| (SimTime(t), s, C, e)),
+        );
+        assert_eq!(got.len(), 102);
+        assert!(got.windows(2).all(|w| (w[0].0, w[0].1) < (w[1].0, w[1].1)));
+        let at12: Vec<u64> = got
+            .iter()
+            .filter(|x| x.0 == SimTime(12))
+            .map(|x| x.3)
+            .collect();
+        assert_eq!(
+            at12.last(),
+            Some(&1001),
+            "FIFO among ties across the switches"
+        );
+    }
+
     #[derive(Clone, Debug)]
     enum Op {
         /// Schedule at last popped time + delta.
@@ -720,9 +934,14 @@ mod tests {
 
     /// Runs `ops` against the queue and against a sorted-`Vec` reference model, comparing every
     /// observable result.
-    fn check_against_model(ops: Vec<Op>, compact_min: usize) -> Result<(), TestCaseError> {
+    fn check_against_model(
+        ops: Vec<Op>,
+        compact_min: usize,
+        small: (usize, usize),
+    ) -> Result<(), TestCaseError> {
         let mut q = EventQueue::new();
         q.compact_min = compact_min;
+        (q.small_max, q.small_min) = small;
         // Reference: live entries (time, seq, payload) and every id ever issued.
         let mut model: Vec<(u64, u64, u32)> = Vec::new();
         let mut ids: Vec<(EventId, u64)> = Vec::new(); // (id, seq)
@@ -813,8 +1032,9 @@ mod tests {
         fn matches_reference_model(
             ops in proptest::collection::vec(op(), 0..400),
             compact_min in 0usize..8,
+            small in (1usize..40).prop_flat_map(|max| (Just(max), 0..max)),
         ) {
-            check_against_model(ops, compact_min)?;
+            check_against_model(ops, compact_min, small)?;
         }
     }
 }

@@ -62,11 +62,7 @@ pub fn next_arrival(spec: &TrafficSpec, now: SimTime, rng: &mut SimRng) -> Optio
                 let r = rate_at(spec, t).max(base * 1e-9);
                 return Some(t + gap(1.0 / r));
             }
-            _ => {
-                let bound = base * (1.0 + amp);
-                let u: f64 = rng.random::<f64>();
-                t + gap(-(1.0 - u).ln() / bound)
-            }
+            _ => poisson_candidate(t, base * (1.0 + amp), rng),
         };
         if let Some(s) = step
             && cand >= s
@@ -74,11 +70,38 @@ pub fn next_arrival(spec: &TrafficSpec, now: SimTime, rng: &mut SimRng) -> Optio
             t = s;
             continue;
         }
-        if amp == 0.0 || rng.random::<f64>() * base * (1.0 + amp) < rate_at(spec, cand) {
+        if amp == 0.0 {
+            return Some(cand);
+        }
+        let x = rng.random::<f64>() * base * (1.0 + amp);
+        // Accept iff x < rate_at(cand). The rate never falls below `base * (1 - amp)` (cand is
+        // before the next step, so its base rate is `base`; `cos >= -1`, and rounding is
+        // monotone), so below that the answer is yes without the `cos`: the same decision.
+        if (amp > 0.0 && x < base * (1.0 - amp)) || x < rate_at(spec, cand) {
             return Some(cand);
         }
         t = cand;
     }
+}
+
+/// The rate of a source whose arrivals are a plain Poisson process (Poisson, no rate steps, no
+/// diurnal swing, a positive rate), for which [`next_arrival`] is exactly
+/// [`poisson_candidate`]`(now, rate)`; `None` for every other source.
+pub fn plain_poisson_rate(spec: &TrafficSpec) -> Option<f64> {
+    let amp = spec.diurnal.map_or(0.0, |d| d.amplitude);
+    (matches!(spec.arrival, ArrivalProcess::Poisson)
+        && spec.steps.is_empty()
+        && amp == 0.0
+        && spec.rate > 0.0)
+        .then_some(spec.rate * (1.0 + amp))
+}
+
+/// The next candidate of a Poisson process of rate `bound` (per second) after `t`: one uniform
+/// draw, `t - ln(1 - u) / bound` seconds, at least 1 ns later.
+#[inline]
+pub fn poisson_candidate(t: SimTime, bound: f64, rng: &mut SimRng) -> SimTime {
+    let u: f64 = rng.random::<f64>();
+    t + gap(-(1.0 - u).ln() / bound)
 }
 
 /// A gap of `secs` seconds, at least 1 ns so time always advances.
@@ -124,6 +147,55 @@ mod tests {
             t = next;
         }
         n
+    }
+
+    #[test]
+    fn plain_poisson_shortcut_draws_the_same_times() {
+        let s = spec(3.6, ArrivalProcess::Poisson);
+        let bound = plain_poisson_rate(&s).expect("plain Poisson");
+        let mut a = stream_rng(9, "arrivals");
+        let mut b = stream_rng(9, "arrivals");
+        let (mut ta, mut tb) = (SimTime::ZERO, SimTime::ZERO);
+        for _ in 0..10_000 {
+            ta = next_arrival(&s, ta, &mut a).unwrap();
+            tb = poisson_candidate(tb, bound, &mut b);
+            assert_eq!(ta, tb);
+        }
+        let mut d = s.clone();
+        d.diurnal = Some(Diurnal {
+            amplitude: 0.5,
+            peak_at: SimDuration::ZERO,
+        });
+        assert_eq!(plain_poisson_rate(&d), None);
+        assert_eq!(
+            plain_poisson_rate(&spec(4.0, ArrivalProcess::Constant)),
+            None
+        );
+    }
+
+    #[test]
+    fn thinning_shortcut_keeps_the_accept_decisions() {
+        // The same thinning without the shortcut, written out: every arrival time must match.
+        let mut s = spec(100.0, ArrivalProcess::Poisson);
+        s.diurnal = Some(Diurnal {
+            amplitude: 0.6,
+            peak_at: SimDuration::from_secs(20 * 3600),
+        });
+        let mut a = stream_rng(3, "arrivals");
+        let mut b = stream_rng(3, "arrivals");
+        let (mut ta, mut tb) = (SimTime::ZERO, SimTime::ZERO);
+        let bound = 100.0 * 1.6;
+        for _ in 0..20_000 {
+            ta = next_arrival(&s, ta, &mut a).unwrap();
+            tb = loop {
+                let cand = poisson_candidate(tb, bound, &mut b);
+                if b.random::<f64>() * 100.0 * 1.6 < rate_at(&s, cand) {
+                    break cand;
+                }
+                tb = cand;
+            };
+            assert_eq!(ta, tb);
+        }
     }
 
     #[test]

@@ -677,8 +677,7 @@ impl FluidTraffic {
                     if whole >= 1.0 {
                         *c -= whole;
                         let d = SimDuration::from_secs_f64(xs[l] + shift);
-                        stats.latency.record_n(d, whole as u64);
-                        stats.interval_latency.record_n(d, whole as u64);
+                        stats.record_success_n(d, whole as u64);
                     }
                 }
             }
@@ -936,9 +935,7 @@ impl FluidTraffic {
         }
         for st in &mut rec.traffic.sources {
             let name = rec.sample_names.intern(&st.name);
-            let p99 = st.interval_latency.quantile_secs(0.99);
-            let p50 = st.interval_latency.quantile_secs(0.5);
-            st.interval_latency.reset();
+            let (p50, p99) = st.end_interval();
             for (metric, v) in [
                 ("traffic.requests", st.requests as f64),
                 ("traffic.succeeded", st.succeeded as f64),

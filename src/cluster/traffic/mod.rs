@@ -367,6 +367,8 @@ struct Handler {
 #[derive(Debug)]
 struct Source {
     spec: TrafficSpec,
+    /// [`arrivals::plain_poisson_rate`] of `spec`: its arrivals take one draw, no search.
+    plain_poisson: Option<f64>,
 }
 
 /// The traffic component.
@@ -514,7 +516,10 @@ impl Traffic {
             sources: spec
                 .traffic
                 .iter()
-                .map(|t| Source { spec: t.clone() })
+                .map(|t| Source {
+                    spec: t.clone(),
+                    plain_poisson: arrivals::plain_poisson_rate(t),
+                })
                 .collect(),
             clients,
             services,
@@ -581,8 +586,12 @@ impl Traffic {
 
     fn schedule_next_arrival(&mut self, src: u32, ctx: &mut Context<'_, Event>) {
         let now = ctx.now();
-        let spec = &self.sources[src as usize].spec;
-        if let Some(t) = arrivals::next_arrival(spec, now, ctx.rng())
+        let source = &self.sources[src as usize];
+        let next = match source.plain_poisson {
+            Some(rate) => Some(arrivals::poisson_candidate(now, rate, ctx.rng())),
+            None => arrivals::next_arrival(&source.spec, now, ctx.rng()),
+        };
+        if let Some(t) = next
             && t <= self.end
         {
             ctx.send_at(ctx.self_id(), t, Event::Traffic(TrafficEvent::Arrival(src)));
@@ -653,6 +662,14 @@ impl Traffic {
         // Fast path: no outlier detection, nothing to skip.
         if s.outlier.is_none() {
             return Some(match lb {
+                // `random_range(0..1)` draws exactly one `u32` (rand's `UniformUsize` samples
+                // ranges that fit in 32 bits as `u32`, Lemire's widening multiply, and with a
+                // range of 1 the low word never exceeds the rejection threshold): draw it
+                // directly, so the stream advances identically at a fraction of the cost.
+                LoadBalancer::Random if n == 1 => {
+                    let _: u32 = rng.random();
+                    s.endpoints[0]
+                }
                 LoadBalancer::Random => s.endpoints[rng.random_range(0..n)],
                 LoadBalancer::RoundRobin => {
                     let e = s.endpoints[s.rr as usize % n];
@@ -1064,8 +1081,7 @@ impl Traffic {
                 let st = state.recorder.traffic.client_mut(client);
                 let d = now.saturating_since(r.started);
                 st.succeeded += 1;
-                st.latency.record(d);
-                st.interval_latency.record(d);
+                st.record_success(d);
                 self.finish(req, true, state, ctx);
             }
             TryEnd::Failed(cause) => {
@@ -1669,9 +1685,7 @@ impl Traffic {
             let name = st.name.clone();
             let (req, ok, failed, inf) =
                 (st.requests, st.succeeded, st.failed_total(), st.in_flight);
-            let p99 = st.interval_latency.quantile_secs(0.99);
-            let p50 = st.interval_latency.quantile_secs(0.5);
-            st.interval_latency.reset();
+            let (p50, p99) = st.end_interval();
             rec.samples.push(row(
                 now,
                 "traffic.requests",
@@ -1858,6 +1872,32 @@ impl Traffic {
                 self.service_changed(&w, state, ctx)
             }
             _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::RngExt;
+
+    use crate::engine::stream_rng;
+
+    /// `pick`'s single-endpoint shortcut draws one `u32` where `random_range(0..1)` was called:
+    /// both must leave the stream in the same place.
+    #[test]
+    fn one_endpoint_draw_advances_the_stream_like_random_range() {
+        for seed in 0..64 {
+            let mut a = stream_rng(seed, "traffic");
+            let mut b = stream_rng(seed, "traffic");
+            for i in 0..100 {
+                assert_eq!(a.random_range(0..1usize), 0);
+                let _: u32 = b.random();
+                if i % 7 == 0 {
+                    // Mix in other draws so every buffer position is crossed.
+                    assert_eq!(a.random::<f64>(), b.random::<f64>());
+                }
+            }
+            assert_eq!(a.random::<u64>(), b.random::<u64>(), "seed {seed}");
         }
     }
 }
