@@ -103,6 +103,49 @@ pub fn compare(a: &Ranked<'_>, b: &Ranked<'_>, now: SimTime) -> Ordering {
     Ordering::Equal
 }
 
+/// Sort `ranked` for deletion (first = deleted first) by [`compare`], stably.
+///
+/// [`compare`] is upstream's `Less`, which is not transitive: steps 6 and 8 break ties inside
+/// a logarithmic bucket by UID (here the pod name), and pods with *equal* ready times skip
+/// step 6. Pods A and B ready at the same instant, C ready a moment later in the same bucket,
+/// can give A < B by creation time, B < C and C < A by name. Go's `sort.Sort` accepts such an
+/// order; Rust's `slice::sort_by` may panic on it. This merge sort never panics, and for a
+/// consistent order it gives exactly `sort_by`'s result (the one stable order), so runs
+/// whose pods order consistently are unchanged.
+pub fn sort_for_deletion(ranked: &mut [Ranked<'_>], now: SimTime) {
+    let mut buf = ranked.to_vec();
+    merge_sort(ranked, &mut buf, now);
+}
+
+/// Top-down merge sort of `v` using `buf` (same length) as scratch.
+fn merge_sort<'a>(v: &mut [Ranked<'a>], buf: &mut [Ranked<'a>], now: SimTime) {
+    let n = v.len();
+    if n <= 1 {
+        return;
+    }
+    let mid = n / 2;
+    {
+        let (lo, hi) = v.split_at_mut(mid);
+        let (blo, bhi) = buf.split_at_mut(mid);
+        merge_sort(lo, blo, now);
+        merge_sort(hi, bhi, now);
+    }
+    buf[..n].copy_from_slice(v);
+    let (mut i, mut j) = (0, mid);
+    for slot in v.iter_mut() {
+        // Take from the right run only when it is strictly first: equal elements keep
+        // their left-run (earlier) position, which makes the sort stable.
+        let take_right = j < n && (i >= mid || compare(&buf[j], &buf[i], now) == Ordering::Less);
+        if take_right {
+            *slot = buf[j];
+            j += 1;
+        } else {
+            *slot = buf[i];
+            i += 1;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,6 +260,57 @@ mod tests {
             );
             assert_eq!(got, *want, "case {i}");
         }
+    }
+
+    #[test]
+    fn sort_for_deletion_survives_an_intransitive_order_and_matches_sort_by_otherwise() {
+        let now = SimTime(100_000 * 1_000_000_000);
+        // A and B ready at the same instant (step 6 skipped: step 8 says A, created later,
+        // goes first); C ready 1 s later, same bucket as both: name order puts B before C and
+        // C before A. A cycle: A < B < C < A.
+        let a = pod("z-a", Some("n"), PodPhase::Running, Some(50_000), 40_000);
+        let b = pod("a-b", Some("n"), PodPhase::Running, Some(50_000), 1);
+        let c = pod("m-c", Some("n"), PodPhase::Running, Some(50_001), 30_000);
+        let r = |p| Ranked { pod: p, rank: 1 };
+        assert_eq!(compare(&r(&a), &r(&b), now), Ordering::Less);
+        assert_eq!(compare(&r(&b), &r(&c), now), Ordering::Less);
+        assert_eq!(compare(&r(&c), &r(&a), now), Ordering::Less);
+        let mut v: Vec<Ranked<'_>> = [&a, &b, &c, &a, &c, &b, &b].iter().map(|p| r(p)).collect();
+        sort_for_deletion(&mut v, now);
+        assert_eq!(v.len(), 7);
+
+        // A consistent order: same result as the library's stable sort.
+        let pods: Vec<Pod> = (0..40u64)
+            .map(|i| {
+                let phase = if i % 5 == 0 {
+                    PodPhase::Pending
+                } else {
+                    PodPhase::Running
+                };
+                let node = if i % 7 == 0 { None } else { Some("n") };
+                pod(
+                    &format!("p{:02}", (i * 17) % 40),
+                    node,
+                    phase,
+                    None,
+                    (i * 37) % 11,
+                )
+            })
+            .collect();
+        let ranked: Vec<Ranked<'_>> = pods
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Ranked {
+                pod: p,
+                rank: i % 3,
+            })
+            .collect();
+        let mut want = ranked.clone();
+        want.sort_by(|x, y| compare(x, y, now));
+        let mut got = ranked;
+        sort_for_deletion(&mut got, now);
+        let names = |v: &[Ranked<'_>]| v.iter().map(|r| r.pod.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&got), names(&want));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::cluster::apiserver;
-use crate::cluster::controllers::ranking::{Ranked, compare};
+use crate::cluster::controllers::ranking::{Ranked, sort_for_deletion};
 use crate::cluster::controllers::workqueue::WorkQueue;
 use crate::cluster::events::{ApiWrite, Change, ControllerTimer, Event, ObjectRef, WatchEvent};
 use crate::cluster::objects::{
@@ -159,7 +159,7 @@ impl ReplicaSetController {
                     rank: p.node.as_deref().map_or(0, |n| per_node[n]),
                 })
                 .collect();
-            ranked.sort_by(|a, b| compare(a, b, now));
+            sort_for_deletion(&mut ranked, now);
             let victims: Vec<(PodId, String)> = ranked
                 .iter()
                 .take(n)
