@@ -57,6 +57,23 @@ fn scenario(duration: &str, extra: &str) -> String {
     )
 }
 
+/// An HPA on `web`: 2 to 10 replicas at 50 % CPU utilization, `extra` appended to its spec.
+fn web_cpu_hpa(extra: &str) -> String {
+    format!(
+        r#"
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {{name: web}}
+spec:
+  scaleTargetRef: {{apiVersion: apps/v1, kind: Deployment, name: web}}
+  minReplicas: 2
+  maxReplicas: 10
+  metrics:
+  - {{type: Resource, resource: {{name: cpu, target: {{type: Utilization, averageUtilization: 50}}}}}}{extra}
+"#
+    )
+}
+
 #[test]
 fn hpa_scales_up_under_load_and_down_after_the_stabilization_window() {
     // The workload's CPU demand: 500m, 3000m from 2 m, 500m from 12 m. Requests 500m, target
@@ -71,18 +88,9 @@ kind: Behavior
 metadata: {name: web}
 spec:
   cpuLoad: {total: 500m, steps: [{at: 2m, total: 3000m}, {at: 12m, total: 500m}]}
----
-apiVersion: autoscaling/v2
-kind: HorizontalPodAutoscaler
-metadata: {name: web}
-spec:
-  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
-  minReplicas: 2
-  maxReplicas: 10
-  metrics:
-  - {type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}}
 "#
         .into(),
+        web_cpu_hpa(""),
     ]
     .join("---\n");
     let out = run_str(&text);
@@ -142,25 +150,8 @@ fn hpa_first_scale_down_waits_a_window_from_its_first_sync() {
             scenario("12m", ""),
             POOL.into(),
             web(6, "500m"),
-            format!(
-                r#"
-apiVersion: kubesim.dev/v1alpha1
-kind: Behavior
-metadata: {{name: web}}
-spec:
-  cpuLoad: {{total: 100m}}
----
-apiVersion: autoscaling/v2
-kind: HorizontalPodAutoscaler
-metadata: {{name: web}}
-spec:
-  scaleTargetRef: {{apiVersion: apps/v1, kind: Deployment, name: web}}
-  minReplicas: 2
-  maxReplicas: 10
-  metrics:
-  - {{type: Resource, resource: {{name: cpu, target: {{type: Utilization, averageUtilization: 50}}}}}}{behavior}
-"#
-            ),
+            "apiVersion: kubesim.dev/v1alpha1\nkind: Behavior\nmetadata: {name: web}\nspec: {cpuLoad: {total: 100m}}\n".into(),
+            web_cpu_hpa(behavior),
         ]
         .join("---\n");
         let out = run_str(&text);
