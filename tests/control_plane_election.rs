@@ -3,10 +3,11 @@
 //! or reconciling during it, a single replica that restarts as a new process, an API server
 //! outage longer than the renew deadline, and the loader's checks.
 
-use std::sync::Arc;
+mod common;
 
+use common::run;
 use kubesim::cluster::stateful_record::Failover;
-use kubesim::cluster::world::{RunOutput, World};
+use kubesim::cluster::world::RunOutput;
 use kubesim::engine::SimTime;
 use kubesim::scenario::load_str;
 
@@ -42,14 +43,6 @@ spec:
 {timeline}
 "
     )
-}
-
-fn run(yaml: &str) -> RunOutput {
-    let loaded = load_str("t.yaml", yaml).expect("loads");
-    let mut w = World::new(Arc::new(loaded.spec));
-    let end = w.end();
-    w.advance(end, u64::MAX);
-    w.finish()
 }
 
 /// The single failover of `component`, and its gap in seconds.

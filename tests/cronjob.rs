@@ -2,9 +2,10 @@
 //! Forbid skips while a run is active, Replace deletes it, the history limits, suspend, and
 //! the loader's schedule errors.
 
-use std::sync::Arc;
+mod common;
 
-use kubesim::cluster::world::{RunOutput, World};
+use common::run;
+use kubesim::cluster::world::RunOutput;
 use kubesim::scenario::load_str;
 
 fn cron(spec_extra: &str, run_time: &str, duration: &str) -> String {
@@ -40,14 +41,6 @@ spec:
   failures: {{runTime: {run_time}}}
 "
     )
-}
-
-fn run(yaml: &str) -> RunOutput {
-    let loaded = load_str("t.yaml", yaml).expect("loads");
-    let mut w = World::new(Arc::new(loaded.spec));
-    let end = w.end();
-    w.advance(end, u64::MAX);
-    w.finish()
 }
 
 fn created(out: &RunOutput) -> Vec<(f64, String)> {

@@ -1,11 +1,11 @@
 //! Jobs end to end: the loader's Job defaults and errors, the work-queue makespan against
 //! parallelism, backoffLimit, activeDeadlineSeconds, and Indexed completion.
 
-use std::sync::Arc;
+mod common;
 
+use common::run;
 use kubesim::cluster::controllers::job::JobOutcome;
 use kubesim::cluster::spec::CompletionMode;
-use kubesim::cluster::world::{RunOutput, World};
 use kubesim::scenario::load_str;
 
 const HEAD: &str = "apiVersion: kubesim.dev/v1alpha1
@@ -42,14 +42,6 @@ spec:
 {behavior}
 "
     )
-}
-
-fn run(yaml: &str) -> RunOutput {
-    let loaded = load_str("t.yaml", yaml).expect("loads");
-    let mut w = World::new(Arc::new(loaded.spec));
-    let end = w.end();
-    w.advance(end, u64::MAX);
-    w.finish()
 }
 
 const QUEUE: &str = "  workQueue: {tasks: 40, duration: 60s}";

@@ -2,9 +2,9 @@
 //! after the leader's node is cut off (about leaseDuration plus a retry period), and the
 //! loader's checks.
 
-use std::sync::Arc;
+mod common;
 
-use kubesim::cluster::world::{RunOutput, World};
+use common::run;
 use kubesim::scenario::load_str;
 
 fn scenario(seed: u64, timeline: &str) -> String {
@@ -45,14 +45,6 @@ spec:
 {timeline}
 "
     )
-}
-
-fn run(yaml: &str) -> RunOutput {
-    let loaded = load_str("t.yaml", yaml).expect("loads");
-    let mut w = World::new(Arc::new(loaded.spec));
-    let end = w.end();
-    w.advance(end, u64::MAX);
-    w.finish()
 }
 
 #[test]
