@@ -181,12 +181,12 @@ impl NodeLifecycleController {
                 }
             }
         }
-        // Only zones with at least one node, by name.
-        let counts: BTreeMap<String, (u32, u32)> = zone_counts
+        // Only zones with at least one node, by name (borrowed: no copy of the names per pass).
+        let counts: BTreeMap<&str, (u32, u32)> = zone_counts
             .into_iter()
             .enumerate()
             .filter(|(_, (r, n))| r + n > 0)
-            .map(|(i, c)| (self.zone_names[i].clone(), c))
+            .map(|(i, c)| (self.zone_names[i].as_str(), c))
             .collect();
         // handleDisruption: zone states and rates.
         let all_full = !counts.is_empty()
@@ -195,12 +195,16 @@ impl NodeLifecycleController {
             });
         for (zone, (r, n)) in &counts {
             let st = compute_zone_state(*r, *n, cp.unhealthy_zone_threshold);
-            let prev = self.zone_states.insert(zone.clone(), st);
+            // Update in place when the zone is known (every pass but the first): no key copy.
+            let prev = match self.zone_states.get_mut(*zone) {
+                Some(s) => Some(std::mem::replace(s, st)),
+                None => self.zone_states.insert(zone.to_string(), st),
+            };
             if prev.is_some_and(|p| p != st) || (prev.is_none() && st != ZoneState::Normal) {
                 state.recorder.event(
                     now,
                     "Zone",
-                    zone.clone(),
+                    zone.to_string(),
                     "ZoneStateChanged",
                     format!("zone {zone:?} is now {st:?} ({r} ready, {n} not ready)"),
                 );
@@ -213,7 +217,7 @@ impl NodeLifecycleController {
                 cp.secondary_node_eviction_rate,
                 cp.large_cluster_size_threshold,
             );
-            if let Some(q) = self.zones.get_mut(zone) {
+            if let Some(q) = self.zones.get_mut(*zone) {
                 q.limiter.set_rate(rate, now);
             }
         }
