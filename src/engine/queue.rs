@@ -336,16 +336,21 @@ impl<E> EventQueue<E> {
             self.small_full();
         }
         if self.small {
-            // After every entry due at or before `time` (their `seq` is smaller): shift those
-            // up by one (few: they are the ones due first) and write `e` below them.
+            // After every entry due at or before `time` (their `seq` is smaller): those are a
+            // suffix of the array (descending order); they move up by one and `e` goes below
+            // them. Every entry is visited, each moving up or staying by an index computed
+            // from its comparison, so that no branch depends on the times: a loop that stopped
+            // at the first later entry mispredicted its exit on almost every call.
             let v = &mut self.sorted;
             v.push(e);
-            let mut i = v.len() - 1;
-            while i > 0 && v[i - 1].time <= time {
-                v[i] = v[i - 1];
-                i -= 1;
+            let s = v.as_mut_slice();
+            let mut k = s.len() - 1;
+            for i in (1..s.len()).rev() {
+                let up = usize::from(s[i - 1].time <= time);
+                s[i] = s[i - up];
+                k -= up;
             }
-            v[i] = e;
+            s[k] = e;
         } else {
             if time < self.last {
                 self.rebase(time);
