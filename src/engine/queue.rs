@@ -304,7 +304,7 @@ impl<E> EventQueue<E> {
 
     /// Everything [`schedule`](Self::schedule) does but storing the payload: takes a slot
     /// (left empty), gives the event its `seq`, and files its entry.
-    #[inline(never)]
+    #[inline]
     fn schedule_slot(&mut self, time: SimTime, target: ComponentId) -> EventId {
         let mut time = time.0;
         if time < self.floor {
@@ -556,9 +556,14 @@ impl<E> EventQueue<E> {
     /// in front of it. Returns `false` (changing no live event) if there is none.
     #[inline]
     fn advance(&mut self, until: u64) -> bool {
-        // The common case inline: small mode with a live entry next.
-        if self.small
-            && let Some(&e) = self.sorted.last()
+        // The common case inline: a live entry next (the last of small mode's array, or the
+        // next of the radix heap's current instant).
+        let next = if self.small {
+            self.sorted.last()
+        } else {
+            self.current.get(self.head)
+        };
+        if let Some(&e) = next
             && self.slots[e.slot as usize].generation == e.generation
         {
             return e.time <= until;
@@ -567,7 +572,6 @@ impl<E> EventQueue<E> {
     }
 
     /// [`advance`](Self::advance) past dead entries, in either mode.
-    #[inline(never)]
     fn advance_slow(&mut self, until: u64) -> bool {
         loop {
             if self.small {
