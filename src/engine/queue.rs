@@ -245,6 +245,12 @@ impl<E> Drop for EventQueue<E> {
     /// Drops the payloads of the events still pending (the occupied slots).
     #[allow(unsafe_code)]
     fn drop(&mut self) {
+        // During a panic's unwinding the pending payloads are leaked instead (safe): a panic
+        // inside `schedule_slot` would leave a slot marked occupied before `schedule` wrote its
+        // payload, and dropping that slot would read uninitialised memory.
+        if std::thread::panicking() {
+            return;
+        }
         for s in &mut self.slots {
             if s.seq != FREE {
                 // SAFETY: an occupied slot's payload is initialised, and it is dropped once:
