@@ -134,7 +134,7 @@ pub struct Kubelets {
     agents: Vec<Option<NodeAgent>>,
     /// Free slots of `agents`, the last freed first.
     free_slots: Vec<u32>,
-    pods: BTreeMap<PodId, PodTrack>,
+    pods: crate::cluster::pod_map::PodMap<PodTrack>,
 }
 
 /// The agent in `slot`, if that slot holds one.
@@ -151,7 +151,7 @@ impl Kubelets {
             nodes: BTreeMap::new(),
             agents: Vec::new(),
             free_slots: Vec::new(),
-            pods: BTreeMap::new(),
+            pods: crate::cluster::pod_map::PodMap::new(),
         }
     }
 

@@ -22,6 +22,7 @@ pub mod lifecycle_spec;
 pub mod metrics;
 pub mod objects;
 pub mod pod_gauges;
+pub mod pod_map;
 pub mod probe;
 pub mod request_graph_spec;
 pub mod sampler;

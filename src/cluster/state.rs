@@ -23,7 +23,7 @@ pub struct Store {
     /// Nodes by name.
     pub nodes: BTreeMap<String, Node>,
     /// Pods by id (creation order).
-    pub pods: BTreeMap<PodId, Pod>,
+    pub pods: crate::cluster::pod_map::PodMap<Pod>,
     /// ReplicaSets by `namespace/name`.
     pub replica_sets: BTreeMap<String, ReplicaSet>,
     /// Deployments by `namespace/name`.
