@@ -20,6 +20,7 @@ pub mod kubelet;
 pub mod leader_election;
 pub mod lifecycle_spec;
 pub mod metrics;
+pub mod node_map;
 pub mod objects;
 pub mod pod_gauges;
 pub mod pod_map;

@@ -21,7 +21,7 @@ pub struct Store {
     /// Global `resourceVersion`: incremented on every committed write.
     pub resource_version: u64,
     /// Nodes by name.
-    pub nodes: BTreeMap<String, Node>,
+    pub nodes: crate::cluster::node_map::NodeMap,
     /// Pods by id (creation order).
     pub pods: crate::cluster::pod_map::PodMap<Pod>,
     /// ReplicaSets by `namespace/name`.
