@@ -234,7 +234,7 @@ mod tests {
                 .wrapping_add(1442695040888963407);
             let name = format!("node-{:03}", (x >> 33) % 200);
             let price = f64::from(step);
-            if (x >> 20) % 3 == 0 {
+            if (x >> 20).is_multiple_of(3) {
                 let (r, s) = (m.remove(&name), b.remove(&name));
                 assert_eq!(r.map(|n| n.price_per_hour), s.map(|n| n.price_per_hour));
             } else {

@@ -822,7 +822,7 @@ impl ClusterState {
                 if let ObjectRef::Pod {
                     node: Some(node), ..
                 } = &r
-                    && let Some(n) = self.store.nodes.get_mut(&**node)
+                    && let Some(n) = self.store.nodes.get_mut(node)
                     && n.pods.remove(&id)
                 {
                     n.requested = n.requested.sub(&requests);
