@@ -42,6 +42,15 @@ impl ApiServer {
     fn commit(&mut self, write: ApiWrite, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
         let now = ctx.now();
         let mut out = std::mem::take(&mut self.scratch);
+        // A write of the pod's status only (reported by its kubelet, or `MarkPodsNotReady`).
+        let status_only = matches!(
+            write,
+            ApiWrite::PodStarted { .. }
+                | ApiWrite::PodReady { .. }
+                | ApiWrite::PodRestarted { .. }
+                | ApiWrite::PodFinished { .. }
+        );
+        let services = !state.spec.services.is_empty();
         {
             let rng = ctx.rng();
             let mut suffix = || random_suffix(rng);
@@ -53,8 +62,10 @@ impl ApiServer {
             let statefulset = !state.store.stateful_sets.is_empty()
                 && matches!(&w.object, crate::cluster::events::ObjectRef::Pod { owner: Some(o), .. }
                     if Wiring::statefulset_watches(w.kind, state.store.stateful_sets.contains_key(o)));
-            let owned = match &w.object {
-                crate::cluster::events::ObjectRef::Pod { owner, .. } => Some(owner.is_some()),
+            let pod = match &w.object {
+                crate::cluster::events::ObjectRef::Pod { owner, node, .. } => {
+                    Some((owner.is_some(), node.is_some()))
+                }
                 crate::cluster::events::ObjectRef::Named(_) => None,
             };
             let wiring = &self.wiring;
@@ -63,7 +74,12 @@ impl ApiServer {
                 .watchers(w.kind)
                 .iter()
                 .copied()
-                .filter(|t| owned.is_none_or(|o| wiring.pod_watch_reaches(*t, w.change, o)))
+                .filter(|t| {
+                    pod.is_none_or(|(owned, bound)| {
+                        wiring.pod_watch_reaches(*t, w.change, owned)
+                            && wiring.pod_change_reaches(*t, w.change, bound, status_only, services)
+                    })
+                })
                 .chain(statefulset.then_some(wiring.statefulset))
                 .peekable();
             while let Some(target) = targets.next() {

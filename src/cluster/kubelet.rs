@@ -127,14 +127,19 @@ pub struct Kubelets {
     /// ([`crate::cluster::spec::BehaviorSpec::default_for`]), kept so that the hot paths
     /// borrow a behaviour instead of cloning one per pod step.
     default_behavior: crate::cluster::spec::BehaviorSpec,
-    /// Slot of each node's agent in `agents`, by node name.
-    nodes: BTreeMap<String, u32>,
+    /// Slot of each node's agent in `agents`, by node name (looked up, never iterated; FNV
+    /// hashed, see [`crate::cluster::node_map`]).
+    nodes: std::collections::HashMap<
+        String,
+        u32,
+        std::hash::BuildHasherDefault<crate::cluster::node_map::FnvHasher>,
+    >,
     /// Node agents by slot (`None`: a deleted node's slot, reused by the next node), so that a
     /// pod's steps reach their node's agent by index instead of by name.
     agents: Vec<Option<NodeAgent>>,
     /// Free slots of `agents`, the last freed first.
     free_slots: Vec<u32>,
-    pods: BTreeMap<PodId, PodTrack>,
+    pods: crate::cluster::pod_map::PodMap<PodTrack>,
 }
 
 /// The agent in `slot`, if that slot holds one.
@@ -148,10 +153,10 @@ impl Kubelets {
         Kubelets {
             seed,
             default_behavior: crate::cluster::spec::BehaviorSpec::default_for(""),
-            nodes: BTreeMap::new(),
+            nodes: Default::default(),
             agents: Vec::new(),
             free_slots: Vec::new(),
-            pods: BTreeMap::new(),
+            pods: crate::cluster::pod_map::PodMap::new(),
         }
     }
 

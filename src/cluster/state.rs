@@ -21,9 +21,9 @@ pub struct Store {
     /// Global `resourceVersion`: incremented on every committed write.
     pub resource_version: u64,
     /// Nodes by name.
-    pub nodes: BTreeMap<String, Node>,
+    pub nodes: crate::cluster::node_map::NodeMap,
     /// Pods by id (creation order).
-    pub pods: BTreeMap<PodId, Pod>,
+    pub pods: crate::cluster::pod_map::PodMap<Pod>,
     /// ReplicaSets by `namespace/name`.
     pub replica_sets: BTreeMap<String, ReplicaSet>,
     /// Deployments by `namespace/name`.
@@ -822,7 +822,7 @@ impl ClusterState {
                 if let ObjectRef::Pod {
                     node: Some(node), ..
                 } = &r
-                    && let Some(n) = self.store.nodes.get_mut(&**node)
+                    && let Some(n) = self.store.nodes.get_mut(node)
                     && n.pods.remove(&id)
                 {
                     n.requested = n.requested.sub(&requests);

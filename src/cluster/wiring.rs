@@ -132,6 +132,43 @@ impl Wiring {
         }
     }
 
+    /// True if a pod change reaches `target`, by what the write changed: `bound` (the pod is
+    /// bound to a node after the write), `status_only` (the write changed only the pod's
+    /// status: phase, `Ready`, restart count) and `services` (the run has Services). A
+    /// delivery this returns `false` for would be handled as a no-op, so not scheduling it
+    /// changes nothing but `events_processed` and `trace_hash`:
+    /// - the kubelet watches only the pods bound to its node (pkg/kubelet/config/apiserver.go
+    ///   `NewSourceApiserver`: field selector `spec.nodeName`), and a change of status only is
+    ///   no update for it (pkg/kubelet/config/config.go `checkAndUpdatePod`: the status is
+    ///   copied, nothing is synced); the kubelet wrote that status itself, or, for a node
+    ///   lifecycle `MarkPodsNotReady`, the kubelet is cut off;
+    /// - the taint eviction controller's `PodUpdated` returns at once when neither the pod's
+    ///   node name nor its tolerations changed, and its `handlePodUpdate` when the pod has no
+    ///   node (pkg/controller/tainteviction/taint_eviction.go);
+    /// - the traffic model's endpoints are those of Services (the EndpointSlice controller
+    ///   maps a pod to the Services selecting it and queues nothing without one:
+    ///   pkg/controller/endpointslice/endpointslice_controller.go `onPodUpdate`).
+    ///
+    /// Deletions always reach these watchers.
+    pub fn pod_change_reaches(
+        &self,
+        target: ComponentId,
+        change: Change,
+        bound: bool,
+        status_only: bool,
+        services: bool,
+    ) -> bool {
+        if target == self.traffic {
+            services
+        } else if change == Change::Deleted {
+            true
+        } else if target == self.kubelet || target == self.taint_eviction {
+            bound && !status_only
+        } else {
+            true
+        }
+    }
+
     /// The components that watch objects of `kind`, in delivery order.
     pub fn watchers(&self, kind: ObjectKind) -> &'static [ComponentId] {
         const W: Wiring = Wiring::new();
@@ -159,5 +196,48 @@ impl Wiring {
 impl Default for Wiring {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `pod_change_reaches`, by watcher, change and what the write changed.
+    #[test]
+    fn pod_change_reaches_table() {
+        let w = Wiring::new();
+        // (target, change, bound, status_only, services, reaches)
+        let rows = [
+            // The kubelet: only bound pods, and not a change of status only.
+            (w.kubelet, Change::Added, false, false, false, false),
+            (w.kubelet, Change::Modified, true, false, false, true),
+            (w.kubelet, Change::Modified, true, true, false, false),
+            (w.kubelet, Change::Modified, false, false, true, false),
+            (w.kubelet, Change::Deleted, false, false, false, true),
+            (w.kubelet, Change::Deleted, true, true, false, true),
+            // The taint eviction controller: the same.
+            (w.taint_eviction, Change::Added, false, false, true, false),
+            (w.taint_eviction, Change::Modified, true, false, false, true),
+            (w.taint_eviction, Change::Modified, true, true, true, false),
+            (w.taint_eviction, Change::Deleted, true, false, false, true),
+            // The traffic model: every change, when the run has Services.
+            (w.traffic, Change::Added, false, false, true, true),
+            (w.traffic, Change::Modified, true, true, true, true),
+            (w.traffic, Change::Modified, true, true, false, false),
+            (w.traffic, Change::Deleted, true, false, false, false),
+            // Others: unfiltered here.
+            (w.scheduler, Change::Added, false, false, false, true),
+            (w.scheduler, Change::Modified, true, true, false, true),
+            (w.replicaset, Change::Modified, true, true, false, true),
+            (w.job, Change::Modified, true, true, false, true),
+        ];
+        for (target, change, bound, status_only, services, want) in rows {
+            assert_eq!(
+                w.pod_change_reaches(target, change, bound, status_only, services),
+                want,
+                "target {target:?} {change:?} bound {bound} status_only {status_only} services {services}"
+            );
+        }
     }
 }

@@ -465,7 +465,7 @@ impl StatefulSetController {
                     let zone = state
                         .store
                         .nodes
-                        .get(&**node)
+                        .get(node)
                         .and_then(|n| n.labels.get(ZONE_LABEL).cloned());
                     let claims: Vec<String> = set
                         .volume_claim_templates

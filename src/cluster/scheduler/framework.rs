@@ -576,7 +576,7 @@ pub struct CycleContext<'a> {
     /// The scheduler's snapshot.
     pub snapshot: &'a Snapshot,
     /// The API server's pods (for plugins that look at other pods' specs).
-    pub pods: &'a BTreeMap<PodId, Pod>,
+    pub pods: &'a dyn crate::cluster::pod_map::PodLookup,
 }
 
 /// A scheduler plugin. A plugin implements the extension points it needs; the defaults do

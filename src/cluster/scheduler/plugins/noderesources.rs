@@ -838,7 +838,7 @@ mod tests {
                 images: Vec::new(),
             }));
         }
-        let pods = Default::default();
+        let pods = crate::cluster::pod_map::PodMap::new();
         for (cpu, mem) in [(0, 0), (2000, 0), (2001, 0), (0, 4001), (1, 1), (500, 500)] {
             let mut p = crate::cluster::scheduler::tests_support::pod();
             p.requests = res(cpu, mem);
