@@ -15,6 +15,7 @@ use crate::cluster::objects::{Pod, PodId};
 use crate::cluster::spec::{LabelSelector, Labels, Resources, SchedulerProfileSpec, Taint};
 use crate::cluster::state::Store;
 
+use super::resource_columns::ResourceColumns;
 use super::topology::{NO_DOMAIN, TopologyIndex};
 
 /// Highest score a plugin gives after normalization (upstream `framework.MaxNodeScore`).
@@ -268,6 +269,9 @@ pub struct Snapshot {
     /// Image ids by the image name as a container spells it (before normalization), so
     /// placing a pod does not normalize (and allocate) its images' names again.
     pub raw_image_ids: BTreeMap<String, ImageId>,
+    /// Per node (aligned with `nodes`): the numbers of `resources` as `f64` columns, for the
+    /// batched resource scores (see [`ResourceColumns`]).
+    pub columns: ResourceColumns,
 }
 
 /// Upstream `normalizedImageName`: an image without a tag gets `:latest`.
@@ -350,11 +354,13 @@ impl Snapshot {
                 counts.resize(self.topologies[*t].len(), 0);
             }
         }
-        self.resources.push(NodeResourceRow::new(
-            &node.allocatable,
-            &node.requested,
-            &node.non_zero_requested,
-        ));
+        // Rows of nodes taken out behind the index's back (see above) are dropped first.
+        self.resources.truncate(i);
+        self.node_versions.truncate(i);
+        self.columns.truncate(i);
+        let row = NodeResourceRow::new(&node.allocatable, &node.requested, &node.non_zero_requested);
+        self.resources.push(row);
+        self.columns.push(&row);
         self.nodes.push(node);
         self.node_versions.push(self.version);
         i
@@ -433,6 +439,7 @@ impl Snapshot {
         n.non_zero_requested = n.non_zero_requested.add(&pod.non_zero_requests);
         n.pods.insert(pod.id);
         self.resources[i].apply(&pod.requests, &pod.non_zero_requests, true);
+        self.columns.set(i, &self.resources[i]);
         let terminating = pod.deletion_timestamp.is_some();
         if !terminating {
             for sc in &mut self.selectors {
@@ -497,6 +504,7 @@ impl Snapshot {
         n.non_zero_requested = n.non_zero_requested.sub(&p.non_zero);
         n.pods.remove(&id);
         self.resources[p.node].apply(&p.requests, &p.non_zero, false);
+        self.columns.set(p.node, &self.resources[p.node]);
     }
 
     /// Index of the counts for (namespace, selector), creating and filling it on first use.

@@ -14,6 +14,7 @@ pub mod framework;
 pub mod plugins;
 pub mod preemption;
 pub mod queue;
+pub mod resource_columns;
 pub mod topology;
 
 #[cfg(test)]

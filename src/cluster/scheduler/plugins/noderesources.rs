@@ -7,6 +7,7 @@
 use crate::cluster::scheduler::framework::{
     CycleContext, Divisor, MAX_NODE_SCORE, NodeResourceRow, Plugin, Reason,
 };
+use crate::cluster::scheduler::plugins::noderesources_batch::BatchScore;
 use crate::cluster::scheduling_spec::{ResourceWeight, ScoringStrategy};
 use crate::cluster::spec::Resources;
 
@@ -525,11 +526,32 @@ pub fn add_fit_and_balanced(
         ScoringStrategy::MostAllocated => true,
         ScoringStrategy::RequestedToCapacityRatio { .. } => return false,
     };
-    let rows = &cx.snapshot.resources[..];
     let nz = &cx.pod.non_zero_requests;
     let req = &cx.pod.requests;
     let (f, wf) = fit;
     let (b, wb) = balanced;
+    // Cpu and memory scored by both, every node's numbers exact in f64: the batched loop over
+    // each run of consecutive feasible nodes (the same scores, see `noderesources_batch`).
+    let columns = &cx.snapshot.columns;
+    if let Some((wc, wm, _)) = f.cpu_memory
+        && b.cpu_memory
+        && columns.inexact() == 0
+        && columns.len() == cx.snapshot.nodes.len()
+        && let Some(batch) = BatchScore::new(most, (wc, wm), nz, req, wf, wb)
+    {
+        let mut k = 0;
+        while k < feasible.len() {
+            let from = feasible[k];
+            let mut end = k + 1;
+            while end < feasible.len() && feasible[end] == from + (end - k) {
+                end += 1;
+            }
+            batch.add_run(columns, from, &mut totals[k..end]);
+            k = end;
+        }
+        return true;
+    }
+    let rows = &cx.snapshot.resources[..];
     let pairs = totals.iter_mut().zip(feasible);
     if most {
         for (t, &i) in pairs {
