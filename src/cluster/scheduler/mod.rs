@@ -348,12 +348,13 @@ impl Scheduler {
             _ => None,
         };
         if let Some(k) = fit_only {
-            let rows = &cx.snapshot.resources[..];
+            let columns = &cx.snapshot.columns;
+            debug_assert_eq!(columns.len(), n_all);
             let request = FitRequest::new(&pod.requests);
             // Nodes start.., then ..start, until `to_find` fit.
             'visit: for (mut i, end) in [(start, n_all), (0, start)] {
                 while i < end {
-                    let next = request.scan(rows, i, end, to_find, &mut self.feasible);
+                    let next = request.scan_columns(columns, i, end, to_find, &mut self.feasible);
                     processed += next - i;
                     if self.feasible.len() >= to_find {
                         break 'visit;

@@ -40,6 +40,13 @@ pub struct ResourceColumns {
     pub inv_cpu: Vec<f64>,
     /// `1 / alloc_mem` rounded, the same.
     pub inv_mem: Vec<f64>,
+    /// `alloc_cpu - req_cpu` of the integer row (wrapping), the free millicores the
+    /// NodeResourcesFit filter compares a request with.
+    pub free_cpu: Vec<i64>,
+    /// `alloc_mem - req_mem` of the integer row (wrapping), the free bytes.
+    pub free_mem: Vec<i64>,
+    /// `req_pods < alloc_pods`: room for one more pod.
+    pub pod_room: Vec<bool>,
     /// Per node: whether its row is [`ResourceColumns::exact`].
     exact: Vec<bool>,
     /// Nodes whose row is not exact.
@@ -85,6 +92,9 @@ impl ResourceColumns {
         for c in self.columns_mut() {
             c.truncate(n);
         }
+        self.free_cpu.truncate(n);
+        self.free_mem.truncate(n);
+        self.pod_room.truncate(n);
     }
 
     /// Append the node of `row`.
@@ -92,6 +102,9 @@ impl ResourceColumns {
         for c in self.columns_mut() {
             c.push(0.0);
         }
+        self.free_cpu.push(0);
+        self.free_mem.push(0);
+        self.pod_room.push(false);
         self.exact.push(true);
         self.set(self.exact.len() - 1, row);
     }
@@ -113,6 +126,9 @@ impl ResourceColumns {
         self.req_mem[i] = row.req_mem as f64;
         self.inv_cpu[i] = 1.0 / row.alloc_cpu as f64;
         self.inv_mem[i] = 1.0 / row.alloc_mem as f64;
+        self.free_cpu[i] = row.alloc_cpu.wrapping_sub(row.req_cpu);
+        self.free_mem[i] = row.alloc_mem.wrapping_sub(row.req_mem);
+        self.pod_room[i] = row.req_pods < row.alloc_pods;
     }
 
     /// The value columns, in field order.
@@ -176,6 +192,8 @@ mod tests {
         assert_eq!(c.nz_mem, [2200.0, 0.0, 2200.0]);
         assert_eq!(c.req_cpu[2], 1000.0);
         assert_eq!(c.inv_mem[0], 1.0 / 8000.0);
+        // The rows of `row` have no pod slots (allocatable pods 0).
+        assert_eq!((c.free_cpu[0], c.free_mem[0], c.pod_room[0]), (3000, 6000, false));
         c.set(1, &good);
         assert_eq!(c.inexact(), 0);
         c.set(0, &bad);
