@@ -485,13 +485,22 @@ impl Snapshot {
         }
     }
 
-    /// Remove a pod (deleted, or an assumed pod whose binding failed).
-    pub fn remove_pod(&mut self, id: PodId) {
-        self.mark_terminating(id);
-        let Some(p) = self.placed.remove(&id) else {
-            return;
-        };
-        self.affinity_pods.remove(&id);
+    /// Remove a pod (deleted, or an assumed pod whose binding failed): the index of the node
+    /// it was placed on, `None` if it was not placed. One search of the placed pods: a pod
+    /// that was not terminating yet stops being counted by the selector counts here, as
+    /// [`Snapshot::mark_terminating`] does.
+    pub fn remove_pod(&mut self, id: PodId) -> Option<usize> {
+        let p = self.placed.remove(&id)?;
+        if !p.terminating {
+            for sc in &mut self.selectors {
+                if sc.namespace == p.namespace && sc.selector.matches(&p.labels) {
+                    bump(sc, &self.topologies, p.node, -1);
+                }
+            }
+        }
+        if !self.affinity_pods.is_empty() {
+            self.affinity_pods.remove(&id);
+        }
         self.touch(p.node);
         if let Some(c) = self.priorities.get_mut(&p.priority) {
             *c -= 1;
@@ -505,6 +514,7 @@ impl Snapshot {
         n.pods.remove(&id);
         self.resources[p.node].apply(&p.requests, &p.non_zero, false);
         self.columns.set(p.node, &self.resources[p.node]);
+        Some(p.node)
     }
 
     /// Index of the counts for (namespace, selector), creating and filling it on first use.

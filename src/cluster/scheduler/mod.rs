@@ -15,6 +15,7 @@ pub mod plugins;
 pub mod preemption;
 pub mod queue;
 pub mod resource_columns;
+pub mod select_host;
 pub mod topology;
 
 #[cfg(test)]
@@ -542,20 +543,7 @@ impl Scheduler {
             }
         }
         // selectHost: reservoir sampling among the top totals.
-        let totals = &self.totals[..nf];
-        let mut best = 0;
-        let mut ties = 1u32;
-        for k in 1..nf {
-            if totals[k] > totals[best] {
-                best = k;
-                ties = 1;
-            } else if totals[k] == totals[best] {
-                ties += 1;
-                if rng.random_range(0..ties) == 0 {
-                    best = k;
-                }
-            }
-        }
+        let best = select_host::select_host(&self.totals[..nf], rng);
         Ok(self.feasible[best])
     }
 
@@ -811,6 +799,16 @@ impl Scheduler {
         self.in_cycle = None;
     }
 
+    /// Take pod `id` out of the snapshot unless it is being rebuilt; the index of the node the
+    /// snapshot had placed it on, if it had.
+    fn remove_placed(&mut self, id: PodId) -> Option<usize> {
+        if self.snapshot_dirty {
+            self.snapshot.placed.get(&id).map(|p| p.node)
+        } else {
+            self.snapshot.remove_pod(id)
+        }
+    }
+
     fn on_watch(&mut self, w: &WatchEvent, state: &ClusterState, ctx: &mut Context<'_, Event>) {
         match (w.kind, &w.object) {
             (ObjectKind::Pod, ObjectRef::Pod { id, node, .. }) => match w.change {
@@ -824,10 +822,7 @@ impl Scheduler {
                         // room.
                         self.queue.delete(*id);
                         self.assumed.remove(id);
-                        let at = self.snapshot.placed.get(id).map(|p| p.node);
-                        if !self.snapshot_dirty {
-                            self.snapshot.remove_pod(*id);
-                        }
+                        let at = self.remove_placed(*id);
                         if let Some(n) = &pod.node {
                             self.on_assigned_pod_freed(n, at, state, ctx);
                         }
@@ -854,10 +849,7 @@ impl Scheduler {
                     self.queue.delete(*id);
                     self.nominated.remove(id);
                     self.assumed.remove(id);
-                    let at = self.snapshot.placed.get(id).map(|p| p.node);
-                    if !self.snapshot_dirty {
-                        self.snapshot.remove_pod(*id);
-                    }
+                    let at = self.remove_placed(*id);
                     if let Some(n) = node {
                         // AssignedPodDelete may free room for unschedulable pods.
                         self.on_assigned_pod_freed(n, at, state, ctx);

@@ -285,7 +285,12 @@ impl FitRequest {
         while i < end && self.fits_column(c, i) {
             i += 1;
         }
-        feasible.extend(from..i);
+        // feasible.extend(from..i), as a loop that compiles to packed stores.
+        let base = feasible.len();
+        feasible.resize(base + (i - from), 0);
+        for (j, v) in feasible[base..].iter_mut().enumerate() {
+            *v = from + j;
+        }
         i
     }
 }
