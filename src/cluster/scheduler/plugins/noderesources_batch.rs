@@ -112,6 +112,19 @@ impl BatchScore {
     /// `totals[k]`, for every `k` in `0..totals.len()`. Every one of those nodes must be
     /// [`ResourceColumns::exact`] (the caller checks [`ResourceColumns::inexact`] is 0).
     pub fn add_run(&self, c: &ResourceColumns, from: usize, totals: &mut [i64]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above), the only requirement of
+            // calling a function compiled with `target_feature(enable = "avx2")`.
+            unsafe {
+                if self.most {
+                    self.run_avx2::<true>(c, from, totals);
+                } else {
+                    self.run_avx2::<false>(c, from, totals);
+                }
+            }
+            return;
+        }
         if self.most {
             self.run::<true>(c, from, totals);
         } else {
@@ -119,8 +132,18 @@ impl BatchScore {
         }
     }
 
-    /// [`BatchScore::add_run`] for one strategy.
+    /// [`BatchScore::run`] compiled for AVX2 (four `f64` per instruction instead of two).
+    /// The same IEEE operations in the same order, so the same results: the `avx2` feature
+    /// adds no fused multiply-add, and Rust never contracts `a * b + c` into one.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
     #[inline(never)]
+    fn run_avx2<const MOST: bool>(&self, c: &ResourceColumns, from: usize, totals: &mut [i64]) {
+        self.run::<MOST>(c, from, totals);
+    }
+
+    /// [`BatchScore::add_run`] for one strategy (inlined into each instruction-set version).
+    #[inline(always)]
     fn run<const MOST: bool>(&self, c: &ResourceColumns, from: usize, totals: &mut [i64]) {
         let n = totals.len();
         let to = from + n;
