@@ -408,6 +408,19 @@ impl Snapshot {
         let Some(&i) = self.index.get(node) else {
             return;
         };
+        self.place(pod, i);
+    }
+
+    /// [`Snapshot::add_pod`] onto the node at index `i` (no search by name). No-op if the pod
+    /// is already placed or there is no such node.
+    pub fn add_pod_at(&mut self, pod: &Pod, i: usize) {
+        if i < self.nodes.len() && !self.placed.contains_key(&pod.id) {
+            self.place(pod, i);
+        }
+    }
+
+    /// Place `pod` (not placed yet) on node `i` (a valid index).
+    fn place(&mut self, pod: &Pod, i: usize) {
         self.touch(i);
         let all = pod
             .template
@@ -897,6 +910,47 @@ mod tests {
         let mut s = [0, 0];
         default_normalize_score(100, true, &mut s);
         assert_eq!(s, [100, 100]);
+    }
+
+    #[test]
+    fn add_pod_at_places_like_add_pod() {
+        let node = |name: &str| NodeInfo {
+            name: name.into(),
+            labels: Default::default(),
+            taints: Vec::new(),
+            allocatable: Resources {
+                cpu_milli: 4000,
+                memory_bytes: 8000,
+                pods: 110,
+            },
+            unschedulable: false,
+            requested: Resources::default(),
+            non_zero_requested: Resources::default(),
+            pods: BTreeSet::new(),
+            images: Vec::new(),
+        };
+        let (mut a, mut b) = (Snapshot::default(), Snapshot::default());
+        for s in [&mut a, &mut b] {
+            s.push_node(node("a"));
+            s.push_node(node("b"));
+        }
+        let mut pod = super::super::tests_support::pod();
+        pod.requests = Resources {
+            cpu_milli: 500,
+            memory_bytes: 700,
+            pods: 1,
+        };
+        a.add_pod(&pod, "b");
+        b.add_pod_at(&pod, 1);
+        b.add_pod_at(&pod, 0);
+        b.add_pod_at(&pod, 7);
+        assert_eq!(a.resources, b.resources, "placed once, on node 1");
+        assert_eq!(a.columns.free_cpu, b.columns.free_cpu);
+        assert_eq!(b.placed[&pod.id].node, 1);
+        assert_eq!((a.version, a.node_versions.clone()), (b.version, b.node_versions.clone()));
+        assert_eq!(b.remove_pod(pod.id), Some(1));
+        assert_eq!(b.remove_pod(pod.id), None);
+        assert_eq!(b.resources[1], NodeResourceRow::new(&node("b").allocatable, &Resources::default(), &Resources::default()));
     }
 
     #[test]

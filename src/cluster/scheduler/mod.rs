@@ -588,7 +588,7 @@ impl Scheduler {
         match result {
             Ok(i) => {
                 let node = self.snapshot.nodes[i].name.clone();
-                self.snapshot.add_pod(pod, &node);
+                self.snapshot.add_pod_at(pod, i);
                 self.assumed.insert(id, node.clone());
                 self.nominated.remove(&id);
                 if let Some(r) = record.as_mut() {
