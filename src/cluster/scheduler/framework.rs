@@ -358,7 +358,8 @@ impl Snapshot {
         self.resources.truncate(i);
         self.node_versions.truncate(i);
         self.columns.truncate(i);
-        let row = NodeResourceRow::new(&node.allocatable, &node.requested, &node.non_zero_requested);
+        let row =
+            NodeResourceRow::new(&node.allocatable, &node.requested, &node.non_zero_requested);
         self.resources.push(row);
         self.columns.push(&row);
         self.nodes.push(node);
@@ -947,10 +948,20 @@ mod tests {
         assert_eq!(a.resources, b.resources, "placed once, on node 1");
         assert_eq!(a.columns.free_cpu, b.columns.free_cpu);
         assert_eq!(b.placed[&pod.id].node, 1);
-        assert_eq!((a.version, a.node_versions.clone()), (b.version, b.node_versions.clone()));
+        assert_eq!(
+            (a.version, a.node_versions.clone()),
+            (b.version, b.node_versions.clone())
+        );
         assert_eq!(b.remove_pod(pod.id), Some(1));
         assert_eq!(b.remove_pod(pod.id), None);
-        assert_eq!(b.resources[1], NodeResourceRow::new(&node("b").allocatable, &Resources::default(), &Resources::default()));
+        assert_eq!(
+            b.resources[1],
+            NodeResourceRow::new(
+                &node("b").allocatable,
+                &Resources::default(),
+                &Resources::default()
+            )
+        );
     }
 
     #[test]

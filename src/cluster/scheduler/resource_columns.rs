@@ -193,7 +193,10 @@ mod tests {
         assert_eq!(c.req_cpu[2], 1000.0);
         assert_eq!(c.inv_mem[0], 1.0 / 8000.0);
         // The rows of `row` have no pod slots (allocatable pods 0).
-        assert_eq!((c.free_cpu[0], c.free_mem[0], c.pod_room[0]), (3000, 6000, false));
+        assert_eq!(
+            (c.free_cpu[0], c.free_mem[0], c.pod_room[0]),
+            (3000, 6000, false)
+        );
         c.set(1, &good);
         assert_eq!(c.inexact(), 0);
         c.set(0, &bad);

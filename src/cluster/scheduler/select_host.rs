@@ -80,8 +80,16 @@ mod tests {
                 totals.sort_unstable();
             }
             let (mut a, mut b) = (stream_rng(case, "select"), stream_rng(case, "select"));
-            assert_eq!(select_host(&totals, &mut a), reference(&totals, &mut b), "{totals:?}");
-            assert_eq!(a.random::<u64>(), b.random::<u64>(), "same draws: {totals:?}");
+            assert_eq!(
+                select_host(&totals, &mut a),
+                reference(&totals, &mut b),
+                "{totals:?}"
+            );
+            assert_eq!(
+                a.random::<u64>(),
+                b.random::<u64>(),
+                "same draws: {totals:?}"
+            );
         }
     }
 

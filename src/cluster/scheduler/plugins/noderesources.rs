@@ -984,7 +984,11 @@ mod tests {
             for k in 0..n {
                 let full = lcg(&mut st) % full_every == 0;
                 let pods = if lcg(&mut st) % 30 == 0 { 3 } else { 0 };
-                let used = if full { 4000 } else { (lcg(&mut st) % 3000) as i64 };
+                let used = if full {
+                    4000
+                } else {
+                    (lcg(&mut st) % 3000) as i64
+                };
                 snap.push_node(NodeInfo {
                     name: format!("n{k:03}"),
                     labels: Default::default(),
@@ -1005,7 +1009,10 @@ mod tests {
                     images: Vec::new(),
                 });
             }
-            let req = FitRequest::new(&res((lcg(&mut st) % 1500) as i64, (lcg(&mut st) % 3000) as i64));
+            let req = FitRequest::new(&res(
+                (lcg(&mut st) % 1500) as i64,
+                (lcg(&mut st) % 3000) as i64,
+            ));
             for from in 0..=n {
                 let to_find = (lcg(&mut st) % 100) as usize;
                 let (mut a, mut b) = (vec![7], vec![7]);

@@ -275,7 +275,17 @@ mod tests {
             assert_eq!(floor(x), want, "floor({x})");
             assert_eq!(floor(x), x.trunc(), "trunc({x})");
         }
-        for t in [0i64, 1, -1, 100, -100, 12_345, (1 << 48) - 1, -(1 << 48), (1 << 51) - 1] {
+        for t in [
+            0i64,
+            1,
+            -1,
+            100,
+            -100,
+            12_345,
+            (1 << 48) - 1,
+            -(1 << 48),
+            (1 << 51) - 1,
+        ] {
             assert_eq!(to_i64(t as f64), t);
         }
     }
@@ -382,7 +392,10 @@ mod tests {
     fn out_of_range_inputs_are_refused() {
         let r = res(1000, 1000);
         assert!(BatchScore::new(false, (1, 1), &r, &r, 1, 1).is_some());
-        assert!(BatchScore::new(false, (1, 0), &r, &r, 1, 1).is_none(), "weight sum 1");
+        assert!(
+            BatchScore::new(false, (1, 0), &r, &r, 1, 1).is_none(),
+            "weight sum 1"
+        );
         assert!(BatchScore::new(false, (-1, 3), &r, &r, 1, 1).is_none());
         assert!(BatchScore::new(false, (MAX_RESOURCE_WEIGHT + 1, 1), &r, &r, 1, 1).is_none());
         assert!(BatchScore::new(true, (1, 1), &res(-1, 0), &r, 1, 1).is_none());
