@@ -76,7 +76,7 @@ mod tests {
             let n = 1 + draw.random_range(0..70usize);
             let spread = 1 + draw.random_range(0..6i64);
             let mut totals: Vec<i64> = (0..n).map(|_| draw.random_range(0..spread)).collect();
-            if case % 3 == 0 {
+            if case.is_multiple_of(3) {
                 totals.sort_unstable();
             }
             let (mut a, mut b) = (stream_rng(case, "select"), stream_rng(case, "select"));

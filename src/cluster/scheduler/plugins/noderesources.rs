@@ -982,8 +982,8 @@ mod tests {
             let n = (lcg(&mut st) % 80) as usize;
             let full_every = 1 + lcg(&mut st) % 40;
             for k in 0..n {
-                let full = lcg(&mut st) % full_every == 0;
-                let pods = if lcg(&mut st) % 30 == 0 { 3 } else { 0 };
+                let full = lcg(&mut st).is_multiple_of(full_every);
+                let pods = if lcg(&mut st).is_multiple_of(30) { 3 } else { 0 };
                 let used = if full {
                     4000
                 } else {
