@@ -72,7 +72,7 @@ mod tests {
         // length around the block size; both loops draw from equal streams, which must still
         // be equal afterwards.
         let mut draw = stream_rng(3, "totals");
-        for case in 0..3000 {
+        for case in 0..3000u64 {
             let n = 1 + draw.random_range(0..70usize);
             let spread = 1 + draw.random_range(0..6i64);
             let mut totals: Vec<i64> = (0..n).map(|_| draw.random_range(0..spread)).collect();

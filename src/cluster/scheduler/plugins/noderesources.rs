@@ -983,7 +983,11 @@ mod tests {
             let full_every = 1 + lcg(&mut st) % 40;
             for k in 0..n {
                 let full = lcg(&mut st).is_multiple_of(full_every);
-                let pods = if lcg(&mut st).is_multiple_of(30) { 3 } else { 0 };
+                let pods = if lcg(&mut st).is_multiple_of(30) {
+                    3
+                } else {
+                    0
+                };
                 let used = if full {
                     4000
                 } else {
