@@ -97,15 +97,25 @@ pub(crate) struct Popped {
     slot: u32,
 }
 
-/// One slab slot (32 bytes for a `u64` payload).
+/// `Slot::seq` of a free slot (no event gets this `seq`: it would be the 2^64-th).
+const FREE: u64 = u64::MAX;
+
+/// One slab slot: 16 bytes plus the payload (24 for a `u64` payload).
+///
+/// The payload is a `MaybeUninit`, initialised exactly while the slot is occupied (`seq !=
+/// FREE`): an `Option` would do the same with a tag check, but its tag, read apart from the
+/// rest, made every move of a popped payload a copy from offset 1, and the handler's loads of
+/// the event's fields then stalled on those misaligned stores.
 #[derive(Debug)]
 struct Slot<E> {
     /// Bumped every time the slot is freed; an entry/id is live iff its generation matches.
     generation: u32,
     /// While occupied: the target component's id; while free: the next free slot (or `NIL`).
     link: u32,
+    /// While occupied: the event's `seq`; while free: [`FREE`].
     seq: u64,
-    payload: Option<E>,
+    /// The event, initialised iff `seq != FREE`.
+    payload: std::mem::MaybeUninit<E>,
 }
 
 /// The future-event list of a simulation: events of payload type `E`, each addressed to a
@@ -231,6 +241,20 @@ impl<E> Default for EventQueue<E> {
     }
 }
 
+impl<E> Drop for EventQueue<E> {
+    /// Drops the payloads of the events still pending (the occupied slots).
+    #[allow(unsafe_code)]
+    fn drop(&mut self) {
+        for s in &mut self.slots {
+            if s.seq != FREE {
+                // SAFETY: an occupied slot's payload is initialised, and it is dropped once:
+                // the slots go away with the queue.
+                unsafe { s.payload.assume_init_drop() }
+            }
+        }
+    }
+}
+
 impl<E> EventQueue<E> {
     /// An empty queue.
     pub fn new() -> Self {
@@ -266,8 +290,22 @@ impl<E> EventQueue<E> {
     /// The event gets the next global `seq`, so it fires after every event already scheduled
     /// for the same `time`. `time` must not be earlier than the last popped event's time: that
     /// panics in debug builds and is clamped to the last popped time in release builds.
-    #[inline]
+    #[inline(always)]
     pub fn schedule(&mut self, time: SimTime, target: ComponentId, payload: E) -> EventId {
+        // The bookkeeping runs out of line; the payload is stored here, in the caller, which
+        // builds it in place in its slot: passing it by reference to an out-of-line function
+        // made that function copy the whole event from the caller's stack, with loads that
+        // stalled on the caller's narrower, just-made stores.
+        let id = self.schedule_slot(time, target);
+        // The slot was free (its payload uninitialised) and `schedule_slot` marked it occupied.
+        self.slots[id.slot as usize].payload.write(payload);
+        id
+    }
+
+    /// Everything [`schedule`](Self::schedule) does but storing the payload: takes a slot
+    /// (left empty), gives the event its `seq`, and files its entry.
+    #[inline]
+    fn schedule_slot(&mut self, time: SimTime, target: ComponentId) -> EventId {
         let mut time = time.0;
         if time < self.floor {
             debug_assert!(
@@ -285,10 +323,9 @@ impl<E> EventQueue<E> {
             self.free_head = s.link;
             s.link = target.0;
             s.seq = seq;
-            s.payload = Some(payload);
             (idx, s.generation)
         } else {
-            self.alloc_new(target, seq, payload)
+            self.alloc_new(target, seq)
         };
         let e = Entry {
             time,
@@ -299,16 +336,21 @@ impl<E> EventQueue<E> {
             self.small_full();
         }
         if self.small {
-            // After every entry due at or before `time` (their `seq` is smaller): shift those
-            // up by one (few: they are the ones due first) and write `e` below them.
+            // After every entry due at or before `time` (their `seq` is smaller): those are a
+            // suffix of the array (descending order); they move up by one and `e` goes below
+            // them. Every entry is visited, each moving up or staying by an index computed
+            // from its comparison, so that no branch depends on the times: a loop that stopped
+            // at the first later entry mispredicted its exit on almost every call.
             let v = &mut self.sorted;
             v.push(e);
-            let mut i = v.len() - 1;
-            while i > 0 && v[i - 1].time <= time {
-                v[i] = v[i - 1];
-                i -= 1;
+            let s = v.as_mut_slice();
+            let mut k = s.len() - 1;
+            for i in (1..s.len()).rev() {
+                let up = usize::from(s[i - 1].time <= time);
+                s[i] = s[i - up];
+                k -= up;
             }
-            v[i] = e;
+            s[k] = e;
         } else {
             if time < self.last {
                 self.rebase(time);
@@ -388,6 +430,17 @@ impl<E> EventQueue<E> {
         self.release(p.slot)
     }
 
+    /// The payload of the event `p` just popped by [`pop_header_until`](Self::pop_header_until),
+    /// still in its slot (for the observer, before [`take_popped`](Self::take_popped)).
+    #[inline]
+    #[allow(unsafe_code)]
+    pub(crate) fn popped_payload(&self, p: &Popped) -> &E {
+        let s = &self.slots[p.slot as usize];
+        assert!(s.seq != FREE, "a popped slot holds its payload until taken");
+        // SAFETY: the slot is occupied (`seq != FREE`), so its payload is initialised.
+        unsafe { s.payload.assume_init_ref() }
+    }
+
     /// Hints the CPU to start loading the slab slot of the probable next event, so that the
     /// cache miss overlaps with the caller's handling of this one. Purely a performance hint.
     #[inline]
@@ -440,7 +493,7 @@ impl<E> EventQueue<E> {
     /// Takes a new slot for an event (none is free); returns `(slot, generation)`.
     #[cold]
     #[inline(never)]
-    fn alloc_new(&mut self, target: ComponentId, seq: u64, payload: E) -> (u32, u32) {
+    fn alloc_new(&mut self, target: ComponentId, seq: u64) -> (u32, u32) {
         let idx = u32::try_from(self.slots.len())
             .ok()
             .filter(|&i| i != NIL)
@@ -449,7 +502,7 @@ impl<E> EventQueue<E> {
             generation: 0,
             link: target.0,
             seq,
-            payload: Some(payload),
+            payload: std::mem::MaybeUninit::uninit(),
         });
         (idx, 0)
     }
@@ -457,9 +510,14 @@ impl<E> EventQueue<E> {
     /// Frees an occupied slot: bumps its generation (killing its entry and ids), returns its
     /// payload, and puts it on the free list unless its generation is exhausted.
     #[inline]
+    #[allow(unsafe_code)]
     fn release(&mut self, idx: u32) -> E {
         let s = &mut self.slots[idx as usize];
-        let payload = s.payload.take().expect("live slot holds a payload");
+        assert!(s.seq != FREE, "live slot holds a payload");
+        s.seq = FREE;
+        // SAFETY: the slot was occupied (`seq != FREE`), so its payload is initialised; it is
+        // now marked free, so the payload is read out exactly once and never dropped in place.
+        let payload = unsafe { s.payload.assume_init_read() };
         s.generation += 1;
         if s.generation != u32::MAX {
             s.link = self.free_head;
@@ -498,6 +556,23 @@ impl<E> EventQueue<E> {
     /// in front of it. Returns `false` (changing no live event) if there is none.
     #[inline]
     fn advance(&mut self, until: u64) -> bool {
+        // The common case inline: a live entry next (the last of small mode's array, or the
+        // next of the radix heap's current instant).
+        let next = if self.small {
+            self.sorted.last()
+        } else {
+            self.current.get(self.head)
+        };
+        if let Some(&e) = next
+            && self.slots[e.slot as usize].generation == e.generation
+        {
+            return e.time <= until;
+        }
+        self.advance_slow(until)
+    }
+
+    /// [`advance`](Self::advance) past dead entries, in either mode.
+    fn advance_slow(&mut self, until: u64) -> bool {
         loop {
             if self.small {
                 while let Some(&e) = self.sorted.last() {
@@ -688,11 +763,52 @@ mod tests {
         std::iter::from_fn(|| q.pop().map(|(t, s, _, e)| (t.0, s, e))).collect()
     }
 
+    /// A payload that counts its drops.
+    #[derive(Debug)]
+    struct Counted(u32, std::rc::Rc<std::cell::Cell<u32>>);
+
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.1.set(self.1.get() + 1);
+        }
+    }
+
+    #[test]
+    fn every_payload_is_dropped_exactly_once() {
+        // Popped payloads are dropped by the caller, cancelled ones by `cancel`, pending ones
+        // with the queue; in both modes (33 pending events switch to the radix heap).
+        for n in [5u32, 40, 300] {
+            let drops = std::rc::Rc::new(std::cell::Cell::new(0));
+            let mut q = EventQueue::new();
+            let ids: Vec<_> = (0..n)
+                .map(|i| q.schedule(SimTime(u64::from(i % 7)), C, Counted(i, drops.clone())))
+                .collect();
+            for id in ids.iter().step_by(3) {
+                assert!(q.cancel(*id));
+            }
+            let cancelled = ids.len().div_ceil(3) as u32;
+            assert_eq!(drops.get(), cancelled);
+            let mut popped = 0;
+            for _ in 0..n / 3 {
+                let (_, _, _, e) = q.pop().expect("pending");
+                assert!(e.0 % 3 != 0, "a cancelled event popped");
+                popped += 1;
+            }
+            assert_eq!(drops.get(), cancelled + popped);
+            // Reused slots: schedule a few more before dropping the queue.
+            for i in 0..4 {
+                q.schedule(SimTime(10), C, Counted(1000 + i, drops.clone()));
+            }
+            drop(q);
+            assert_eq!(drops.get(), n + 4, "n = {n}");
+        }
+    }
+
     #[test]
     fn entries_ids_and_slots_are_small() {
         assert_eq!(std::mem::size_of::<Entry>(), 16);
         assert_eq!(std::mem::size_of::<EventId>(), 8);
-        assert_eq!(std::mem::size_of::<Slot<u64>>(), 32);
+        assert_eq!(std::mem::size_of::<Slot<u64>>(), 24);
     }
 
     #[test]

@@ -87,16 +87,21 @@ impl SimDuration {
     /// seconds become virtual time.
     #[inline]
     pub fn from_secs_f64(secs: f64) -> Self {
+        /// 2^53: from here on every `f64` is an integer.
+        const TWO_POW_53: f64 = 9_007_199_254_740_992.0;
         let ns = secs * NANOS_PER_SEC as f64;
         if ns.is_nan() || ns <= 0.0 {
             return SimDuration::ZERO;
         }
         // Round half away from zero without `f64::round`, which is a libm call on the baseline
         // x86_64 target and shows up in the event loop. `as` saturates at u64::MAX. Below 2^53,
-        // `whole` and `ns - whole` are exact; at or above it, `ns` is already an integer.
+        // `whole` and `ns - whole` are exact; at or above it, `ns` is already an integer, so
+        // the fraction is 0 (and `whole` is `ns`, or `u64::MAX` beyond the range, as before).
+        // Below 2^53 `whole` also fits an `i64`, whose conversion to `f64` is one instruction
+        // (the `u64` one is a sequence of several on x86_64) and gives the same value.
         let whole = ns as u64;
-        if ns - (whole as f64) >= 0.5 {
-            SimDuration(whole.saturating_add(1))
+        if ns < TWO_POW_53 && ns - (whole as i64 as f64) >= 0.5 {
+            SimDuration(whole + 1)
         } else {
             SimDuration(whole)
         }
@@ -297,6 +302,62 @@ mod tests {
         assert_eq!(SimTime(2_500_000_000).as_secs_f64(), 2.5);
         let d: SimDuration = std::time::Duration::from_millis(7).into();
         assert_eq!(d, SimDuration::from_millis(7));
+    }
+
+    /// The rounding as it was before the `i64` shortcut, kept as the reference.
+    fn from_secs_f64_reference(secs: f64) -> u64 {
+        let ns = secs * NANOS_PER_SEC as f64;
+        if ns.is_nan() || ns <= 0.0 {
+            return 0;
+        }
+        let whole = ns as u64;
+        if ns - (whole as f64) >= 0.5 {
+            whole.saturating_add(1)
+        } else {
+            whole
+        }
+    }
+
+    #[test]
+    fn from_secs_f64_matches_the_reference_everywhere() {
+        // Around 2^53 ns (where the shortcut stops), 2^63 and 2^64 ns, halves and their
+        // neighbours, and a deterministic spread of bit patterns over every magnitude.
+        let mut values = vec![
+            0.0,
+            0.5e-9,
+            1.5e-9,
+            2.5e-9,
+            9_007_199.254_740_992,
+            1.8e10,
+            1.9e10,
+        ];
+        for e in [50, 52, 53, 54, 62, 63, 64, 65] {
+            let ns = 2f64.powi(e);
+            for d in [-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0] {
+                let v = (ns + d) / 1e9;
+                values.extend([
+                    v,
+                    f64::from_bits(v.to_bits() - 1),
+                    f64::from_bits(v.to_bits() + 1),
+                ]);
+            }
+        }
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // Exponents of 1e-12 s .. 1e12 s, any mantissa.
+            let bits = ((983 + (x >> 52) % 80) << 52) | (x & ((1 << 52) - 1));
+            values.push(f64::from_bits(bits));
+        }
+        for v in values {
+            assert_eq!(
+                SimDuration::from_secs_f64(v).0,
+                from_secs_f64_reference(v),
+                "{v:e}"
+            );
+        }
     }
 
     #[test]

@@ -68,8 +68,14 @@ pub struct NodeLifecycleController {
     /// Zone label values seen, indexed by [`NodeEntry::zone`].
     zone_names: Vec<String>,
     zones: BTreeMap<String, ZoneQueue>,
-    zone_states: BTreeMap<String, ZoneState>,
+    /// The last computed state of each zone, indexed like `zone_names` (`None` before the
+    /// zone's first pass).
+    zone_states: Vec<Option<ZoneState>>,
     queue_timer_at: Option<SimTime>,
+    /// Indices into `zone_names`, sorted by name: the order zones are handled in.
+    zone_order: Vec<usize>,
+    /// The pass's (ready, not ready) counts by zone index, kept to reuse the allocation.
+    zone_counts: Vec<(u32, u32)>,
 }
 
 impl NodeLifecycleController {
@@ -91,7 +97,9 @@ impl NodeLifecycleController {
         self.align(state);
         let mut writes: Vec<ApiWrite> = Vec::new();
         // (ready, not ready) by zone index.
-        let mut zone_counts: Vec<(u32, u32)> = vec![(0, 0); self.zone_names.len()];
+        let mut zone_counts = std::mem::take(&mut self.zone_counts);
+        zone_counts.clear();
+        zone_counts.resize(self.zone_names.len(), (0, 0));
         let store = &state.store;
         // While no zone queue holds a node, a Ready node without taints that is not stale
         // only counts as ready in its zone (nothing to dequeue, no taint to remove).
@@ -181,26 +189,35 @@ impl NodeLifecycleController {
                 }
             }
         }
-        // Only zones with at least one node, by name.
-        let counts: BTreeMap<String, (u32, u32)> = zone_counts
-            .into_iter()
-            .enumerate()
-            .filter(|(_, (r, n))| r + n > 0)
-            .map(|(i, c)| (self.zone_names[i].clone(), c))
-            .collect();
+        // Only zones with at least one node, by name. Zone names are only ever added (by
+        // `align`), so their order is sorted again only then, and a pass neither copies,
+        // compares nor allocates names (this pass runs every 5 s even in a one-node cluster).
+        if self.zone_order.len() != self.zone_names.len() {
+            let names = &self.zone_names;
+            self.zone_order = (0..names.len()).collect();
+            self.zone_order.sort_by(|&a, &b| names[a].cmp(&names[b]));
+            self.zone_states.resize(names.len(), None);
+        }
+        let with_nodes = |i: &&usize| {
+            let (r, n) = zone_counts[**i];
+            r + n > 0
+        };
         // handleDisruption: zone states and rates.
-        let all_full = !counts.is_empty()
-            && counts.values().all(|(r, n)| {
-                compute_zone_state(*r, *n, cp.unhealthy_zone_threshold) == ZoneState::FullDisruption
+        let all_full = self.zone_order.iter().any(|i| with_nodes(&i))
+            && self.zone_order.iter().filter(with_nodes).all(|&i| {
+                let (r, n) = zone_counts[i];
+                compute_zone_state(r, n, cp.unhealthy_zone_threshold) == ZoneState::FullDisruption
             });
-        for (zone, (r, n)) in &counts {
-            let st = compute_zone_state(*r, *n, cp.unhealthy_zone_threshold);
-            let prev = self.zone_states.insert(zone.clone(), st);
+        for &i in self.zone_order.iter().filter(with_nodes) {
+            let (r, n) = zone_counts[i];
+            let zone = self.zone_names[i].as_str();
+            let st = compute_zone_state(r, n, cp.unhealthy_zone_threshold);
+            let prev = self.zone_states[i].replace(st);
             if prev.is_some_and(|p| p != st) || (prev.is_none() && st != ZoneState::Normal) {
                 state.recorder.event(
                     now,
                     "Zone",
-                    zone.clone(),
+                    zone.to_string(),
                     "ZoneStateChanged",
                     format!("zone {zone:?} is now {st:?} ({r} ready, {n} not ready)"),
                 );
@@ -217,6 +234,7 @@ impl NodeLifecycleController {
                 q.limiter.set_rate(rate, now);
             }
         }
+        self.zone_counts = zone_counts;
         for w in writes {
             apiserver::write(ctx, state, w);
         }
