@@ -15,6 +15,7 @@ use crate::cluster::objects::{Pod, PodId};
 use crate::cluster::spec::{LabelSelector, Labels, Resources, SchedulerProfileSpec, Taint};
 use crate::cluster::state::Store;
 
+use super::resource_columns::ResourceColumns;
 use super::topology::{NO_DOMAIN, TopologyIndex};
 
 /// Highest score a plugin gives after normalization (upstream `framework.MaxNodeScore`).
@@ -268,6 +269,9 @@ pub struct Snapshot {
     /// Image ids by the image name as a container spells it (before normalization), so
     /// placing a pod does not normalize (and allocate) its images' names again.
     pub raw_image_ids: BTreeMap<String, ImageId>,
+    /// Per node (aligned with `nodes`): the numbers of `resources` as `f64` columns, for the
+    /// batched resource scores (see [`ResourceColumns`]).
+    pub columns: ResourceColumns,
 }
 
 /// Upstream `normalizedImageName`: an image without a tag gets `:latest`.
@@ -350,11 +354,14 @@ impl Snapshot {
                 counts.resize(self.topologies[*t].len(), 0);
             }
         }
-        self.resources.push(NodeResourceRow::new(
-            &node.allocatable,
-            &node.requested,
-            &node.non_zero_requested,
-        ));
+        // Rows of nodes taken out behind the index's back (see above) are dropped first.
+        self.resources.truncate(i);
+        self.node_versions.truncate(i);
+        self.columns.truncate(i);
+        let row =
+            NodeResourceRow::new(&node.allocatable, &node.requested, &node.non_zero_requested);
+        self.resources.push(row);
+        self.columns.push(&row);
         self.nodes.push(node);
         self.node_versions.push(self.version);
         i
@@ -402,6 +409,19 @@ impl Snapshot {
         let Some(&i) = self.index.get(node) else {
             return;
         };
+        self.place(pod, i);
+    }
+
+    /// [`Snapshot::add_pod`] onto the node at index `i` (no search by name). No-op if the pod
+    /// is already placed or there is no such node.
+    pub fn add_pod_at(&mut self, pod: &Pod, i: usize) {
+        if i < self.nodes.len() && !self.placed.contains_key(&pod.id) {
+            self.place(pod, i);
+        }
+    }
+
+    /// Place `pod` (not placed yet) on node `i` (a valid index).
+    fn place(&mut self, pod: &Pod, i: usize) {
         self.touch(i);
         let all = pod
             .template
@@ -433,6 +453,7 @@ impl Snapshot {
         n.non_zero_requested = n.non_zero_requested.add(&pod.non_zero_requests);
         n.pods.insert(pod.id);
         self.resources[i].apply(&pod.requests, &pod.non_zero_requests, true);
+        self.columns.set(i, &self.resources[i]);
         let terminating = pod.deletion_timestamp.is_some();
         if !terminating {
             for sc in &mut self.selectors {
@@ -478,13 +499,22 @@ impl Snapshot {
         }
     }
 
-    /// Remove a pod (deleted, or an assumed pod whose binding failed).
-    pub fn remove_pod(&mut self, id: PodId) {
-        self.mark_terminating(id);
-        let Some(p) = self.placed.remove(&id) else {
-            return;
-        };
-        self.affinity_pods.remove(&id);
+    /// Remove a pod (deleted, or an assumed pod whose binding failed): the index of the node
+    /// it was placed on, `None` if it was not placed. One search of the placed pods: a pod
+    /// that was not terminating yet stops being counted by the selector counts here, as
+    /// [`Snapshot::mark_terminating`] does.
+    pub fn remove_pod(&mut self, id: PodId) -> Option<usize> {
+        let p = self.placed.remove(&id)?;
+        if !p.terminating {
+            for sc in &mut self.selectors {
+                if sc.namespace == p.namespace && sc.selector.matches(&p.labels) {
+                    bump(sc, &self.topologies, p.node, -1);
+                }
+            }
+        }
+        if !self.affinity_pods.is_empty() {
+            self.affinity_pods.remove(&id);
+        }
         self.touch(p.node);
         if let Some(c) = self.priorities.get_mut(&p.priority) {
             *c -= 1;
@@ -497,6 +527,8 @@ impl Snapshot {
         n.non_zero_requested = n.non_zero_requested.sub(&p.non_zero);
         n.pods.remove(&id);
         self.resources[p.node].apply(&p.requests, &p.non_zero, false);
+        self.columns.set(p.node, &self.resources[p.node]);
+        Some(p.node)
     }
 
     /// Index of the counts for (namespace, selector), creating and filling it on first use.
@@ -879,6 +911,57 @@ mod tests {
         let mut s = [0, 0];
         default_normalize_score(100, true, &mut s);
         assert_eq!(s, [100, 100]);
+    }
+
+    #[test]
+    fn add_pod_at_places_like_add_pod() {
+        let node = |name: &str| NodeInfo {
+            name: name.into(),
+            labels: Default::default(),
+            taints: Vec::new(),
+            allocatable: Resources {
+                cpu_milli: 4000,
+                memory_bytes: 8000,
+                pods: 110,
+            },
+            unschedulable: false,
+            requested: Resources::default(),
+            non_zero_requested: Resources::default(),
+            pods: BTreeSet::new(),
+            images: Vec::new(),
+        };
+        let (mut a, mut b) = (Snapshot::default(), Snapshot::default());
+        for s in [&mut a, &mut b] {
+            s.push_node(node("a"));
+            s.push_node(node("b"));
+        }
+        let mut pod = super::super::tests_support::pod();
+        pod.requests = Resources {
+            cpu_milli: 500,
+            memory_bytes: 700,
+            pods: 1,
+        };
+        a.add_pod(&pod, "b");
+        b.add_pod_at(&pod, 1);
+        b.add_pod_at(&pod, 0);
+        b.add_pod_at(&pod, 7);
+        assert_eq!(a.resources, b.resources, "placed once, on node 1");
+        assert_eq!(a.columns.free_cpu, b.columns.free_cpu);
+        assert_eq!(b.placed[&pod.id].node, 1);
+        assert_eq!(
+            (a.version, a.node_versions.clone()),
+            (b.version, b.node_versions.clone())
+        );
+        assert_eq!(b.remove_pod(pod.id), Some(1));
+        assert_eq!(b.remove_pod(pod.id), None);
+        assert_eq!(
+            b.resources[1],
+            NodeResourceRow::new(
+                &node("b").allocatable,
+                &Resources::default(),
+                &Resources::default()
+            )
+        );
     }
 
     #[test]

@@ -14,6 +14,8 @@ pub mod framework;
 pub mod plugins;
 pub mod preemption;
 pub mod queue;
+pub mod resource_columns;
+pub mod select_host;
 pub mod topology;
 
 #[cfg(test)]
@@ -347,12 +349,13 @@ impl Scheduler {
             _ => None,
         };
         if let Some(k) = fit_only {
-            let rows = &cx.snapshot.resources[..];
+            let columns = &cx.snapshot.columns;
+            debug_assert_eq!(columns.len(), n_all);
             let request = FitRequest::new(&pod.requests);
             // Nodes start.., then ..start, until `to_find` fit.
             'visit: for (mut i, end) in [(start, n_all), (0, start)] {
                 while i < end {
-                    let next = request.scan(rows, i, end, to_find, &mut self.feasible);
+                    let next = request.scan_columns(columns, i, end, to_find, &mut self.feasible);
                     processed += next - i;
                     if self.feasible.len() >= to_find {
                         break 'visit;
@@ -540,20 +543,7 @@ impl Scheduler {
             }
         }
         // selectHost: reservoir sampling among the top totals.
-        let totals = &self.totals[..nf];
-        let mut best = 0;
-        let mut ties = 1u32;
-        for k in 1..nf {
-            if totals[k] > totals[best] {
-                best = k;
-                ties = 1;
-            } else if totals[k] == totals[best] {
-                ties += 1;
-                if rng.random_range(0..ties) == 0 {
-                    best = k;
-                }
-            }
-        }
+        let best = select_host::select_host(&self.totals[..nf], rng);
         Ok(self.feasible[best])
     }
 
@@ -598,7 +588,7 @@ impl Scheduler {
         match result {
             Ok(i) => {
                 let node = self.snapshot.nodes[i].name.clone();
-                self.snapshot.add_pod(pod, &node);
+                self.snapshot.add_pod_at(pod, i);
                 self.assumed.insert(id, node.clone());
                 self.nominated.remove(&id);
                 if let Some(r) = record.as_mut() {
@@ -809,6 +799,16 @@ impl Scheduler {
         self.in_cycle = None;
     }
 
+    /// Take pod `id` out of the snapshot unless it is being rebuilt; the index of the node the
+    /// snapshot had placed it on, if it had.
+    fn remove_placed(&mut self, id: PodId) -> Option<usize> {
+        if self.snapshot_dirty {
+            self.snapshot.placed.get(&id).map(|p| p.node)
+        } else {
+            self.snapshot.remove_pod(id)
+        }
+    }
+
     fn on_watch(&mut self, w: &WatchEvent, state: &ClusterState, ctx: &mut Context<'_, Event>) {
         match (w.kind, &w.object) {
             (ObjectKind::Pod, ObjectRef::Pod { id, node, .. }) => match w.change {
@@ -822,10 +822,7 @@ impl Scheduler {
                         // room.
                         self.queue.delete(*id);
                         self.assumed.remove(id);
-                        let at = self.snapshot.placed.get(id).map(|p| p.node);
-                        if !self.snapshot_dirty {
-                            self.snapshot.remove_pod(*id);
-                        }
+                        let at = self.remove_placed(*id);
                         if let Some(n) = &pod.node {
                             self.on_assigned_pod_freed(n, at, state, ctx);
                         }
@@ -852,10 +849,7 @@ impl Scheduler {
                     self.queue.delete(*id);
                     self.nominated.remove(id);
                     self.assumed.remove(id);
-                    let at = self.snapshot.placed.get(id).map(|p| p.node);
-                    if !self.snapshot_dirty {
-                        self.snapshot.remove_pod(*id);
-                    }
+                    let at = self.remove_placed(*id);
                     if let Some(n) = node {
                         // AssignedPodDelete may free room for unschedulable pods.
                         self.on_assigned_pod_freed(n, at, state, ctx);

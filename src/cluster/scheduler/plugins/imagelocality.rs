@@ -86,8 +86,15 @@ impl Plugin for ImageLocality {
         self.images.clear();
         self.uniform = true;
         for c in t.init_containers.iter().chain(&t.containers) {
-            let img = normalized_image_name(&c.image);
-            let id = s.image_ids.get(img.as_ref()).copied();
+            // The id of the image as the container spells it, when a placed pod's container
+            // spelled it so (no normalized name to build); else by its normalized name.
+            let id = match s.raw_image_ids.get(c.image.as_str()) {
+                Some(&id) => Some(id),
+                None => s
+                    .image_ids
+                    .get(normalized_image_name(&c.image).as_ref())
+                    .copied(),
+            };
             let num = id.map_or(0, |id| s.image_nodes[id as usize]);
             self.uniform &= num == 0 || num as usize == s.nodes.len();
             let score = scaled_image_score(ASSUMED_IMAGE_SIZE, num, s.nodes.len());
@@ -103,9 +110,14 @@ impl Plugin for ImageLocality {
         };
         if present().count() <= MAX_TABLE_IMAGES {
             self.held.extend(present().map(|(id, _)| id));
-            let scores: Vec<i64> = present().map(|(_, sc)| sc).collect();
-            for m in 0..1usize << scores.len() {
-                let sum: i64 = (0..scores.len())
+            let mut scores = [0i64; MAX_TABLE_IMAGES];
+            let mut n = 0;
+            for (_, sc) in present() {
+                scores[n] = sc;
+                n += 1;
+            }
+            for m in 0..1usize << n {
+                let sum: i64 = (0..n)
                     .filter(|k| m & (1 << k) != 0)
                     .map(|k| scores[k])
                     .sum();

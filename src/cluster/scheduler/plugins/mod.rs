@@ -6,6 +6,7 @@ pub mod interpodaffinity;
 pub mod node_basic;
 pub mod nodeaffinity;
 pub mod noderesources;
+pub mod noderesources_batch;
 pub mod podtopologyspread;
 pub mod tainttoleration;
 

@@ -7,6 +7,8 @@
 use crate::cluster::scheduler::framework::{
     CycleContext, Divisor, MAX_NODE_SCORE, NodeResourceRow, Plugin, Reason,
 };
+use crate::cluster::scheduler::plugins::noderesources_batch::BatchScore;
+use crate::cluster::scheduler::resource_columns::ResourceColumns;
 use crate::cluster::scheduling_spec::{ResourceWeight, ScoringStrategy};
 use crate::cluster::spec::Resources;
 
@@ -239,7 +241,62 @@ impl FitRequest {
         feasible.extend(from..i);
         i
     }
+
+    /// [`FitRequest::fits`] on node `i` of `c` (the same comparisons on the columns).
+    #[inline(always)]
+    fn fits_column(&self, c: &ResourceColumns, i: usize) -> bool {
+        c.pod_room[i] & (self.cpu <= c.free_cpu[i]) & (self.mem <= c.free_mem[i])
+    }
+
+    /// [`FitRequest::scan`] over the snapshot's [`ResourceColumns`]: blocks of
+    /// [`SCAN_BLOCK`] nodes are checked without a branch per node, then node by node from
+    /// the first block with a node that does not fit. The same result as `scan`.
+    #[inline]
+    pub fn scan_columns(
+        &self,
+        c: &ResourceColumns,
+        from: usize,
+        to: usize,
+        to_find: usize,
+        feasible: &mut Vec<usize>,
+    ) -> usize {
+        let room = to_find.saturating_sub(feasible.len());
+        let end = to.min(from.saturating_add(room));
+        let (room_, cpu, mem) = (
+            &c.pod_room[from..end],
+            &c.free_cpu[from..end],
+            &c.free_mem[from..end],
+        );
+        let blocks = room_
+            .chunks_exact(SCAN_BLOCK)
+            .zip(cpu.chunks_exact(SCAN_BLOCK))
+            .zip(mem.chunks_exact(SCAN_BLOCK));
+        let mut i = from;
+        for ((r, c), m) in blocks {
+            let mut all = true;
+            for j in 0..SCAN_BLOCK {
+                all &= r[j] & (self.cpu <= c[j]) & (self.mem <= m[j]);
+            }
+            if !all {
+                break;
+            }
+            i += SCAN_BLOCK;
+        }
+        while i < end && self.fits_column(c, i) {
+            i += 1;
+        }
+        // feasible.extend(from..i), as a loop that compiles to packed stores.
+        let base = feasible.len();
+        feasible.resize(base + (i - from), 0);
+        for (j, v) in feasible[base..].iter_mut().enumerate() {
+            *v = from + j;
+        }
+        i
+    }
 }
+
+/// Nodes [`FitRequest::scan_columns`] checks at once.
+const SCAN_BLOCK: usize = 16;
 
 /// A NodeResourcesFit or BalancedAllocation plugin seen through [`Plugin::node_resources`].
 #[derive(Clone, Copy, Debug)]
@@ -507,6 +564,28 @@ impl BalancedAllocation {
     }
 }
 
+/// How many of the first values of `v` (not empty) are `v[0], v[0] + 1, ...`: blocks of 16
+/// are compared without a branch per value, then one by one from the first that differs.
+fn consecutive(v: &[usize]) -> usize {
+    const BLOCK: usize = 16;
+    let first = v[0];
+    let mut n = 0;
+    for block in v.chunks_exact(BLOCK) {
+        let mut all = true;
+        for (j, &x) in block.iter().enumerate() {
+            all &= x == first.wrapping_add(n + j);
+        }
+        if !all {
+            break;
+        }
+        n += BLOCK;
+    }
+    while n < v.len() && v[n] == first.wrapping_add(n) {
+        n += 1;
+    }
+    n
+}
+
 /// NodeResourcesFit's and NodeResourcesBalancedAllocation's scores in one loop over the
 /// feasible nodes: add `fit_weight * fit score + balanced_weight * balanced score` of each
 /// `feasible[k]` to `totals[k]` (neither plugin normalizes, so these are the weighted
@@ -525,11 +604,29 @@ pub fn add_fit_and_balanced(
         ScoringStrategy::MostAllocated => true,
         ScoringStrategy::RequestedToCapacityRatio { .. } => return false,
     };
-    let rows = &cx.snapshot.resources[..];
     let nz = &cx.pod.non_zero_requests;
     let req = &cx.pod.requests;
     let (f, wf) = fit;
     let (b, wb) = balanced;
+    // Cpu and memory scored by both, every node's numbers exact in f64: the batched loop over
+    // each run of consecutive feasible nodes (the same scores, see `noderesources_batch`).
+    let columns = &cx.snapshot.columns;
+    if let Some((wc, wm, _)) = f.cpu_memory
+        && b.cpu_memory
+        && columns.inexact() == 0
+        && columns.len() == cx.snapshot.nodes.len()
+        && let Some(batch) = BatchScore::new(most, (wc, wm), nz, req, wf, wb)
+    {
+        let mut k = 0;
+        while k < feasible.len() {
+            let from = feasible[k];
+            let end = k + consecutive(&feasible[k..]);
+            batch.add_run(columns, from, &mut totals[k..end]);
+            k = end;
+        }
+        return true;
+    }
+    let rows = &cx.snapshot.resources[..];
     let pairs = totals.iter_mut().zip(feasible);
     if most {
         for (t, &i) in pairs {
@@ -872,5 +969,74 @@ mod tests {
         assert_eq!(req.scan(rows, 0, 4, 3, &mut feasible), 1);
         assert_eq!(req.scan(rows, 0, 4, 2, &mut feasible), 0, "already full");
         assert_eq!(feasible, [0, 3, 0]);
+    }
+
+    #[test]
+    fn scan_columns_agrees_with_scan() {
+        // Random clusters of 0..80 nodes, many of them full: the column scan stops at the
+        // same node, with the same feasible list, as the row scan, from every start.
+        use crate::cluster::scheduler::framework::{NodeInfo, Snapshot};
+        let mut st = 11u64;
+        for _ in 0..300 {
+            let mut snap = Snapshot::default();
+            let n = (lcg(&mut st) % 80) as usize;
+            let full_every = 1 + lcg(&mut st) % 40;
+            for k in 0..n {
+                let full = lcg(&mut st).is_multiple_of(full_every);
+                let pods = if lcg(&mut st).is_multiple_of(30) {
+                    3
+                } else {
+                    0
+                };
+                let used = if full {
+                    4000
+                } else {
+                    (lcg(&mut st) % 3000) as i64
+                };
+                snap.push_node(NodeInfo {
+                    name: format!("n{k:03}"),
+                    labels: Default::default(),
+                    taints: Vec::new(),
+                    allocatable: Resources {
+                        cpu_milli: 4000,
+                        memory_bytes: 8000,
+                        pods: 3,
+                    },
+                    unschedulable: false,
+                    requested: Resources {
+                        cpu_milli: used,
+                        memory_bytes: used * 2,
+                        pods,
+                    },
+                    non_zero_requested: Resources::default(),
+                    pods: Default::default(),
+                    images: Vec::new(),
+                });
+            }
+            let req = FitRequest::new(&res(
+                (lcg(&mut st) % 1500) as i64,
+                (lcg(&mut st) % 3000) as i64,
+            ));
+            for from in 0..=n {
+                let to_find = (lcg(&mut st) % 100) as usize;
+                let (mut a, mut b) = (vec![7], vec![7]);
+                let got = req.scan_columns(&snap.columns, from, n, to_find, &mut a);
+                let want = req.scan(&snap.resources, from, n, to_find, &mut b);
+                assert_eq!((got, &a), (want, &b), "from {from} of {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn consecutive_table() {
+        let run: Vec<usize> = (5..45).collect();
+        assert_eq!(consecutive(&run), 40);
+        for cut in [1, 15, 16, 17, 33, 39] {
+            let mut v = run.clone();
+            v[cut] += 2;
+            assert_eq!(consecutive(&v), cut, "cut at {cut}");
+        }
+        assert_eq!(consecutive(&[3]), 1);
+        assert_eq!(consecutive(&[9, 10, 0, 1]), 2);
     }
 }
