@@ -219,8 +219,10 @@ impl FitRequest {
     /// The Filter loop over nodes `from..to` (indices into `rows`): push each node that
     /// [`fits`](FitRequest::fits) onto `feasible`, in order, and stop at the first that does
     /// not, or once `feasible` holds `to_find` nodes, or at `to`; returns where it stopped
-    /// (the nodes before it were visited and fit).
-    #[inline]
+    /// (the nodes before it were visited and fit). The scheduler runs
+    /// [`scan_columns`](FitRequest::scan_columns); this row-by-row loop is the reference the
+    /// tests hold it to.
+    #[cfg(test)]
     pub fn scan(
         &self,
         rows: &[NodeResourceRow],
