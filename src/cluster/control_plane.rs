@@ -415,6 +415,8 @@ impl ControlPlaneElections {
                     w.taint_eviction,
                     w.nodes,
                     w.hpa,
+                    // The EndpointSlice controller (kept by the traffic component).
+                    w.traffic,
                 ] {
                     ctx.send(
                         id,

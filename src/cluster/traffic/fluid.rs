@@ -831,6 +831,11 @@ impl FluidTraffic {
             }
         }
         for svc in 0..self.services.len() {
+            // The EndpointSlice controller runs only under a kube-controller-manager leader
+            // (`resync_endpoints` catches up).
+            if !state.leadership.controller_manager {
+                break;
+            }
             let ready = w.change != Change::Deleted
                 && state
                     .store
@@ -868,6 +873,10 @@ impl FluidTraffic {
         self.services[svc].split = route
             .canary
             .map(|(c, w)| (c as u32, w.clamp(0, 100) as u32));
+        if !state.leadership.controller_manager {
+            // No EndpointSlice controller runs; `resync_endpoints` catches up.
+            return;
+        }
         let live: Vec<(PodId, u32)> = self.server_of_pod.iter().map(|(p, s)| (*p, *s)).collect();
         for (pod, server) in live {
             let ready = state
@@ -876,6 +885,19 @@ impl FluidTraffic {
                 .get(&pod)
                 .is_some_and(|p| self.selects(svc, p));
             self.set_member(server, svc, ready, ctx);
+        }
+    }
+
+    /// A new kube-controller-manager leader's EndpointSlice controller lists everything:
+    /// memberships are decided again from the store, as in the request mode's
+    /// `resync_endpoints`.
+    fn resync_endpoints(&mut self, state: &ClusterState, ctx: &mut Context<'_, Event>) {
+        for server in 0..self.servers.len() {
+            let pod = state.store.pods.get(&self.servers[server].pod);
+            for svc in 0..self.services.len() {
+                let ready = pod.is_some_and(|p| self.selects(svc, p));
+                self.set_member(server as u32, svc, ready, ctx);
+            }
         }
     }
 
@@ -1018,6 +1040,11 @@ impl Component<Event, ClusterState> for FluidTraffic {
             }
             Event::Watch(w) if w.kind == ObjectKind::Service => {
                 self.service_changed(&w, state, ctx)
+            }
+            Event::Controller(crate::cluster::events::ControllerTimer::StartedLeading)
+                if !self.services.is_empty() =>
+            {
+                self.resync_endpoints(state, ctx)
             }
             _ => {}
         }

@@ -11,7 +11,9 @@
 //!   `pod.DeletionTimestamp == nil`). The traffic component learns of pod changes through the
 //!   Pod watch (`watchDelay` after the commit); the EndpointSlice write and its watch to
 //!   kube-proxy add `apiWriteLatency + watchDelay` more. So a pod that starts terminating keeps
-//!   receiving new requests for `2 * watchDelay + apiWriteLatency`, as in a real cluster.
+//!   receiving new requests for `2 * watchDelay + apiWriteLatency`, as in a real cluster. The
+//!   EndpointSlice controller is part of kube-controller-manager: while it has no leader the
+//!   endpoints stay as they were, and a new leader's first sync decides them all again.
 //! - **Servers.** A running pod serves with its `Behavior`'s `serving` entry for its image:
 //!   `concurrency` workers, a FIFO queue (optionally bounded: a full queue answers 503), a
 //!   service time per request, a 5xx probability, and CPU time per request. A pod whose process
@@ -1504,8 +1506,12 @@ impl Traffic {
             self.kill_server(server, state, ctx);
         }
         let pod = state.store.pods.get(&id);
-        // Endpoint membership per Service.
+        // Endpoint membership per Service, decided by the EndpointSlice controller, which runs
+        // only under a kube-controller-manager leader (`resync_endpoints` catches up).
         for svc in 0..self.services.len() {
+            if !state.leadership.controller_manager {
+                break;
+            }
             let ready = w.change != Change::Deleted && pod.is_some_and(|p| self.selects(svc, p));
             self.set_member(server, svc, ready, ctx);
         }
@@ -1543,6 +1549,10 @@ impl Traffic {
             return;
         };
         s.leader = pod;
+        if !state.leadership.controller_manager {
+            // No EndpointSlice controller runs; `resync_endpoints` catches up.
+            return;
+        }
         let live: Vec<(PodId, u32)> = self.server_of_pod.iter().map(|(p, s)| (*p, *s)).collect();
         for (pod, server) in live {
             let ready = state
@@ -1583,6 +1593,10 @@ impl Traffic {
         self.services[svc].split = route
             .canary
             .map(|(c, w)| (c as u32, w.clamp(0, 100) as u32));
+        if !state.leadership.controller_manager {
+            // No EndpointSlice controller runs; `resync_endpoints` catches up.
+            return;
+        }
         let live: Vec<(PodId, u32)> = self.server_of_pod.iter().map(|(p, s)| (*p, *s)).collect();
         for (pod, server) in live {
             let ready = state
@@ -1591,6 +1605,21 @@ impl Traffic {
                 .get(&pod)
                 .is_some_and(|p| self.selects(svc, p));
             self.set_member(server, svc, ready, ctx);
+        }
+    }
+
+    /// A new kube-controller-manager leader starts the EndpointSlice controller, whose first
+    /// sync lists every Service and pod (pkg/controller/endpointslice: the informers' initial
+    /// list queues every Service): every server's membership is decided again from the store,
+    /// so pods that changed or were deleted while no leader ran (their EndpointSlices stale,
+    /// kube-proxy still sending them tries) leave or join now.
+    fn resync_endpoints(&mut self, state: &ClusterState, ctx: &mut Context<'_, Event>) {
+        for server in 0..self.servers.len() {
+            let pod = state.store.pods.get(&self.servers[server].pod);
+            for svc in 0..self.services.len() {
+                let ready = pod.is_some_and(|p| self.selects(svc, p));
+                self.set_member(server as u32, svc, ready, ctx);
+            }
         }
     }
 
@@ -1875,6 +1904,11 @@ impl Traffic {
             }
             Event::Watch(w) if w.kind == ObjectKind::Service => {
                 self.service_changed(&w, state, ctx)
+            }
+            Event::Controller(crate::cluster::events::ControllerTimer::StartedLeading)
+                if !self.services.is_empty() =>
+            {
+                self.resync_endpoints(state, ctx)
             }
             _ => {}
         }
