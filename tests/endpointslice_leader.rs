@@ -11,7 +11,8 @@ use kubesim::cluster::world::RunOutput;
 /// 60 s to start, so replacements of deleted pods are not endpoints for the first minute.
 /// At 121 s node `pool-0` is drained (`kubectl drain`: its pods evicted through the Eviction
 /// API, which needs no controller); `kill` kills the controller manager's leader 1 s before.
-fn scenario(kill: bool) -> String {
+/// `mode` is the Traffic's `spec.mode` (`request` or `fluid`).
+fn scenario(kill: bool, mode: &str) -> String {
     let kill_entry = if kill {
         "- {at: 120s, killLeader: {election: kube-controller-manager}}\n"
     } else {
@@ -69,6 +70,7 @@ spec:
   service: web
   rate: 50/s
   timeout: 1s
+  mode: {mode}
 ---
 apiVersion: kubesim.dev/v1alpha1
 kind: Timeline
@@ -94,23 +96,34 @@ fn endpoints_at(out: &RunOutput, t: f64) -> f64 {
         .unwrap_or_else(|| panic!("no endpoint sample at {t} s"))
 }
 
-#[test]
-fn endpoints_of_evicted_pods_stay_until_a_controller_manager_leads_again() {
-    let with_leader = run(&scenario(false));
-    let without_leader = run(&scenario(true));
+/// The endpoint counts at 119 s, 130 s (just after the drain) and 170 s (after a standby has
+/// led for a while), with and without the controller manager's leader killed.
+fn check(mode: &str) {
+    let with_leader = run(&scenario(false, mode));
+    let without_leader = run(&scenario(true, mode));
     let before = endpoints_at(&with_leader, 119.0);
     assert_eq!(
         before, 4.0,
-        "all four pods are endpoints before the incident"
+        "all four pods are endpoints before the incident ({mode})"
     );
     assert_eq!(endpoints_at(&without_leader, 119.0), 4.0);
     // With a leader, the evicted (terminating) pods leave the EndpointSlice within the watch
     // delays.
     let removed = endpoints_at(&with_leader, 130.0);
-    assert!(removed < before, "{removed}");
+    assert!(removed < before, "{mode}: {removed}");
     // Without one, the EndpointSlice stays as it was: kube-proxy still has the evicted pods.
-    assert_eq!(endpoints_at(&without_leader, 130.0), before);
+    assert_eq!(endpoints_at(&without_leader, 130.0), before, "{mode}");
     // A standby takes the lease within about 25 s; its first sync removes them. The
     // replacements take 60 s to start, so they are not endpoints yet.
-    assert_eq!(endpoints_at(&without_leader, 170.0), removed);
+    assert_eq!(endpoints_at(&without_leader, 170.0), removed, "{mode}");
+}
+
+#[test]
+fn endpoints_of_evicted_pods_stay_until_a_controller_manager_leads_again() {
+    check("request");
+}
+
+#[test]
+fn fluid_mode_endpoints_wait_for_a_controller_manager_leader_too() {
+    check("fluid");
 }

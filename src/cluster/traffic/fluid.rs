@@ -830,12 +830,14 @@ impl FluidTraffic {
                 sv.in_system = 0.0;
             }
         }
-        for svc in 0..self.services.len() {
-            // The EndpointSlice controller runs only under a kube-controller-manager leader
-            // (`resync_endpoints` catches up).
-            if !state.leadership.controller_manager {
-                break;
-            }
+        // The EndpointSlice controller runs only under a kube-controller-manager leader
+        // (`resync_endpoints` catches up).
+        let services = if state.leadership.controller_manager {
+            self.services.len()
+        } else {
+            0
+        };
+        for svc in 0..services {
             let ready = w.change != Change::Deleted
                 && state
                     .store

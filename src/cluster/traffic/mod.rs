@@ -1508,10 +1508,12 @@ impl Traffic {
         let pod = state.store.pods.get(&id);
         // Endpoint membership per Service, decided by the EndpointSlice controller, which runs
         // only under a kube-controller-manager leader (`resync_endpoints` catches up).
-        for svc in 0..self.services.len() {
-            if !state.leadership.controller_manager {
-                break;
-            }
+        let services = if state.leadership.controller_manager {
+            self.services.len()
+        } else {
+            0
+        };
+        for svc in 0..services {
             let ready = w.change != Change::Deleted && pod.is_some_and(|p| self.selects(svc, p));
             self.set_member(server, svc, ready, ctx);
         }
