@@ -40,6 +40,9 @@ const BUCKETS: usize = LEVELS * DIGITS;
 const MASK_WORDS: usize = BUCKETS.div_ceil(64);
 // `EventQueue::nonempty_words` has one bit per mask word.
 const _: () = assert!(MASK_WORDS <= 32);
+// One mask word per level: bucket `(level, digit)`'s bit is bit `digit` of word `level`, which
+// `EventQueue::place` sets without computing the flat bucket index's quotient and remainder.
+const _: () = assert!(DIGITS == 64 && MASK_WORDS == LEVELS);
 /// The sorted array (small mode) holds at most this many entries; one more live event moves
 /// every entry into the radix heap.
 const SMALL_MAX: usize = 32;
@@ -48,21 +51,29 @@ const SMALL_MAX: usize = 32;
 /// whose size hovers around one threshold does not switch at every event.
 const SMALL_MIN: usize = 8;
 
-/// The bucket of an entry due at `time` when the radix base is `last <= time`: `None` for the
-/// current instant (`time == last`), otherwise level = index of the highest digit in which they
-/// differ, and, within the level, `time`'s value of that digit. Buckets are thus ordered: every
-/// time in bucket `i` is earlier than every time in bucket `j > i`, and equal times always
-/// share a bucket.
+/// The bucket of an entry due at `time` when the radix base is `last <= time`, as
+/// `(level, digit)`: `None` for the current instant (`time == last`), otherwise level = index of
+/// the highest digit in which they differ, and, within the level, `time`'s value of that digit.
+/// The bucket's flat index is `level * DIGITS + digit`. Buckets are thus ordered: every time in
+/// bucket `i` is earlier than every time in bucket `j > i`, and equal times always share a
+/// bucket.
 #[inline]
-fn bucket_of(time: u64, last: u64) -> Option<usize> {
+fn bucket_of(time: u64, last: u64) -> Option<(usize, usize)> {
     let x = time ^ last;
     if x == 0 {
         return None;
     }
     let level = (63 - x.leading_zeros() as usize) / DIGIT_BITS;
     let digit = (time >> (level * DIGIT_BITS)) as usize & (DIGITS - 1);
-    Some(level * DIGITS + digit)
+    Some((level, digit))
 }
+
+/// A radix bucket with at most this many entries becomes the current run when it is the lowest
+/// (sorted by time) instead of being spread over lower buckets.
+const RUN_MAX: usize = 32;
+/// An event scheduled inside the current run shifts at most this many later run entries;
+/// beyond that, those entries move back to the radix buckets.
+const RUN_SHIFT_MAX: usize = 32;
 
 /// Slots of the lowest bucket to prefetch after a pop (if it holds no more entries than this).
 const PREFETCH_MAX: usize = 4;
@@ -233,6 +244,9 @@ pub struct EventQueue<E> {
     /// [`SMALL_MAX`] and [`SMALL_MIN`] (fields so that tests can vary them).
     small_max: usize,
     small_min: usize,
+    /// [`RUN_MAX`] and [`RUN_SHIFT_MAX`] (fields so that tests can vary them).
+    run_max: usize,
+    run_shift_max: usize,
 }
 
 impl<E> Default for EventQueue<E> {
@@ -288,6 +302,8 @@ impl<E> EventQueue<E> {
             compact_min: COMPACT_MIN,
             small_max: SMALL_MAX,
             small_min: SMALL_MIN,
+            run_max: RUN_MAX,
+            run_shift_max: RUN_SHIFT_MAX,
         }
     }
 
@@ -357,10 +373,18 @@ impl<E> EventQueue<E> {
                 k -= up;
             }
             s[k] = e;
+        } else if time < self.last {
+            self.rebase(time);
+            self.place(e);
+        } else if self
+            .current
+            .get(self.head..)
+            .and_then(<[Entry]>::last)
+            .is_some_and(|r| time <= r.time)
+        {
+            // Not after every entry of the current run: it goes into the run.
+            self.insert_into_run(e);
         } else {
-            if time < self.last {
-                self.rebase(time);
-            }
             self.place(e);
         }
         self.stored += 1;
@@ -471,11 +495,12 @@ impl<E> EventQueue<E> {
         if !self.advance(u64::MAX) {
             return None;
         }
-        Some(SimTime(if self.small {
-            self.sorted.last().expect("advance found an entry").time
+        let next = if self.small {
+            self.sorted.last()
         } else {
-            self.last
-        }))
+            self.current.get(self.head)
+        };
+        Some(SimTime(next.expect("advance found an entry").time))
     }
 
     /// Number of live pending events (cancelled ones are not counted).
@@ -534,15 +559,17 @@ impl<E> EventQueue<E> {
         payload
     }
 
-    /// Appends an entry (with `time >= last`) to its radix bucket.
+    /// Appends an entry (with `time >= last`) to its radix bucket. The bitmaps are indexed by
+    /// level and digit directly (the level's mask word is the level itself, the digit its bit),
+    /// not through the flat index's quotient and remainder by 64.
     #[inline]
     fn place(&mut self, e: Entry) {
         match bucket_of(e.time, self.last) {
             None => self.current.push(e),
-            Some(i) => {
-                self.buckets[i].push(e);
-                self.nonempty[i / 64] |= 1 << (i % 64);
-                self.nonempty_words |= 1 << (i / 64);
+            Some((level, digit)) => {
+                self.buckets[level * DIGITS + digit].push(e);
+                self.nonempty[level] |= 1 << digit;
+                self.nonempty_words |= 1 << level;
             }
         }
     }
@@ -630,21 +657,59 @@ impl<E> EventQueue<E> {
             self.current.push(e);
             return true;
         }
-        let mut src = std::mem::take(&mut self.buckets[i]);
-        let m = src.iter().map(|e| e.time).min().expect("non-empty bucket");
+        let m = self.buckets[i]
+            .iter()
+            .map(|e| e.time)
+            .min()
+            .expect("non-empty bucket");
         if m > until {
-            self.buckets[i] = src;
             return false;
         }
         self.clear_bucket_bit(i);
         self.last = m;
-        // Every entry shares bucket i's digits with m, so it moves to a lower level (or to the
-        // current instant); entries in other buckets keep their place relative to m.
-        for e in src.drain(..) {
-            self.place(e);
+        if self.buckets[i].len() <= self.run_max {
+            // A few entries: they become the current run, sorted by time. The sort is stable
+            // and the bucket is in `seq` order among equal times, so the run is in
+            // `(time, seq)` order. Every other bucket is after all of them.
+            std::mem::swap(&mut self.current, &mut self.buckets[i]);
+            self.current.sort_by_key(|e| e.time);
+            return true;
         }
-        self.buckets[i] = src; // keep the allocation
+        // Every entry shares bucket i's digits with m, so it moves to a lower level (or to the
+        // current instant); entries in other buckets keep their place relative to m. Bucket i
+        // is taken out meanwhile (nothing is placed into it) and put back empty, keeping its
+        // allocation; indexing instead of `drain` spares the iterator's bookkeeping.
+        let mut src = std::mem::take(&mut self.buckets[i]);
+        for k in 0..src.len() {
+            self.place(src[k]);
+        }
+        src.clear();
+        self.buckets[i] = src;
         true
+    }
+
+    /// Files an entry due before the end of the current run (`last <= e.time <= ` the run's
+    /// last time) into the run, after every run entry due at or before it (their `seq` is
+    /// smaller). If more than [`RUN_SHIFT_MAX`] run entries are due after it, those move to the
+    /// radix buckets instead of shifting (they are after `e.time >= last`, so they have a
+    /// bucket, and still before every other bucket's entries), and `e` ends the run.
+    #[cold]
+    fn insert_into_run(&mut self, e: Entry) {
+        let len = self.current.len();
+        let run = &self.current[self.head..];
+        // Index (in `current`) of the first run entry due after `e`.
+        let pos = self.head + run.partition_point(|x| x.time <= e.time);
+        if len - pos <= self.run_shift_max {
+            self.current.insert(pos, e);
+            return;
+        }
+        for k in pos..len {
+            let x = self.current[k];
+            // `x.time > e.time >= last`: a bucket, never the current run.
+            self.place(x);
+        }
+        self.current.truncate(pos);
+        self.current.push(e);
     }
 
     /// Marks bucket `i` empty in the bitmaps.
@@ -1060,10 +1125,12 @@ mod tests {
         ops: Vec<Op>,
         compact_min: usize,
         small: (usize, usize),
+        run: (usize, usize),
     ) -> Result<(), TestCaseError> {
         let mut q = EventQueue::new();
         q.compact_min = compact_min;
         (q.small_max, q.small_min) = small;
+        (q.run_max, q.run_shift_max) = run;
         // Reference: live entries (time, seq, payload) and every id ever issued.
         let mut model: Vec<(u64, u64, u32)> = Vec::new();
         let mut ids: Vec<(EventId, u64)> = Vec::new(); // (id, seq)
@@ -1155,8 +1222,83 @@ mod tests {
             ops in proptest::collection::vec(op(), 0..400),
             compact_min in 0usize..8,
             small in (1usize..40).prop_flat_map(|max| (Just(max), 0..max)),
+            run in (0usize..40, 0usize..40),
         ) {
-            check_against_model(ops, compact_min, small)?;
+            check_against_model(ops, compact_min, small, run)?;
+        }
+
+        /// A hold-like workload on the radix heap (tens to hundreds pending, so runs of
+        /// several sizes form), with bursts of ties, events inside the current run and
+        /// cancellations, against a `BinaryHeap` of `(time, seq)` keys with lazy deletion.
+        #[test]
+        fn hold_workload_matches_binary_heap(
+            prefill in proptest::collection::vec(delta(), 33..300),
+            steps in proptest::collection::vec(
+                (proptest::collection::vec(delta(), 0..4), 0usize..4, any::<usize>()),
+                0..600,
+            ),
+            run in (0usize..40, 0usize..40),
+        ) {
+            use std::cmp::Reverse;
+            use std::collections::{BTreeMap, BinaryHeap};
+            let mut q = EventQueue::new();
+            (q.run_max, q.run_shift_max) = run;
+            q.compact_min = 4;
+            let mut heap = BinaryHeap::new();
+            // seq -> id of every live event.
+            let mut live: BTreeMap<u64, EventId> = BTreeMap::new();
+            let mut seq = 0u64;
+            let mut now = 0u64;
+            for d in prefill {
+                let id = q.schedule(SimTime(d), C, seq);
+                heap.push(Reverse((d, seq)));
+                live.insert(seq, id);
+                seq += 1;
+            }
+            for (deltas, cancels, pick) in steps {
+                // Pop the next live key from the reference.
+                let want = loop {
+                    match heap.pop() {
+                        Some(Reverse((t, s))) if live.contains_key(&s) => break Some((t, s)),
+                        Some(_) => continue,
+                        None => break None,
+                    }
+                };
+                let got = q.pop().map(|(t, s, _, p)| {
+                    assert_eq!(s, p, "payload travels with its event");
+                    (t.0, s)
+                });
+                prop_assert_eq!(got, want);
+                let Some((t, s)) = want else { break };
+                live.remove(&s);
+                now = t;
+                for d in deltas {
+                    let time = now.saturating_add(d);
+                    let id = q.schedule(SimTime(time), C, seq);
+                    heap.push(Reverse((time, seq)));
+                    live.insert(seq, id);
+                    seq += 1;
+                }
+                for k in 0..cancels {
+                    if live.is_empty() {
+                        break;
+                    }
+                    let victim = *live
+                        .keys()
+                        .nth(pick.wrapping_add(k * 7919) % live.len())
+                        .expect("non-empty");
+                    prop_assert!(q.cancel(live.remove(&victim).expect("live")));
+                }
+                prop_assert_eq!(q.len(), live.len());
+            }
+            let rest: Vec<(u64, u64)> = drain(&mut q).into_iter().map(|x| (x.0, x.1)).collect();
+            let mut want: Vec<(u64, u64)> = heap
+                .into_iter()
+                .map(|Reverse(k)| k)
+                .filter(|k| live.contains_key(&k.1))
+                .collect();
+            want.sort_unstable();
+            prop_assert_eq!(rest, want);
         }
     }
 }
