@@ -34,7 +34,7 @@ const DIGIT_BITS: usize = 6;
 const DIGITS: usize = 1 << DIGIT_BITS;
 /// Levels needed to cover a `u64` time.
 const LEVELS: usize = 64usize.div_ceil(DIGIT_BITS);
-/// Radix buckets besides the current instant.
+/// Radix buckets besides the current run.
 const BUCKETS: usize = LEVELS * DIGITS;
 /// `u64` words in the non-empty-bucket bitmap.
 const MASK_WORDS: usize = BUCKETS.div_ceil(64);
@@ -47,12 +47,12 @@ const _: () = assert!(DIGITS == 64 && MASK_WORDS == LEVELS);
 /// every entry into the radix heap.
 const SMALL_MAX: usize = 32;
 /// The radix heap goes back to the sorted array when it holds at most this many entries (dead
-/// ones included) as its current instant runs out. Well below [`SMALL_MAX`], so that a queue
+/// ones included) as its current run runs out. Well below [`SMALL_MAX`], so that a queue
 /// whose size hovers around one threshold does not switch at every event.
 const SMALL_MIN: usize = 8;
 
 /// The bucket of an entry due at `time` when the radix base is `last <= time`, as
-/// `(level, digit)`: `None` for the current instant (`time == last`), otherwise level = index of
+/// `(level, digit)`: `None` for `time == last` (the current run), otherwise level = index of
 /// the highest digit in which they differ, and, within the level, `time`'s value of that digit.
 /// The bucket's flat index is `level * DIGITS + digit`. Buckets are thus ordered: every time in
 /// bucket `i` is earlier than every time in bucket `j > i`, and equal times always share a
@@ -69,7 +69,9 @@ fn bucket_of(time: u64, last: u64) -> Option<(usize, usize)> {
 }
 
 /// A radix bucket with at most this many entries becomes the current run when it is the lowest
-/// (sorted by time) instead of being spread over lower buckets.
+/// (sorted by time) instead of being spread over lower buckets. Measured on the hold model
+/// (`peers hold`, CPU ms for 3 x 10^6 events): 8 / 16 / 32 / 64 gave 177 / 161 / 140 / 140 at
+/// 10^3 pending and 246 / 252 / 239 / 233 at 10^5 (without runs: 189 and 281).
 const RUN_MAX: usize = 32;
 /// An event scheduled inside the current run shifts at most this many later run entries;
 /// beyond that, those entries move back to the radix buckets.
@@ -159,40 +161,51 @@ struct Slot<E> {
 /// A simulation with few pending events (an M/M/c queue through the traffic code has about
 /// eight: the next arrival, one completion per busy worker, a few controller timers) spends
 /// most of a radix heap's work on its bookkeeping: bucket index, bitmap bits, moving the lone
-/// entry of the lowest bucket to the current instant. So while at most 32 entries are stored,
+/// entry of the lowest bucket to the current run. So while at most 32 entries are stored,
 /// the queue is a plain array of entries sorted by `(time, seq)` from last to first: pop takes
 /// the last entry, and schedule scans from the end past the entries due at or before the new
 /// time and inserts there. The new event has the largest `seq` so far, so it belongs after
 /// every stored entry with the same time: the array stays in `(time, seq)` order without
 /// storing `seq` in the entries. With 33 entries (after dropping dead ones) every entry moves
 /// to the radix heap in pop order, which keeps equal-time entries in `seq` order; when the
-/// radix heap's current instant runs out with at most 8 entries stored, the live ones move
+/// radix heap's current run runs out with at most 8 entries stored, the live ones move
 /// back, sorted by `(time, seq)` (each live slot keeps its `seq`). The two thresholds are far
 /// apart so that a queue hovering near one of them does not switch at every event. Pop order
 /// is the same in both modes: `(time, seq)`.
 ///
 /// # How the radix heap works
 ///
-/// - `last` is the radix base: no stored entry is earlier. An entry with time `t == last` is in
-///   the *current instant*; otherwise, with `d` the most significant 6-bit digit in which `t`
-///   and `last` differ, it is in bucket `(d, digit d of t)`. Every time in a lower bucket (by
+/// - `last` is the radix base: no stored entry is earlier. The *current run* holds the next
+///   entries to pop, sorted by `(time, seq)`; every bucket entry is later than all of them.
+///   Otherwise, with `d` the most significant 6-bit digit in which an entry's time `t` and
+///   `last` differ, it is in bucket `(d, digit d of t)`. Every time in a lower bucket (by
 ///   level, then digit) is earlier than every time in a higher one, and equal times always
-///   share a bucket. A bitmap of non-empty buckets finds the lowest one with a few
-///   `trailing_zeros`.
-/// - Pop takes from the current instant front to back. When it is exhausted, the lowest
-///   non-empty bucket is scanned for its minimum time `m`, `last` becomes `m`, and that
-///   bucket's entries move to strictly lower levels (those due at `m` to the current instant).
-///   Entries in other buckets stay where they are: their position relative to `m` is unchanged.
+///   share a bucket (or the run). A bitmap of non-empty buckets finds the lowest one with a
+///   few `trailing_zeros`.
+/// - Pop takes from the current run front to back. When it is exhausted, the lowest
+///   non-empty bucket is scanned for its minimum time `m`, and `last` becomes `m` (which keeps
+///   every other bucket's entries where they are: their position relative to `m` is
+///   unchanged). A bucket of at most 32 entries then *becomes* the current run, sorted
+///   (stably) by time; a larger one's entries move to strictly lower levels (those due at `m`
+///   to the current run). Without runs, an entry went through every level between its
+///   scheduling distance and the event spacing (with 10^3 pending and holds of about 1 s,
+///   three moves and a one-entry refill per event); a small bucket sorted in place costs less.
+/// - Scheduling at or after the run's last time places the entry in its bucket (at `last`,
+///   into the run); scheduling inside the run's span (after `last`, e.g. a zero delay while
+///   the run holds later entries) inserts it into the run after the entries due at or before
+///   it. If that would shift more than 32 later run entries, those move to their buckets
+///   instead (they are after `last`, and before every other bucket's entries).
 /// - Same-time FIFO without storing `seq` in the entries: equal-time entries always share a
-///   bucket, every bucket is appended to in `seq` order, and moves are stable, so equal-time
-///   entries reach the current instant in `seq` order.
+///   bucket or the run, every bucket is appended to in `seq` order, moves and the run's sort
+///   are stable, and an insert into the run goes after its equal times, so equal-time entries
+///   pop in `seq` order.
 /// - Entries are 16 bytes: `(time, slot, generation)`. Payloads, targets and `seq` live in a
 ///   slab (a `Vec` of slots with a free list). Freeing a slot bumps its generation, so an entry
 ///   or [`EventId`] whose generation no longer matches is *dead*: cancelled, fired, or stale. A
 ///   slot whose generation would reach `u32::MAX` is retired instead of reused, so a
 ///   `(slot, generation)` pair is never handed out twice.
 /// - Cancellation frees the slot (dropping the payload) in O(1) and leaves the entry, which is
-///   skipped when it reaches the current instant. When dead entries outnumber live ones (and
+///   skipped when it reaches the front of the current run. When dead entries outnumber live ones (and
 ///   exceed 1024), all buckets are compacted in O(n), so stored entries stay bounded by about
 ///   twice the live count.
 /// - Memory: 16 bytes per stored entry plus one slot per pending event; bucket vectors keep
@@ -218,8 +231,8 @@ pub struct EventQueue<E> {
     sorted: Vec<Entry>,
     /// Radix base: every stored entry has `time >= last`.
     last: u64,
-    /// The current instant: entries with `time == last`, in `seq` order; `current[..head]`
-    /// are consumed.
+    /// The current run: the next entries to pop, in `(time, seq)` order, all at or after
+    /// `last` and before every bucket's entries; `current[..head]` are consumed.
     current: Vec<Entry>,
     head: usize,
     /// `buckets[level * DIGITS + digit]`; see [`bucket_of`].
@@ -590,7 +603,7 @@ impl<E> EventQueue<E> {
     #[inline]
     fn advance(&mut self, until: u64) -> bool {
         // The common case inline: a live entry next (the last of small mode's array, or the
-        // next of the radix heap's current instant).
+        // next of the radix heap's current run).
         let next = if self.small {
             self.sorted.last()
         } else {
@@ -632,9 +645,10 @@ impl<E> EventQueue<E> {
         }
     }
 
-    /// The current instant is exhausted: moves the lowest non-empty bucket's minimum time into
-    /// it, unless that minimum is after `until`, or, if few entries are left, switches to small
-    /// mode. Returns `false` if nothing was moved.
+    /// The current run is exhausted: makes the lowest non-empty bucket the new run (at most
+    /// [`RUN_MAX`] entries) or moves its entries due at its minimum time into the run, unless
+    /// that minimum is after `until`, or, if few entries are left, switches to small mode.
+    /// Returns `false` if nothing was moved.
     fn refill(&mut self, until: u64) -> bool {
         self.current.clear();
         self.head = 0;
@@ -646,7 +660,7 @@ impl<E> EventQueue<E> {
             return false;
         };
         // A lone entry (the common case when few events are pending) goes straight to the
-        // current instant: it is the minimum.
+        // current run: it is the minimum.
         if let [e] = self.buckets[i][..] {
             if e.time > until {
                 return false;
@@ -676,7 +690,7 @@ impl<E> EventQueue<E> {
             return true;
         }
         // Every entry shares bucket i's digits with m, so it moves to a lower level (or to the
-        // current instant); entries in other buckets keep their place relative to m. Bucket i
+        // current run); entries in other buckets keep their place relative to m. Bucket i
         // is taken out meanwhile (nothing is placed into it) and put back empty, keeping its
         // allocation; indexing instead of `drain` spares the iterator's bookkeeping.
         let mut src = std::mem::take(&mut self.buckets[i]);
@@ -743,7 +757,7 @@ impl<E> EventQueue<E> {
         self.sorted = v; // keep the allocation
     }
 
-    /// The radix heap (its current instant exhausted) holds few entries: moves the live ones
+    /// The radix heap (its current run exhausted) holds few entries: moves the live ones
     /// to small mode's array, sorted by `(time, seq)` (a live entry's slot holds its `seq`).
     #[cold]
     fn switch_to_small(&mut self) {
