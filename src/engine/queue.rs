@@ -1262,7 +1262,6 @@ mod tests {
             // seq -> id of every live event.
             let mut live: BTreeMap<u64, EventId> = BTreeMap::new();
             let mut seq = 0u64;
-            let mut now = 0u64;
             for d in prefill {
                 let id = q.schedule(SimTime(d), C, seq);
                 heap.push(Reverse((d, seq)));
@@ -1285,7 +1284,7 @@ mod tests {
                 prop_assert_eq!(got, want);
                 let Some((t, s)) = want else { break };
                 live.remove(&s);
-                now = t;
+                let now = t;
                 for d in deltas {
                     let time = now.saturating_add(d);
                     let id = q.schedule(SimTime(time), C, seq);
