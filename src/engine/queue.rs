@@ -692,10 +692,11 @@ impl<E> EventQueue<E> {
         // Every entry shares bucket i's digits with m, so it moves to a lower level (or to the
         // current run); entries in other buckets keep their place relative to m. Bucket i
         // is taken out meanwhile (nothing is placed into it) and put back empty, keeping its
-        // allocation; indexing instead of `drain` spares the iterator's bookkeeping.
+        // allocation; a plain slice iteration instead of `drain` spares the latter's
+        // bookkeeping.
         let mut src = std::mem::take(&mut self.buckets[i]);
-        for k in 0..src.len() {
-            self.place(src[k]);
+        for &e in &src {
+            self.place(e);
         }
         src.clear();
         self.buckets[i] = src;
