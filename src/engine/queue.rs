@@ -148,7 +148,9 @@ struct Slot<E> {
 /// with 10^5 and 1.1–1.4 M with 10^6, well short of the 9 M target at 10^5, because each pop
 /// sifts through ~17 levels of a heap that no longer fits in cache. The `hold/binary_heap_keys`
 /// bench keeps a `BinaryHeap` of bare keys (no payloads at all) as a reference: it is still
-/// slower at 10^5 than this whole queue.
+/// slower at 10^5 than this whole queue. A 4-ary implicit heap of `(time, seq)` keys with
+/// branch-free child selection (measured in the sixth round, docs/PERFORMANCE.md) was no
+/// faster than this queue at 10^3 pending even without payloads, and slower beyond.
 ///
 /// An event queue is *monotone* (nothing is scheduled before the last popped time), which is
 /// what a radix heap (Ahuja, Mehlhorn, Orlin & Tarjan, 1990) exploits: entries only move
