@@ -108,7 +108,7 @@ mod tests {
             unschedulable: false,
             requested: Resources::default(),
             non_zero_requested: Resources::default(),
-            pods: BTreeSet::new(),
+            pods: Vec::new(),
             images: Vec::new(),
         }
     }
