@@ -9,10 +9,11 @@ use crate::engine::SimRng;
 /// Totals compared at once while looking for the next one at least as high as the best.
 const BLOCK: usize = 16;
 
-/// Index into `totals` (not empty) of the selected node. Blocks of [`BLOCK`] totals all
-/// below the best so far are skipped without a branch per total (they change neither the
-/// best nor the ties, and draw nothing); the others are visited one by one, as upstream's
-/// loop does, so the draws are the same.
+/// Index into `totals` (not empty) of the selected node. Each block of [`BLOCK`] totals is
+/// compared with the best so far at once (packed, without a branch per total) into a bit mask
+/// of the totals at least as high; only those are visited, in order, with upstream's
+/// comparisons. A total left out is below the best at the time of the mask, and the best only
+/// grows, so upstream's loop would neither take it nor draw for it: the draws are the same.
 pub fn select_host(totals: &[i64], rng: &mut SimRng) -> usize {
     let nf = totals.len();
     let mut best = 0;
@@ -22,11 +23,11 @@ pub fn select_host(totals: &[i64], rng: &mut SimRng) -> usize {
     while k < nf {
         let end = (k + BLOCK).min(nf);
         let block = &totals[k..end];
-        if block.len() == BLOCK && block.iter().fold(true, |all, &t| all & (t < best_total)) {
-            k = end;
-            continue;
-        }
-        for (j, &t) in block.iter().enumerate() {
+        let mut mask = at_least(block, best_total);
+        while mask != 0 {
+            let j = mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            let t = block[j];
             if t > best_total {
                 best = k + j;
                 best_total = t;
@@ -41,6 +42,22 @@ pub fn select_host(totals: &[i64], rng: &mut SimRng) -> usize {
         k = end;
     }
     best
+}
+
+/// Bit `j` set when `block[j] >= best` (`block` at most [`BLOCK`] long).
+#[inline(always)]
+fn at_least(block: &[i64], best: i64) -> u32 {
+    let mut mask = 0u32;
+    if let Ok(b) = <&[i64; BLOCK]>::try_from(block) {
+        for (j, &t) in b.iter().enumerate() {
+            mask |= u32::from(t >= best) << j;
+        }
+    } else {
+        for (j, &t) in block.iter().enumerate() {
+            mask |= u32::from(t >= best) << j;
+        }
+    }
+    mask
 }
 
 #[cfg(test)]

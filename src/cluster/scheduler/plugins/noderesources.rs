@@ -566,26 +566,30 @@ impl BalancedAllocation {
     }
 }
 
-/// How many of the first values of `v` (not empty) are `v[0], v[0] + 1, ...`: blocks of 16
-/// are compared without a branch per value, then one by one from the first that differs.
+/// How many of the first values of `v` (not empty) are `v[0], v[0] + 1, ...`. `v` is a list
+/// of feasible nodes from the filter: increasing, except for at most one wrap to indices
+/// below `v[0]` (the scan restarts at node 0). Then `v[m] == v[0] + m` holds exactly for `m`
+/// in a prefix (before the wrap `v[m] - v[0] - m` never decreases and starts at 0; after it,
+/// `v[m] < v[0]`), so the end of the prefix is found by bisection: one comparison when the
+/// whole list is one run, about `log2(len)` otherwise, instead of one per node.
 fn consecutive(v: &[usize]) -> usize {
-    const BLOCK: usize = 16;
     let first = v[0];
-    let mut n = 0;
-    for block in v.chunks_exact(BLOCK) {
-        let mut all = true;
-        for (j, &x) in block.iter().enumerate() {
-            all &= x == first.wrapping_add(n + j);
-        }
-        if !all {
-            break;
-        }
-        n += BLOCK;
+    let run = |m: usize| v[m] == first.wrapping_add(m);
+    let last = v.len() - 1;
+    if run(last) {
+        return v.len();
     }
-    while n < v.len() && v[n] == first.wrapping_add(n) {
-        n += 1;
+    // run(lo) holds, run(hi) does not.
+    let (mut lo, mut hi) = (0, last);
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if run(mid) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
     }
-    n
+    lo + 1
 }
 
 /// NodeResourcesFit's and NodeResourcesBalancedAllocation's scores in one loop over the
@@ -1034,11 +1038,53 @@ mod tests {
         let run: Vec<usize> = (5..45).collect();
         assert_eq!(consecutive(&run), 40);
         for cut in [1, 15, 16, 17, 33, 39] {
+            // A node left out (a gap), or the scan wrapping to node 0.
             let mut v = run.clone();
-            v[cut] += 2;
-            assert_eq!(consecutive(&v), cut, "cut at {cut}");
+            for x in &mut v[cut..] {
+                *x += 2;
+            }
+            assert_eq!(consecutive(&v), cut, "gap at {cut}");
+            let mut v = run.clone();
+            for (k, x) in v[cut..].iter_mut().enumerate() {
+                *x = k;
+            }
+            assert_eq!(consecutive(&v), cut, "wrap at {cut}");
         }
         assert_eq!(consecutive(&[3]), 1);
         assert_eq!(consecutive(&[9, 10, 0, 1]), 2);
+        assert_eq!(consecutive(&[9, 10, 11, 0]), 3);
+        assert_eq!(consecutive(&[9, 11, 12, 13]), 1);
+    }
+
+    proptest::proptest! {
+        /// On lists shaped like the filter's feasible nodes (increasing from a start, then
+        /// increasing again from below it), the bisection finds the run one-by-one counting
+        /// finds.
+        #[test]
+        fn consecutive_matches_counting(
+            n in 1usize..300,
+            start in 0usize..300,
+            keep in proptest::collection::vec(proptest::bool::weighted(0.9), 300),
+        ) {
+            let start = start % n;
+            let v: Vec<usize> = (start..n)
+                .chain(0..start)
+                .filter(|&i| keep[i])
+                .collect();
+            if !v.is_empty() {
+                let mut m = 0;
+                while m < v.len() && v[m] == v[0] + m {
+                    m += 1;
+                }
+                proptest::prop_assert_eq!(consecutive(&v), m);
+                for k in 1..v.len() {
+                    let mut m = 0;
+                    while k + m < v.len() && v[k + m] == v[k] + m {
+                        m += 1;
+                    }
+                    proptest::prop_assert_eq!(consecutive(&v[k..]), m);
+                }
+            }
+        }
     }
 }
