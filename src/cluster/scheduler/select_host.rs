@@ -9,10 +9,10 @@ use crate::engine::SimRng;
 /// Totals compared at once while looking for the next one at least as high as the best.
 const BLOCK: usize = 16;
 
-/// Index into `totals` (not empty) of the selected node. Each block of [`BLOCK`] totals is
-/// compared with the best so far at once (packed, without a branch per total) into a bit mask
-/// of the totals at least as high; only those are visited, in order, with upstream's
-/// comparisons. A total left out is below the best at the time of the mask, and the best only
+/// Index into `totals` (not empty) of the selected node. Blocks of [`BLOCK`] totals all
+/// below the best so far are skipped with one packed test (they change neither the best nor
+/// the ties, and draw nothing); in the others, a bit mask marks the totals at least as high
+/// as the best so far, and only those are visited, in order, with upstream's comparisons. A total left out is below the best at the time of the mask, and the best only
 /// grows, so upstream's loop would neither take it nor draw for it: the draws are the same.
 pub fn select_host(totals: &[i64], rng: &mut SimRng) -> usize {
     let nf = totals.len();
@@ -23,6 +23,11 @@ pub fn select_host(totals: &[i64], rng: &mut SimRng) -> usize {
     while k < nf {
         let end = (k + BLOCK).min(nf);
         let block = &totals[k..end];
+        // Most blocks are all below the best: one packed test skips them.
+        if block.len() == BLOCK && block.iter().fold(true, |all, &t| all & (t < best_total)) {
+            k = end;
+            continue;
+        }
         let mut mask = at_least(block, best_total);
         while mask != 0 {
             let j = mask.trailing_zeros() as usize;
