@@ -854,6 +854,7 @@ impl Kubelets {
                 // of writes, not a write.
                 if let Some(n) = state.store.nodes.get_mut(&node) {
                     n.lease.stop(now, freq);
+                    state.store.node_health_version += 1;
                 }
                 if crash {
                     agent.up = false;

@@ -63,6 +63,11 @@ pub struct Store {
     /// Nodes with at least one `NoExecute` taint, maintained on every node write, so that the
     /// taint eviction controller can tell in O(1) that no pod has anything to fear.
     pub no_execute_tainted_nodes: usize,
+    /// Incremented whenever a node's `ready`, `taints` or `lease` may have changed (and when
+    /// a node is added or removed), so that the node lifecycle controller can tell that no
+    /// node's health inputs changed since its last pass without reading every node. Whoever
+    /// changes one of those fields of a stored node must increment it.
+    pub node_health_version: u64,
 }
 
 /// True if `taints` hold a `NoExecute` taint.
@@ -542,6 +547,7 @@ impl ClusterState {
                 self.store.no_execute_tainted_nodes += usize::from(has_no_execute(&node.taints));
                 self.store.nodes.insert(name.clone(), node);
                 self.store.node_set_version += 1;
+                self.store.node_health_version += 1;
                 self.recorder.counters.nodes_added += 1;
                 self.recorder.event(
                     now,
@@ -558,6 +564,7 @@ impl ClusterState {
                 };
                 self.store.no_execute_tainted_nodes -= usize::from(has_no_execute(&node.taints));
                 self.store.node_set_version += 1;
+                self.store.node_health_version += 1;
                 self.recorder.counters.nodes_removed += 1;
                 self.recorder.node_lifetime(
                     node.pool.as_deref().unwrap_or(""),
@@ -617,6 +624,7 @@ impl ClusterState {
                     renewing: true,
                     anchor: now,
                 };
+                self.store.node_health_version += 1;
                 if !n.ready {
                     n.ready = true;
                     self.recorder.event(
@@ -642,6 +650,7 @@ impl ClusterState {
                     return;
                 }
                 n.ready = ready;
+                self.store.node_health_version += 1;
                 let reason = if ready { "NodeReady" } else { "NodeNotReady" };
                 self.recorder.event(
                     now,
@@ -682,6 +691,7 @@ impl ClusterState {
                 );
                 let had = has_no_execute(&n.taints);
                 n.taints.push(taint);
+                self.store.node_health_version += 1;
                 if !had && has_no_execute(&n.taints) {
                     self.store.no_execute_tainted_nodes += 1;
                 }
@@ -701,6 +711,7 @@ impl ClusterState {
                 if n.taints.len() == before {
                     return;
                 }
+                self.store.node_health_version += 1;
                 if effect == crate::cluster::spec::TaintEffect::NoExecute
                     && !has_no_execute(&n.taints)
                 {
