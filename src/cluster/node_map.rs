@@ -47,6 +47,9 @@ pub struct NodeMap {
     order: Vec<u32>,
     /// Slot of each name (looked up, never iterated).
     index: HashMap<String, u32, BuildHasherDefault<FnvHasher>>,
+    /// Each slot's name as a shared string (`None`: a free slot), handed out by
+    /// [`NodeMap::shared_name`] so that a pod's watch events need not copy its node's name.
+    shared: Vec<Option<std::sync::Arc<str>>>,
 }
 
 impl NodeMap {
@@ -91,6 +94,18 @@ impl NodeMap {
         self.slab[s as usize].as_mut().map(|(_, n)| n)
     }
 
+    /// The name `name` as a shared string: the node's own copy when there is a node called
+    /// `name` (no allocation), else a new one.
+    #[inline]
+    pub fn shared_name(&self, name: &str) -> std::sync::Arc<str> {
+        match self.index.get(name) {
+            Some(&s) => self.shared[s as usize]
+                .clone()
+                .expect("an indexed slot has a name"),
+            None => std::sync::Arc::from(name),
+        }
+    }
+
     /// True if there is a node called `name`.
     #[inline]
     pub fn contains_key(&self, name: &str) -> bool {
@@ -100,6 +115,7 @@ impl NodeMap {
     /// Set the node called `name`, returning the one it replaces.
     pub fn insert(&mut self, name: String, node: Node) -> Option<Node> {
         if let Some(&s) = self.index.get(name.as_str()) {
+            // Same name: its shared copy stays.
             return self.slab[s as usize].replace((name, node)).map(|(_, n)| n);
         }
         let at = self.position(&name).unwrap_err();
@@ -107,10 +123,12 @@ impl NodeMap {
             Some(s) => s,
             None => {
                 self.slab.push(None);
+                self.shared.push(None);
                 u32::try_from(self.slab.len() - 1).expect("more than 2^32 nodes")
             }
         };
         self.index.insert(name.clone(), s);
+        self.shared[s as usize] = Some(std::sync::Arc::from(name.as_str()));
         self.slab[s as usize] = Some((name, node));
         self.order.insert(at, s);
         None
@@ -123,6 +141,7 @@ impl NodeMap {
             self.order.remove(at);
         }
         self.free.push(s);
+        self.shared[s as usize] = None;
         self.slab[s as usize].take().map(|(_, n)| n)
     }
 
@@ -250,6 +269,10 @@ mod tests {
             }
             assert_eq!(m.len(), b.len());
             assert_eq!(m.contains_key(&name), b.contains_key(&name));
+            // The shared name spells the name, and is the node's one copy while it exists.
+            let (s1, s2) = (m.shared_name(&name), m.shared_name(&name));
+            assert_eq!(&*s1, name.as_str());
+            assert_eq!(std::sync::Arc::ptr_eq(&s1, &s2), m.contains_key(&name));
             assert_eq!(
                 m.get(&name).map(|n| (n.price_per_hour, n.ready)),
                 b.get(&name).map(|n| (n.price_per_hour, n.ready))

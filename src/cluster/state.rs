@@ -44,8 +44,10 @@ pub struct Store {
     /// Rollout-controller patches of Services, by index in `ClusterSpec::services`.
     pub service_routes: BTreeMap<usize, crate::cluster::argo::spec::ServiceRoute>,
     /// Terminated (`Succeeded`) pods still in the store, oldest first (ids are creation
-    /// order), for PodGC's terminated-pod threshold.
-    pub terminated: std::collections::BTreeSet<PodId>,
+    /// order), for PodGC's terminated-pod threshold. A [`crate::cluster::pod_map::PodMap`]
+    /// (ascending ids, as a `BTreeSet<PodId>`): each pod's finish and removal is an array
+    /// write instead of a B-tree insert and remove.
+    pub terminated: crate::cluster::pod_map::PodMap<()>,
     /// StatefulSets by `namespace/name`.
     pub stateful_sets: BTreeMap<String, crate::cluster::stateful_objects::StatefulSet>,
     /// StatefulSet replicas' PersistentVolumeClaims by `namespace/claim-name`, once bound.
@@ -163,11 +165,13 @@ impl ClusterState {
         });
     }
 
-    fn pod_ref(pod: &Pod) -> ObjectRef {
+    /// The watch event reference of `pod`; its node name is the store's shared copy of the
+    /// node's name (no allocation per event while the node exists).
+    fn pod_ref(nodes: &crate::cluster::node_map::NodeMap, pod: &Pod) -> ObjectRef {
         ObjectRef::Pod {
             id: pod.id,
             owner: pod.owner.as_ref().map(|o| o.key.clone()),
-            node: pod.node.as_deref().map(Arc::from),
+            node: pod.node.as_deref().map(|n| nodes.shared_name(n)),
         }
     }
 
@@ -249,7 +253,7 @@ impl ClusterState {
                 }
                 pod.created_at = now;
                 self.recorder.counters.pods_created += 1;
-                let r = Self::pod_ref(&pod);
+                let r = Self::pod_ref(&self.store.nodes, &pod);
                 if let Some(o) = &pod.owner {
                     self.store
                         .pods_by_owner
@@ -280,7 +284,7 @@ impl ClusterState {
                     return;
                 }
                 pod.deletion_timestamp = Some(now);
-                let r = Self::pod_ref(pod);
+                let r = Self::pod_ref(&self.store.nodes, pod);
                 if self.recorder.records("Pod", "Killing") {
                     let key = pod.key();
                     self.recorder.event(
@@ -320,7 +324,7 @@ impl ClusterState {
                         .scheduling_delay
                         .record(now.saturating_since(pod.created_at));
                 }
-                let r = Self::pod_ref(pod);
+                let r = Self::pod_ref(&self.store.nodes, pod);
                 if self.recorder.records("Pod", "Scheduled") {
                     let key = pod.key();
                     self.recorder.event(
@@ -345,7 +349,7 @@ impl ClusterState {
                 }
                 pod.phase = PodPhase::Running;
                 pod.started_at = Some(now);
-                let r = Self::pod_ref(pod);
+                let r = Self::pod_ref(&self.store.nodes, pod);
                 self.notify(out, ObjectKind::Pod, r, Change::Modified);
             }
             ApiWrite::PodReady { id, ready } => {
@@ -366,7 +370,7 @@ impl ClusterState {
                 } else {
                     pod.ready_since = None;
                 }
-                let r = Self::pod_ref(pod);
+                let r = Self::pod_ref(&self.store.nodes, pod);
                 let (owner, created) = (pod.owner.clone(), pod.created_at);
                 if ready
                     && !self.recorder.failures.is_empty()
@@ -799,7 +803,7 @@ impl ClusterState {
                 };
                 pod.restart_count += 1;
                 pod.ready_since = None;
-                let r = Self::pod_ref(pod);
+                let r = Self::pod_ref(&self.store.nodes, pod);
                 self.notify(out, ObjectKind::Pod, r, Change::Modified);
             }
             ApiWrite::PodFinished { id, succeeded } => {
@@ -815,7 +819,7 @@ impl ClusterState {
                     PodPhase::Failed
                 };
                 pod.ready_since = None;
-                self.store.terminated.insert(id);
+                self.store.terminated.insert(id, ());
                 if pod.run_for.is_some() && self.recorder.trace.active {
                     self.recorder.trace.pods_finished(succeeded, now);
                 }
@@ -827,7 +831,7 @@ impl ClusterState {
                 let phase = if succeeded { "Succeeded" } else { "Failed" };
                 let key = self.recorder.records("Pod", phase).then(|| pod.key());
                 let (requests, nz) = (pod.requests, pod.non_zero_requests);
-                let r = Self::pod_ref(pod);
+                let r = Self::pod_ref(&self.store.nodes, pod);
                 // A terminal pod no longer holds its node's resources (upstream: the scheduler
                 // cache and kubelet admission count only non-terminal pods).
                 if let ObjectRef::Pod {
@@ -915,7 +919,7 @@ impl ClusterState {
             }
         }
         self.recorder.counters.pods_deleted += 1;
-        let r = Self::pod_ref(&pod);
+        let r = Self::pod_ref(&self.store.nodes, &pod);
         self.notify(out, ObjectKind::Pod, r, Change::Deleted);
     }
 }
