@@ -174,10 +174,123 @@ impl Rows {
 
     /// Column `i`, seconds (decimal, >= 0), as a duration.
     pub fn duration_secs(&self, i: usize) -> Result<SimDuration, TraceError> {
+        if let Some(ns) = exact_decimal_nanos(self.text(i)) {
+            return Ok(SimDuration::from_nanos(ns));
+        }
         let v = self.non_negative(i)?;
         if v > 1e9 {
             return Err(self.err(&self.columns[i], format!("{v} s is beyond any run")));
         }
         Ok(SimDuration::from_secs_f64(v))
+    }
+}
+
+/// Below this many nanoseconds (2^50, about 13 days) a decimal's exact value in nanoseconds is
+/// what `SimDuration::from_secs_f64` makes of the nearest `f64` to it: that `f64` is off by
+/// at most 2^-53 relative (0.125 ns here), the product with 1e9 by at most half an ulp
+/// (0.0625 ns here), together less than the 0.5 ns that rounding forgives.
+const EXACT_NANOS_LIMIT: u64 = 1 << 50;
+
+/// `text` as whole nanoseconds when it is a plain decimal of seconds (`digits[.digits]`, at
+/// most 9 decimals) below [`EXACT_NANOS_LIMIT`]; `None` for anything else (signs, exponents,
+/// more decimals, larger values), which takes the `f64` path. Equal to that path's result
+/// wherever it answers, and an integer parse instead of a float parse for trace timestamps.
+fn exact_decimal_nanos(text: &str) -> Option<u64> {
+    let (int, frac) = text.split_once('.').unwrap_or((text, ""));
+    if int.is_empty() || int.len() > 16 || frac.len() > 9 {
+        return None;
+    }
+    let mut whole: u64 = 0;
+    for b in int.bytes() {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        whole = whole * 10 + u64::from(b - b'0');
+    }
+    let mut part: u64 = 0;
+    for b in frac.bytes() {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        part = part * 10 + u64::from(b - b'0');
+    }
+    for _ in frac.len()..9 {
+        part *= 10;
+    }
+    let ns = whole.checked_mul(1_000_000_000)?.checked_add(part)?;
+    (ns < EXACT_NANOS_LIMIT).then_some(ns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn via_f64(t: &str) -> u64 {
+        SimDuration::from_secs_f64(t.parse::<f64>().unwrap()).as_nanos()
+    }
+
+    /// The integer parse answers plain decimals exactly as the float path does, and declines
+    /// everything else.
+    #[test]
+    fn exact_decimal_nanos_matches_the_float_path() {
+        for t in [
+            "0",
+            "0.0",
+            "5.",
+            "0.201",
+            "1.187",
+            "2578",
+            "427.5",
+            "0.000000001",
+            "0.999999999",
+            "1125899.906842623",
+            "1125899.906842624",
+            "00012.5000",
+        ] {
+            match exact_decimal_nanos(t) {
+                Some(ns) => assert_eq!(ns, via_f64(t), "{t}"),
+                None => assert!(
+                    SimDuration::from_secs_f64(t.parse::<f64>().unwrap()).as_nanos()
+                        >= EXACT_NANOS_LIMIT,
+                    "{t} declined"
+                ),
+            }
+        }
+        for t in [
+            "",
+            ".5",
+            "-1",
+            "+1",
+            "1e3",
+            "inf",
+            "NaN",
+            "1.0000000001",
+            "1 ",
+            "1.2.3",
+            "0x10",
+            "99999999999999999",
+        ] {
+            assert_eq!(exact_decimal_nanos(t), None, "{t}");
+        }
+        // Many decimals of every length and size.
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let digits = (x % 10) as usize;
+            let whole =
+                (x >> 8) % [1, 10, 1_000, 100_000, 1_000_000, 2_000_000][(x >> 4) as usize % 6];
+            let frac = (x >> 30) % 1_000_000_000;
+            let t = if digits == 0 {
+                format!("{whole}")
+            } else {
+                let f = format!("{frac:09}");
+                format!("{whole}.{}", &f[..digits.min(9)])
+            };
+            if let Some(ns) = exact_decimal_nanos(&t) {
+                assert_eq!(ns, via_f64(&t), "{t}");
+            }
+        }
     }
 }
