@@ -5,8 +5,8 @@
 //!
 //! The nodes sit in a slab (stable slots, free slots reused); `order` holds the slots sorted by
 //! name for iteration, and `index` maps a name to its slot. `index` is a hash map that is never
-//! iterated, hashed with FNV-1a (a fixed, portable function; no random keys), so nothing about
-//! it can reach a run's results but its speed.
+//! iterated, hashed with [`WordHasher`] (a fixed, portable function; no random keys), so
+//! nothing about it can reach a run's results but its speed.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -36,6 +36,47 @@ impl Hasher for FnvHasher {
     }
 }
 
+/// A hasher for short keys that are looked up, never iterated (node names): eight bytes per
+/// step (FxHash's rotate, xor and multiply) and a final avalanche (murmur3's `fmix64`), so
+/// that names differing only in their last characters still spread over a table's low bits.
+/// Fixed and portable (no random keys) like [`FnvHasher`], and about eight times fewer
+/// dependent multiplies than it on a node name; only a map's speed depends on it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WordHasher(u64);
+
+impl WordHasher {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::K);
+    }
+}
+
+impl Hasher for WordHasher {
+    #[inline]
+    fn finish(&self) -> u64 {
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h
+    }
+
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        let rest = chunks.remainder();
+        let mut last = [0u8; 8];
+        last[..rest.len()].copy_from_slice(rest);
+        // The length tells "a" from "a\0".
+        self.add(u64::from_le_bytes(last) ^ ((rest.len() as u64) << 56));
+    }
+}
+
 /// Nodes by name, iterated in name order (as a `BTreeMap<String, Node>`).
 #[derive(Clone, Debug, Default)]
 pub struct NodeMap {
@@ -46,7 +87,7 @@ pub struct NodeMap {
     /// Occupied slots, sorted by name.
     order: Vec<u32>,
     /// Slot of each name (looked up, never iterated).
-    index: HashMap<String, u32, BuildHasherDefault<FnvHasher>>,
+    index: HashMap<String, u32, BuildHasherDefault<WordHasher>>,
     /// Each slot's name as a shared string (`None`: a free slot), handed out by
     /// [`NodeMap::shared_name`] so that a pod's watch events need not copy its node's name.
     shared: Vec<Option<std::sync::Arc<str>>>,
@@ -290,6 +331,44 @@ mod tests {
         assert!(m.keys().rev().eq(b.keys().rev()));
         assert_eq!(m.values().len(), b.len());
         assert_eq!((&m).into_iter().count(), b.len());
+    }
+
+    /// The word hasher is a function of the bytes alone, tells apart names that differ in one
+    /// character, in length only or in their trailing zeros, and spreads a run of numbered
+    /// node names over the low bits a table indexes by.
+    #[test]
+    fn word_hasher_separates_and_spreads_names() {
+        use std::hash::Hash;
+        let h = |s: &str| {
+            let mut f = WordHasher::default();
+            s.hash(&mut f);
+            f.finish()
+        };
+        assert_eq!(h("node-0001"), h("node-0001"));
+        let mut seen = std::collections::BTreeSet::new();
+        for s in [
+            "",
+            "a",
+            "a\0",
+            "b",
+            "node-0",
+            "node-00",
+            "node-0000000",
+            "node-00000000",
+        ] {
+            assert!(seen.insert(h(s)), "{s:?} collides");
+        }
+        // 1,000 numbered names over 1,024 buckets (a table's low 10 bits): no bucket holds
+        // more than a handful.
+        let mut buckets = [0u32; 1024];
+        for i in 0..1000 {
+            buckets[(h(&format!("node-{i:04}")) & 1023) as usize] += 1;
+        }
+        assert!(
+            buckets.iter().all(|&n| n <= 7),
+            "{:?}",
+            buckets.iter().max()
+        );
     }
 
     /// FNV-1a 64 of known inputs (reference values of the published test vectors).
