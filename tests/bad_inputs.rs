@@ -383,6 +383,68 @@ fn size_limits_can_be_raised_and_lowered() {
     );
 }
 
+/// Every command that loads a scenario takes the size-limit flags the error message names:
+/// `validate`, `explain` and `sweep` (for every point) refuse the quickstart under
+/// `--max-nodes 1`, and `validate` accepts the too-many-pods file under a raised `--max-pods`.
+#[test]
+fn every_loading_command_takes_the_size_limit_flags() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let quickstart = root.join("scenarios/quickstart.yaml");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let sweep_out = tmp.path().join("sweep");
+    let sweep_out = sweep_out.to_str().expect("utf-8 path");
+    let runs: [(&str, Vec<&str>, &Path); 3] = [
+        (
+            "validate",
+            vec!["validate", "--max-nodes", "1"],
+            &quickstart,
+        ),
+        (
+            "explain",
+            vec!["explain", "--pod", "web", "--max-nodes", "1"],
+            &quickstart,
+        ),
+        (
+            "sweep",
+            vec![
+                "sweep",
+                "--max-nodes",
+                "1",
+                "--no-report",
+                "--jobs",
+                "1",
+                "--out",
+                sweep_out,
+            ],
+            &root.join("scenarios/sweeps/quickstart-capacity.yaml"),
+        ),
+    ];
+    for (what, args, file) in runs {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_kubesim"))
+            .args(&args)
+            .arg(file)
+            .output()
+            .expect("runs");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{what}: {err}");
+        assert!(
+            err.contains("too many nodes") && err.contains("at most 1 are allowed"),
+            "{what}: {err}"
+        );
+    }
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_kubesim"))
+        .args(["validate", "--max-pods", "2000000"])
+        .arg(dir().join("55-guard-too-many-pods.yaml"))
+        .output()
+        .expect("runs");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
 const BASE: &str = "apiVersion: kubesim.dev/v1alpha1
 kind: Scenario
 metadata: {name: s}

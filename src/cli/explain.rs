@@ -36,6 +36,9 @@ pub struct ExplainArgs {
     /// Override the scenario's seed.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// The size limits the scenario is checked against.
+    #[command(flatten)]
+    pub limits: super::run::SizeLimitArgs,
 }
 
 /// The JSON form of one attempt (the shape `--json` documents).
@@ -153,7 +156,7 @@ pub fn explanation_table(e: &Explanation) -> String {
 
 /// `kubesim explain`.
 pub fn explain(args: ExplainArgs) -> u8 {
-    let mut loaded = match super::run::load(&args.scenario) {
+    let mut loaded = match super::run::load_with_limits(&args.scenario, &args.limits.limits()) {
         Ok(l) => l,
         Err(code) => return code,
     };

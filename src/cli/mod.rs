@@ -38,6 +38,9 @@ pub enum Command {
     Validate {
         /// Scenario file (.yaml, several documents allowed) or folder of such files.
         scenario: std::path::PathBuf,
+        /// The size limits the scenario is checked against.
+        #[command(flatten)]
+        limits: run::SizeLimitArgs,
     },
     /// Explain one pod's scheduling attempt: each node's filter verdict and scores.
     Explain(explain::ExplainArgs),
@@ -67,7 +70,7 @@ pub fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Run(args) => run::run(args),
-        Command::Validate { scenario } => run::validate(&scenario),
+        Command::Validate { scenario, limits } => run::validate(&scenario, limits),
         Command::Explain(args) => explain::explain(args),
         Command::Sweep(args) => sweep::sweep(args),
         Command::Merge(args) => sweep::merge_cmd(args),

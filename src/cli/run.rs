@@ -42,6 +42,15 @@ pub struct RunArgs {
     /// Do not draw plots/ and report.html.
     #[arg(long)]
     pub no_report: bool,
+    /// The size limits the scenario is checked against.
+    #[command(flatten)]
+    pub limits: SizeLimitArgs,
+}
+
+/// `--max-pods` / `--max-nodes`, shared by every command that loads a scenario (`run`,
+/// `validate`, `explain`, `sweep`), so the flag a size error names exists wherever it appears.
+#[derive(Clone, Copy, Debug, Args)]
+pub struct SizeLimitArgs {
     /// Refuse scenarios whose workloads may ask for more pods than this in total
     /// (replicas, Timeline scales, autoscaler maxReplicas, Job parallelism).
     #[arg(long, default_value_t = scenario::limits::DEFAULT_MAX_PODS)]
@@ -51,6 +60,16 @@ pub struct RunArgs {
     pub max_nodes: u64,
 }
 
+impl SizeLimitArgs {
+    /// The loader's limits these flags ask for.
+    pub fn limits(self) -> scenario::SizeLimits {
+        scenario::SizeLimits {
+            max_pods: self.max_pods,
+            max_nodes: self.max_nodes,
+        }
+    }
+}
+
 /// Print a scenario error: with a source snippet on a terminal, as one line otherwise.
 pub(super) fn report_error(e: &ScenarioError) {
     if std::io::stderr().is_terminal() {
@@ -58,10 +77,6 @@ pub(super) fn report_error(e: &ScenarioError) {
     } else {
         eprintln!("error: {e}");
     }
-}
-
-pub(crate) fn load(path: &Path) -> Result<Loaded, u8> {
-    load_with_limits(path, &scenario::SizeLimits::default())
 }
 
 /// As [`load`], with size limits other than the defaults.
@@ -80,9 +95,9 @@ pub(crate) fn load_with_limits(path: &Path, limits: &scenario::SizeLimits) -> Re
     }
 }
 
-/// `kubesim validate`.
-pub fn validate(path: &Path) -> u8 {
-    match load(path) {
+/// `kubesim validate`, checking the scenario against `limits`.
+pub fn validate(path: &Path, limits: SizeLimitArgs) -> u8 {
+    match load_with_limits(path, &limits.limits()) {
         Ok(l) => {
             let s = &l.spec;
             println!(
@@ -104,11 +119,7 @@ pub fn validate(path: &Path) -> u8 {
 
 /// `kubesim run`.
 pub fn run(args: RunArgs) -> u8 {
-    let limits = scenario::SizeLimits {
-        max_pods: args.max_pods,
-        max_nodes: args.max_nodes,
-    };
-    let mut loaded = match load_with_limits(&args.scenario, &limits) {
+    let mut loaded = match load_with_limits(&args.scenario, &args.limits.limits()) {
         Ok(l) => l,
         Err(code) => return code,
     };

@@ -29,6 +29,9 @@ pub struct SweepArgs {
     /// Do not draw charts and report.html.
     #[arg(long)]
     pub no_report: bool,
+    /// The size limits every point's scenario is checked against.
+    #[command(flatten)]
+    pub limits: super::run::SizeLimitArgs,
 }
 
 /// Arguments of `kubesim merge`.
@@ -65,7 +68,10 @@ fn sweep_error(e: &SweepError) -> u8 {
 /// `kubesim sweep`.
 pub fn sweep(args: SweepArgs) -> u8 {
     let spec = match scenario::load_sweep(&args.file) {
-        Ok(s) => s,
+        Ok(mut s) => {
+            s.limits = args.limits.limits();
+            s
+        }
         Err(e) => {
             super::run::report_error(&e);
             return EXIT_BAD_INPUT;

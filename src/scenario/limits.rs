@@ -1,7 +1,8 @@
 //! Limits on a scenario's size, so that a typo (`replicas: 100000` in forty Deployments, an
 //! HPA `maxReplicas` with three zeros too many) is refused with a located error instead of
 //! exhausting memory mid-run. The defaults are generous (well above the largest scenarios in
-//! docs/PERFORMANCE.md); `kubesim run --max-pods N --max-nodes N` raises or lowers them.
+//! docs/PERFORMANCE.md); `--max-pods N --max-nodes N` on `kubesim run`, `validate`, `explain` and
+//! `sweep` raise or lower them.
 //!
 //! Per-field caps (`spec.replicas` at most 1,000,000, a NodePool `count` at most 100,000,
 //! `spec.duration` at most 365d) are separate and fixed: they are checked where the field is

@@ -32,7 +32,8 @@ use std::sync::Arc;
 use crate::cluster::spec::ClusterSpec;
 
 use super::error::{ScenarioError, Warning, suggest};
-use super::load::{SourceFile, build, parse_source, read_sources};
+use super::limits::SizeLimits;
+use super::load::{SourceFile, build_with_limits, parse_source, read_sources};
 use super::reader::{Cx, Fields, Loc, R, Src, Val};
 use super::yaml::{Node, Pos, Yaml};
 
@@ -98,6 +99,10 @@ pub struct SweepSpec {
     /// FNV-1a 64 (hex) of the sweep file's text and the scenario files' texts: a resumed or
     /// merged sweep must have the same fingerprint.
     pub fingerprint: String,
+    /// Size limits every point's scenario is checked against (default: [`SizeLimits`]'s
+    /// defaults; `kubesim sweep --max-pods N --max-nodes N` changes them). Not part of the
+    /// fingerprint: a sweep resumed with other limits is the same sweep.
+    pub limits: SizeLimits,
     /// Values per point, as YAML nodes (same shape as `points`).
     values: Vec<Vec<Option<Node>>>,
     targets: Vec<Target>,
@@ -276,6 +281,7 @@ pub fn load_sweep(path: &Path) -> Result<SweepSpec, ScenarioError> {
             .collect(),
         metrics,
         fingerprint: format!("{h:016x}"),
+        limits: SizeLimits::default(),
         values,
         targets,
         set,
@@ -567,7 +573,7 @@ impl SweepSpec {
                 apply(&mut files, t, node.clone())?;
             }
         }
-        build(&files).map_err(|mut e| {
+        build_with_limits(&files, &self.limits).map_err(|mut e| {
             let desc: Vec<String> = self
                 .parameters
                 .iter()

@@ -57,6 +57,7 @@ use crate::cluster::spec::{ArrivalProcess, ClusterSpec, LoadBalancer, ServingSpe
 use crate::cluster::state::ClusterState;
 use crate::engine::{Component, Context, SimDuration, SimTime};
 
+use super::endpoints::EndpointBook;
 use super::fluid_station::{Load, ServiceDist, Station, invert, levels};
 use super::stats::FailureCause;
 use super::{Traffic, TrafficEvent, arrivals};
@@ -128,8 +129,6 @@ struct Server {
     pod: PodId,
     profile: u32,
     running: bool,
-    /// Services whose endpoint it is, as last decided from the watch.
-    member: Vec<u32>,
     /// Mean tries in the pod (the fluid state of an unbounded queue).
     in_system: f64,
     /// CPU consumed since the start, ns.
@@ -141,12 +140,9 @@ struct Server {
 #[derive(Debug)]
 struct Svc {
     key: String,
-    namespace: String,
-    selector: crate::cluster::spec::Labels,
     /// Server ids of the endpoints, ascending.
     endpoints: Vec<u32>,
     lb: Option<LoadBalancer>,
-    hash: Option<String>,
     split: Option<(u32, u32)>,
 }
 
@@ -198,13 +194,13 @@ pub struct FluidTraffic {
     sources: Vec<TrafficSpec>,
     services: Vec<Svc>,
     servers: Vec<Server>,
-    server_of_pod: BTreeMap<PodId, u32>,
+    /// Which servers are ready endpoints of which Service (the EndpointSlice controller).
+    endpoints: EndpointBook,
     profiles: Vec<Profile>,
     profile_ids: BTreeMap<(String, String), u32>,
     /// Served and 5xx tries per profile (version), fluid counts.
     version_totals: Vec<(f64, f64)>,
     totals: Vec<Totals>,
-    endpoint_delay: SimDuration,
     sample_every: SimDuration,
     step: SimDuration,
     end: SimTime,
@@ -235,11 +231,8 @@ impl FluidTraffic {
             .iter()
             .map(|s| Svc {
                 key: format!("{}/{}", s.namespace, s.name),
-                namespace: s.namespace.clone(),
-                selector: s.selector.clone(),
                 endpoints: Vec::new(),
                 lb: None,
-                hash: None,
                 split: None,
             })
             .collect();
@@ -275,11 +268,10 @@ impl FluidTraffic {
             sources: spec.traffic.clone(),
             services,
             servers: Vec::new(),
-            server_of_pod: BTreeMap::new(),
+            endpoints: EndpointBook::new(spec),
             profiles: Vec::new(),
             profile_ids: BTreeMap::new(),
             version_totals: Vec::new(),
-            endpoint_delay: spec.control_plane.api_write_latency + spec.control_plane.watch_delay,
             sample_every: spec.sample_every,
             step: if step.as_nanos() == 0 {
                 SimDuration::from_secs(10)
@@ -748,25 +740,6 @@ impl FluidTraffic {
         id
     }
 
-    /// True if `svc`'s selector (namespace and labels, not readiness) matches `p`.
-    fn may_select(&self, svc: usize, p: &crate::cluster::objects::Pod) -> bool {
-        let s = &self.services[svc];
-        p.namespace == s.namespace
-            && !s.selector.is_empty()
-            && s.selector.iter().all(|(k, v)| p.labels.get(k) == Some(v))
-    }
-
-    /// True if `p` is a ready endpoint of `svc`: selected (with any Rollout hash), Ready, not
-    /// terminating — the request model's rule.
-    fn selects(&self, svc: usize, p: &crate::cluster::objects::Pod) -> bool {
-        self.may_select(svc, p)
-            && self.services[svc].hash.as_ref().is_none_or(|h| {
-                p.labels.get(crate::cluster::argo::spec::ROLLOUT_HASH_LABEL) == Some(h)
-            })
-            && p.is_ready()
-            && !p.is_terminating()
-    }
-
     fn pod_changed(
         &mut self,
         w: &WatchEvent,
@@ -777,14 +750,14 @@ impl FluidTraffic {
             return;
         };
         let id = *id;
-        let server = match self.server_of_pod.get(&id) {
-            Some(&s) => s,
+        let server = match self.endpoints.server_of(id) {
+            Some(s) => s,
             None => {
                 let Some(pod) = state.store.pods.get(&id) else {
                     return;
                 };
                 // Pods no Service could select never carry traffic.
-                if !(0..self.services.len()).any(|s| self.may_select(s, pod)) {
+                if !self.endpoints.any_may_select(pod) {
                     return;
                 }
                 let image = pod
@@ -795,17 +768,16 @@ impl FluidTraffic {
                     .unwrap_or_default();
                 let workload = pod.workload.clone();
                 let profile = self.profile_for(&workload, &image, state);
-                let s = self.servers.len() as u32;
+                let s = self.endpoints.add_server(id);
+                debug_assert_eq!(s as usize, self.servers.len());
                 self.servers.push(Server {
                     pod: id,
                     profile,
                     running: false,
-                    member: Vec::new(),
                     in_system: 0.0,
                     cpu_ns: 0.0,
                     cpu_at_last_sample: 0.0,
                 });
-                self.server_of_pod.insert(id, s);
                 s
             }
         };
@@ -830,25 +802,8 @@ impl FluidTraffic {
                 sv.in_system = 0.0;
             }
         }
-        // The EndpointSlice controller runs only under a kube-controller-manager leader
-        // (`resync_endpoints` catches up).
-        let services = if state.leadership.controller_manager {
-            self.services.len()
-        } else {
-            0
-        };
-        for svc in 0..services {
-            let ready = w.change != Change::Deleted
-                && state
-                    .store
-                    .pods
-                    .get(&id)
-                    .is_some_and(|p| self.selects(svc, p));
-            self.set_member(server, svc, ready, ctx);
-        }
-        if w.change == Change::Deleted {
-            self.server_of_pod.remove(&id);
-        }
+        self.endpoints
+            .pod_changed(server, w.change == Change::Deleted, state, ctx);
     }
 
     /// A Service was patched (Rollout controller): new selector hash and canary split.
@@ -871,59 +826,10 @@ impl FluidTraffic {
             .get(&svc)
             .cloned()
             .unwrap_or_default();
-        self.services[svc].hash = route.hash;
         self.services[svc].split = route
             .canary
             .map(|(c, w)| (c as u32, w.clamp(0, 100) as u32));
-        if !state.leadership.controller_manager {
-            // No EndpointSlice controller runs; `resync_endpoints` catches up.
-            return;
-        }
-        let live: Vec<(PodId, u32)> = self.server_of_pod.iter().map(|(p, s)| (*p, *s)).collect();
-        for (pod, server) in live {
-            let ready = state
-                .store
-                .pods
-                .get(&pod)
-                .is_some_and(|p| self.selects(svc, p));
-            self.set_member(server, svc, ready, ctx);
-        }
-    }
-
-    /// A new kube-controller-manager leader's EndpointSlice controller lists everything:
-    /// memberships are decided again from the store, as in the request mode's
-    /// `resync_endpoints`.
-    fn resync_endpoints(&mut self, state: &ClusterState, ctx: &mut Context<'_, Event>) {
-        for server in 0..self.servers.len() {
-            let pod = state.store.pods.get(&self.servers[server].pod);
-            for svc in 0..self.services.len() {
-                let ready = pod.is_some_and(|p| self.selects(svc, p));
-                self.set_member(server as u32, svc, ready, ctx);
-            }
-        }
-    }
-
-    /// Record `server`'s membership of `svc`; kube-proxy sees a change after the
-    /// EndpointSlice write and watch.
-    fn set_member(&mut self, server: u32, svc: usize, ready: bool, ctx: &mut Context<'_, Event>) {
-        let member = &mut self.servers[server as usize].member;
-        let was = member.contains(&(svc as u32));
-        if ready == was {
-            return;
-        }
-        if ready {
-            member.push(svc as u32);
-        } else {
-            member.retain(|&x| x != svc as u32);
-        }
-        ctx.send_self(
-            self.endpoint_delay,
-            Event::Traffic(TrafficEvent::Endpoint {
-                service: svc as u32,
-                server,
-                ready,
-            }),
-        );
+        self.endpoints.set_hash(svc, route.hash, state, ctx);
     }
 
     fn endpoint(
@@ -980,7 +886,7 @@ impl FluidTraffic {
         for (i, sv) in self.servers.iter_mut().enumerate() {
             let used = sv.cpu_ns - sv.cpu_at_last_sample;
             sv.cpu_at_last_sample = sv.cpu_ns;
-            if self.server_of_pod.get(&sv.pod) != Some(&(i as u32)) {
+            if self.endpoints.server_of(sv.pod) != Some(i as u32) {
                 continue;
             }
             let milli = if secs > 0.0 {
@@ -1046,7 +952,7 @@ impl Component<Event, ClusterState> for FluidTraffic {
             Event::Controller(crate::cluster::events::ControllerTimer::StartedLeading)
                 if !self.services.is_empty() =>
             {
-                self.resync_endpoints(state, ctx)
+                self.endpoints.resync(state, ctx)
             }
             _ => {}
         }

@@ -55,6 +55,7 @@
 
 pub mod arrivals;
 pub mod client_breaker;
+mod endpoints;
 pub mod fluid;
 pub mod fluid_station;
 pub mod outlier;
@@ -73,6 +74,7 @@ use crate::cluster::state::ClusterState;
 use crate::engine::{Component, Context, EventId, SimDuration, SimRng, SimTime};
 
 use self::client_breaker::{BreakerState, ClientBreaker, Transition};
+use self::endpoints::EndpointBook;
 use self::outlier::OutlierDetector;
 use self::stats::FailureCause;
 
@@ -173,8 +175,6 @@ struct Server {
     active: u32,
     /// CPU time consumed, ns, since the start.
     cpu_ns: u64,
-    /// Endpoint membership as last decided from the watch, per Service index.
-    member: Vec<u32>,
     /// The pod's `namespace/name`, interned once for its `pod.cpu_usage_millicores` rows.
     key: std::sync::Arc<str>,
 }
@@ -221,8 +221,6 @@ impl Profile {
 /// A Service as kube-proxy / the client sidecar sees it.
 #[derive(Debug)]
 struct Svc {
-    namespace: String,
-    selector: crate::cluster::spec::Labels,
     /// Server ids of the endpoints, ascending.
     endpoints: Vec<u32>,
     rr: u32,
@@ -231,16 +229,10 @@ struct Svc {
     /// Connection-pool limit on tries in flight (`u64::MAX` = none).
     max_in_flight: u64,
     in_flight: u64,
-    /// `rollouts-pod-template-hash` the Rollout controller added to the selector, if any.
-    hash: Option<String>,
     /// `(canary Service, weight %)`: the mesh sends that share of requests there instead.
     split: Option<(u32, u32)>,
     /// Index into `graphs` of this Service's request graph, or `NONE`.
     graph: u32,
-    /// A `LeaderElection` governs it: only `leader`'s pod is an endpoint.
-    singleton: bool,
-    /// The leader's pod of a singleton Service.
-    leader: Option<PodId>,
 }
 
 /// Where a request is.
@@ -382,12 +374,12 @@ pub struct Traffic {
     handlers: Vec<Handler>,
     free_handlers: Vec<u32>,
     servers: Vec<Server>,
-    server_of_pod: BTreeMap<PodId, u32>,
+    /// Which servers are ready endpoints of which Service (the EndpointSlice controller).
+    endpoints: EndpointBook,
     profiles: Vec<Profile>,
     profile_ids: BTreeMap<(String, String), u32>,
     requests: Vec<Request>,
     free: Vec<u32>,
-    endpoint_delay: SimDuration,
     sample_every: SimDuration,
     end: SimTime,
     scratch: Vec<u32>,
@@ -419,27 +411,17 @@ impl Traffic {
         let mut services: Vec<Svc> = spec
             .services
             .iter()
-            .map(|s| Svc {
-                namespace: s.namespace.clone(),
-                selector: s.selector.clone(),
+            .map(|_| Svc {
                 endpoints: Vec::new(),
                 rr: 0,
                 lb: None,
                 outlier: None,
                 max_in_flight: u64::MAX,
                 in_flight: 0,
-                hash: None,
                 split: None,
                 graph: NONE,
-                singleton: false,
-                leader: None,
             })
             .collect();
-        for e in &spec.stateful.leader_elections {
-            if let Some(s) = e.service.and_then(|i| services.get_mut(i)) {
-                s.singleton = true;
-            }
-        }
         for dr in &spec.destination_rules {
             let s = &mut services[dr.service];
             s.lb = dr.load_balancer;
@@ -529,12 +511,11 @@ impl Traffic {
             handlers: Vec::new(),
             free_handlers: Vec::new(),
             servers: Vec::new(),
-            server_of_pod: BTreeMap::new(),
+            endpoints: EndpointBook::new(spec),
             profiles: Vec::new(),
             profile_ids: BTreeMap::new(),
             requests: Vec::new(),
             free: Vec::new(),
-            endpoint_delay: spec.control_plane.api_write_latency + spec.control_plane.watch_delay,
             sample_every: spec.sample_every,
             end,
             scratch: Vec::new(),
@@ -1461,11 +1442,10 @@ impl Traffic {
             return;
         };
         let id = *id;
-        let pod = state.store.pods.get(&id);
-        let server = match self.server_of_pod.get(&id) {
-            Some(&s) => s,
+        let server = match self.endpoints.server_of(id) {
+            Some(s) => s,
             None => {
-                let Some(pod) = pod else {
+                let Some(pod) = state.store.pods.get(&id) else {
                     return;
                 };
                 let image = pod
@@ -1477,7 +1457,8 @@ impl Traffic {
                 let workload = pod.workload.clone();
                 let key = state.recorder.sample_names.intern(&pod.key());
                 let profile = self.profile_for(&workload, &image, state);
-                let s = self.servers.len() as u32;
+                let s = self.endpoints.add_server(id);
+                debug_assert_eq!(s as usize, self.servers.len());
                 self.servers.push(Server {
                     pod: id,
                     profile,
@@ -1486,11 +1467,9 @@ impl Traffic {
                     queue: VecDeque::new(),
                     active: 0,
                     cpu_ns: 0,
-                    member: Vec::new(),
                     key,
                 });
                 self.cpu_at_last_sample.push(0);
-                self.server_of_pod.insert(id, s);
                 s
             }
         };
@@ -1505,36 +1484,8 @@ impl Traffic {
         if was_running && !running {
             self.kill_server(server, state, ctx);
         }
-        let pod = state.store.pods.get(&id);
-        // Endpoint membership per Service, decided by the EndpointSlice controller, which runs
-        // only under a kube-controller-manager leader (`resync_endpoints` catches up).
-        let services = if state.leadership.controller_manager {
-            self.services.len()
-        } else {
-            0
-        };
-        for svc in 0..services {
-            let ready = w.change != Change::Deleted && pod.is_some_and(|p| self.selects(svc, p));
-            self.set_member(server, svc, ready, ctx);
-        }
-        if w.change == Change::Deleted {
-            self.server_of_pod.remove(&id);
-        }
-    }
-
-    /// True if `pod` is a ready endpoint of Service `svc`: selected (with any hash the Rollout
-    /// controller added), Ready and not terminating.
-    fn selects(&self, svc: usize, p: &crate::cluster::objects::Pod) -> bool {
-        let s = &self.services[svc];
-        p.namespace == s.namespace
-            && !s.selector.is_empty()
-            && s.selector.iter().all(|(k, v)| p.labels.get(k) == Some(v))
-            && s.hash.as_ref().is_none_or(|h| {
-                p.labels.get(crate::cluster::argo::spec::ROLLOUT_HASH_LABEL) == Some(h)
-            })
-            && p.is_ready()
-            && !p.is_terminating()
-            && (!s.singleton || s.leader == Some(p.id))
+        self.endpoints
+            .pod_changed(server, w.change == Change::Deleted, state, ctx);
     }
 
     /// A singleton Service's leader changed: re-decide its endpoints (the leader's readiness
@@ -1546,24 +1497,7 @@ impl Traffic {
         state: &ClusterState,
         ctx: &mut Context<'_, Event>,
     ) {
-        let svc = service as usize;
-        let Some(s) = self.services.get_mut(svc) else {
-            return;
-        };
-        s.leader = pod;
-        if !state.leadership.controller_manager {
-            // No EndpointSlice controller runs; `resync_endpoints` catches up.
-            return;
-        }
-        let live: Vec<(PodId, u32)> = self.server_of_pod.iter().map(|(p, s)| (*p, *s)).collect();
-        for (pod, server) in live {
-            let ready = state
-                .store
-                .pods
-                .get(&pod)
-                .is_some_and(|p| self.selects(svc, p));
-            self.set_member(server, svc, ready, ctx);
-        }
+        self.endpoints.set_leader(service as usize, pod, state, ctx);
     }
 
     /// A Service was patched (Rollout controller): take its new selector hash and split, and
@@ -1591,62 +1525,10 @@ impl Traffic {
             .get(&svc)
             .cloned()
             .unwrap_or_default();
-        self.services[svc].hash = route.hash;
         self.services[svc].split = route
             .canary
             .map(|(c, w)| (c as u32, w.clamp(0, 100) as u32));
-        if !state.leadership.controller_manager {
-            // No EndpointSlice controller runs; `resync_endpoints` catches up.
-            return;
-        }
-        let live: Vec<(PodId, u32)> = self.server_of_pod.iter().map(|(p, s)| (*p, *s)).collect();
-        for (pod, server) in live {
-            let ready = state
-                .store
-                .pods
-                .get(&pod)
-                .is_some_and(|p| self.selects(svc, p));
-            self.set_member(server, svc, ready, ctx);
-        }
-    }
-
-    /// A new kube-controller-manager leader starts the EndpointSlice controller, whose first
-    /// sync lists every Service and pod (pkg/controller/endpointslice: the informers' initial
-    /// list queues every Service): every server's membership is decided again from the store,
-    /// so pods that changed or were deleted while no leader ran (their EndpointSlices stale,
-    /// kube-proxy still sending them tries) leave or join now.
-    fn resync_endpoints(&mut self, state: &ClusterState, ctx: &mut Context<'_, Event>) {
-        for server in 0..self.servers.len() {
-            let pod = state.store.pods.get(&self.servers[server].pod);
-            for svc in 0..self.services.len() {
-                let ready = pod.is_some_and(|p| self.selects(svc, p));
-                self.set_member(server as u32, svc, ready, ctx);
-            }
-        }
-    }
-
-    /// Record `server`'s membership of `svc`; a change reaches kube-proxy after the
-    /// EndpointSlice write and watch.
-    fn set_member(&mut self, server: u32, svc: usize, ready: bool, ctx: &mut Context<'_, Event>) {
-        {
-            let member = &mut self.servers[server as usize].member;
-            let was = member.contains(&(svc as u32));
-            if ready != was {
-                if ready {
-                    member.push(svc as u32);
-                } else {
-                    member.retain(|&x| x != svc as u32);
-                }
-                ctx.send_self(
-                    self.endpoint_delay,
-                    Event::Traffic(TrafficEvent::Endpoint {
-                        service: svc as u32,
-                        server,
-                        ready,
-                    }),
-                );
-            }
-        }
+        self.endpoints.set_hash(svc, route.hash, state, ctx);
     }
 
     /// The pod's process is gone: reset everything it held.
@@ -1785,7 +1667,7 @@ impl Traffic {
         for (i, sv) in self.servers.iter().enumerate() {
             let used = sv.cpu_ns - self.cpu_at_last_sample[i];
             self.cpu_at_last_sample[i] = sv.cpu_ns;
-            let alive = self.server_of_pod.get(&sv.pod) == Some(&(i as u32));
+            let alive = self.endpoints.server_of(sv.pod) == Some(i as u32);
             if !alive {
                 continue;
             }
@@ -1910,7 +1792,7 @@ impl Traffic {
             Event::Controller(crate::cluster::events::ControllerTimer::StartedLeading)
                 if !self.services.is_empty() =>
             {
-                self.resync_endpoints(state, ctx)
+                self.endpoints.resync(state, ctx)
             }
             _ => {}
         }

@@ -88,6 +88,9 @@ pub struct PodTopologySpread {
     /// Score state, aligned with `soft`.
     soft_counts: Vec<SoftCounts>,
     require_all: bool,
+    /// The default constraints are the system defaults (`defaultingType: System`), not a
+    /// profile's `List`.
+    system_defaulted: bool,
     /// Per node, for this cycle: the pod's node affinity / selector matches it (filled only
     /// when a constraint honours node affinity and the pod has any).
     affinity_ok: Vec<bool>,
@@ -100,6 +103,7 @@ impl PodTopologySpread {
     /// With the profile's default constraints (`None` = the system defaults).
     pub fn new(defaults: Option<Vec<TopologySpreadConstraint>>) -> Self {
         PodTopologySpread {
+            system_defaulted: defaults.is_none(),
             defaults: defaults.unwrap_or_else(system_default_constraints),
             hard: Vec::new(),
             soft: Vec::new(),
@@ -230,7 +234,10 @@ impl Plugin for PodTopologySpread {
             UnsatisfiableConstraintAction::ScheduleAnyway => soft.push(r),
         };
         let explicit = &pod.template.topology_spread_constraints;
-        self.require_all = !explicit.is_empty();
+        // Upstream scoring.go (PreScore): "Only require that nodes have all the topology labels
+        // if using non-system-default spreading rules. This allows nodes that don't have a zone
+        // label to still have hostname spreading." A profile's `List` defaults require them.
+        self.require_all = !explicit.is_empty() || !self.system_defaulted;
         if explicit.is_empty() {
             // Default constraints: the owner's selector (ReplicaSet). A pod without an owner
             // selector gets none (upstream: empty selector -> no default constraints).
@@ -1242,5 +1249,75 @@ mod tests {
         assert_eq!(defaults, run(&explicit, &store));
         assert_eq!(defaults.len(), 5);
         assert!(defaults[0] > defaults[4], "{defaults:?}");
+    }
+
+    #[test]
+    fn only_system_defaults_score_nodes_missing_a_topology_key() {
+        // node-c has no zone label. Under the system defaults it still gets hostname spreading
+        // (upstream requireAllTopologies is false); under the same constraints as a profile's
+        // `List` defaults or written on the pod, it is ignored (scores 0 after normalize).
+        let nodes: Vec<(&str, Vec<(&str, &str)>)> = vec![
+            (
+                "node-a",
+                vec![("topology.kubernetes.io/zone", "z1"), (H, "node-a")],
+            ),
+            (
+                "node-b",
+                vec![("topology.kubernetes.io/zone", "z2"), (H, "node-b")],
+            ),
+            ("node-c", vec![(H, "node-c")]),
+        ];
+        let nodes: Vec<(&str, Kv<'_>)> = nodes.iter().map(|(n, l)| (*n, &l[..])).collect();
+        let existing = vec![on("node-a", FOO), on("node-a", FOO), on("node-b", FOO)];
+        let sel = LabelSelector {
+            match_labels: labels(FOO),
+            match_expressions: Vec::new(),
+        };
+        let mut store = Store::default();
+        let rs = crate::cluster::objects::ReplicaSet {
+            name: "rs".into(),
+            namespace: "default".into(),
+            owner: None,
+            workload: "w".into(),
+            replicas: 1,
+            selector: sel.clone(),
+            template: Arc::new(Default::default()),
+            template_hash: "h".into(),
+            min_ready_seconds: 0,
+            revision: 1,
+            created_at: crate::engine::SimTime::ZERO,
+            status: Default::default(),
+            desired_replicas: None,
+            max_replicas: None,
+        };
+        store.replica_sets.insert("default/rs".into(), rs);
+        let mut owned = incoming(FOO, Vec::new());
+        owned.owner = Some(crate::cluster::objects::OwnerRef {
+            kind: "ReplicaSet",
+            key: "default/rs".into(),
+        });
+        let run = |defaults: Option<Vec<TopologySpreadConstraint>>| {
+            let mut s = snapshot(&nodes, &existing);
+            let mut pl = PodTopologySpread::new(defaults);
+            pl.prepare(&owned, &mut s, &store);
+            let feasible = [0, 1, 2];
+            let pods = std::collections::BTreeMap::new();
+            let cx = CycleContext {
+                pod: &owned,
+                snapshot: &s,
+                pods: &pods,
+            };
+            pl.pre_score(&cx, &feasible);
+            let mut out = Vec::new();
+            pl.score_all(&cx, &feasible, &mut out);
+            pl.normalize(&cx, &feasible, &mut out);
+            out
+        };
+        let system = run(None);
+        let listed = run(Some(system_default_constraints()));
+        // Hostname spreading: the empty node-c is the best place under the system defaults.
+        assert!(system[2] > system[0] && system[2] > 0, "{system:?}");
+        assert_eq!(listed[2], 0, "{listed:?}");
+        assert!(listed[1] > listed[0], "{listed:?}");
     }
 }
