@@ -500,7 +500,7 @@ mod tests {
             // Passes before it (the record it is parked with).
             let mut t = anchor;
             for _ in 0..g.below(4) {
-                t = t + SimDuration::from_secs(1 + g.below(5));
+                t += SimDuration::from_secs(1 + g.below(5));
                 if t < now {
                     observe(&mut stepped, lease.renew_time(t, f), t);
                 }
@@ -516,7 +516,7 @@ mod tests {
             let mut passes = Vec::new();
             for _ in 0..g.below(40) {
                 let period = if g.below(8) == 0 { 1 + g.below(120) } else { 5 };
-                now = now + SimDuration::from_secs(period);
+                now += SimDuration::from_secs(period);
                 let h = observe(&mut stepped, lease.renew_time(now, f), now);
                 assert!(
                     now.saturating_since(h.probe) <= grace,
