@@ -110,8 +110,22 @@ pub struct NodeLifecycleController {
 struct Parked {
     /// [`crate::cluster::state::Store::node_health_version`] at the last full pass.
     health_version: u64,
-    /// Times of the passes since the last full pass, ascending.
-    passes: Vec<SimTime>,
+    /// Times of the passes since the last full pass, ascending, less those more than one
+    /// renewal interval older than the newest (see [`Parked::note`]).
+    passes: VecDeque<SimTime>,
+}
+
+impl Parked {
+    /// Note a pass at `now`. A record brought up to date takes as probe time the first pass
+    /// at or after its node's last `renewTime`, which is later than `now - frequency` for a
+    /// renewing Lease, so passes before that are dropped (a long quiet run keeps a few).
+    fn note(&mut self, now: SimTime, frequency: crate::engine::SimDuration) {
+        self.passes.push_back(now);
+        let horizon = SimTime(now.as_nanos().saturating_sub(frequency.as_nanos()));
+        while self.passes.front().is_some_and(|&t| t < horizon) {
+            self.passes.pop_front();
+        }
+    }
 }
 
 impl NodeLifecycleController {
@@ -143,7 +157,7 @@ impl NodeLifecycleController {
                         "node {name} changed without a node_health_version bump"
                     );
                 }
-                p.passes.push(now);
+                p.note(now, state.control_plane.node_status_update_frequency);
                 return;
             }
         }
@@ -301,7 +315,7 @@ impl NodeLifecycleController {
         if all_quiet && self.zones.values().all(|q| q.queue.is_empty()) {
             self.parked = Some(Parked {
                 health_version,
-                passes: Vec::new(),
+                passes: VecDeque::new(),
             });
         }
     }
@@ -315,7 +329,7 @@ impl NodeLifecycleController {
         let Some(p) = self.parked.take() else {
             return;
         };
-        let Some(&last) = p.passes.last() else {
+        let Some(&last) = p.passes.back() else {
             return;
         };
         for e in &mut self.health {
@@ -481,8 +495,9 @@ mod tests {
 
     /// Parking a node at a pass and bringing its record up to date after any number of
     /// passes (regular, or with gaps as while the API server is down or nobody leads) gives
-    /// the record that observing the Lease at every one of those passes gives, and no such
-    /// pass would have found the node stale.
+    /// the record that observing the Lease at every one of those passes gives, though only the
+    /// passes of the last renewal interval are kept, and no such pass would have found the node
+    /// stale.
     #[test]
     fn unpark_matches_observing_every_pass() {
         let mut g = Gen(0x9e37_79b9_7f4a_7c15);
@@ -513,7 +528,11 @@ mod tests {
                 health: stepped,
                 zone: 0,
             });
-            let mut passes = Vec::new();
+            let mut p = Parked {
+                health_version: 0,
+                passes: VecDeque::new(),
+            };
+            let mut kept_max = 0;
             for _ in 0..g.below(40) {
                 let period = if g.below(8) == 0 { 1 + g.below(120) } else { 5 };
                 now += SimDuration::from_secs(period);
@@ -522,12 +541,15 @@ mod tests {
                     now.saturating_since(h.probe) <= grace,
                     "case {case}: a parked node would turn stale"
                 );
-                passes.push(now);
+                p.note(now, f);
+                kept_max = kept_max.max(p.passes.len());
             }
-            c.parked = Some(Parked {
-                health_version: 0,
-                passes,
-            });
+            // Only the passes of the last renewal interval are kept.
+            assert!(
+                kept_max as u64 <= f.as_nanos() / 1_000_000_000 + 2,
+                "case {case}"
+            );
+            c.parked = Some(p);
             c.unpark(f);
             assert!(c.parked.is_none());
             let (want, got) = (stepped.unwrap(), c.health[0].health.unwrap());
