@@ -7,7 +7,7 @@
 //! name no real node has; adding one ([`add_node`]) clears the snapshot's selector caches so
 //! plugins that count pods per topology domain see it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crate::cluster::objects::Pod;
 use crate::cluster::scheduler::framework::{
@@ -104,7 +104,7 @@ pub fn template_node(pool: &NodePoolSpec, name: &str, zone_index: usize) -> Node
         unschedulable: false,
         requested: Default::default(),
         non_zero_requested: Default::default(),
-        pods: BTreeSet::new(),
+        pods: Vec::new(),
         images: Vec::new(),
     }
 }

@@ -271,7 +271,7 @@ impl FitCache {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::{BTreeMap, BTreeSet};
+    use std::collections::BTreeMap;
     use std::sync::Arc;
 
     use super::*;
@@ -310,7 +310,7 @@ mod tests {
             unschedulable: false,
             requested: Resources::default(),
             non_zero_requested: Resources::default(),
-            pods: BTreeSet::new(),
+            pods: Vec::new(),
             images: Vec::new(),
         }
     }

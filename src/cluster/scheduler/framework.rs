@@ -15,6 +15,7 @@ use crate::cluster::objects::{Pod, PodId};
 use crate::cluster::spec::{LabelSelector, Labels, Resources, SchedulerProfileSpec, Taint};
 use crate::cluster::state::Store;
 
+use super::placed::PlacedPods;
 use super::resource_columns::ResourceColumns;
 use super::topology::{NO_DOMAIN, TopologyIndex};
 
@@ -50,8 +51,9 @@ pub struct NodeInfo {
     pub requested: Resources,
     /// `NodeInfo.NonZeroRequested`: the same with the non-zero defaults (100m, 200Mi).
     pub non_zero_requested: Resources,
-    /// Pods bound or assumed onto the node.
-    pub pods: BTreeSet<PodId>,
+    /// Pods bound or assumed onto the node, in pod-id order (a sorted vector: pod ids grow,
+    /// so a placement appends, and a node holds at most a few hundred pods).
+    pub pods: Vec<PodId>,
     /// Images present on the node, from the pods placed on it: ids into
     /// [`Snapshot::image_ids`] (interned normalized names), sorted.
     pub images: Vec<ImageId>,
@@ -232,8 +234,8 @@ pub struct Snapshot {
     pub nodes: Vec<NodeInfo>,
     /// Node index by name.
     pub index: BTreeMap<String, usize>,
-    /// Pods placed on a node.
-    pub placed: BTreeMap<PodId, PlacedPod>,
+    /// Pods placed on a node, by pod id.
+    pub placed: PlacedPods,
     /// Interned normalized image names (ImageLocality compares ids, not strings, per node).
     pub image_ids: BTreeMap<String, ImageId>,
     /// Number of nodes holding each image, by [`ImageId`].
@@ -305,7 +307,7 @@ impl Snapshot {
                 unschedulable: n.unschedulable,
                 requested: Resources::default(),
                 non_zero_requested: Resources::default(),
-                pods: BTreeSet::new(),
+                pods: Vec::new(),
                 images: Vec::new(),
             });
             debug_assert_eq!(pushed, i);
@@ -451,7 +453,9 @@ impl Snapshot {
         let n = &mut self.nodes[i];
         n.requested = n.requested.add(&pod.requests);
         n.non_zero_requested = n.non_zero_requested.add(&pod.non_zero_requests);
-        n.pods.insert(pod.id);
+        if let Err(at) = n.pods.binary_search(&pod.id) {
+            n.pods.insert(at, pod.id);
+        }
         self.resources[i].apply(&pod.requests, &pod.non_zero_requests, true);
         self.columns.set(i, &self.resources[i]);
         let terminating = pod.deletion_timestamp.is_some();
@@ -525,7 +529,9 @@ impl Snapshot {
         let n = &mut self.nodes[p.node];
         n.requested = n.requested.sub(&p.requests);
         n.non_zero_requested = n.non_zero_requested.sub(&p.non_zero);
-        n.pods.remove(&id);
+        if let Ok(at) = n.pods.binary_search(&id) {
+            n.pods.remove(at);
+        }
         self.resources[p.node].apply(&p.requests, &p.non_zero, false);
         self.columns.set(p.node, &self.resources[p.node]);
         Some(p.node)
@@ -927,7 +933,7 @@ mod tests {
             unschedulable: false,
             requested: Resources::default(),
             non_zero_requested: Resources::default(),
-            pods: BTreeSet::new(),
+            pods: Vec::new(),
             images: Vec::new(),
         };
         let (mut a, mut b) = (Snapshot::default(), Snapshot::default());

@@ -11,6 +11,7 @@
 pub mod explain;
 pub mod fit_cache;
 pub mod framework;
+pub mod placed;
 pub mod plugins;
 pub mod preemption;
 pub mod queue;
@@ -81,6 +82,8 @@ pub struct Scheduler {
     totals: Vec<i64>,
     /// Verdicts of the last failed attempt per request shape (see [`fit_cache`]).
     fit_cache: FitCache,
+    /// Reused buffer of the pod key (`namespace/name`) of the cycle being finished.
+    key_buf: String,
 }
 
 impl std::fmt::Debug for Scheduler {
@@ -148,6 +151,7 @@ impl Scheduler {
             scores: Vec::new(),
             totals: Vec::new(),
             fit_cache: FitCache::default(),
+            key_buf: String::new(),
         })
     }
 
@@ -192,6 +196,16 @@ impl Scheduler {
         state: &ClusterState,
         ctx: &mut Context<'_, Event>,
     ) {
+        if self.queue.unschedulable_len() == 0 {
+            // No unschedulable pod: the move (`move_for_freed`, or `move_all` while the
+            // snapshot is being rebuilt) has nothing to take, so neither the node's free room
+            // (a search by name when the pod was no longer placed) nor the shapes are looked
+            // at. What stays is what an event does to the pod in its cycle (it goes to
+            // backoffQ if it fails) and the backoff timer.
+            self.move_request_cycle = self.cycle;
+            self.arm_backoff(ctx);
+            return;
+        }
         let free = if self.snapshot_dirty {
             None
         } else {
@@ -568,7 +582,13 @@ impl Scheduler {
             self.snapshot_dirty = false;
             self.fit_cache.clear();
         }
-        let key = pod.key();
+        // The pod's `namespace/name` (`Pod::key`), built in a reused buffer: a successful
+        // cycle needs it only to clear the pod's pending reason.
+        let mut key = std::mem::take(&mut self.key_buf);
+        key.clear();
+        key.push_str(&pod.namespace);
+        key.push('/');
+        key.push_str(&pod.name);
         let explained = match (self.explain_pod, &self.explain) {
             (Some(e), _) => e == id,
             (None, Some(target)) if explain_matches(target, &key, &pod.name) => {
@@ -594,7 +614,9 @@ impl Scheduler {
                 if let Some(r) = record.as_mut() {
                     r.selected = Some(node.clone());
                 }
-                state.recorder.pending_reasons.remove(&key);
+                if !state.recorder.pending_reasons.is_empty() {
+                    state.recorder.pending_reasons.remove(key.as_str());
+                }
                 apiserver::write(ctx, state, ApiWrite::BindPod { id, node });
             }
             Err(mut msg) => {
@@ -635,7 +657,7 @@ impl Scheduler {
                     state.recorder.trace.record_failure(&msg);
                 }
                 // The pod's last reason: replaced in place when it was pending already.
-                match state.recorder.pending_reasons.get_mut(&key) {
+                match state.recorder.pending_reasons.get_mut(key.as_str()) {
                     Some(m) if *m == msg => {}
                     Some(m) => m.clone_from(&msg),
                     None => {
@@ -647,7 +669,7 @@ impl Scheduler {
                 }
                 state
                     .recorder
-                    .event(now, "Pod", key, "FailedScheduling", msg);
+                    .event(now, "Pod", key.clone(), "FailedScheduling", msg);
                 let moved = self.move_request_cycle >= self.cycle;
                 self.queue.failed(id, now, moved, fit_only);
                 self.arm_backoff(ctx);
@@ -663,6 +685,7 @@ impl Scheduler {
         if let Some(r) = record {
             state.recorder.explanations.push(r);
         }
+        self.key_buf = key;
     }
 
     /// PostFilter (DefaultPreemption, when the profile enables it) after a failed cycle: on

@@ -92,7 +92,6 @@ impl TopologyIndex {
 mod tests {
     use super::*;
     use crate::cluster::spec::Resources;
-    use std::collections::BTreeSet;
 
     fn node(name: &str, zone: Option<&str>) -> NodeInfo {
         let mut labels = crate::cluster::spec::Labels::new();
@@ -108,7 +107,7 @@ mod tests {
             unschedulable: false,
             requested: Resources::default(),
             non_zero_requested: Resources::default(),
-            pods: BTreeSet::new(),
+            pods: Vec::new(),
             images: Vec::new(),
         }
     }

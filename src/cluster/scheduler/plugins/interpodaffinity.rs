@@ -39,11 +39,11 @@ fn count_terms(
     per_term: &mut Vec<Domains>,
 ) {
     per_term.clear();
-    per_term.resize(terms.len(), Domains::new());
     if terms.is_empty() {
         // Most pods have no required (anti-)affinity: skip the scan of every placed pod.
         return;
     }
+    per_term.resize(terms.len(), Domains::new());
     for p in cx.snapshot.placed.values() {
         if p.terminating {
             continue;
@@ -84,8 +84,13 @@ impl Plugin for InterPodAffinity {
     fn pre_filter(&mut self, cx: &CycleContext<'_>) -> Result<(), Reason> {
         let pod = cx.pod;
         let aff = &pod.template.affinity;
-        self.anti.clear();
-        self.existing_anti.clear();
+        // (Clearing an empty map still drops and rebuilds it: most cycles have nothing here.)
+        if !self.anti.is_empty() {
+            self.anti.clear();
+        }
+        if !self.existing_anti.is_empty() {
+            self.existing_anti.clear();
+        }
         self.affinity.clear();
         let req: Vec<&PodAffinityTerm> = aff.pod_affinity.required.iter().collect();
         count_terms(&req, pod, cx, &mut self.affinity);
@@ -161,7 +166,9 @@ impl Plugin for InterPodAffinity {
     }
 
     fn pre_score(&mut self, cx: &CycleContext<'_>, _feasible: &[usize]) {
-        self.scores.clear();
+        if !self.scores.is_empty() {
+            self.scores.clear();
+        }
         let pod = cx.pod;
         let aff = &pod.template.affinity;
         let has_own =

@@ -680,7 +680,6 @@ mod tests {
     use crate::cluster::objects::PodId;
     use crate::cluster::scheduler::framework::NodeInfo;
     use crate::cluster::spec::{LabelSelectorRequirement, Labels, Resources};
-    use std::collections::BTreeSet;
     use std::sync::Arc;
 
     type Kv<'a> = &'a [(&'a str, &'a str)];
@@ -752,7 +751,7 @@ mod tests {
                 unschedulable: false,
                 requested: Resources::default(),
                 non_zero_requested: Resources::default(),
-                pods: BTreeSet::new(),
+                pods: Vec::new(),
                 images: Vec::new(),
             });
         }
