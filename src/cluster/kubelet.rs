@@ -127,12 +127,12 @@ pub struct Kubelets {
     /// ([`crate::cluster::spec::BehaviorSpec::default_for`]), kept so that the hot paths
     /// borrow a behaviour instead of cloning one per pod step.
     default_behavior: crate::cluster::spec::BehaviorSpec,
-    /// Slot of each node's agent in `agents`, by node name (looked up, never iterated; FNV
-    /// hashed, see [`crate::cluster::node_map`]).
+    /// Slot of each node's agent in `agents`, by node name (looked up, never iterated; see
+    /// [`crate::cluster::node_map::WordHasher`]).
     nodes: std::collections::HashMap<
         String,
         u32,
-        std::hash::BuildHasherDefault<crate::cluster::node_map::FnvHasher>,
+        std::hash::BuildHasherDefault<crate::cluster::node_map::WordHasher>,
     >,
     /// Node agents by slot (`None`: a deleted node's slot, reused by the next node), so that a
     /// pod's steps reach their node's agent by index instead of by name.
@@ -854,6 +854,7 @@ impl Kubelets {
                 // of writes, not a write.
                 if let Some(n) = state.store.nodes.get_mut(&node) {
                     n.lease.stop(now, freq);
+                    state.store.node_health_version += 1;
                 }
                 if crash {
                     agent.up = false;

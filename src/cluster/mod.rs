@@ -24,6 +24,7 @@ pub mod node_map;
 pub mod objects;
 pub mod pod_gauges;
 pub mod pod_map;
+pub mod pod_set;
 pub mod probe;
 pub mod request_graph_spec;
 pub mod sampler;

@@ -3,7 +3,7 @@
 //! They carry the fields the model acts on, with upstream names. Times are [`SimTime`] (ns since
 //! the start of the run); resources are in millicores and bytes ([`Resources`]).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -169,8 +169,8 @@ pub struct Node {
     pub requested: Resources,
     /// The same with upstream's non-zero defaults (`NodeInfo.NonZeroRequested`), for scoring.
     pub non_zero_requested: Resources,
-    /// Non-terminal pods bound to the node.
-    pub pods: BTreeSet<PodId>,
+    /// Non-terminal pods bound to the node (ascending ids, as a `BTreeSet<PodId>`).
+    pub pods: crate::cluster::pod_set::PodIdSet,
     /// The node's Lease in `kube-node-lease` (the kubelet's heartbeat).
     pub lease: NodeLease,
 }

@@ -44,8 +44,10 @@ pub struct Store {
     /// Rollout-controller patches of Services, by index in `ClusterSpec::services`.
     pub service_routes: BTreeMap<usize, crate::cluster::argo::spec::ServiceRoute>,
     /// Terminated (`Succeeded`) pods still in the store, oldest first (ids are creation
-    /// order), for PodGC's terminated-pod threshold.
-    pub terminated: std::collections::BTreeSet<PodId>,
+    /// order), for PodGC's terminated-pod threshold. A [`crate::cluster::pod_map::PodMap`]
+    /// (ascending ids, as a `BTreeSet<PodId>`): each pod's finish and removal is an array
+    /// write instead of a B-tree insert and remove.
+    pub terminated: crate::cluster::pod_map::PodMap<()>,
     /// StatefulSets by `namespace/name`.
     pub stateful_sets: BTreeMap<String, crate::cluster::stateful_objects::StatefulSet>,
     /// StatefulSet replicas' PersistentVolumeClaims by `namespace/claim-name`, once bound.
@@ -63,6 +65,11 @@ pub struct Store {
     /// Nodes with at least one `NoExecute` taint, maintained on every node write, so that the
     /// taint eviction controller can tell in O(1) that no pod has anything to fear.
     pub no_execute_tainted_nodes: usize,
+    /// Incremented whenever a node's `ready`, `taints` or `lease` may have changed (and when
+    /// a node is added or removed), so that the node lifecycle controller can tell that no
+    /// node's health inputs changed since its last pass without reading every node. Whoever
+    /// changes one of those fields of a stored node must increment it.
+    pub node_health_version: u64,
 }
 
 /// True if `taints` hold a `NoExecute` taint.
@@ -158,11 +165,13 @@ impl ClusterState {
         });
     }
 
-    fn pod_ref(pod: &Pod) -> ObjectRef {
+    /// The watch event reference of `pod`; its node name is the store's shared copy of the
+    /// node's name (no allocation per event while the node exists).
+    fn pod_ref(nodes: &crate::cluster::node_map::NodeMap, pod: &Pod) -> ObjectRef {
         ObjectRef::Pod {
             id: pod.id,
             owner: pod.owner.as_ref().map(|o| o.key.clone()),
-            node: pod.node.as_deref().map(Arc::from),
+            node: pod.node.as_deref().map(|n| nodes.shared_name(n)),
         }
     }
 
@@ -244,7 +253,7 @@ impl ClusterState {
                 }
                 pod.created_at = now;
                 self.recorder.counters.pods_created += 1;
-                let r = Self::pod_ref(&pod);
+                let r = Self::pod_ref(&self.store.nodes, &pod);
                 if let Some(o) = &pod.owner {
                     self.store
                         .pods_by_owner
@@ -275,7 +284,7 @@ impl ClusterState {
                     return;
                 }
                 pod.deletion_timestamp = Some(now);
-                let r = Self::pod_ref(pod);
+                let r = Self::pod_ref(&self.store.nodes, pod);
                 if self.recorder.records("Pod", "Killing") {
                     let key = pod.key();
                     self.recorder.event(
@@ -315,7 +324,7 @@ impl ClusterState {
                         .scheduling_delay
                         .record(now.saturating_since(pod.created_at));
                 }
-                let r = Self::pod_ref(pod);
+                let r = Self::pod_ref(&self.store.nodes, pod);
                 if self.recorder.records("Pod", "Scheduled") {
                     let key = pod.key();
                     self.recorder.event(
@@ -340,7 +349,7 @@ impl ClusterState {
                 }
                 pod.phase = PodPhase::Running;
                 pod.started_at = Some(now);
-                let r = Self::pod_ref(pod);
+                let r = Self::pod_ref(&self.store.nodes, pod);
                 self.notify(out, ObjectKind::Pod, r, Change::Modified);
             }
             ApiWrite::PodReady { id, ready } => {
@@ -361,7 +370,7 @@ impl ClusterState {
                 } else {
                     pod.ready_since = None;
                 }
-                let r = Self::pod_ref(pod);
+                let r = Self::pod_ref(&self.store.nodes, pod);
                 let (owner, created) = (pod.owner.clone(), pod.created_at);
                 if ready
                     && !self.recorder.failures.is_empty()
@@ -542,6 +551,7 @@ impl ClusterState {
                 self.store.no_execute_tainted_nodes += usize::from(has_no_execute(&node.taints));
                 self.store.nodes.insert(name.clone(), node);
                 self.store.node_set_version += 1;
+                self.store.node_health_version += 1;
                 self.recorder.counters.nodes_added += 1;
                 self.recorder.event(
                     now,
@@ -558,6 +568,7 @@ impl ClusterState {
                 };
                 self.store.no_execute_tainted_nodes -= usize::from(has_no_execute(&node.taints));
                 self.store.node_set_version += 1;
+                self.store.node_health_version += 1;
                 self.recorder.counters.nodes_removed += 1;
                 self.recorder.node_lifetime(
                     node.pool.as_deref().unwrap_or(""),
@@ -617,6 +628,7 @@ impl ClusterState {
                     renewing: true,
                     anchor: now,
                 };
+                self.store.node_health_version += 1;
                 if !n.ready {
                     n.ready = true;
                     self.recorder.event(
@@ -642,6 +654,7 @@ impl ClusterState {
                     return;
                 }
                 n.ready = ready;
+                self.store.node_health_version += 1;
                 let reason = if ready { "NodeReady" } else { "NodeNotReady" };
                 self.recorder.event(
                     now,
@@ -682,6 +695,7 @@ impl ClusterState {
                 );
                 let had = has_no_execute(&n.taints);
                 n.taints.push(taint);
+                self.store.node_health_version += 1;
                 if !had && has_no_execute(&n.taints) {
                     self.store.no_execute_tainted_nodes += 1;
                 }
@@ -701,6 +715,7 @@ impl ClusterState {
                 if n.taints.len() == before {
                     return;
                 }
+                self.store.node_health_version += 1;
                 if effect == crate::cluster::spec::TaintEffect::NoExecute
                     && !has_no_execute(&n.taints)
                 {
@@ -788,7 +803,7 @@ impl ClusterState {
                 };
                 pod.restart_count += 1;
                 pod.ready_since = None;
-                let r = Self::pod_ref(pod);
+                let r = Self::pod_ref(&self.store.nodes, pod);
                 self.notify(out, ObjectKind::Pod, r, Change::Modified);
             }
             ApiWrite::PodFinished { id, succeeded } => {
@@ -804,7 +819,7 @@ impl ClusterState {
                     PodPhase::Failed
                 };
                 pod.ready_since = None;
-                self.store.terminated.insert(id);
+                self.store.terminated.insert(id, ());
                 if pod.run_for.is_some() && self.recorder.trace.active {
                     self.recorder.trace.pods_finished(succeeded, now);
                 }
@@ -816,7 +831,7 @@ impl ClusterState {
                 let phase = if succeeded { "Succeeded" } else { "Failed" };
                 let key = self.recorder.records("Pod", phase).then(|| pod.key());
                 let (requests, nz) = (pod.requests, pod.non_zero_requests);
-                let r = Self::pod_ref(pod);
+                let r = Self::pod_ref(&self.store.nodes, pod);
                 // A terminal pod no longer holds its node's resources (upstream: the scheduler
                 // cache and kubelet admission count only non-terminal pods).
                 if let ObjectRef::Pod {
@@ -904,7 +919,7 @@ impl ClusterState {
             }
         }
         self.recorder.counters.pods_deleted += 1;
-        let r = Self::pod_ref(&pod);
+        let r = Self::pod_ref(&self.store.nodes, &pod);
         self.notify(out, ObjectKind::Pod, r, Change::Deleted);
     }
 }

@@ -557,7 +557,7 @@ impl TraceReplayer {
         let victims: Vec<PodId> = state
             .store
             .terminated
-            .iter()
+            .keys()
             .take(excess)
             .copied()
             .collect();

@@ -38,6 +38,20 @@ struct Health {
     probe: SimTime,
 }
 
+/// A pass at `now` reads a Lease whose `renewTime` is `renew` (upstream `tryUpdateNodeHealth`:
+/// a node seen for the first time, or whose `renewTime` changed, gets `now` as probe time).
+fn observe(health: &mut Option<Health>, renew: SimTime, now: SimTime) -> &mut Health {
+    let h = health.get_or_insert(Health {
+        last_renew: renew,
+        probe: now,
+    });
+    if renew != h.last_renew {
+        h.last_renew = renew;
+        h.probe = now;
+    }
+    h
+}
+
 #[derive(Debug)]
 struct ZoneQueue {
     queue: VecDeque<String>,
@@ -76,6 +90,42 @@ pub struct NodeLifecycleController {
     zone_order: Vec<usize>,
     /// The pass's (ready, not ready) counts by zone index, kept to reuse the allocation.
     zone_counts: Vec<(u32, u32)>,
+    /// Set while every node is parked (see [`Parked`]): passes then skip the per-node loop.
+    parked: Option<Parked>,
+}
+
+/// Every node was, at the last full pass, Ready, untainted, fresh and renewing its Lease at
+/// least once per grace period, no zone queue held a node, and since then no node's health
+/// inputs (`ready`, `taints`, `lease`) changed and no node was added or removed.
+///
+/// Such a pass changes nothing but each node's probe record: it counts every node as ready
+/// in its zone (the counts, so the zone states and rates, are those of the last full pass),
+/// queues and taints nothing. The probe records follow from the Lease schedule alone, so the
+/// passes in between only note their times and [`NodeLifecycleController::unpark`] brings
+/// every record up to date before the next full pass (upstream `tryUpdateNodeHealth` records
+/// the probe time of the first pass that sees a new `renewTime`; with renewals every
+/// `nodeStatusUpdateFrequency` <= `nodeMonitorGracePeriod` that probe is never older than the
+/// grace period, so no parked node can turn stale).
+#[derive(Debug)]
+struct Parked {
+    /// [`crate::cluster::state::Store::node_health_version`] at the last full pass.
+    health_version: u64,
+    /// Times of the passes since the last full pass, ascending, less those more than one
+    /// renewal interval older than the newest (see [`Parked::note`]).
+    passes: VecDeque<SimTime>,
+}
+
+impl Parked {
+    /// Note a pass at `now`. A record brought up to date takes as probe time the first pass
+    /// at or after its node's last `renewTime`, which is later than `now - frequency` for a
+    /// renewing Lease, so passes before that are dropped (a long quiet run keeps a few).
+    fn note(&mut self, now: SimTime, frequency: crate::engine::SimDuration) {
+        self.passes.push_back(now);
+        let horizon = SimTime(now.as_nanos().saturating_sub(frequency.as_nanos()));
+        while self.passes.front().is_some_and(|&t| t < horizon) {
+            self.passes.pop_front();
+        }
+    }
 }
 
 impl NodeLifecycleController {
@@ -86,15 +136,36 @@ impl NodeLifecycleController {
 
     fn monitor(&mut self, state: &mut ClusterState, ctx: &mut Context<'_, Event>) {
         let now = ctx.now();
-        let cp = state.control_plane.clone();
         ctx.send_self(
-            cp.node_monitor_period,
+            state.control_plane.node_monitor_period,
             Event::Controller(ControllerTimer::MonitorNodes),
         );
         if state.api_down_until.is_some_and(|t| now < t) {
             return;
         }
+        if let Some(p) = &mut self.parked {
+            let store = &state.store;
+            if p.health_version == store.node_health_version
+                && self.aligned_with == Some(store.node_set_version)
+            {
+                #[cfg(debug_assertions)]
+                for ((name, node), e) in store.nodes.iter().zip(self.health.iter()) {
+                    debug_assert!(
+                        node.ready
+                            && node.taints.is_empty()
+                            && e.renew_cache.is_some_and(|(l, _, _)| l == node.lease),
+                        "node {name} changed without a node_health_version bump"
+                    );
+                }
+                p.note(now, state.control_plane.node_status_update_frequency);
+                return;
+            }
+        }
+        let cp = state.control_plane.clone();
+        self.unpark(cp.node_status_update_frequency);
         self.align(state);
+        // Whether every node took the quiet branch and can be parked after this pass.
+        let mut all_quiet = true;
         let mut writes: Vec<ApiWrite> = Vec::new();
         // (ready, not ready) by zone index.
         let mut zone_counts = std::mem::take(&mut self.zone_counts);
@@ -122,19 +193,19 @@ impl NodeLifecycleController {
                     renew
                 }
             };
-            let h = e.health.get_or_insert(Health {
-                last_renew: renew,
-                probe: now,
-            });
-            if renew != h.last_renew {
-                h.last_renew = renew;
-                h.probe = now;
-            }
+            let h = observe(&mut e.health, renew, now);
             let stale = now.saturating_since(h.probe) > cp.node_monitor_grace_period;
             if node.ready && !stale && !queued && node.taints.is_empty() {
                 zone_counts[e.zone].0 += 1;
+                // Parkable: the Lease renews at least once per grace period from a schedule
+                // that started before this pass (see `Parked`).
+                all_quiet &= node.lease.renewing
+                    && node.lease.anchor < now
+                    && cp.node_status_update_frequency.as_nanos() > 0
+                    && cp.node_status_update_frequency <= cp.node_monitor_grace_period;
                 continue;
             }
+            all_quiet = false;
             let mut ready = node.ready;
             if ready && stale {
                 ready = false;
@@ -235,10 +306,44 @@ impl NodeLifecycleController {
             }
         }
         self.zone_counts = zone_counts;
+        let health_version = state.store.node_health_version;
+        all_quiet &= writes.is_empty();
         for w in writes {
             apiserver::write(ctx, state, w);
         }
         self.drain_queues(state, ctx);
+        if all_quiet && self.zones.values().all(|q| q.queue.is_empty()) {
+            self.parked = Some(Parked {
+                health_version,
+                passes: VecDeque::new(),
+            });
+        }
+    }
+
+    /// Bring every parked node's probe record to what the passes since the last full pass
+    /// would have made it, and leave the parked state. A record changes only if the node's
+    /// `renewTime` moved: then it holds the last `renewTime` and, as probe time, the first of
+    /// those passes that saw it (upstream `tryUpdateNodeHealth` sets the probe timestamp when
+    /// the Lease's `renewTime` differs from the saved one).
+    fn unpark(&mut self, frequency: crate::engine::SimDuration) {
+        let Some(p) = self.parked.take() else {
+            return;
+        };
+        let Some(&last) = p.passes.back() else {
+            return;
+        };
+        for e in &mut self.health {
+            let (Some((lease, _, _)), Some(h)) = (e.renew_cache, e.health.as_mut()) else {
+                continue;
+            };
+            let renew = lease.renew_time(last, frequency);
+            if renew != h.last_renew {
+                h.last_renew = renew;
+                // `renew <= last`, so some pass is at or after it.
+                let i = p.passes.partition_point(|&t| t < renew);
+                h.probe = p.passes[i];
+            }
+        }
     }
 
     /// Re-align the per-node entries with the store's nodes after nodes were added or removed:
@@ -354,6 +459,7 @@ impl Component<Event, ClusterState> for NodeLifecycleController {
             // lease as just observed (upstream `nodeHealthMap` starts empty, so each node gets
             // a full grace period again).
             Event::Controller(ControllerTimer::StartedLeading) => {
+                self.parked = None;
                 for e in &mut self.health {
                     e.health = None;
                 }
@@ -366,6 +472,92 @@ impl Component<Event, ClusterState> for NodeLifecycleController {
                 self.drain_queues(state, ctx);
             }
             _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::objects::NodeLease;
+    use crate::engine::SimDuration;
+
+    /// A small deterministic generator for the model check (xorshift64*).
+    struct Gen(u64);
+    impl Gen {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n
+        }
+    }
+
+    /// Parking a node at a pass and bringing its record up to date after any number of
+    /// passes (regular, or with gaps as while the API server is down or nobody leads) gives
+    /// the record that observing the Lease at every one of those passes gives, though only the
+    /// passes of the last renewal interval are kept, and no such pass would have found the node
+    /// stale.
+    #[test]
+    fn unpark_matches_observing_every_pass() {
+        let mut g = Gen(0x9e37_79b9_7f4a_7c15);
+        for case in 0..2_000 {
+            let f = SimDuration::from_secs(1 + g.below(12));
+            let grace = f + SimDuration::from_secs(g.below(40));
+            let anchor = SimTime(g.below(30) * 1_000_000_000);
+            let lease = NodeLease {
+                renewing: true,
+                anchor,
+            };
+            // The full pass that parks the node, after the anchor.
+            let mut now = anchor + SimDuration::from_secs(1 + g.below(20));
+            let mut stepped = None;
+            // Passes before it (the record it is parked with).
+            let mut t = anchor;
+            for _ in 0..g.below(4) {
+                t += SimDuration::from_secs(1 + g.below(5));
+                if t < now {
+                    observe(&mut stepped, lease.renew_time(t, f), t);
+                }
+            }
+            observe(&mut stepped, lease.renew_time(now, f), now);
+            let mut c = NodeLifecycleController::default();
+            c.health.push(NodeEntry {
+                name: "n".into(),
+                renew_cache: Some((lease, lease.renew_time(now, f), SimTime(u64::MAX))),
+                health: stepped,
+                zone: 0,
+            });
+            let mut p = Parked {
+                health_version: 0,
+                passes: VecDeque::new(),
+            };
+            let mut kept_max = 0;
+            for _ in 0..g.below(40) {
+                let period = if g.below(8) == 0 { 1 + g.below(120) } else { 5 };
+                now += SimDuration::from_secs(period);
+                let h = observe(&mut stepped, lease.renew_time(now, f), now);
+                assert!(
+                    now.saturating_since(h.probe) <= grace,
+                    "case {case}: a parked node would turn stale"
+                );
+                p.note(now, f);
+                kept_max = kept_max.max(p.passes.len());
+            }
+            // Only the passes of the last renewal interval are kept.
+            assert!(
+                kept_max as u64 <= f.as_nanos() / 1_000_000_000 + 2,
+                "case {case}"
+            );
+            c.parked = Some(p);
+            c.unpark(f);
+            assert!(c.parked.is_none());
+            let (want, got) = (stepped.unwrap(), c.health[0].health.unwrap());
+            assert_eq!(
+                (want.last_renew, want.probe),
+                (got.last_renew, got.probe),
+                "case {case}"
+            );
         }
     }
 }
