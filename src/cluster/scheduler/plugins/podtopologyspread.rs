@@ -802,6 +802,35 @@ mod tests {
     const BAR: &[(&str, &str)] = &[("bar", "")];
     const FOOBAR: &[(&str, &str)] = &[("foo", ""), ("bar", "")];
 
+    /// A store with ReplicaSet `default/rs` selecting `sel`, and an incoming pod labelled
+    /// `FOO`, without constraints of its own, owned by it (so the default constraints apply).
+    fn owned_by_replica_set(sel: &LabelSelector) -> (Store, Pod) {
+        let mut store = Store::default();
+        let rs = crate::cluster::objects::ReplicaSet {
+            name: "rs".into(),
+            namespace: "default".into(),
+            owner: None,
+            workload: "w".into(),
+            replicas: 1,
+            selector: sel.clone(),
+            template: Arc::new(Default::default()),
+            template_hash: "h".into(),
+            min_ready_seconds: 0,
+            revision: 1,
+            created_at: crate::engine::SimTime::ZERO,
+            status: Default::default(),
+            desired_replicas: None,
+            max_replicas: None,
+        };
+        store.replica_sets.insert("default/rs".into(), rs);
+        let mut owned = incoming(FOO, Vec::new());
+        owned.owner = Some(crate::cluster::objects::OwnerRef {
+            kind: "ReplicaSet",
+            key: "default/rs".into(),
+        });
+        (store, owned)
+    }
+
     fn on(node: &'static str, kv: Kv<'static>) -> Existing<'static> {
         (node, kv, "default", false)
     }
@@ -1195,29 +1224,7 @@ mod tests {
             match_labels: labels(FOO),
             match_expressions: Vec::new(),
         };
-        let mut store = Store::default();
-        let rs = crate::cluster::objects::ReplicaSet {
-            name: "rs".into(),
-            namespace: "default".into(),
-            owner: None,
-            workload: "w".into(),
-            replicas: 1,
-            selector: sel.clone(),
-            template: Arc::new(Default::default()),
-            template_hash: "h".into(),
-            min_ready_seconds: 0,
-            revision: 1,
-            created_at: crate::engine::SimTime::ZERO,
-            status: Default::default(),
-            desired_replicas: None,
-            max_replicas: None,
-        };
-        store.replica_sets.insert("default/rs".into(), rs);
-        let mut owned = incoming(FOO, Vec::new());
-        owned.owner = Some(crate::cluster::objects::OwnerRef {
-            kind: "ReplicaSet",
-            key: "default/rs".into(),
-        });
+        let (store, owned) = owned_by_replica_set(&sel);
         let explicit = incoming(
             FOO,
             system_default_constraints()
@@ -1272,29 +1279,7 @@ mod tests {
             match_labels: labels(FOO),
             match_expressions: Vec::new(),
         };
-        let mut store = Store::default();
-        let rs = crate::cluster::objects::ReplicaSet {
-            name: "rs".into(),
-            namespace: "default".into(),
-            owner: None,
-            workload: "w".into(),
-            replicas: 1,
-            selector: sel.clone(),
-            template: Arc::new(Default::default()),
-            template_hash: "h".into(),
-            min_ready_seconds: 0,
-            revision: 1,
-            created_at: crate::engine::SimTime::ZERO,
-            status: Default::default(),
-            desired_replicas: None,
-            max_replicas: None,
-        };
-        store.replica_sets.insert("default/rs".into(), rs);
-        let mut owned = incoming(FOO, Vec::new());
-        owned.owner = Some(crate::cluster::objects::OwnerRef {
-            kind: "ReplicaSet",
-            key: "default/rs".into(),
-        });
+        let (store, owned) = owned_by_replica_set(&sel);
         let run = |defaults: Option<Vec<TopologySpreadConstraint>>| {
             let mut s = snapshot(&nodes, &existing);
             let mut pl = PodTopologySpread::new(defaults);
