@@ -28,21 +28,101 @@ struct Entry {
 const NIL: u32 = u32::MAX;
 /// Compaction never triggers below this many dead entries.
 const COMPACT_MIN: usize = 1024;
-/// Bits per radix digit: each level of the radix heap splits on this many bits of the time.
-const DIGIT_BITS: usize = 6;
-/// Buckets per level (one per digit value).
-const DIGITS: usize = 1 << DIGIT_BITS;
-/// Levels needed to cover a `u64` time.
-const LEVELS: usize = 64usize.div_ceil(DIGIT_BITS);
+/// Bits of each radix digit, from the least significant: level `l` splits on
+/// `DIGIT_WIDTHS[l]` bits of the time, starting at bit `DIGIT_WIDTHS[..l].sum()`. The widths
+/// need not be equal (every entry of a lower bucket is still earlier than every entry of a
+/// higher one, and equal times still share a bucket). Level 4 is wide: an entry due between
+/// about 17 ms and 34 s after the radix base (bits 24..35 of the time, in ns), where events
+/// scheduled by seconds mostly fall, lands directly in a 2^24 ns (16.8 ms) bucket, which with
+/// up to a few thousand events a second pending becomes a run without being spread first
+/// (measured in docs/PERFORMANCE.md, "radix"). Every level but the last has at least 6 bits,
+/// so that each word of the non-empty bitmap lies within one level.
+const DIGIT_WIDTHS: [u32; LEVELS] = [6, 6, 6, 6, 11, 6, 6, 6, 6, 5];
+/// Levels of the radix heap.
+const LEVELS: usize = 10;
+/// The first bucket (flat index) of each level, and (last) the number of buckets.
+const LEVEL_BASE: [usize; LEVELS + 1] = {
+    let mut b = [0; LEVELS + 1];
+    let mut l = 0;
+    while l < LEVELS {
+        b[l + 1] = b[l] + (1 << DIGIT_WIDTHS[l]);
+        l += 1;
+    }
+    b
+};
+/// The lowest bit of each level's digit.
+const LEVEL_SHIFT: [u32; LEVELS] = {
+    let mut s = [0; LEVELS];
+    let mut l = 1;
+    while l < LEVELS {
+        s[l] = s[l - 1] + DIGIT_WIDTHS[l - 1];
+        l += 1;
+    }
+    s
+};
 /// Radix buckets besides the current run.
-const BUCKETS: usize = LEVELS * DIGITS;
+const BUCKETS: usize = LEVEL_BASE[LEVELS];
 /// `u64` words in the non-empty-bucket bitmap.
 const MASK_WORDS: usize = BUCKETS.div_ceil(64);
-// `EventQueue::nonempty_words` has one bit per mask word.
-const _: () = assert!(MASK_WORDS <= 32);
-// One mask word per level: bucket `(level, digit)`'s bit is bit `digit` of word `level`, which
-// `EventQueue::place` sets without computing the flat bucket index's quotient and remainder.
-const _: () = assert!(DIGITS == 64 && MASK_WORDS == LEVELS);
+const _: () = {
+    assert!(LEVEL_SHIFT[LEVELS - 1] + DIGIT_WIDTHS[LEVELS - 1] == 64);
+    // `EventQueue::nonempty_words` has one bit per mask word.
+    assert!(MASK_WORDS <= 64);
+    let mut l = 0;
+    while l + 1 < LEVELS {
+        assert!(DIGIT_WIDTHS[l] >= 6);
+        l += 1;
+    }
+};
+
+/// Where an entry goes, by its time's highest bit differing from the radix base: the digit is
+/// `(time >> shift) & mask`, and the bucket's flat index `base` plus the digit.
+#[derive(Clone, Copy)]
+struct DigitOf {
+    mask: u64,
+    shift: u32,
+    base: u32,
+}
+
+/// [`DigitOf`] by the number of leading zeros of `time ^ last` (0..=63).
+const DIGIT_OF: [DigitOf; 64] = {
+    let mut t = [DigitOf {
+        mask: 0,
+        shift: 0,
+        base: 0,
+    }; 64];
+    let mut l = 0;
+    while l < LEVELS {
+        let mut b = LEVEL_SHIFT[l];
+        while b < LEVEL_SHIFT[l] + DIGIT_WIDTHS[l] {
+            t[63 - b as usize] = DigitOf {
+                mask: (1 << DIGIT_WIDTHS[l]) - 1,
+                shift: LEVEL_SHIFT[l],
+                base: LEVEL_BASE[l] as u32,
+            };
+            b += 1;
+        }
+        l += 1;
+    }
+    t
+};
+
+/// For each word of the non-empty bitmap, the bits below its level's digit: a bucket's
+/// entries all share their time's bits above these, so its earliest possible time is any
+/// entry's time with these cleared.
+const WORD_LOW_BITS: [u64; MASK_WORDS] = {
+    let mut m = [0; MASK_WORDS];
+    let mut l = 0;
+    while l < LEVELS {
+        let mut w = LEVEL_BASE[l] / 64;
+        while w * 64 < LEVEL_BASE[l + 1] {
+            m[w] = (1u64 << LEVEL_SHIFT[l]) - 1;
+            w += 1;
+        }
+        l += 1;
+    }
+    m
+};
 /// The sorted array (small mode) holds at most this many entries; one more live event moves
 /// every entry into the radix heap.
 const SMALL_MAX: usize = 32;
@@ -51,21 +131,19 @@ const SMALL_MAX: usize = 32;
 /// whose size hovers around one threshold does not switch at every event.
 const SMALL_MIN: usize = 8;
 
-/// The bucket of an entry due at `time` when the radix base is `last <= time`, as
-/// `(level, digit)`: `None` for `time == last` (the current run), otherwise level = index of
-/// the highest digit in which they differ, and, within the level, `time`'s value of that digit.
-/// The bucket's flat index is `level * DIGITS + digit`. Buckets are thus ordered: every time in
-/// bucket `i` is earlier than every time in bucket `j > i`, and equal times always share a
-/// bucket.
+/// The bucket of an entry due at `time` when the radix base is `last <= time`, as its flat
+/// index: `None` for `time == last` (the current run), otherwise in the level holding the
+/// highest bit in which they differ, and, within the level, at `time`'s value of that level's
+/// digit. Buckets are thus ordered: every time in bucket `i` is earlier than every time in
+/// bucket `j > i`, and equal times always share a bucket.
 #[inline]
-fn bucket_of(time: u64, last: u64) -> Option<(usize, usize)> {
+fn bucket_of(time: u64, last: u64) -> Option<usize> {
     let x = time ^ last;
     if x == 0 {
         return None;
     }
-    let level = (63 - x.leading_zeros() as usize) / DIGIT_BITS;
-    let digit = (time >> (level * DIGIT_BITS)) as usize & (DIGITS - 1);
-    Some((level, digit))
+    let d = DIGIT_OF[x.leading_zeros() as usize];
+    Some(d.base as usize + ((time >> d.shift) & d.mask) as usize)
 }
 
 /// A radix bucket with at most this many entries becomes the current run when it is the lowest
@@ -240,13 +318,13 @@ pub struct EventQueue<E> {
     /// `last` and before every bucket's entries; `current[..head]` are consumed.
     current: Vec<Entry>,
     head: usize,
-    /// `buckets[level * DIGITS + digit]`; see [`bucket_of`].
+    /// Indexed by [`bucket_of`]: level `l`'s buckets start at `LEVEL_BASE[l]`.
     buckets: Box<[Vec<Entry>]>,
     /// Bit `i` (of the concatenated words) set iff `buckets[i]` is non-empty.
     nonempty: [u64; MASK_WORDS],
     /// Bit `w` set iff `nonempty[w] != 0`, so the lowest non-empty bucket takes two
     /// `trailing_zeros` instead of a scan of the words.
-    nonempty_words: u32,
+    nonempty_words: u64,
     /// Entries stored (live and dead), excluding consumed ones.
     stored: usize,
     slots: Vec<Slot<E>>,
@@ -577,17 +655,18 @@ impl<E> EventQueue<E> {
         payload
     }
 
-    /// Appends an entry (with `time >= last`) to its radix bucket. The bitmaps are indexed by
-    /// level and digit directly (the level's mask word is the level itself, the digit its bit),
-    /// not through the flat index's quotient and remainder by 64.
-    #[inline]
+    /// Appends an entry (with `time >= last`) to its radix bucket, or to the current run if it
+    /// is due at `last`. Always inlined: out of line, its register saves and restores (for the
+    /// `Vec`'s rarely taken growth call) and the entry passed through memory were a third of
+    /// its cost.
+    #[inline(always)]
     fn place(&mut self, e: Entry) {
         match bucket_of(e.time, self.last) {
             None => self.current.push(e),
-            Some((level, digit)) => {
-                self.buckets[level * DIGITS + digit].push(e);
-                self.nonempty[level] |= 1 << digit;
-                self.nonempty_words |= 1 << level;
+            Some(i) => {
+                self.buckets[i].push(e);
+                self.nonempty[i / 64] |= 1 << (i % 64);
+                self.nonempty_words |= 1 << (i / 64);
             }
         }
     }
@@ -600,6 +679,21 @@ impl<E> EventQueue<E> {
         }
         let w = self.nonempty_words.trailing_zeros() as usize;
         Some(w * 64 + self.nonempty[w].trailing_zeros() as usize)
+    }
+
+    /// Calls `f` with each non-empty bucket's index, in ascending order (from the bitmaps).
+    fn for_each_nonempty(&mut self, mut f: impl FnMut(&mut Self, usize)) {
+        let mut words = self.nonempty_words;
+        while words != 0 {
+            let w = words.trailing_zeros() as usize;
+            words &= words - 1;
+            let mut bits = self.nonempty[w];
+            while bits != 0 {
+                let i = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                f(self, i);
+            }
+        }
     }
 
     /// Makes the next live entry the next to take (the last of `sorted` in small mode,
@@ -651,9 +745,17 @@ impl<E> EventQueue<E> {
     }
 
     /// The current run is exhausted: makes the lowest non-empty bucket the new run (at most
-    /// [`RUN_MAX`] entries) or moves its entries due at its minimum time into the run, unless
-    /// that minimum is after `until`, or, if few entries are left, switches to small mode.
-    /// Returns `false` if nothing was moved.
+    /// [`RUN_MAX`] entries) or spreads its entries over lower buckets (and the run), unless
+    /// every entry it may hold is after `until`, or, if few entries are left, switches to small
+    /// mode. Returns `false` if nothing was moved.
+    ///
+    /// The new radix base is the bucket's earliest possible time `lo` (its digits at and
+    /// above its level, zeros below) rather than its minimum, which would take a scan: every
+    /// other bucket's entries differ from `lo` in the same level and digit as from the old
+    /// base, so they stay put, and this bucket's entries all move strictly lower. `lo` may be
+    /// at or before `until` while every entry is after it: the entries move anyway (no live
+    /// event changes), the radix base stays at or before `until`, and the caller then
+    /// compares the run's front entry with `until`.
     fn refill(&mut self, until: u64) -> bool {
         self.current.clear();
         self.head = 0;
@@ -664,9 +766,10 @@ impl<E> EventQueue<E> {
         let Some(i) = self.lowest_bucket() else {
             return false;
         };
+        let b = &self.buckets[i];
         // A lone entry (the common case when few events are pending) goes straight to the
         // current run: it is the minimum.
-        if let [e] = self.buckets[i][..] {
+        if let [e] = b[..] {
             if e.time > until {
                 return false;
             }
@@ -676,34 +779,29 @@ impl<E> EventQueue<E> {
             self.current.push(e);
             return true;
         }
-        let m = self.buckets[i]
-            .iter()
-            .map(|e| e.time)
-            .min()
-            .expect("non-empty bucket");
-        if m > until {
+        let lo = b[0].time & !WORD_LOW_BITS[i / 64];
+        if lo > until {
             return false;
         }
+        let n = b.len();
         self.clear_bucket_bit(i);
-        self.last = m;
-        let n = self.buckets[i].len();
+        self.last = lo;
         if n <= self.run_max {
             // A few entries: they become the current run, sorted by time. The bucket is in
             // `seq` order among equal times and the sort keeps that order (stable, or keyed
             // by the position in the bucket), so the run is in `(time, seq)` order. Every
             // other bucket is after all of them.
-            if n > RUN_MAX || !sort_run_into(&mut self.current, &self.buckets[i], m) {
+            if n > RUN_MAX || !sort_run_into(&mut self.current, &self.buckets[i], lo) {
                 std::mem::swap(&mut self.current, &mut self.buckets[i]);
                 self.current.sort_by_key(|e| e.time);
             }
             self.buckets[i].clear();
             return true;
         }
-        // Every entry shares bucket i's digits with m, so it moves to a lower level (or to the
-        // current run); entries in other buckets keep their place relative to m. Bucket i
-        // is taken out meanwhile (nothing is placed into it) and put back empty, keeping its
-        // allocation; a plain slice iteration instead of `drain` spares the latter's
-        // bookkeeping.
+        // Every entry shares bucket i's digits with lo, so it moves to a lower level (or to
+        // the current run); entries in other buckets keep their place. Bucket i is taken out
+        // meanwhile (nothing is placed into it) and put back empty, keeping its allocation; a
+        // plain slice iteration instead of `drain` spares the latter's bookkeeping.
         let mut src = std::mem::take(&mut self.buckets[i]);
         for &e in &src {
             self.place(e);
@@ -773,25 +871,18 @@ impl<E> EventQueue<E> {
     #[cold]
     fn switch_to_small(&mut self) {
         let mut v = std::mem::take(&mut self.sorted);
-        let slots = &self.slots;
         // Only the non-empty buckets, from the bitmaps.
-        let mut words = self.nonempty_words;
-        while words != 0 {
-            let w = words.trailing_zeros() as usize;
-            words &= words - 1;
-            let mut bits = self.nonempty[w];
-            while bits != 0 {
-                let i = w * 64 + bits.trailing_zeros() as usize;
-                bits &= bits - 1;
-                v.extend(
-                    self.buckets[i]
-                        .drain(..)
-                        .filter(|e| slots[e.slot as usize].generation == e.generation),
-                );
-            }
-        }
+        self.for_each_nonempty(|q, i| {
+            let slots = &q.slots;
+            v.extend(
+                q.buckets[i]
+                    .drain(..)
+                    .filter(|e| slots[e.slot as usize].generation == e.generation),
+            );
+        });
         self.nonempty = [0; MASK_WORDS];
         self.nonempty_words = 0;
+        let slots = &self.slots;
         // Descending: the next to pop last.
         v.sort_unstable_by_key(|e| std::cmp::Reverse((e.time, slots[e.slot as usize].seq)));
         self.stored = v.len();
@@ -805,9 +896,8 @@ impl<E> EventQueue<E> {
     fn rebase(&mut self, time: u64) {
         let mut all = Vec::with_capacity(self.stored);
         all.extend(self.current.drain(self.head..));
-        for b in self.buckets.iter_mut() {
-            all.append(b);
-        }
+        // Buckets in ascending order, so equal times (which share a bucket) keep their order.
+        self.for_each_nonempty(|q, i| all.append(&mut q.buckets[i]));
         self.current.clear();
         self.head = 0;
         self.nonempty = [0; MASK_WORDS];
@@ -828,15 +918,13 @@ impl<E> EventQueue<E> {
             self.current.drain(..self.head);
             self.head = 0;
             self.current.retain(alive);
-            for (i, b) in self.buckets.iter_mut().enumerate() {
-                b.retain(alive);
-                if b.is_empty() {
-                    self.nonempty[i / 64] &= !(1 << (i % 64));
-                    if self.nonempty[i / 64] == 0 {
-                        self.nonempty_words &= !(1 << (i / 64));
-                    }
+            self.for_each_nonempty(|q, i| {
+                let slots = &q.slots;
+                q.buckets[i].retain(|e| slots[e.slot as usize].generation == e.generation);
+                if q.buckets[i].is_empty() {
+                    q.clear_bucket_bit(i);
                 }
-            }
+            });
             self.stored = self.live;
         }
     }
