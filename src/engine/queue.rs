@@ -35,17 +35,18 @@ const COMPACT_MIN: usize = 1024;
 /// about 17 ms and 34 s after the radix base (bits 24..35 of the time, in ns), where events
 /// scheduled by seconds mostly fall, lands directly in a 2^24 ns (16.8 ms) bucket, which with
 /// up to a few thousand events a second pending becomes a run without being spread first
-/// (measured in docs/PERFORMANCE.md, "radix"). Every level but the last has at least 6 bits,
-/// so that each word of the non-empty bitmap lies within one level.
+/// (measured in docs/PERFORMANCE.md, "radix").
 const DIGIT_WIDTHS: [u32; LEVELS] = [6, 6, 6, 6, 11, 6, 6, 6, 6, 5];
 /// Levels of the radix heap.
 const LEVELS: usize = 10;
-/// The first bucket (flat index) of each level, and (last) the number of buckets.
+/// The first bucket (flat index) of each level, and (last) the number of buckets. Each level
+/// starts at a multiple of 64 (a level narrower than 6 bits leaves the rest of its word
+/// unused), so that each word of the non-empty bitmap lies within one level.
 const LEVEL_BASE: [usize; LEVELS + 1] = {
     let mut b = [0; LEVELS + 1];
     let mut l = 0;
     while l < LEVELS {
-        b[l + 1] = b[l] + (1 << DIGIT_WIDTHS[l]);
+        b[l + 1] = (b[l] + (1usize << DIGIT_WIDTHS[l])).next_multiple_of(64);
         l += 1;
     }
     b
@@ -62,17 +63,16 @@ const LEVEL_SHIFT: [u32; LEVELS] = {
 };
 /// Radix buckets besides the current run.
 const BUCKETS: usize = LEVEL_BASE[LEVELS];
+/// Bucket vectors allocated: [`BUCKETS`] rounded up to a power of two, so that a bucket index
+/// masked with `BUCKET_SLOTS - 1` (a no-op) is provably in bounds of the buckets and the
+/// bitmap, and `EventQueue::place` does without bounds checks. The extra ones stay empty.
+const BUCKET_SLOTS: usize = BUCKETS.next_power_of_two();
 /// `u64` words in the non-empty-bucket bitmap.
-const MASK_WORDS: usize = BUCKETS.div_ceil(64);
+const MASK_WORDS: usize = BUCKET_SLOTS / 64;
 const _: () = {
     assert!(LEVEL_SHIFT[LEVELS - 1] + DIGIT_WIDTHS[LEVELS - 1] == 64);
     // `EventQueue::nonempty_words` has one bit per mask word.
-    assert!(MASK_WORDS <= 64);
-    let mut l = 0;
-    while l + 1 < LEVELS {
-        assert!(DIGIT_WIDTHS[l] >= 6);
-        l += 1;
-    }
+    assert!(MASK_WORDS <= 64 && MASK_WORDS * 64 == BUCKET_SLOTS);
 };
 
 /// Where an entry goes, by its time's highest bit differing from the radix base: the digit is
@@ -319,7 +319,7 @@ pub struct EventQueue<E> {
     current: Vec<Entry>,
     head: usize,
     /// Indexed by [`bucket_of`]: level `l`'s buckets start at `LEVEL_BASE[l]`.
-    buckets: Box<[Vec<Entry>]>,
+    buckets: Box<[Vec<Entry>; BUCKET_SLOTS]>,
     /// Bit `i` (of the concatenated words) set iff `buckets[i]` is non-empty.
     nonempty: [u64; MASK_WORDS],
     /// Bit `w` set iff `nonempty[w] != 0`, so the lowest non-empty bucket takes two
@@ -386,7 +386,11 @@ impl<E> EventQueue<E> {
             last: 0,
             current: Vec::new(),
             head: 0,
-            buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
+            buckets: (0..BUCKET_SLOTS)
+                .map(|_| Vec::new())
+                .collect::<Box<[_]>>()
+                .try_into()
+                .expect("BUCKET_SLOTS buckets"),
             nonempty: [0; MASK_WORDS],
             nonempty_words: 0,
             stored: 0,
@@ -664,6 +668,7 @@ impl<E> EventQueue<E> {
         match bucket_of(e.time, self.last) {
             None => self.current.push(e),
             Some(i) => {
+                let i = i & (BUCKET_SLOTS - 1); // `i < BUCKETS`: no change, no bounds checks
                 self.buckets[i].push(e);
                 self.nonempty[i / 64] |= 1 << (i % 64);
                 self.nonempty_words |= 1 << (i / 64);
