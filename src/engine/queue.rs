@@ -1058,6 +1058,65 @@ mod tests {
     }
 
     #[test]
+    fn digit_layout_covers_every_bit_once() {
+        // Each bit of a time belongs to exactly one level, levels in order.
+        let mut seen = 0u64;
+        for l in 0..LEVELS {
+            let bits = ((1u128 << DIGIT_WIDTHS[l]) - 1) as u64;
+            assert_eq!(seen >> LEVEL_SHIFT[l], 0, "level {l} overlaps a lower one");
+            seen |= bits << LEVEL_SHIFT[l];
+            assert!(LEVEL_BASE[l] % 64 == 0 && LEVEL_BASE[l + 1] <= BUCKETS);
+        }
+        assert_eq!(seen, u64::MAX);
+        for lz in 0..64 {
+            let d = DIGIT_OF[lz];
+            let bit = 63 - lz as u32;
+            assert!(d.shift <= bit && bit < d.shift + d.mask.count_ones(), "bit {bit}");
+            assert!(d.base as usize + d.mask as usize <= BUCKETS);
+            assert_eq!(WORD_LOW_BITS[d.base as usize / 64], (1u64 << d.shift) - 1);
+        }
+    }
+
+    #[test]
+    fn pop_until_before_a_spread_buckets_minimum_changes_nothing() {
+        // A refill bounded by `until` may move a bucket whose earliest possible time is at or
+        // before `until` although all its entries are after it: nothing pops, and an event
+        // scheduled between `until` and those entries still pops first.
+        for n in [20u64, 100] {
+            let mut q = EventQueue::new();
+            q.schedule(SimTime(0), C, u64::MAX);
+            let base = 5u64 << 24; // a wide-level bucket's lower bound
+            for k in 0..n {
+                q.schedule(SimTime(base + 1_000 + k % 7), C, k);
+            }
+            assert_eq!(q.pop().map(|x| x.3), Some(u64::MAX));
+            assert_eq!(q.pop_until(SimTime(base + 10)), None, "n = {n}");
+            assert_eq!(q.len(), n as usize);
+            q.schedule(SimTime(base + 20), C, 1_000);
+            let got: Vec<_> = drain(&mut q).into_iter().map(|x| (x.0, x.2)).collect();
+            assert_eq!(got.len(), n as usize + 1);
+            assert_eq!(got[0], (base + 20, 1_000));
+            assert!(got.windows(2).all(|w| w[0] <= w[1]), "n = {n}");
+        }
+    }
+
+    #[test]
+    fn times_near_the_largest_keep_order() {
+        let mut q = EventQueue::new();
+        let top = u64::MAX;
+        let times = [top, top - 1, top, 1 << 63, top - (1 << 35), top - (1 << 24), 7, top];
+        for round in 0..6u64 {
+            for (k, &t) in times.iter().enumerate() {
+                q.schedule(SimTime(t), C, round * 100 + k as u64);
+            }
+        }
+        let got = drain(&mut q);
+        assert_eq!(got.len(), 6 * times.len());
+        assert!(got.windows(2).all(|w| (w[0].0, w[0].1) < (w[1].0, w[1].1)));
+        assert_eq!(got.last().map(|x| x.0), Some(top));
+    }
+
+    #[test]
     fn compaction_keeps_order_and_count() {
         let mut q = EventQueue::new();
         let n = 10_000u64;
@@ -1224,6 +1283,11 @@ mod tests {
             0u64..3,
             0u64..1_000,
             (0u32..=62).prop_flat_map(|bits| 0u64..(1u64 << bits)),
+            // Around every power of two, so around every digit boundary (the wide level's
+            // 2^24 and 2^35 among them), and up to 2^64 (scheduling saturates at the largest
+            // time).
+            (0u32..64, -2i64..=2).prop_map(|(bits, d)| (1u64 << bits).wrapping_add_signed(d)),
+            Just(u64::MAX),
         ]
     }
 
@@ -1343,6 +1407,35 @@ mod tests {
             run in (0usize..40, 0usize..40),
         ) {
             check_against_model(ops, compact_min, small, run)?;
+        }
+
+        /// Buckets are ordered like the times in them, equal times share a bucket, and moving
+        /// the radix base to a bucket's earliest possible time (as `refill` does) keeps every
+        /// higher bucket's entries in place and sends that bucket's entries strictly lower.
+        #[test]
+        fn bucket_order_matches_time_order(
+            last in prop_oneof![any::<u64>(), Just(0u64), (0u64..64).prop_map(|b| u64::MAX << b)],
+            da in delta(),
+            db in delta(),
+        ) {
+            let (a, b) = (last.saturating_add(da), last.saturating_add(db));
+            let (a, b) = (a.min(b), a.max(b));
+            let (ba, bb) = (bucket_of(a, last), bucket_of(b, last));
+            prop_assert!(ba <= bb);
+            if a == b {
+                prop_assert_eq!(ba, bb);
+            }
+            prop_assert!(bb.is_none_or(|j| j < BUCKETS));
+            if let Some(i) = ba {
+                let lo = a & !WORD_LOW_BITS[i / 64];
+                prop_assert!(last < lo && lo <= a);
+                prop_assert!(bucket_of(a, lo) < Some(i));
+                if bb == Some(i) {
+                    prop_assert!(bucket_of(b, lo) < Some(i));
+                } else {
+                    prop_assert_eq!(bucket_of(b, lo), bb);
+                }
+            }
         }
 
         /// A hold-like workload on the radix heap (tens to hundreds pending, so runs of
