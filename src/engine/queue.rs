@@ -236,8 +236,9 @@ struct Slot<E> {
 /// An event queue is *monotone* (nothing is scheduled before the last popped time), which is
 /// what a radix heap (Ahuja, Mehlhorn, Orlin & Tarjan, 1990) exploits: entries only move
 /// between buckets by sequential appends, and each entry moves a bounded number of times.
-/// Here the radix is 2^6 (a "multi-level bucket" radix heap), so an entry moves at most 11
-/// times and in practice two or three.
+/// Here the digits are mostly 6 bits (a "multi-level bucket" radix heap), with one 11-bit
+/// level for times 2^24 ns (17 ms) to 2^35 ns (34 s) ahead, so an entry moves at most 10
+/// times and in practice once or twice.
 ///
 /// # Few pending events: a sorted array
 ///
@@ -260,19 +261,25 @@ struct Slot<E> {
 ///
 /// - `last` is the radix base: no stored entry is earlier. The *current run* holds the next
 ///   entries to pop, sorted by `(time, seq)`; every bucket entry is later than all of them.
-///   Otherwise, with `d` the most significant 6-bit digit in which an entry's time `t` and
-///   `last` differ, it is in bucket `(d, digit d of t)`. Every time in a lower bucket (by
-///   level, then digit) is earlier than every time in a higher one, and equal times always
-///   share a bucket (or the run). A bitmap of non-empty buckets finds the lowest one with a
-///   few `trailing_zeros`.
-/// - Pop takes from the current run front to back. When it is exhausted, the lowest
-///   non-empty bucket is scanned for its minimum time `m`, and `last` becomes `m` (which keeps
-///   every other bucket's entries where they are: their position relative to `m` is
-///   unchanged). A bucket of at most 32 entries then *becomes* the current run, sorted
-///   (stably) by time; a larger one's entries move to strictly lower levels (those due at `m`
-///   to the current run). Without runs, an entry went through every level between its
-///   scheduling distance and the event spacing (with 10^3 pending and holds of about 1 s,
-///   three moves and a one-entry refill per event); a small bucket sorted in place costs less.
+///   Otherwise, with `d` the most significant digit in which an entry's time `t` and `last`
+///   differ, it is in bucket `(d, digit d of t)`. The digits are bits 0..6, 6..12, 12..18,
+///   18..24, then a wide one, 24..35, then 35..41, ... 59..64 of the time: with up to a few
+///   thousand events a second pending (10^3 events scheduled about 1 s ahead), an entry
+///   lands directly in a 2^24 ns bucket small enough to become a run, instead of moving from
+///   a 2^30 ns bucket to a 2^24 ns one first. Every time in a lower bucket (by level, then
+///   digit) is earlier than every time in a higher one, and equal times always share a bucket
+///   (or the run). A bitmap of non-empty buckets (one bit a bucket, and one a bitmap word)
+///   finds the lowest one with two `trailing_zeros`.
+/// - Pop takes from the current run front to back. When it is exhausted, `last` becomes the
+///   lowest non-empty bucket's earliest possible time `lo` (its digits at and above its level,
+///   zeros below; its only entry's time if it holds one), which keeps every other bucket's
+///   entries where they are (they differ from `lo` in the same digit as from the old base)
+///   and needs no scan for the minimum. A bucket of at most 32 entries then *becomes* the
+///   current run, sorted (stably) by time; a larger one's entries move to strictly lower
+///   levels (those due at `lo` to the current run). Without runs, an entry went through every
+///   level between its scheduling distance and the event spacing (with 10^3 pending and holds
+///   of about 1 s, three moves and a one-entry refill per event); a small bucket sorted in
+///   place costs less.
 /// - Scheduling at or after the run's last time places the entry in its bucket (at `last`,
 ///   into the run); scheduling inside the run's span (after `last`, e.g. a zero delay while
 ///   the run holds later entries) inserts it into the run after the entries due at or before
