@@ -761,14 +761,12 @@ impl<E> EventQueue<E> {
     /// every entry it may hold is after `until`, or, if few entries are left, switches to small
     /// mode. Returns `false` if nothing was moved.
     ///
-    /// A spread bucket's new radix base is its earliest possible time `lo` (its digits at and
+    /// The new radix base is the bucket's earliest possible time `lo` (its digits at and
     /// above its level, zeros below) rather than its minimum, which would take a scan: every
     /// other bucket's entries differ from `lo` in the same level and digit as from the old
-    /// base, so they stay put, and this bucket's entries all move strictly lower. A bucket
-    /// that becomes the run has its minimum as the base (the run's first entry), if due by
-    /// `until`. `lo` may be at or before `until` while every entry is after it: the entries
-    /// move anyway (no live event changes), the radix base stays at or before `until` (so
-    /// that scheduling between `until` and those entries needs no rebase), and the caller then
+    /// base, so they stay put, and this bucket's entries all move strictly lower. `lo` may be
+    /// at or before `until` while every entry is after it: the entries move anyway (no live
+    /// event changes), the radix base stays at or before `until`, and the caller then
     /// compares the run's front entry with `until`.
     fn refill(&mut self, until: u64) -> bool {
         self.current.clear();
@@ -810,14 +808,6 @@ impl<E> EventQueue<E> {
                 self.current.sort_by_key(|e| e.time);
             }
             self.buckets[i].clear();
-            // The run's first entry is the bucket's minimum, now known without a scan: as the
-            // radix base (when due by `until`) it sends events scheduled at the time being
-            // popped straight into the run, not into a bucket of their own to be refilled from
-            // (the cluster model schedules many such zero-delay events).
-            let m = self.current[0].time;
-            if m <= until {
-                self.last = m;
-            }
             return true;
         }
         // Every entry shares bucket i's digits with lo, so it moves to a lower level (or to
