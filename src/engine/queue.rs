@@ -1078,7 +1078,10 @@ mod tests {
         for lz in 0..64 {
             let d = DIGIT_OF[lz];
             let bit = 63 - lz as u32;
-            assert!(d.shift <= bit && bit < d.shift + d.mask.count_ones(), "bit {bit}");
+            assert!(
+                d.shift <= bit && bit < d.shift + d.mask.count_ones(),
+                "bit {bit}"
+            );
             assert!(d.base as usize + d.mask as usize <= BUCKETS);
             assert_eq!(WORD_LOW_BITS[d.base as usize / 64], (1u64 << d.shift) - 1);
         }
@@ -1111,7 +1114,16 @@ mod tests {
     fn times_near_the_largest_keep_order() {
         let mut q = EventQueue::new();
         let top = u64::MAX;
-        let times = [top, top - 1, top, 1 << 63, top - (1 << 35), top - (1 << 24), 7, top];
+        let times = [
+            top,
+            top - 1,
+            top,
+            1 << 63,
+            top - (1 << 35),
+            top - (1 << 24),
+            7,
+            top,
+        ];
         for round in 0..6u64 {
             for (k, &t) in times.iter().enumerate() {
                 q.schedule(SimTime(t), C, round * 100 + k as u64);
