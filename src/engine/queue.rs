@@ -1072,11 +1072,10 @@ mod tests {
             let bits = ((1u128 << DIGIT_WIDTHS[l]) - 1) as u64;
             assert_eq!(seen >> LEVEL_SHIFT[l], 0, "level {l} overlaps a lower one");
             seen |= bits << LEVEL_SHIFT[l];
-            assert!(LEVEL_BASE[l] % 64 == 0 && LEVEL_BASE[l + 1] <= BUCKETS);
+            assert!(LEVEL_BASE[l].is_multiple_of(64) && LEVEL_BASE[l + 1] <= BUCKETS);
         }
         assert_eq!(seen, u64::MAX);
-        for lz in 0..64 {
-            let d = DIGIT_OF[lz];
+        for (lz, &d) in DIGIT_OF.iter().enumerate() {
             let bit = 63 - lz as u32;
             assert!(
                 d.shift <= bit && bit < d.shift + d.mask.count_ones(),
