@@ -67,7 +67,7 @@ impl<'a, E> Context<'a, E> {
     pub fn send(&mut self, target: ComponentId, delay: SimDuration, event: E) -> EventId {
         // `now + delay` saturates, so it is never before now, the last popped time.
         let time = self.now() + delay;
-        self.core.queue.schedule_from_floor(time, target, event)
+        self.core.queue.schedule_in_handler(time, target, event)
     }
 
     /// Sends `event` to `target`, due at the absolute `time`, which must not be before
@@ -78,7 +78,7 @@ impl<'a, E> Context<'a, E> {
         debug_assert!(time >= now, "send_at into the past: {time:?} < now {now:?}");
         self.core
             .queue
-            .schedule_from_floor(time.max(now), target, event)
+            .schedule_in_handler(time.max(now), target, event)
     }
 
     /// Sends `event` to the handling component itself, due `delay` from now (a timer).
@@ -87,7 +87,7 @@ impl<'a, E> Context<'a, E> {
         let time = self.now() + delay;
         self.core
             .queue
-            .schedule_from_floor(time, self.self_id, event)
+            .schedule_in_handler(time, self.self_id, event)
     }
 
     /// Cancels a pending event; `true` if it was pending, `false` if it already fired or was

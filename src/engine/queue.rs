@@ -356,8 +356,35 @@ impl<E> EventQueue<E> {
     /// simulation's own scheduling paths, whose times are at or after `now`, which is never
     /// before the last popped time. Debug builds check it.
     #[inline(always)]
-    #[allow(unsafe_code)]
     pub(crate) fn schedule_from_floor(
+        &mut self,
+        time: SimTime,
+        target: ComponentId,
+        payload: E,
+    ) -> EventId {
+        self.schedule_inner::<false>(time, target, payload)
+    }
+
+    /// [`schedule_from_floor`](Self::schedule_from_floor) from a handler of the event just
+    /// popped (no [`peek_time`](Self::peek_time) since that pop): then the radix base is at or
+    /// before the popped event's time (the pop took the earliest stored entry, which is at or
+    /// after it, and only a peek moves it beyond), so the new event cannot be before it, and
+    /// the test for a rebuild is left out. Debug builds check it.
+    #[inline(always)]
+    pub(crate) fn schedule_in_handler(
+        &mut self,
+        time: SimTime,
+        target: ComponentId,
+        payload: E,
+    ) -> EventId {
+        self.schedule_inner::<true>(time, target, payload)
+    }
+
+    /// [`schedule_from_floor`](Self::schedule_from_floor), and with `IN_HANDLER`
+    /// [`schedule_in_handler`](Self::schedule_in_handler).
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    fn schedule_inner<const IN_HANDLER: bool>(
         &mut self,
         time: SimTime,
         target: ComponentId,
@@ -382,7 +409,7 @@ impl<E> EventQueue<E> {
         unsafe { self.slots.get_unchecked_mut(slot as usize) }
             .payload
             .write(payload);
-        self.file(Entry {
+        self.file::<IN_HANDLER>(Entry {
             time: time.0,
             slot,
             generation,
@@ -415,14 +442,19 @@ impl<E> EventQueue<E> {
     }
 
     /// Files a new event's entry `e` (due at or after the last popped time), in small mode's
-    /// array or in the radix heap.
+    /// array or in the radix heap. With `IN_HANDLER`, `e` is known not to be before the radix
+    /// base (see [`schedule_in_handler`](Self::schedule_in_handler)).
     #[inline(always)]
     #[allow(unsafe_code)]
-    fn file(&mut self, e: Entry) {
+    fn file<const IN_HANDLER: bool>(&mut self, e: Entry) {
         let time = e.time;
         if self.small && self.sorted.len() >= self.small_max {
             self.small_full();
         }
+        debug_assert!(
+            !IN_HANDLER || self.small || time >= self.last,
+            "scheduled from a handler before the radix base"
+        );
         if self.small {
             // After every entry due at or before `time` (their `seq` is smaller): those are a
             // suffix of the array (descending order); they move up by one and `e` goes below
@@ -445,7 +477,7 @@ impl<E> EventQueue<E> {
             // SAFETY: `k` starts at `s.len() - 1` and goes down by at most one per index in
             // `1..s.len()`, so it ends in `0..s.len()`.
             unsafe { *s.get_unchecked_mut(k) = e };
-        } else if time < self.last {
+        } else if !IN_HANDLER && time < self.last {
             self.rebase(time);
             self.place(e);
         } else if self.head < self.current.len()
@@ -1306,14 +1338,21 @@ mod tests {
         let mut ids: Vec<(EventId, u64)> = Vec::new(); // (id, seq)
         let mut now = 0u64; // last popped time
         let mut next_payload = 0u32;
+        // An event was popped and nothing but schedules and cancels followed (as in a
+        // handler): schedule through `schedule_in_handler` then.
+        let mut in_handler = false;
         for op in ops {
             match op {
                 Op::Schedule(d) => {
-                    let id = q.schedule(
+                    let (time, target) = (
                         SimTime(now.saturating_add(d)),
                         ComponentId(next_payload % 3),
-                        next_payload,
                     );
+                    let id = if in_handler {
+                        q.schedule_in_handler(time, target, next_payload)
+                    } else {
+                        q.schedule(time, target, next_payload)
+                    };
                     let seq = ids.len() as u64; // one seq per schedule, from 0
                     model.push((now.saturating_add(d), seq, next_payload));
                     ids.push((id, seq));
@@ -1350,6 +1389,7 @@ mod tests {
                         got.map(|(t, s, c, e)| (t.0, s, c, e)),
                         want.map(|(t, s, e)| (t, s, ComponentId(e % 3), e))
                     );
+                    in_handler = want.is_some();
                     if let Some((t, ..)) = want {
                         now = t;
                     }
@@ -1366,11 +1406,13 @@ mod tests {
                         got.map(|(t, s, c, e)| (t.0, s, c, e)),
                         want.map(|(t, s, e)| (t, s, ComponentId(e % 3), e))
                     );
+                    in_handler = want.is_some();
                     if let Some((t, ..)) = want {
                         now = t;
                     }
                 }
                 Op::Peek => {
+                    in_handler = false;
                     let want = model.iter().map(|e| e.0).min().map(SimTime);
                     prop_assert_eq!(q.peek_time(), want);
                 }
@@ -1443,7 +1485,7 @@ mod tests {
                 let now = t;
                 for d in deltas {
                     let time = now.saturating_add(d);
-                    let id = q.schedule(SimTime(time), C, seq);
+                    let id = q.schedule_in_handler(SimTime(time), C, seq);
                     heap.push(Reverse((time, seq)));
                     live.insert(seq, id);
                     seq += 1;
