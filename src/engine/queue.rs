@@ -283,9 +283,10 @@ impl<E> Drop for EventQueue<E> {
     /// Drops the payloads of the events still pending (the occupied slots).
     #[allow(unsafe_code)]
     fn drop(&mut self) {
-        // During a panic's unwinding the pending payloads are leaked instead (safe): a panic
-        // inside `schedule_slot` would leave a slot marked occupied before `schedule` wrote its
-        // payload, and dropping that slot would read uninitialised memory.
+        // During a panic's unwinding the pending payloads are leaked instead (safe): should a
+        // panic ever come between `take_slot` marking a slot occupied and the payload's write
+        // (today nothing between them can panic), dropping that slot would read uninitialised
+        // memory.
         if std::thread::panicking() {
             return;
         }
@@ -608,7 +609,7 @@ impl<E> EventQueue<E> {
     /// # Safety
     ///
     /// `idx < self.slots.len()`. It holds for the slot of every entry and [`Popped`] of this
-    /// queue: an entry is made only by `schedule_slot`, with a slot just taken from the free
+    /// queue: an entry is made only by `schedule_inner`, with a slot just taken from the free
     /// list or pushed by `alloc_new`, and `slots` never shrinks.
     #[inline(always)]
     #[allow(unsafe_code)]
