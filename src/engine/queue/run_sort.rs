@@ -157,18 +157,18 @@ mod avx2 {
         true
     }
 
-    /// The keys of `src` (at most `8 * R` entries) in `R` registers, `u32::MAX` in the lanes
-    /// that hold no entry, or `None` if a time is 2^27 ns or more after `base`. Register `c`
-    /// holds the keys of entries `8c..8c + 8`, in lanes `[0, 2, 4, 6, 1, 3, 5, 7]`: the order
-    /// of the keys before the sort does not matter, the index is in the key. If fewer than 8
-    /// of those entries exist, the register is read from the last 8 entries instead (with
-    /// the lanes of earlier registers' entries marked empty), or, with fewer than 8 entries
-    /// in all, with masked loads.
+    /// The keys of `src` (`1..=8 * R` entries, more than `8 * (R / 2)`) in `R` registers,
+    /// `u32::MAX` in the lanes that hold no entry, or `None` if a time is 2^27 ns or more
+    /// after `base`. Register `c` holds the keys of entries `8c..8c + 8` in lanes `[0, 2, 4,
+    /// 6, 1, 3, 5, 7]` (the order of the keys before the sort does not matter: the index is
+    /// in the key). Without branches on the length: with `R > 1`, register `c` is read from
+    /// entries `min(8c, n - 8)..` on, and the lanes of entries before `8c` (read by an
+    /// earlier register) are marked empty; with `R == 1`, by masked loads.
     #[target_feature(enable = "avx2")]
     #[inline]
     fn keys<const R: usize>(src: &[Entry], base: u64) -> Option<[__m256i; R]> {
         let n = src.len();
-        debug_assert!(n <= 8 * R);
+        debug_assert!((1..=8 * R).contains(&n) && (R == 1 || n > 8 * (R / 2)));
         let p = src.as_ptr();
         // Subtracts `base` from the times, nothing from the other halves.
         let basev = if TIME_Q == 0 {
@@ -177,34 +177,33 @@ mod avx2 {
             _mm256_setr_epi64x(0, base as i64, 0, base as i64)
         };
         let mut span = _mm256_setzero_si256();
-        let mut k = [_mm256_set1_epi32(-1); R];
+        let mut k = [_mm256_setzero_si256(); R];
         for (c, kc) in k.iter_mut().enumerate() {
             let e0 = 8 * c;
-            if e0 >= n {
-                break;
-            }
-            let full = e0 + 8 <= n;
-            // The register's entries: `start..start + 8` if they all exist.
-            let start = if full || n < 8 { e0 } else { n - 8 };
+            // The register's entries: `start..start + 8` (those that exist).
+            let start = if R == 1 { 0 } else { e0.min(n - 8) };
             let mut d = [_mm256_setzero_si256(); 4];
             for (j, dj) in d.iter_mut().enumerate() {
                 let e = start + 2 * j;
-                if n >= 8 {
+                if R > 1 {
                     // SAFETY: `start + 8 <= n`, so entries `e` and `e + 1` are in `src`;
                     // unaligned load.
                     let v = unsafe { _mm256_loadu_si256(p.add(e).cast()) };
                     *dj = _mm256_sub_epi64(v, basev);
-                } else if e < n {
-                    // Entry `e`, and `e + 1` if it exists: the mask keeps the load off entries
-                    // past the end (masked-off elements are not read and cannot fault), and
-                    // the result is zero there.
+                } else {
+                    // Entries `e` and `e + 1`, those that exist: the mask keeps the load off
+                    // entries past the end (masked-off elements are not read and cannot
+                    // fault), and the result is zero there.
                     let m = _mm256_cmpgt_epi64(
                         _mm256_set1_epi64x(n as i64),
                         _mm256_setr_epi64x(e as i64, e as i64, e as i64 + 1, e as i64 + 1),
                     );
-                    // SAFETY: entry `e` is in `src`, so the pointer is in bounds, and only
+                    // SAFETY: the pointer is to entry `e` if it is in `src` (in bounds), to
+                    // entry 0 otherwise (then the mask is all zero: nothing is read); only
                     // the elements of entries in `src` are read.
-                    let v = unsafe { _mm256_maskload_epi64(p.add(e).cast(), m) };
+                    let v = unsafe {
+                        _mm256_maskload_epi64(p.add(if e < n { e } else { 0 }).cast(), m)
+                    };
                     *dj = _mm256_and_si256(_mm256_sub_epi64(v, basev), m);
                 }
                 span = _mm256_or_si256(span, *dj);
@@ -217,17 +216,13 @@ mod avx2 {
                 _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7),
                 _mm256_set1_epi32(start as i32),
             );
-            let mut key = _mm256_or_si256(_mm256_slli_epi32::<5>(t), idx);
-            if !full {
-                // Empty lanes (past the end, or an earlier register's entry) sort last.
-                let empty = if n < 8 {
-                    _mm256_cmpgt_epi32(idx, _mm256_set1_epi32(n as i32 - 1))
-                } else {
-                    _mm256_cmpgt_epi32(_mm256_set1_epi32(e0 as i32), idx)
-                };
-                key = _mm256_or_si256(key, empty);
-            }
-            *kc = key;
+            // Empty lanes (past the end, or an earlier register's entry) sort last.
+            let empty = if R == 1 {
+                _mm256_cmpgt_epi32(idx, _mm256_set1_epi32(n as i32 - 1))
+            } else {
+                _mm256_cmpgt_epi32(_mm256_set1_epi32(e0 as i32), idx)
+            };
+            *kc = _mm256_or_si256(_mm256_or_si256(_mm256_slli_epi32::<5>(t), idx), empty);
         }
         let hi = !((1i64 << SPAN_BITS) - 1);
         let hi = if TIME_Q == 0 {
