@@ -65,19 +65,11 @@ network!(
 pub(super) fn sort_run_into(dst: &mut Vec<Entry>, src: &[Entry], base: u64) -> bool {
     #[cfg(target_arch = "x86_64")]
     #[allow(unsafe_code)]
-    if src.len() > SCALAR_MAX {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports AVX-512F (checked just above), the only requirement of
-            // calling a function compiled with `target_feature(enable = "avx512f")`.
-            if unsafe { avx512::sort_run_into(dst, src, base) } {
-                return true;
-            }
-        } else if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2 (checked just above), the only requirement of
-            // calling a function compiled with `target_feature(enable = "avx2")`.
-            if unsafe { avx2::sort_run_into(dst, src, base) } {
-                return true;
-            }
+    if src.len() > SCALAR_MAX && std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2 (checked just above), the only requirement of calling
+        // a function compiled with `target_feature(enable = "avx2")`.
+        if unsafe { avx2::sort_run_into(dst, src, base) } {
+            return true;
         }
     }
     sort_run_into_scalar(dst, src, base)
@@ -85,13 +77,15 @@ pub(super) fn sort_run_into(dst: &mut Vec<Entry>, src: &[Entry], base: u64) -> b
 
 /// Runs of at most this many entries are sorted by the scalar 4-key network even where
 /// AVX2 is available: its 5 comparators cost fewer instructions than the AVX2 path's fixed
-/// work (callgrind, 100k cluster replay, whose runs are mostly short: 4,916.1 M instructions
-/// with every run on the AVX2 path against 4,912.9 M with the scalar networks only).
+/// work. The 100k cluster replay's runs are mostly this short: its run sorting took 14.2 M
+/// instructions (callgrind) with every run on the AVX2 path and 9.4 M with these on `net4`.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 const SCALAR_MAX: usize = 4;
 
 /// The vector paths' keys are 32 bits: the time after the base in the top 27, the index in
 /// the run below; a run with a time `2^SPAN_BITS` ns or more after the base is sorted by the
 /// scalar networks.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 const SPAN_BITS: u32 = 27;
 
 /// [`sort_run_into`] with the scalar networks only: the portable path, and the reference
@@ -146,7 +140,7 @@ mod avx2 {
     // must be 16 bytes with its time in one of its two 64-bit halves.
     const _: () = assert!(size_of::<Entry>() == 16 && std::mem::offset_of!(Entry, time) % 8 == 0);
     /// Which 64-bit half of an entry holds its time (0 or 1).
-    pub(super) const TIME_Q: usize = std::mem::offset_of!(Entry, time) / 8;
+    const TIME_Q: usize = std::mem::offset_of!(Entry, time) / 8;
     /// `_mm256_shuffle_ps` control taking the time's low 32 bits (32-bit element `2 * TIME_Q`
     /// of each 128-bit half, which holds one entry) from both operands.
     const PICK_TIME: i32 = (2 * TIME_Q as i32) * 0b01_01_01_01;
@@ -419,250 +413,6 @@ mod avx2 {
     }
 }
 
-/// The run sort with AVX-512F: as [`avx2`], with 16 keys to a `zmm` register (one register
-/// up to 16 entries, two up to 32), masked loads, and `vpermd`/masked `max` steps.
-#[cfg(target_arch = "x86_64")]
-#[allow(unsafe_code)]
-mod avx512 {
-    use super::Entry;
-    use super::SPAN_BITS;
-    use super::avx2::TIME_Q;
-    use std::arch::x86_64::*;
-
-    /// `sort_run_into` for `src.len() <= 32`, if every time is less than 2^27 ns after
-    /// `base`; otherwise returns `false` and leaves `dst` alone.
-    #[target_feature(enable = "avx512f")]
-    pub(super) fn sort_run_into(dst: &mut Vec<Entry>, src: &[Entry], base: u64) -> bool {
-        match src.len() {
-            0 => true,
-            1..=16 => sort_n::<1>(dst, src, base),
-            _ => sort_n::<2>(dst, src, base),
-        }
-    }
-
-    /// Sorts `src` (`1..=16 * R` entries) with `R` registers of keys.
-    #[target_feature(enable = "avx512f")]
-    #[inline]
-    fn sort_n<const R: usize>(dst: &mut Vec<Entry>, src: &[Entry], base: u64) -> bool {
-        let n = src.len();
-        debug_assert!((1..=16 * R).contains(&n));
-        let p = src.as_ptr();
-        let (b, z) = (base as i64, 0);
-        let basev = if TIME_Q == 0 {
-            _mm512_setr_epi64(b, z, b, z, b, z, b, z)
-        } else {
-            _mm512_setr_epi64(z, b, z, b, z, b, z, b)
-        };
-        // The 64-bit elements of the entries in `src` (two per entry), as a bit mask.
-        let elems: u64 = if n == 32 {
-            u64::MAX
-        } else {
-            (1u64 << (2 * n)) - 1
-        };
-        let mut span = _mm512_setzero_si512();
-        let mut k = [_mm512_setzero_si512(); R];
-        // Time elements (32-bit) of four entries of `a` then four of `b`.
-        let t = 2 * TIME_Q as i32;
-        let pick = _mm512_setr_epi32(
-            t,
-            4 + t,
-            8 + t,
-            12 + t,
-            16 + t,
-            20 + t,
-            24 + t,
-            28 + t,
-            t,
-            4 + t,
-            8 + t,
-            12 + t,
-            16 + t,
-            20 + t,
-            24 + t,
-            28 + t,
-        );
-        for (c, kc) in k.iter_mut().enumerate() {
-            let mut d = [_mm512_setzero_si512(); 4];
-            for (j, dj) in d.iter_mut().enumerate() {
-                let e = 16 * c + 4 * j;
-                // `2 * e < 64`: `e <= 16 * (R - 1) + 12`.
-                let m = (elems >> (2 * e)) as u8;
-                // SAFETY: the pointer is to entry `e` if it is in `src`, to entry 0 otherwise
-                // (then the mask is zero); only the elements of entries in `src` are read
-                // (masked-off elements are not read and cannot fault).
-                let v =
-                    unsafe { _mm512_maskz_loadu_epi64(m, p.add(if e < n { e } else { 0 }).cast()) };
-                *dj = _mm512_maskz_sub_epi64(m, v, basev);
-                span = _mm512_or_si512(span, *dj);
-            }
-            let lo = _mm512_permutex2var_epi32(d[0], pick, d[1]);
-            let hi = _mm512_permutex2var_epi32(d[2], pick, d[3]);
-            let tv = _mm512_inserti64x4::<1>(lo, _mm512_castsi512_si256(hi));
-            let idx = _mm512_add_epi32(
-                _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                _mm512_set1_epi32(16 * c as i32),
-            );
-            let key = _mm512_or_si512(_mm512_slli_epi32::<5>(tv), idx);
-            // Lanes past the end sort last.
-            let valid = _mm512_cmplt_epi32_mask(idx, _mm512_set1_epi32(n as i32));
-            *kc = _mm512_mask_mov_epi32(_mm512_set1_epi32(-1), valid, key);
-        }
-        let hi = !((1i64 << SPAN_BITS) - 1);
-        let him = if TIME_Q == 0 {
-            _mm512_setr_epi64(hi, z, hi, z, hi, z, hi, z)
-        } else {
-            _mm512_setr_epi64(z, hi, z, hi, z, hi, z, hi)
-        };
-        if _mm512_test_epi64_mask(span, him) != 0 {
-            return false;
-        }
-        sort_keys::<R>(&mut k);
-        gather::<R>(dst, src, &k);
-        true
-    }
-
-    /// Register `v` with lane `l` taken from lane `l ^ m` (`m < 16`).
-    #[target_feature(enable = "avx512f")]
-    #[inline]
-    fn xor_lanes(v: __m512i, m: i32) -> __m512i {
-        let idx = _mm512_setr_epi32(
-            m,
-            1 ^ m,
-            2 ^ m,
-            3 ^ m,
-            4 ^ m,
-            5 ^ m,
-            6 ^ m,
-            7 ^ m,
-            8 ^ m,
-            9 ^ m,
-            10 ^ m,
-            11 ^ m,
-            12 ^ m,
-            13 ^ m,
-            14 ^ m,
-            15 ^ m,
-        );
-        _mm512_permutexvar_epi32(idx, v)
-    }
-
-    /// The lanes `l` whose bit at the highest set bit of `m` is set (`0 < m < 16`).
-    #[inline]
-    fn upper_lanes(m: i32) -> u16 {
-        let top = 1 << (31 - m.leading_zeros());
-        (0..16).filter(|l| l & top != 0).fold(0, |a, l| a | 1 << l)
-    }
-
-    /// As `avx2::step`, with 16 lanes: key `i` (register `i % R`, lane `i / R`) against key
-    /// `i ^ M`, the smaller to the lower number.
-    #[target_feature(enable = "avx512f")]
-    #[inline]
-    fn step<const R: usize, const M: usize>(k: &mut [__m512i; R]) {
-        let (rm, lm) = (M & (R - 1), (M >> R.trailing_zeros()) as i32);
-        for r in 0..R {
-            let r2 = r ^ rm;
-            if r > r2 {
-                continue;
-            }
-            if lm == 0 {
-                let (a, b) = (k[r], k[r2]);
-                k[r] = _mm512_min_epu32(a, b);
-                k[r2] = _mm512_max_epu32(a, b);
-                continue;
-            }
-            let upper = upper_lanes(lm);
-            let b = xor_lanes(k[r2], lm);
-            let lo = _mm512_min_epu32(k[r], b);
-            if r2 == r {
-                k[r] = _mm512_mask_max_epu32(lo, upper, k[r], b);
-            } else {
-                let hi = _mm512_max_epu32(k[r], b);
-                k[r] = _mm512_mask_blend_epi32(upper, lo, hi);
-                k[r2] = xor_lanes(_mm512_mask_blend_epi32(upper, hi, lo), lm);
-            }
-        }
-    }
-
-    /// Sorts the `16 * R` keys (`R` is 1 or 2) by the bitonic network of `avx2::sort_keys`.
-    #[target_feature(enable = "avx512f")]
-    #[inline]
-    fn sort_keys<const R: usize>(k: &mut [__m512i; R]) {
-        step::<R, 1>(k);
-        step::<R, 3>(k);
-        step::<R, 1>(k);
-        step::<R, 7>(k);
-        step::<R, 2>(k);
-        step::<R, 1>(k);
-        step::<R, 15>(k);
-        step::<R, 4>(k);
-        step::<R, 2>(k);
-        step::<R, 1>(k);
-        if R >= 2 {
-            step::<R, 31>(k);
-            step::<R, 8>(k);
-            step::<R, 4>(k);
-            step::<R, 2>(k);
-            step::<R, 1>(k);
-        }
-    }
-
-    /// Appends `src`'s entries to `dst` in the order of the sorted keys `k`.
-    #[target_feature(enable = "avx512f")]
-    #[inline]
-    fn gather<const R: usize>(dst: &mut Vec<Entry>, src: &[Entry], k: &[__m512i; R]) {
-        let n = src.len();
-        let last = _mm512_set1_epi32(16 * (n as i32 - 1));
-        let off = k.map(|v| {
-            _mm512_min_epu32(
-                _mm512_slli_epi32::<4>(_mm512_and_si512(v, _mm512_set1_epi32(31))),
-                last,
-            )
-        });
-        let sorted: [__m512i; R] = if R == 1 {
-            off
-        } else {
-            let mut o = off;
-            o[0] = _mm512_permutex2var_epi32(
-                off[0],
-                _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23),
-                off[R - 1],
-            );
-            o[R - 1] = _mm512_permutex2var_epi32(
-                off[0],
-                _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31),
-                off[R - 1],
-            );
-            o
-        };
-        let mut offsets = [[0u32; 16]; R];
-        for (o, v) in offsets.iter_mut().zip(sorted) {
-            // SAFETY: `o` is 64 bytes; unaligned store.
-            unsafe { _mm512_storeu_si512(o.as_mut_ptr().cast(), v) };
-        }
-        let p = src.as_ptr().cast::<u8>();
-        dst.reserve(16 * R);
-        let out = dst.spare_capacity_mut().as_mut_ptr().cast::<Entry>();
-        for (c, o) in offsets
-            .as_flattened()
-            .chunks_exact(8)
-            .take(n.div_ceil(8))
-            .enumerate()
-        {
-            for (l, &o) in o.iter().enumerate() {
-                debug_assert!((o as usize) < 16 * n);
-                // SAFETY: as in `avx2::gather`: `o` is the byte offset of one of `src`'s
-                // entries, and `8 * c + l < 16 * R`, within the spare capacity reserved.
-                unsafe {
-                    out.add(8 * c + l)
-                        .write(p.add(o as usize).cast::<Entry>().read())
-                };
-            }
-        }
-        // SAFETY: the first `n <= 16 * R` elements of the spare capacity were written above.
-        unsafe { dst.set_len(dst.len() + n) };
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -727,6 +477,7 @@ mod tests {
     /// The vector paths this CPU has (none elsewhere: the tests using them then check
     /// nothing, and say so).
     #[allow(unsafe_code)]
+    #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))]
     fn vector_paths() -> Vec<Path> {
         let mut paths: Vec<Path> = Vec::new();
         #[cfg(target_arch = "x86_64")]
@@ -737,12 +488,6 @@ mod tests {
                     unsafe { avx2::sort_run_into(d, s, b) }
                 }));
             }
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                paths.push(("avx512", |d, s, b| {
-                    // SAFETY: the CPU supports AVX-512F (checked before this path was listed).
-                    unsafe { avx512::sort_run_into(d, s, b) }
-                }));
-            }
         }
         if paths.is_empty() {
             eprintln!("no vector path on this CPU: only the scalar path is tested");
@@ -751,8 +496,7 @@ mod tests {
     }
 
     /// Every vector path sorts every 0/1 sequence of times of every length up to 16 (so, by
-    /// the 0-1 principle, the AVX2 8- and 16-key networks and the AVX-512 16-key one sort
-    /// everything) and random 0/1 sequences of lengths 17 to 32 (the 32-key networks),
+    /// the 0-1 principle, the AVX2 8- and 16-key networks sort everything) and random 0/1 sequences of lengths 17 to 32 (the 32-key networks),
     /// exactly as the scalar path does.
     #[test]
     fn vector_paths_sort_zero_one_sequences() {
