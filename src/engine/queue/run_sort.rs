@@ -1,5 +1,6 @@
 //! Sorting a radix bucket of at most 32 entries into the queue's current run: keys of
-//! `(time after the base, index)` sorted by unrolled sorting networks, branch-free.
+//! `(time after the base, index)` sorted by unrolled sorting networks, branch-free, in vector
+//! registers where the CPU has AVX2 (chosen at run time), by scalar `min`/`max` otherwise.
 
 use super::Entry;
 
@@ -125,9 +126,9 @@ fn sort_keys<const N: usize>(
 }
 
 /// The run sort with AVX2: 32-bit keys, eight to a `ymm` register, sorted by a bitonic
-/// network (Batcher 1968; the register layout after Chhugani et al., "Efficient
-/// implementation of sorting on multi-core SIMD CPU architecture", VLDB 2008) of 8, 16 or 32
-/// keys, whichever is the smallest that holds the run.
+/// network (Batcher 1968) of 8, 16 or 32 keys, whichever is the smallest that holds the run,
+/// with whole registers compared lane by lane wherever the network allows, as in Chhugani et
+/// al., "Efficient implementation of sorting on multi-core SIMD CPU architecture" (VLDB 2008).
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
 mod avx2 {
