@@ -28,21 +28,31 @@ pub trait Component<E, S> {
 /// What a handler can do besides touching the shared state: read the clock, send and cancel
 /// events, draw from its own random stream, and stop the run.
 ///
-/// Borrows the simulation's event queue and the handling component's RNG for the duration of
-/// one event; creating it costs nothing (no allocation).
+/// Borrows the simulation's event queue and stop flag ([`Core`]) and the handling component's
+/// RNG for the duration of one event; creating it costs nothing (no allocation: three words
+/// written per event).
 pub struct Context<'a, E> {
-    pub(crate) now: SimTime,
-    pub(crate) self_id: ComponentId,
-    pub(crate) queue: &'a mut EventQueue<E>,
+    pub(crate) core: &'a mut Core<E>,
     pub(crate) rng: &'a mut SimRng,
-    pub(crate) stop: &'a mut bool,
+    pub(crate) self_id: ComponentId,
+}
+
+/// The part of a [`Simulation`](super::Simulation) that handlers act on besides their own
+/// random streams: the event queue and the stop flag, side by side so that a [`Context`] needs
+/// one pointer for both.
+pub(crate) struct Core<E> {
+    /// The future-event list. Its last popped time is the current time while a handler runs.
+    pub(crate) queue: EventQueue<E>,
+    /// Set by [`Context::stop`].
+    pub(crate) stopped: bool,
 }
 
 impl<'a, E> Context<'a, E> {
-    /// The current virtual time: the time of the event being handled.
+    /// The current virtual time: the time of the event being handled (the queue's last
+    /// popped time: handlers cannot pop).
     #[inline]
     pub fn now(&self) -> SimTime {
-        self.now
+        self.core.queue.last_popped_time()
     }
 
     /// The id of the component handling the event.
@@ -55,32 +65,36 @@ impl<'a, E> Context<'a, E> {
     /// event already scheduled for now"). Returns an id that can cancel it.
     #[inline]
     pub fn send(&mut self, target: ComponentId, delay: SimDuration, event: E) -> EventId {
-        self.queue.schedule(self.now + delay, target, event)
+        // `now + delay` saturates, so it is never before now, the last popped time.
+        let time = self.now() + delay;
+        self.core.queue.schedule_in_handler(time, target, event)
     }
 
     /// Sends `event` to `target`, due at the absolute `time`, which must not be before
     /// [`now`](Self::now) (debug builds panic; release builds clamp to now).
     #[inline]
     pub fn send_at(&mut self, target: ComponentId, time: SimTime, event: E) -> EventId {
-        debug_assert!(
-            time >= self.now,
-            "send_at into the past: {time:?} < now {:?}",
-            self.now
-        );
-        self.queue.schedule(time.max(self.now), target, event)
+        let now = self.now();
+        debug_assert!(time >= now, "send_at into the past: {time:?} < now {now:?}");
+        self.core
+            .queue
+            .schedule_in_handler(time.max(now), target, event)
     }
 
     /// Sends `event` to the handling component itself, due `delay` from now (a timer).
     #[inline]
     pub fn send_self(&mut self, delay: SimDuration, event: E) -> EventId {
-        self.queue.schedule(self.now + delay, self.self_id, event)
+        let time = self.now() + delay;
+        self.core
+            .queue
+            .schedule_in_handler(time, self.self_id, event)
     }
 
     /// Cancels a pending event; `true` if it was pending, `false` if it already fired or was
     /// cancelled.
     #[inline]
     pub fn cancel(&mut self, id: EventId) -> bool {
-        self.queue.cancel(id)
+        self.core.queue.cancel(id)
     }
 
     /// This component's own random stream (derived from the master seed and its name).
@@ -93,6 +107,6 @@ impl<'a, E> Context<'a, E> {
     /// [`Simulation::is_stopped`](super::Simulation::is_stopped) becomes `true`.
     #[inline]
     pub fn stop(&mut self) {
-        *self.stop = true;
+        self.core.stopped = true;
     }
 }

@@ -83,21 +83,22 @@ use run_sort::sort_run_into;
 /// Slots of the lowest bucket to prefetch after a pop (if it holds no more entries than this).
 const PREFETCH_MAX: usize = 4;
 
-/// Prefetches the cache line holding `r` (a hint: no effect on behaviour). Measured on the hold
-/// model: +20% throughput with 10^6 pending, neutral with 10^3 and 10^5.
+/// Prefetches the cache line holding `p` (a hint: no effect on behaviour; `p` need not be
+/// valid). Measured on the hold model: +20% throughput with 10^6 pending, neutral with 10^3
+/// and 10^5.
 #[inline(always)]
 #[allow(unsafe_code)]
-fn prefetch<T>(r: Option<&T>) {
+fn prefetch<T>(p: *const T) {
     #[cfg(target_arch = "x86_64")]
-    if let Some(r) = r {
+    {
         use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        // SAFETY: a prefetch is only a hint to the cache; it never faults, reads or writes
-        // program-visible memory, and the pointer comes from a valid reference. SSE is part of
-        // the x86_64 baseline.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>((r as *const T).cast::<i8>()) }
+        // SAFETY: a prefetch is only a hint to the cache; it never faults, whatever the
+        // address, and reads or writes no program-visible memory. SSE is part of the x86_64
+        // baseline.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>()) }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = r;
+    let _ = p;
 }
 
 /// An event popped by [`EventQueue::pop_header_until`] whose payload is still in the queue.
@@ -247,13 +248,9 @@ pub struct EventQueue<E> {
     /// Bit `w` set iff `nonempty[w] != 0`, so the lowest non-empty bucket takes two
     /// `trailing_zeros` instead of a scan of the words.
     nonempty_words: u32,
-    /// Entries stored (live and dead), excluding consumed ones.
-    stored: usize,
     slots: Vec<Slot<E>>,
     free_head: u32,
-    /// Live (scheduled, not yet popped or cancelled) events.
-    live: usize,
-    /// Next `seq` to hand out.
+    /// Next `seq` to hand out; also the number of events ever scheduled.
     next_seq: u64,
     /// Time of the last popped event: scheduling earlier is a bug.
     floor: u64,
@@ -265,6 +262,15 @@ pub struct EventQueue<E> {
     /// [`RUN_MAX`] and [`RUN_SHIFT_MAX`] (fields so that tests can vary them).
     run_max: usize,
     run_shift_max: usize,
+    /// Events popped so far. With [`cancelled`](Self::cancelled) and `next_seq` it gives the
+    /// live count ([`len`](Self::len)), so scheduling updates no counter but `next_seq` and a
+    /// pop only this one.
+    popped: u64,
+    /// Events cancelled so far (each counted once: a cancel of a stale id does not count).
+    cancelled: u64,
+    /// Dead entries stored (cancelled, not yet skipped or compacted away); stored entries are
+    /// [`len`](Self::len) live ones plus these.
+    dead: usize,
 }
 
 impl<E> Default for EventQueue<E> {
@@ -277,9 +283,10 @@ impl<E> Drop for EventQueue<E> {
     /// Drops the payloads of the events still pending (the occupied slots).
     #[allow(unsafe_code)]
     fn drop(&mut self) {
-        // During a panic's unwinding the pending payloads are leaked instead (safe): a panic
-        // inside `schedule_slot` would leave a slot marked occupied before `schedule` wrote its
-        // payload, and dropping that slot would read uninitialised memory.
+        // During a panic's unwinding the pending payloads are leaked instead (safe): should a
+        // panic ever come between `take_slot` marking a slot occupied and the payload's write
+        // (today nothing between them can panic), dropping that slot would read uninitialised
+        // memory.
         if std::thread::panicking() {
             return;
         }
@@ -311,10 +318,8 @@ impl<E> EventQueue<E> {
             buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
             nonempty: [0; MASK_WORDS],
             nonempty_words: 0,
-            stored: 0,
             slots: Vec::with_capacity(n),
             free_head: NIL,
-            live: 0,
             next_seq: 0,
             floor: 0,
             compact_min: COMPACT_MIN,
@@ -322,6 +327,9 @@ impl<E> EventQueue<E> {
             small_min: SMALL_MIN,
             run_max: RUN_MAX,
             run_shift_max: RUN_SHIFT_MAX,
+            popped: 0,
+            cancelled: 0,
+            dead: 0,
         }
     }
 
@@ -332,20 +340,6 @@ impl<E> EventQueue<E> {
     /// panics in debug builds and is clamped to the last popped time in release builds.
     #[inline(always)]
     pub fn schedule(&mut self, time: SimTime, target: ComponentId, payload: E) -> EventId {
-        // The bookkeeping runs out of line; the payload is stored here, in the caller, which
-        // builds it in place in its slot: passing it by reference to an out-of-line function
-        // made that function copy the whole event from the caller's stack, with loads that
-        // stalled on the caller's narrower, just-made stores.
-        let id = self.schedule_slot(time, target);
-        // The slot was free (its payload uninitialised) and `schedule_slot` marked it occupied.
-        self.slots[id.slot as usize].payload.write(payload);
-        id
-    }
-
-    /// Everything [`schedule`](Self::schedule) does but storing the payload: takes a slot
-    /// (left empty), gives the event its `seq`, and files its entry.
-    #[inline]
-    fn schedule_slot(&mut self, time: SimTime, target: ComponentId) -> EventId {
         let mut time = time.0;
         if time < self.floor {
             debug_assert!(
@@ -355,26 +349,113 @@ impl<E> EventQueue<E> {
             );
             time = self.floor;
         }
+        self.schedule_from_floor(SimTime(time), target, payload)
+    }
+
+    /// [`schedule`](Self::schedule) for a `time` at or after the last popped event's time
+    /// ([`last_popped_time`](Self::last_popped_time)), so that there is nothing to clamp: the
+    /// simulation's own scheduling paths, whose times are at or after `now`, which is never
+    /// before the last popped time. Debug builds check it.
+    #[inline(always)]
+    pub(crate) fn schedule_from_floor(
+        &mut self,
+        time: SimTime,
+        target: ComponentId,
+        payload: E,
+    ) -> EventId {
+        self.schedule_inner::<false>(time, target, payload)
+    }
+
+    /// [`schedule_from_floor`](Self::schedule_from_floor) from a handler of the event just
+    /// popped (no [`peek_time`](Self::peek_time) since that pop): then the radix base is at or
+    /// before the popped event's time (the pop took the earliest stored entry, which is at or
+    /// after it, and only a peek moves it beyond), so the new event cannot be before it, and
+    /// the test for a rebuild is left out. Debug builds check it.
+    #[inline(always)]
+    pub(crate) fn schedule_in_handler(
+        &mut self,
+        time: SimTime,
+        target: ComponentId,
+        payload: E,
+    ) -> EventId {
+        self.schedule_inner::<true>(time, target, payload)
+    }
+
+    /// [`schedule_from_floor`](Self::schedule_from_floor), and with `IN_HANDLER`
+    /// [`schedule_in_handler`](Self::schedule_in_handler).
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    fn schedule_inner<const IN_HANDLER: bool>(
+        &mut self,
+        time: SimTime,
+        target: ComponentId,
+        payload: E,
+    ) -> EventId {
+        debug_assert!(
+            time.0 >= self.floor,
+            "event scheduled in the past: {} ns < last popped {} ns",
+            time.0,
+            self.floor
+        );
+        // The payload is stored here, in the caller, which builds it in place in its slot:
+        // passing it by reference to a function that is not inlined made that function copy
+        // the whole event from the caller's stack, with loads that stalled on the caller's
+        // narrower, just-made stores. It is stored before the entry is filed, while the slot's
+        // address is at hand.
+        let (slot, generation) = self.take_slot(target);
+        debug_assert!((slot as usize) < self.slots.len());
+        // SAFETY: `take_slot` just handed out `slot`, taken from the free list or pushed by
+        // `alloc_new`, so it indexes `slots` (which never shrinks). The slot was free (its
+        // payload uninitialised) and `take_slot` marked it occupied.
+        unsafe { self.slots.get_unchecked_mut(slot as usize) }
+            .payload
+            .write(payload);
+        self.file::<IN_HANDLER>(Entry {
+            time: time.0,
+            slot,
+            generation,
+        });
+        EventId { slot, generation }
+    }
+
+    /// Takes a slot for a new event addressed to `target` (off the free list, or a new one)
+    /// and marks it occupied, with the event's `seq`, its payload left uninitialised. Returns
+    /// `(slot, generation)`.
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    fn take_slot(&mut self, target: ComponentId) -> (u32, u32) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let (slot, generation) = if self.free_head != NIL {
+        if self.free_head != NIL {
             let idx = self.free_head;
-            let s = &mut self.slots[idx as usize];
+            debug_assert!((idx as usize) < self.slots.len());
+            // SAFETY: the free list holds only indices of slots that `release` freed, all in
+            // `slots`, which never shrinks.
+            let s = unsafe { self.slots.get_unchecked_mut(idx as usize) };
+            debug_assert!(s.seq == FREE, "a slot on the free list is free");
             self.free_head = s.link;
             s.link = target.0;
             s.seq = seq;
             (idx, s.generation)
         } else {
             self.alloc_new(target, seq)
-        };
-        let e = Entry {
-            time,
-            slot,
-            generation,
-        };
+        }
+    }
+
+    /// Files a new event's entry `e` (due at or after the last popped time), in small mode's
+    /// array or in the radix heap. With `IN_HANDLER`, `e` is known not to be before the radix
+    /// base (see [`schedule_in_handler`](Self::schedule_in_handler)).
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    fn file<const IN_HANDLER: bool>(&mut self, e: Entry) {
+        let time = e.time;
         if self.small && self.sorted.len() >= self.small_max {
             self.small_full();
         }
+        debug_assert!(
+            !IN_HANDLER || self.small || time >= self.last,
+            "scheduled from a handler before the radix base"
+        );
         if self.small {
             // After every entry due at or before `time` (their `seq` is smaller): those are a
             // suffix of the array (descending order); they move up by one and `e` goes below
@@ -386,40 +467,47 @@ impl<E> EventQueue<E> {
             let s = v.as_mut_slice();
             let mut k = s.len() - 1;
             for i in (1..s.len()).rev() {
-                let up = usize::from(s[i - 1].time <= time);
-                s[i] = s[i - up];
+                debug_assert!(i < s.len());
+                // SAFETY: `1 <= i < s.len()` and `up` is 0 or 1, so `i - 1`, `i` and `i - up`
+                // index `s` (bounds checks the compiler kept inside the loop).
+                let up = usize::from(unsafe { s.get_unchecked(i - 1) }.time <= time);
+                unsafe { *s.get_unchecked_mut(i) = *s.get_unchecked(i - up) };
                 k -= up;
             }
-            s[k] = e;
-        } else if time < self.last {
+            debug_assert!(k < s.len());
+            // SAFETY: `k` starts at `s.len() - 1` and goes down by at most one per index in
+            // `1..s.len()`, so it ends in `0..s.len()`.
+            unsafe { *s.get_unchecked_mut(k) = e };
+        } else if !IN_HANDLER && time < self.last {
             self.rebase(time);
             self.place(e);
-        } else if self
-            .current
-            .get(self.head..)
-            .and_then(<[Entry]>::last)
-            .is_some_and(|r| time <= r.time)
+        } else if self.head < self.current.len()
+            && self.current.last().is_some_and(|r| time <= r.time)
         {
-            // Not after every entry of the current run: it goes into the run.
+            // Not after every entry of the current run (`current[head..]`, non-empty, whose
+            // last entry is `current`'s): it goes into the run.
             self.insert_into_run(e);
         } else {
             self.place(e);
         }
-        self.stored += 1;
-        self.live += 1;
-        EventId { slot, generation }
     }
 
     /// Cancels a pending event in O(1): its payload is dropped now and its entry is skipped
     /// later. Returns `true` if the event was pending, `false` if it already fired, was already
     /// cancelled, or `id` is otherwise stale.
+    #[allow(unsafe_code)]
     pub fn cancel(&mut self, id: EventId) -> bool {
         match self.slots.get(id.slot as usize) {
-            Some(s) if s.generation == id.generation => {}
+            // A matching generation means the event is pending for an id of this queue; the
+            // `seq` test also turns away an id of another queue that matches a free slot.
+            Some(s) if s.generation == id.generation && s.seq != FREE => {}
             _ => return false,
         }
-        self.release(id.slot);
-        self.live -= 1;
+        // SAFETY: slot `id.slot` is in `slots` and occupied, checked just above.
+        drop(unsafe { self.release(id.slot) });
+        self.cancelled += 1;
+        // Its entry stays stored until it is skipped or compacted away.
+        self.dead += 1;
         self.maybe_compact();
         true
     }
@@ -436,7 +524,9 @@ impl<E> EventQueue<E> {
     #[inline]
     pub fn pop_until(&mut self, until: SimTime) -> Option<(SimTime, u64, ComponentId, E)> {
         let p = self.pop_header_until(until)?;
-        let payload = self.take_popped(p);
+        // SAFETY: `p` was just popped from this queue.
+        #[allow(unsafe_code)]
+        let payload = unsafe { self.take_popped(p) };
         Some((p.time, p.seq, p.target, payload))
     }
 
@@ -446,21 +536,13 @@ impl<E> EventQueue<E> {
     /// argument, instead of through a returned tuple (for a large event type those copies,
     /// and the store-forwarding stalls between them, were a tenth of the dispatch time).
     #[inline]
+    #[allow(unsafe_code)]
     pub(crate) fn pop_header_until(&mut self, until: SimTime) -> Option<Popped> {
-        if !self.advance(until.0) {
-            return None;
-        }
-        let e = if self.small {
-            self.sorted.pop().expect("advance found an entry")
-        } else {
-            let e = self.current[self.head];
-            self.head += 1;
-            e
-        };
-        self.stored -= 1;
-        self.live -= 1;
+        let e = self.take_next(until.0)?;
+        self.popped += 1;
         self.floor = e.time;
-        let s = &self.slots[e.slot as usize];
+        // SAFETY: `e` was a stored entry, so its slot indexes `slots` (see `slot_unchecked`).
+        let s = unsafe { self.slot_unchecked(e.slot) };
         let p = Popped {
             time: SimTime(e.time),
             seq: s.seq,
@@ -471,11 +553,86 @@ impl<E> EventQueue<E> {
         Some(p)
     }
 
+    /// Removes and returns the next live entry if it is due at or before `until` (dropping
+    /// dead entries in front of it); otherwise changes no live event and returns `None`.
+    /// The common case (a live entry next: the last of small mode's array, or the next of the
+    /// radix heap's current run) is inline and tests each thing once.
+    #[inline(always)]
+    fn take_next(&mut self, until: u64) -> Option<Entry> {
+        if self.small {
+            if let Some(&e) = self.sorted.last()
+                && self.is_live(e)
+            {
+                if e.time > until {
+                    return None;
+                }
+                self.sorted.pop();
+                return Some(e);
+            }
+        } else if let Some(&e) = self.current.get(self.head)
+            && self.is_live(e)
+        {
+            if e.time > until {
+                return None;
+            }
+            self.head += 1;
+            return Some(e);
+        }
+        self.take_next_slow(until)
+    }
+
+    /// [`take_next`](Self::take_next) past dead entries or an exhausted run.
+    #[inline(never)]
+    fn take_next_slow(&mut self, until: u64) -> Option<Entry> {
+        if !self.advance_slow(until) {
+            return None;
+        }
+        if self.small {
+            self.sorted.pop()
+        } else {
+            let e = self.current.get(self.head).copied();
+            self.head += 1;
+            e
+        }
+    }
+
+    /// `true` if stored entry `e` is live (its slot's generation still matches).
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    fn is_live(&self, e: Entry) -> bool {
+        // SAFETY: `e` is a stored entry, so its slot indexes `slots` (see `slot_unchecked`).
+        unsafe { self.slot_unchecked(e.slot) }.generation == e.generation
+    }
+
+    /// Slot `idx`, without a bounds check.
+    ///
+    /// # Safety
+    ///
+    /// `idx < self.slots.len()`. It holds for the slot of every entry and [`Popped`] of this
+    /// queue: an entry is made only by `schedule_inner`, with a slot just taken from the free
+    /// list or pushed by `alloc_new`, and `slots` never shrinks.
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    unsafe fn slot_unchecked(&self, idx: u32) -> &Slot<E> {
+        debug_assert!((idx as usize) < self.slots.len(), "slot {idx} out of range");
+        // SAFETY: in range, by the caller's contract.
+        unsafe { self.slots.get_unchecked(idx as usize) }
+    }
+
     /// The payload of the event `p` just popped by [`pop_header_until`](Self::pop_header_until);
     /// frees its slot.
+    ///
+    /// # Safety
+    ///
+    /// `p` was returned by this queue's [`pop_header_until`](Self::pop_header_until), and no
+    /// other call on the queue but [`popped_payload`](Self::popped_payload) was made since (so
+    /// its slot is in range and still holds the payload).
     #[inline]
-    pub(crate) fn take_popped(&mut self, p: Popped) -> E {
-        self.release(p.slot)
+    #[allow(unsafe_code)]
+    pub(crate) unsafe fn take_popped(&mut self, p: Popped) -> E {
+        // SAFETY: a just-popped event's slot is in `slots` (it was a stored entry's) and
+        // occupied: its entry was live, and nothing freed the slot since.
+        unsafe { self.release(p.slot) }
     }
 
     /// The payload of the event `p` just popped by [`pop_header_until`](Self::pop_header_until),
@@ -490,18 +647,20 @@ impl<E> EventQueue<E> {
     }
 
     /// Hints the CPU to start loading the slab slot of the probable next event, so that the
-    /// cache miss overlaps with the caller's handling of this one. Purely a performance hint.
+    /// cache miss overlaps with the caller's handling of this one. Purely a performance hint:
+    /// the addresses are computed without a bounds check (a prefetch never faults).
     #[inline]
     fn prefetch_next(&self) {
+        let slots = self.slots.as_ptr();
         if self.small {
             // Few slots, all recently touched: nothing to gain.
         } else if let Some(e) = self.current.get(self.head) {
-            prefetch(self.slots.get(e.slot as usize));
+            prefetch(slots.wrapping_add(e.slot as usize));
         } else if let Some(i) = self.lowest_bucket() {
             let b = &self.buckets[i];
             if b.len() <= PREFETCH_MAX {
                 for e in b {
-                    prefetch(self.slots.get(e.slot as usize));
+                    prefetch(slots.wrapping_add(e.slot as usize));
                 }
             }
         }
@@ -524,13 +683,26 @@ impl<E> EventQueue<E> {
     /// Number of live pending events (cancelled ones are not counted).
     #[inline]
     pub fn len(&self) -> usize {
-        self.live
+        // At most the number of slots, which fits a `u32`.
+        (self.next_seq - self.popped - self.cancelled) as usize
     }
 
     /// `true` if no live event is pending.
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.live == 0
+        self.len() == 0
+    }
+
+    /// Number of events popped since the queue was created.
+    #[inline]
+    pub(crate) fn popped(&self) -> u64 {
+        self.popped
+    }
+
+    /// Entries stored (live and dead), excluding consumed ones.
+    #[inline]
+    fn stored(&self) -> usize {
+        self.len() + self.dead
     }
 
     /// The time of the last popped event (the earliest time that may still be scheduled).
@@ -558,11 +730,17 @@ impl<E> EventQueue<E> {
 
     /// Frees an occupied slot: bumps its generation (killing its entry and ids), returns its
     /// payload, and puts it on the free list unless its generation is exhausted.
+    ///
+    /// # Safety
+    ///
+    /// Slot `idx` is in `slots` and occupied (`seq != FREE`).
     #[inline]
     #[allow(unsafe_code)]
-    fn release(&mut self, idx: u32) -> E {
-        let s = &mut self.slots[idx as usize];
-        assert!(s.seq != FREE, "live slot holds a payload");
+    unsafe fn release(&mut self, idx: u32) -> E {
+        debug_assert!((idx as usize) < self.slots.len(), "slot {idx} out of range");
+        // SAFETY: in range, by the caller's contract.
+        let s = unsafe { self.slots.get_unchecked_mut(idx as usize) };
+        debug_assert!(s.seq != FREE, "live slot holds a payload");
         s.seq = FREE;
         // SAFETY: the slot was occupied (`seq != FREE`), so its payload is initialised; it is
         // now marked free, so the payload is read out exactly once and never dropped in place.
@@ -615,7 +793,7 @@ impl<E> EventQueue<E> {
             self.current.get(self.head)
         };
         if let Some(&e) = next
-            && self.slots[e.slot as usize].generation == e.generation
+            && self.is_live(e)
         {
             return e.time <= until;
         }
@@ -632,7 +810,7 @@ impl<E> EventQueue<E> {
                     }
                     // Dead: cancelled after it was scheduled.
                     self.sorted.pop();
-                    self.stored -= 1;
+                    self.dead -= 1;
                 }
                 return false;
             }
@@ -642,7 +820,7 @@ impl<E> EventQueue<E> {
                 }
                 // Dead: cancelled after it was scheduled.
                 self.head += 1;
-                self.stored -= 1;
+                self.dead -= 1;
             }
             if !self.refill(until) {
                 return false;
@@ -657,7 +835,7 @@ impl<E> EventQueue<E> {
     fn refill(&mut self, until: u64) -> bool {
         self.current.clear();
         self.head = 0;
-        if self.stored <= self.small_min {
+        if self.stored() <= self.small_min {
             self.switch_to_small();
             return true;
         }
@@ -753,7 +931,7 @@ impl<E> EventQueue<E> {
         let slots = &self.slots;
         self.sorted
             .retain(|e| slots[e.slot as usize].generation == e.generation);
-        self.stored = self.sorted.len();
+        self.dead = 0;
         if self.sorted.len() < self.small_max {
             return;
         }
@@ -794,7 +972,7 @@ impl<E> EventQueue<E> {
         self.nonempty_words = 0;
         // Descending: the next to pop last.
         v.sort_unstable_by_key(|e| std::cmp::Reverse((e.time, slots[e.slot as usize].seq)));
-        self.stored = v.len();
+        self.dead = 0;
         self.sorted = v;
         self.small = true;
     }
@@ -803,7 +981,7 @@ impl<E> EventQueue<E> {
     /// Equal-time entries keep their relative (`seq`) order.
     #[cold]
     fn rebase(&mut self, time: u64) {
-        let mut all = Vec::with_capacity(self.stored);
+        let mut all = Vec::with_capacity(self.stored());
         all.extend(self.current.drain(self.head..));
         for b in self.buckets.iter_mut() {
             all.append(b);
@@ -820,8 +998,8 @@ impl<E> EventQueue<E> {
 
     /// Drops dead entries from every bucket when they dominate.
     fn maybe_compact(&mut self) {
-        let dead = self.stored - self.live;
-        if dead > self.live && dead > self.compact_min {
+        let dead = self.dead;
+        if dead > self.len() && dead > self.compact_min {
             let slots = &self.slots;
             let alive = |e: &Entry| slots[e.slot as usize].generation == e.generation;
             self.sorted.retain(alive);
@@ -837,14 +1015,14 @@ impl<E> EventQueue<E> {
                     }
                 }
             }
-            self.stored = self.live;
+            self.dead = 0;
         }
     }
 
     /// Number of entries physically stored, dead ones included (for tests).
     #[cfg(test)]
     fn stored_len(&self) -> usize {
-        self.stored
+        self.stored()
     }
 }
 
@@ -1161,14 +1339,21 @@ mod tests {
         let mut ids: Vec<(EventId, u64)> = Vec::new(); // (id, seq)
         let mut now = 0u64; // last popped time
         let mut next_payload = 0u32;
+        // An event was popped and nothing but schedules and cancels followed (as in a
+        // handler): schedule through `schedule_in_handler` then.
+        let mut in_handler = false;
         for op in ops {
             match op {
                 Op::Schedule(d) => {
-                    let id = q.schedule(
+                    let (time, target) = (
                         SimTime(now.saturating_add(d)),
                         ComponentId(next_payload % 3),
-                        next_payload,
                     );
+                    let id = if in_handler {
+                        q.schedule_in_handler(time, target, next_payload)
+                    } else {
+                        q.schedule(time, target, next_payload)
+                    };
                     let seq = ids.len() as u64; // one seq per schedule, from 0
                     model.push((now.saturating_add(d), seq, next_payload));
                     ids.push((id, seq));
@@ -1205,6 +1390,7 @@ mod tests {
                         got.map(|(t, s, c, e)| (t.0, s, c, e)),
                         want.map(|(t, s, e)| (t, s, ComponentId(e % 3), e))
                     );
+                    in_handler = want.is_some();
                     if let Some((t, ..)) = want {
                         now = t;
                     }
@@ -1221,11 +1407,13 @@ mod tests {
                         got.map(|(t, s, c, e)| (t.0, s, c, e)),
                         want.map(|(t, s, e)| (t, s, ComponentId(e % 3), e))
                     );
+                    in_handler = want.is_some();
                     if let Some((t, ..)) = want {
                         now = t;
                     }
                 }
                 Op::Peek => {
+                    in_handler = false;
                     let want = model.iter().map(|e| e.0).min().map(SimTime);
                     prop_assert_eq!(q.peek_time(), want);
                 }
@@ -1298,7 +1486,7 @@ mod tests {
                 let now = t;
                 for d in deltas {
                     let time = now.saturating_add(d);
-                    let id = q.schedule(SimTime(time), C, seq);
+                    let id = q.schedule_in_handler(SimTime(time), C, seq);
                     heap.push(Reverse((time, seq)));
                     live.insert(seq, id);
                     seq += 1;

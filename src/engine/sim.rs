@@ -1,7 +1,7 @@
 //! [`Simulation`]: owns the clock, the event queue, the components with their random streams,
 //! and the shared state, and dispatches events one at a time.
 
-use super::component::{Component, ComponentId, Context};
+use super::component::{Component, ComponentId, Context, Core};
 use super::queue::{EventId, EventQueue, Popped};
 use super::rng::{SimRng, stream_rng};
 use super::time::SimTime;
@@ -37,16 +37,20 @@ struct Entry<E, S> {
 /// (same names, registered in the same order) and the same initial events, a run is exactly
 /// reproducible.
 pub struct Simulation<E, S> {
-    queue: EventQueue<E>,
+    /// The event queue and the stop flag. The queue's pop count is the number of events
+    /// dispatched, and its last popped time the time of the last one.
+    core: Core<E>,
     entries: Vec<Entry<E, S>>,
     state: S,
     master_seed: u64,
-    now: SimTime,
-    processed: u64,
-    stopped: bool,
+    /// The bound of the last completed [`run_until`](Self::run_until) (zero before): the clock
+    /// is the later of this and the last dispatched event's time.
+    bound: SimTime,
     observer: Option<Observer<E>>,
     /// The built-in trace fingerprint, see [`Simulation::enable_trace_hash`].
     trace: Option<TraceHasher>,
+    /// `observer` or `trace` is set: one test per event when neither is.
+    hooked: bool,
 }
 
 impl<E, S> Simulation<E, S> {
@@ -54,15 +58,17 @@ impl<E, S> Simulation<E, S> {
     /// initial shared state.
     pub fn new(master_seed: u64, state: S) -> Self {
         Simulation {
-            queue: EventQueue::new(),
+            core: Core {
+                queue: EventQueue::new(),
+                stopped: false,
+            },
             entries: Vec::new(),
             state,
             master_seed,
-            now: SimTime::ZERO,
-            processed: 0,
-            stopped: false,
+            bound: SimTime::ZERO,
             observer: None,
             trace: None,
+            hooked: false,
         }
     }
 
@@ -84,23 +90,26 @@ impl<E, S> Simulation<E, S> {
             (target.0 as usize) < self.entries.len(),
             "schedule: unknown component {target:?}"
         );
+        let now = self.now();
         debug_assert!(
-            time >= self.now,
-            "schedule into the past: {time:?} < now {:?}",
-            self.now
+            time >= now,
+            "schedule into the past: {time:?} < now {now:?}"
         );
-        self.queue.schedule(time.max(self.now), target, event)
+        // Now is never before the last popped time.
+        self.core
+            .queue
+            .schedule_from_floor(time.max(now), target, event)
     }
 
     /// Cancels a pending event; `true` if it was pending.
     pub fn cancel(&mut self, id: EventId) -> bool {
-        self.queue.cancel(id)
+        self.core.queue.cancel(id)
     }
 
     /// The current virtual time: the time of the last dispatched event, or the bound of the
     /// last completed [`run_until`](Self::run_until), whichever is later.
     pub fn now(&self) -> SimTime {
-        self.now
+        self.bound.max(self.core.queue.last_popped_time())
     }
 
     /// The shared state.
@@ -120,12 +129,13 @@ impl<E, S> Simulation<E, S> {
 
     /// Total number of events dispatched since the simulation was created.
     pub fn events_processed(&self) -> u64 {
-        self.processed
+        // Every pop is dispatched.
+        self.core.queue.popped()
     }
 
     /// Number of live pending events.
     pub fn pending(&self) -> usize {
-        self.queue.len()
+        self.core.queue.len()
     }
 
     /// Installs an observer called for every event just before it is dispatched, with
@@ -133,6 +143,7 @@ impl<E, S> Simulation<E, S> {
     /// trace hashing.
     pub fn set_observer(&mut self, f: Observer<E>) {
         self.observer = Some(f);
+        self.hooked = true;
     }
 
     /// Starts fingerprinting the event trace: from now on, every dispatched event feeds its
@@ -142,6 +153,7 @@ impl<E, S> Simulation<E, S> {
     /// of a boxed closure call per event. Calling it again restarts the fingerprint.
     pub fn enable_trace_hash(&mut self) {
         self.trace = Some(TraceHasher::new());
+        self.hooked = true;
     }
 
     /// The trace fingerprint so far ([`TraceHasher::finish`]), or `None` if
@@ -153,10 +165,10 @@ impl<E, S> Simulation<E, S> {
     /// Dispatches the next event, if any, and if the simulation is not stopped.
     #[inline]
     pub fn step(&mut self) -> StepOutcome {
-        if self.stopped {
+        if self.core.stopped {
             return StepOutcome::Stopped;
         }
-        match self.queue.pop_header_until(SimTime::MAX) {
+        match self.core.queue.pop_header_until(SimTime::MAX) {
             Some(p) => {
                 self.dispatch(p);
                 StepOutcome::Processed
@@ -178,15 +190,15 @@ impl<E, S> Simulation<E, S> {
     /// when stopped) the clock stays at the last dispatched event's time.
     pub fn run_until_limited(&mut self, until: SimTime, max_events: u64) -> (u64, bool) {
         let mut n = 0u64;
-        while !self.stopped {
+        while !self.core.stopped {
             if n == max_events {
-                let more = self.queue.peek_time().is_some_and(|t| t <= until);
+                let more = self.core.queue.peek_time().is_some_and(|t| t <= until);
                 if more {
                     return (n, true);
                 }
                 break;
             }
-            match self.queue.pop_header_until(until) {
+            match self.core.queue.pop_header_until(until) {
                 Some(p) => {
                     self.dispatch(p);
                     n += 1;
@@ -194,15 +206,15 @@ impl<E, S> Simulation<E, S> {
                 None => break,
             }
         }
-        if !self.stopped && until > self.now {
-            self.now = until;
+        if !self.core.stopped && until > self.now() {
+            self.bound = until;
         }
         (n, false)
     }
 
     /// `true` once a handler has called [`Context::stop`].
     pub fn is_stopped(&self) -> bool {
-        self.stopped
+        self.core.stopped
     }
 
     /// The name of a registered component. Panics if `id` is not registered.
@@ -217,18 +229,14 @@ impl<E, S> Simulation<E, S> {
 
     /// Hands one popped event to its target's handler, moving the payload once, from the
     /// queue's slot straight into the handler's argument (the observer sees it in its slot).
-    /// No allocation.
+    /// No allocation. The clock and the event count need no update: both are the queue's
+    /// (its last popped time and its pop count).
     #[inline]
+    #[allow(unsafe_code)]
     fn dispatch(&mut self, p: Popped) {
-        let (time, seq, target) = (p.time, p.seq, p.target);
-        self.now = time;
-        if let Some(h) = self.trace.as_mut() {
-            h.write_word(time.as_nanos());
-            h.write_word(seq);
-            h.write_word(u64::from(target.0));
-        }
-        if let Some(obs) = self.observer.as_mut() {
-            obs(time, seq, target, self.queue.popped_payload(&p));
+        let target = p.target;
+        if self.hooked {
+            self.run_hooks(&p);
         }
         let Some(Entry { component, rng }) = self.entries.get_mut(target.0 as usize) else {
             panic!("event for unknown component {target:?}");
@@ -237,17 +245,31 @@ impl<E, S> Simulation<E, S> {
         // argument directly: a local in between costs a second copy of the whole event, whose
         // loads stall on the first copy's differently aligned stores.
         component.handle(
-            self.queue.take_popped(p),
+            // SAFETY: `p` was just popped from this queue (by `step` or `run_until_limited`),
+            // and only `popped_payload` was called on it since (by the observer).
+            unsafe { self.core.queue.take_popped(p) },
             &mut self.state,
             &mut Context {
-                now: time,
-                self_id: target,
-                queue: &mut self.queue,
+                core: &mut self.core,
                 rng,
-                stop: &mut self.stopped,
+                self_id: target,
             },
         );
-        self.processed += 1;
+    }
+
+    /// Feeds the event just popped to the trace fingerprint and the observer, whichever are
+    /// set.
+    #[inline]
+    fn run_hooks(&mut self, p: &Popped) {
+        let (time, seq, target) = (p.time, p.seq, p.target);
+        if let Some(h) = self.trace.as_mut() {
+            h.write_word(time.as_nanos());
+            h.write_word(seq);
+            h.write_word(u64::from(target.0));
+        }
+        if let Some(obs) = self.observer.as_mut() {
+            obs(time, seq, target, self.core.queue.popped_payload(p));
+        }
     }
 }
 

@@ -86,6 +86,7 @@ impl SimDuration {
     /// +infinity) saturate at [`SimDuration::MAX`]. This is how sampled distribution values in
     /// seconds become virtual time.
     #[inline]
+    #[allow(unsafe_code)]
     pub fn from_secs_f64(secs: f64) -> Self {
         /// 2^53: from here on every `f64` is an integer.
         const TWO_POW_53: f64 = 9_007_199_254_740_992.0;
@@ -99,7 +100,10 @@ impl SimDuration {
             // branch: for sampled values it is up or down at random, so a branch on it
             // mispredicted half the time (in the `hold/draw_only` loop the draw took 20-28 ns
             // with the branch, 8 ns without).
-            let whole = ns as i64;
+            // SAFETY: `0 < ns < 2^53`, so its truncation is finite and fits an `i64`: the
+            // unchecked conversion is the bare instruction, without the saturating `as`
+            // conversion's range tests, which the compiler does not drop on its own.
+            let whole = unsafe { ns.to_int_unchecked::<i64>() };
             let up = ns - whole as f64 >= 0.5;
             return SimDuration(whole as u64 + u64::from(up));
         }
@@ -361,6 +365,96 @@ mod tests {
                 from_secs_f64_reference(v),
                 "{v:e}"
             );
+        }
+    }
+
+    #[test]
+    fn from_secs_f64_edge_cases() {
+        // (seconds, nanoseconds): signed zeros, negatives, NaNs of both signs, infinities,
+        // subnormals, halves of a nanosecond and their neighbours one ulp away, the largest
+        // value below a half, 2^53 ns (where the `i64` shortcut stops) and its neighbours,
+        // and the `u64` limit.
+        let two53 = 2f64.powi(53);
+        let below_half = f64::from_bits(0.5f64.to_bits() - 1); // 0.49999999999999994
+        let cases: Vec<(f64, u64)> = vec![
+            (0.0, 0),
+            (-0.0, 0),
+            (-1e-9, 0),
+            (-1e300, 0),
+            (f64::NEG_INFINITY, 0),
+            (f64::NAN, 0),
+            (-f64::NAN, 0),
+            (f64::from_bits(1), 0),
+            (f64::MIN_POSITIVE, 0),
+            (f64::INFINITY, u64::MAX),
+            (f64::MAX, u64::MAX),
+            (below_half / 1e9, 0),
+            (0.5 / 1e9, 1),
+            (1.5 / 1e9, 2),
+            (2.5 / 1e9, 3),
+            ((two53 - 2.0) / 1e9, 9_007_199_254_740_991),
+            (two53 / 1e9, 9_007_199_254_740_992),
+            ((two53 + 2.0) / 1e9, 9_007_199_254_740_994),
+            (18_446_744_073.709_55, 18_446_744_073_709_549_568),
+            (18_446_744_073.709_553, u64::MAX),
+        ];
+        for (secs, want) in cases {
+            assert_eq!(SimDuration::from_secs_f64(secs).0, want, "{secs:e}");
+            assert_eq!(from_secs_f64_reference(secs), want, "reference, {secs:e}");
+        }
+        // Exact halves of a nanosecond (`ns` computed exactly) round away from zero, and the
+        // values one ulp either side round down and up.
+        for k in [0u64, 1, 2, 7, 1_000_000, (1 << 52) - 1] {
+            let half = k as f64 + 0.5;
+            let (lo, hi) = (
+                f64::from_bits(half.to_bits() - 1),
+                f64::from_bits(half.to_bits() + 1),
+            );
+            // Seconds whose product with 1e9 is exactly `half` (or its neighbours), found
+            // by stepping the quotient by ulps until it is.
+            for (ns, want) in [(half, k + 1), (lo, k), (hi, k + 1)] {
+                let mut secs = ns / 1e9;
+                for _ in 0..8 {
+                    match (secs * 1e9).partial_cmp(&ns) {
+                        Some(std::cmp::Ordering::Less) => secs = f64::from_bits(secs.to_bits() + 1),
+                        Some(std::cmp::Ordering::Greater) => {
+                            secs = f64::from_bits(secs.to_bits() - 1)
+                        }
+                        _ => break,
+                    }
+                }
+                if secs * 1e9 == ns {
+                    assert_eq!(SimDuration::from_secs_f64(secs).0, want, "{ns} ns");
+                }
+                assert_eq!(
+                    SimDuration::from_secs_f64(secs).0,
+                    from_secs_f64_reference(secs),
+                    "{secs:e}"
+                );
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+        /// Every bit pattern (NaNs, infinities, negatives and subnormals included) converts
+        /// exactly as the reference does.
+        #[test]
+        fn from_secs_f64_matches_the_reference_on_any_bits(bits in proptest::prelude::any::<u64>()) {
+            let v = f64::from_bits(bits);
+            proptest::prop_assert_eq!(SimDuration::from_secs_f64(v).0, from_secs_f64_reference(v));
+        }
+
+        /// Values of a few ulps around the halves of a nanosecond, over the whole range of
+        /// the shortcut (up to 2^53 ns) and beyond.
+        #[test]
+        fn from_secs_f64_matches_the_reference_near_halves(
+            k in 0u64..(1 << 55),
+            ulps in -4i64..=4,
+        ) {
+            let secs = (k as f64 + 0.5) / 1e9;
+            let v = f64::from_bits(secs.to_bits().wrapping_add_signed(ulps));
+            proptest::prop_assert_eq!(SimDuration::from_secs_f64(v).0, from_secs_f64_reference(v));
         }
     }
 
